@@ -1,0 +1,242 @@
+"""The `tocns` command line (Typer + Rich)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from bot import __version__
+from bot.app import ROOT, App, StartupError, build, prepare_database
+from bot.config import ConfigError, Settings, load_settings
+from bot.logs import setup as setup_logging
+
+cli = typer.Typer(
+    help="tocns — Trợ lý Tổ công nghệ số cộng đồng / community digital-technology team assistant.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_cli = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+demo_cli = typer.Typer(help="Demo data.", no_args_is_help=True)
+users_cli = typer.Typer(help="People and roles.", no_args_is_help=True)
+outbox_cli = typer.Typer(help="The outbox of pushes.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+cli.add_typer(demo_cli, name="demo")
+cli.add_typer(users_cli, name="users")
+cli.add_typer(outbox_cli, name="outbox")
+
+console = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+DEMO_UNITS_CSV = ROOT / "data" / "demo" / "units_hue.csv"
+
+
+class Fail(Exception):
+    """A user-facing CLI error: printed as one line, exit code 2."""
+
+
+def settings() -> Settings:
+    return load_settings()
+
+
+def run_async(fn: Callable[[App], Awaitable[T]], *, migrate: bool = True, log: bool = True) -> T:
+    """Build the app, prepare the database, run `fn`, dispose — for every command."""
+    cfg = settings()
+    if log:
+        setup_logging(cfg.log)
+
+    async def main() -> T:
+        app = build(cfg)
+        try:
+            if migrate:
+                await prepare_database(app)
+            return await fn(app)
+        finally:
+            await app.close()
+
+    return asyncio.run(main())
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        console.print(f"tocns {__version__}")
+        raise typer.Exit()
+
+
+@cli.callback()
+def root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """tocns command line."""
+
+
+# --- run / chat ----------------------------------------------------------------------------
+
+
+@cli.command()
+def run(
+    as_user: Annotated[str, typer.Option("--as", help="Demo user for the console channel.")] = "dan",
+) -> None:
+    """Start the bot: configured channels, or the console channel when no token is set."""
+    from bot import runner
+
+    async def go(app: App) -> None:
+        channels, webapp = runner.build_channels(app)
+        if not channels:
+            err.print("[yellow]Không có kênh nào được cấu hình (chưa có token) — mở kênh console.[/]")
+            await _console(app, as_user, None)
+            return
+        await runner.serve(app, channels, webapp)
+
+    run_async(go)
+
+
+@cli.command()
+def chat(
+    as_user: Annotated[str, typer.Option("--as", help="Demo user: dan, tnv, totruong, canbo, lanhdao, tinh, admin.")] = "dan",
+    script: Annotated[Path | None, typer.Option("--script", help="Run lines from a file, print replies.")] = None,
+) -> None:
+    """Chat with the bot in the terminal as a demo user (buttons appear as numbered choices)."""
+    lines: list[str] | None = None
+    if script is not None:
+        lines = script.read_text(encoding="utf-8").splitlines()
+    elif not sys.stdin.isatty():
+        lines = sys.stdin.read().splitlines()
+    run_async(lambda app: _console(app, as_user, lines), log=False)
+
+
+async def _console(app: App, as_user: str, lines: list[str] | None) -> None:
+    from bot.console import chat as console_chat
+    from bot.console import demo_users_text, find_demo_user
+
+    user = find_demo_user(as_user)
+    if user is None:
+        raise Fail(f"unknown demo user {as_user!r}; choose one of:\n{demo_users_text()}")
+    await console_chat(app, user, lines)
+
+
+# --- db / demo / users / outbox ------------------------------------------------------------
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending migrations."""
+    from db import migrate
+
+    async def go(app: App) -> None:
+        await migrate.upgrade(app.engine, app.settings.database.url)
+        console.print("[green]Database is up to date.[/]")
+
+    run_async(go, migrate=False)
+
+
+@db_cli.command("current")
+def db_current() -> None:
+    """Show the applied and the latest revisions."""
+    from db import migrate
+
+    async def go(app: App) -> None:
+        current = await migrate.current_revisions(app.engine)
+        heads = migrate.head_revisions(app.settings.database.url)
+        console.print(f"current: {', '.join(sorted(current)) or '(empty)'}; latest: {', '.join(sorted(heads))}")
+
+    run_async(go, migrate=False)
+
+
+@demo_cli.command("seed")
+def demo_seed() -> None:
+    """Load demo data (Thành phố Huế, its communes, teams, demo people and history). Idempotent."""
+    from db.base import utcnow
+    from services import demo
+
+    async def go(app: App) -> dict[str, int]:
+        with console.status("Đang nạp dữ liệu mẫu…"):
+            async with app.sessions() as session, session.begin():
+                return await demo.seed(session, DEMO_UNITS_CSV, utcnow())
+
+    counts = run_async(go)
+    console.print(f"[green]Demo data ready[/] (new units: {counts['units']}, new people: {counts['people']}).")
+
+
+@users_cli.command("grant")
+def users_grant(
+    channel: Annotated[str, typer.Option(help="telegram, zalo_bot, zalo_oa or console.")],
+    user_id: Annotated[str, typer.Option("--user-id", help="The person's id on that channel.")],
+    role: Annotated[str, typer.Option(help="volunteer, team_leader, officer, leader or admin.")],
+    unit: Annotated[str | None, typer.Option(help="Unit code (not needed for an installation-wide admin).")] = None,
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+) -> None:
+    """Give a role to a channel account (bootstraps the first admin or leader)."""
+    from services import people
+    from services.access import Role
+
+    try:
+        role_value = Role(role)
+    except ValueError:
+        raise Fail(f"--role: unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}") from None
+
+    async def go(app: App) -> None:
+        async with app.sessions() as session, session.begin():
+            person = await people.grant_role(
+                session, channel=channel, external_id=user_id, role=role_value, unit_code=unit, display_name=name
+            )
+        console.print(f"[green]Granted[/] {role_value.value} on {unit or 'the whole installation'} to person #{person.id}.")
+
+    run_async(go)
+
+
+@outbox_cli.command("status")
+def outbox_status() -> None:
+    """Pending, sent, dead and unreachable pushes per kind."""
+    from rich.table import Table
+
+    from services import outbox
+
+    async def go(app: App) -> list[tuple[str, str, int]]:
+        async with app.sessions() as session:
+            return await outbox.summary(session)
+
+    table = Table("kind", "status", "count")
+    for kind, status, count in run_async(go):
+        table.add_row(kind, status, str(count))
+    console.print(table)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Entry point: configuration and start-up problems are one line and a non-zero exit."""
+    from services.errors import DomainError
+
+    try:
+        return cli(args=argv, standalone_mode=False)
+    except (ConfigError, StartupError, Fail) as exc:
+        err.print(f"[red]tocns:[/] {exc}", highlight=False)
+        sys.exit(2)
+    except DomainError as exc:
+        from handlers.i18n import Catalog
+
+        err.print(f"[red]tocns:[/] {Catalog.load().text('vi', exc.key, **exc.params)}", highlight=False)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

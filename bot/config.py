@@ -1,0 +1,149 @@
+"""Typed settings: config.yaml for non-secrets, environment for secrets and overrides."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded as one line that names the key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AppSettings(_Section):
+    locale: Literal["vi", "en"] = "vi"
+    timezone: str = "Asia/Ho_Chi_Minh"
+    dialog_idle_minutes: int = Field(30, ge=1, le=7 * 24 * 60)
+    bot_name: str = "Trợ lý Tổ công nghệ số"
+    flood_limit_per_10s: int = Field(20, ge=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite+aiosqlite:///tocns.db"
+    auto_migrate: bool = True
+    echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+
+class TelegramSettings(_Section):
+    token: SecretStr | None = None
+    base_url: str = "https://api.telegram.org"
+    mode: Literal["polling", "webhook"] = "polling"
+    poll_interval: float = Field(0.0, ge=0)
+    webhook_public_url: str = ""
+    webhook_path: str = "/telegram/webhook"
+    webhook_secret: SecretStr | None = None
+
+
+class WebSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+
+
+class OutboxSettings(_Section):
+    poll_interval: float = Field(1.0, gt=0)
+    max_attempts: int = Field(8, ge=1)
+    backoff_seconds: float = Field(5.0, ge=0)
+    rate_per_second: float = Field(28.0, gt=0)
+
+
+class LogSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["text", "json"] = "text"
+
+
+class Settings(_Section):
+    app: AppSettings = AppSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    telegram: TelegramSettings = TelegramSettings()
+    web: WebSettings = WebSettings()
+    outbox: OutboxSettings = OutboxSettings()
+    log: LogSettings = LogSettings()
+    # Extra sections owned by later features are validated by their own models.
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.app.timezone)
+
+
+# environment variable -> (section, key). Secrets are listed here and nowhere in config.yaml.
+ENV_OVERRIDES: dict[str, tuple[str, str]] = {
+    "TOCNS_DATABASE_URL": ("database", "url"),
+    "TOCNS_TELEGRAM_TOKEN": ("telegram", "token"),
+    "TOCNS_TELEGRAM_BASE_URL": ("telegram", "base_url"),
+    "TOCNS_TELEGRAM_MODE": ("telegram", "mode"),
+    "TOCNS_TELEGRAM_WEBHOOK_SECRET": ("telegram", "webhook_secret"),
+    "TOCNS_WEBHOOK_PUBLIC_URL": ("telegram", "webhook_public_url"),
+    "TOCNS_TIMEZONE": ("app", "timezone"),
+    "TOCNS_LOCALE": ("app", "locale"),
+    "TOCNS_WEB_HOST": ("web", "host"),
+    "TOCNS_WEB_PORT": ("web", "port"),
+    "TOCNS_LOG_LEVEL": ("log", "level"),
+    "TOCNS_LOG_FORMAT": ("log", "format"),
+}
+SECRET_KEYS = {("telegram", "token"), ("telegram", "webhook_secret")}
+KNOWN_SECTIONS = set(Settings.model_fields) - {"extra"}
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None, environ: dict[str, str] | None = None
+) -> Settings:
+    """Read config.yaml and the environment; raise ConfigError with one line naming the key."""
+    env = dict(os.environ if environ is None else environ)
+    cfg_path = Path(path or env.get("TOCNS_CONFIG") or DEFAULT_CONFIG)
+    try:
+        raw = yaml.safe_load(cfg_path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {cfg_path} (set TOCNS_CONFIG)") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{cfg_path}{where}: not valid YAML") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{cfg_path}: top level must be a mapping of sections")
+
+    data: dict[str, Any] = {"extra": {}}
+    for key, value in raw.items():
+        if key in KNOWN_SECTIONS:
+            data[key] = dict(value or {})
+        else:
+            data["extra"][key] = value
+    for section, key in SECRET_KEYS:
+        if key in data.get(section, {}):
+            raise ConfigError(f"{section}.{key}: secrets must come from the environment, not {cfg_path.name}")
+    for var, (section, key) in ENV_OVERRIDES.items():
+        if env.get(var):
+            data.setdefault(section, {})[key] = env[var]
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(f"{loc}: {err['msg']}") from None

@@ -1,0 +1,134 @@
+"""The outbox dispatcher: claims due rows, sends them under a rate limit, marks them sent,
+retries with backoff or gives up. Safe to run in every worker (rows are claimed with a lease)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.channels.base import DeliveryError, Sender
+from bot.config import OutboxSettings
+from bot.intake import render_numbered
+from db.repositories import core as repo
+from handlers.core import Reply
+from services import outbox
+
+log = logging.getLogger("tocns.outbox")
+
+
+class RateLimiter:
+    """A simple token bucket: at most `rate` sends per second, smoothly spaced."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        async with self._lock:
+            now = time.monotonic()
+            if self._next > now:
+                await asyncio.sleep(self._next - now)
+            self._next = max(now, self._next) + self.interval
+
+    def pause(self, seconds: float) -> None:
+        self._next = max(self._next, time.monotonic() + seconds)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        senders: Mapping[str, Sender],
+        settings: OutboxSettings,
+        *,
+        batch: int = 50,
+    ) -> None:
+        self.sessions = sessions
+        self.senders = dict(senders)
+        self.settings = settings
+        self.batch = batch
+        self.limiter = RateLimiter(settings.rate_per_second)
+        self._stop = asyncio.Event()
+        self._wake = asyncio.Event()
+        self.sent = 0
+        self.failed = 0
+
+    def wake(self) -> None:
+        """Nudge the loop after a transaction added rows, so pushes don't wait a poll interval."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        log.info("outbox dispatcher started channels=%s", ",".join(self.senders))
+        while not self._stop.is_set():
+            try:
+                done = await self.drain_once()
+            except Exception as exc:  # database down: pause and try again, never die
+                log.warning("outbox dispatcher paused: %s", type(exc).__name__)
+                done = 0
+                await self._sleep(self.settings.poll_interval * 5)
+                continue
+            if done == 0:
+                await self._sleep(self.settings.poll_interval)
+
+    async def _sleep(self, seconds: float) -> None:
+        self._wake.clear()
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+        except TimeoutError:
+            pass
+
+    async def drain_once(self) -> int:
+        """Claim one batch and deliver it; returns how many rows were handled."""
+        if not self.senders:
+            return 0
+        lease = timedelta(seconds=max(60.0, self.batch / self.settings.rate_per_second * 4))
+        async with self.sessions() as session, session.begin():
+            items = await outbox.claim(session, tuple(self.senders), self.batch, lease)
+        for item in items:
+            if self._stop.is_set():
+                break
+            await self.deliver(item)
+        return len(items)
+
+    async def deliver(self, item: outbox.OutboxItem) -> None:
+        sender = self.senders[item.channel]
+        reply = Reply.from_payload(item.payload)
+        menu = None
+        if not sender.supports_buttons and reply.buttons:
+            text, menu = render_numbered(reply.text, reply.buttons)
+            reply = Reply(text=text, attachment=reply.attachment)
+        await self.limiter.wait()
+        try:
+            await sender.send(item.chat_id, reply)
+        except DeliveryError as exc:
+            if exc.retry_after:
+                self.limiter.pause(exc.retry_after)
+            async with self.sessions() as session, session.begin():
+                status = await outbox.mark_failed(
+                    session, item.id, str(exc),
+                    max_attempts=self.settings.max_attempts,
+                    backoff=self.settings.backoff_seconds,
+                    retry_after=exc.retry_after,
+                    unreachable=exc.unreachable,
+                    permanent=exc.permanent,
+                )
+            self.failed += 1
+            log.info("outbox send failed id=%s kind=%s status=%s", item.id, item.kind, status)
+            return
+        # Mark sent right after the platform accepted it: the window in which a crash could
+        # cause a resend is one message per worker.
+        async with self.sessions() as session, session.begin():
+            await outbox.mark_sent(session, item.id)
+            if menu:
+                await repo.set_menu(session, item.channel, item.chat_id, item.chat_id, menu)
+        self.sent += 1

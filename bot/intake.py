@@ -1,0 +1,265 @@
+"""Update intake: one transaction per update — dedupe mark, person, dialog state, domain writes
+and outbox rows commit together or not at all."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import unicodedata
+from collections import defaultdict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.base import utcnow
+from db.repositories import core as repo
+from handlers.core import Button, Context, Incoming, Reply, Resources
+from handlers.i18n import Catalog
+from handlers.router import Router
+from services import people
+from services.access import Actor
+from services.errors import DomainError
+
+log = logging.getLogger("tocns.update")
+
+
+class DatabaseUnavailable(Exception):
+    """The update could not be stored; the platform should deliver it again later."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    replies: list[Reply]
+    duplicate: bool = False
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFD", text.strip().lower()).replace("đ", "d")
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+def _route_label(msg: Incoming, state: str | None) -> str:
+    if msg.payload is not None:
+        return "button:" + msg.payload.split(":", 1)[0]
+    if (cmd := msg.command) is not None:
+        return "command:" + cmd[0]
+    if msg.file is not None:
+        return "file"
+    return f"state:{state}" if state else "text"
+
+
+class FloodGuard:
+    """Per-user sliding window; over the limit, one polite notice then silence."""
+
+    def __init__(self, limit: int, window: float = 10.0) -> None:
+        self.limit = limit
+        self.window = window
+        self._hits: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self._warned: dict[tuple[str, str], float] = {}
+
+    def check(self, channel: str, user_id: str, now: float) -> str:
+        """'ok', 'warn' (first message over the limit) or 'drop'."""
+        key = (channel, user_id)
+        hits = self._hits[key]
+        while hits and now - hits[0] > self.window:
+            hits.popleft()
+        hits.append(now)
+        if len(hits) <= self.limit:
+            return "ok"
+        if now - self._warned.get(key, 0.0) > self.window:
+            self._warned[key] = now
+            return "warn"
+        return "drop"
+
+
+class Intake:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        router: Router,
+        catalog: Catalog,
+        resources: Resources,
+        *,
+        default_locale: str,
+        tz: Any,
+        idle: timedelta,
+        flood_limit: int = 20,
+        feature_config: dict[str, Any] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.sessions = sessions
+        self.router = router
+        self.catalog = catalog
+        self.resources = resources
+        self.default_locale = default_locale
+        self.tz = tz
+        self.idle = idle
+        self.flood = FloodGuard(flood_limit)
+        self.feature_config = feature_config or {}
+        self.clock = clock
+
+    async def handle(self, msg: Incoming) -> Outcome:
+        """Process one update; raises DatabaseUnavailable when nothing could be stored."""
+        started = time.perf_counter()
+        key_hash = hashlib.sha256(msg.update_key.encode()).hexdigest()[:12]
+        verdict = self.flood.check(msg.channel, msg.user_id, time.monotonic())
+        if verdict != "ok":
+            log.info("update channel=%s key=%s route=flood outcome=%s", msg.channel, key_hash, verdict)
+            text = self.catalog.text(msg.language_hint or self.default_locale, "core.flood")
+            return Outcome([Reply(text)] if verdict == "warn" else [])
+        route = "?"
+        outcome = "ok"
+        locale = self.default_locale
+        try:
+            try:
+                replies, route, locale, duplicate = await self._process(msg)
+                if duplicate:
+                    outcome = "duplicate"
+                    return Outcome([], duplicate=True)
+                return Outcome(replies)
+            except DomainError as exc:
+                outcome = "domain_error"
+                await self._mark_seen_after_failure(msg)
+                return Outcome([Reply(self.catalog.text(locale, exc.key, **exc.params))])
+            except (OperationalError, DBAPIError, OSError, TimeoutError) as exc:
+                if _is_connection_problem(exc):
+                    outcome = "db_unavailable"
+                    raise DatabaseUnavailable(str(exc)) from exc
+                raise
+        except DatabaseUnavailable:
+            raise
+        except Exception:
+            outcome = "error"
+            log.exception("update failed channel=%s key=%s route=%s", msg.channel, key_hash, route)
+            try:
+                await self._mark_seen_after_failure(msg)
+            except Exception as exc:
+                raise DatabaseUnavailable(str(exc)) from exc
+            return Outcome([Reply(self.catalog.text(locale, "core.error"))])
+        finally:
+            ms = (time.perf_counter() - started) * 1000
+            log.info(
+                "update channel=%s key=%s route=%s outcome=%s ms=%.1f",
+                msg.channel, key_hash, route, outcome, ms,
+            )
+
+    async def _mark_seen_after_failure(self, msg: Incoming) -> None:
+        # The failed transaction was rolled back; remember the update so a redelivery of the
+        # same poisoned update does not loop.
+        async with self.sessions() as session, session.begin():
+            await repo.mark_update_seen(session, msg.update_key)
+
+    async def _process(self, msg: Incoming) -> tuple[list[Reply], str, str, bool]:
+        async with self.sessions() as session, session.begin():
+            if not await repo.mark_update_seen(session, msg.update_key):
+                return [], "duplicate", self.default_locale, True
+            actor, created = await people.resolve(
+                session, msg.channel, msg.user_id, msg.chat_id if msg.chat_type == "private" else "",
+                msg.display_name,
+            )
+            row = await repo.load_dialog_state(session, msg.channel, msg.chat_id, msg.user_id)
+            state_name: str | None = None
+            data: dict[str, Any] = {}
+            menu: list[Any] = []
+            now = self.clock()
+            expired = False
+            if row is not None:
+                if row.name and now - row.updated_at > self.idle:
+                    expired = True
+                else:
+                    state_name, data, menu = row.name, dict(row.data or {}), list(row.menu or [])
+            msg = self._apply_menu(msg, menu)
+            route = _route_label(msg, state_name)
+            ctx = Context(
+                session=session,
+                msg=msg,
+                actor=actor,
+                catalog=self.catalog,
+                now=now,
+                tz=self.tz,
+                default_locale=self.default_locale,
+                resources=self.resources,
+                config=self.feature_config,
+                is_new_person=created,
+                state_name=state_name,
+                state=data,
+            )
+            locale = ctx.locale
+            if expired and msg.command is None and msg.payload is None:
+                ctx.say("core.session_expired")
+            await self.router.dispatch(ctx)
+            locale = ctx.locale
+            replies = ctx.replies
+            new_menu: list[Any] = []
+            if not msg.supports_buttons:
+                replies, new_menu = self._number_buttons(ctx, replies)
+            await repo.save_dialog_state(
+                session, msg.channel, msg.chat_id, msg.user_id, ctx.state_name, ctx.state, new_menu
+            )
+            return replies, route, locale, False
+
+    @staticmethod
+    def _apply_menu(msg: Incoming, menu: list[Any]) -> Incoming:
+        """On channels without buttons, a number (or an option's text) picks a numbered option."""
+        if not menu or msg.text is None or msg.command is not None:
+            return msg
+        answer = msg.text.strip().rstrip(".)")
+        if answer.isdigit() and 1 <= int(answer) <= len(menu):
+            return msg.with_payload(menu[int(answer) - 1][1])
+        folded = _fold(msg.text)
+        for label, payload in menu:
+            if _fold(label) == folded:
+                return msg.with_payload(payload)
+        return msg
+
+    def _number_buttons(self, ctx: Context, replies: list[Reply]) -> tuple[list[Reply], list[Any]]:
+        menu: list[Any] = []
+        out: list[Reply] = []
+        for reply in replies:
+            if not reply.buttons:
+                out.append(reply)
+                continue
+            lines = [reply.text, ""]
+            menu = []
+            for button in (b for row in reply.buttons for b in row):
+                if button.url:
+                    lines.append(f"• {button.label}: {button.url}")
+                    continue
+                menu.append([button.label, button.payload])
+                lines.append(f"{len(menu)}. {button.label}")
+            if menu:
+                lines.append(ctx.t("core.choose_number"))
+            out.append(replace(reply, text="\n".join(lines).strip(), buttons=()))
+        return out, menu
+
+
+def render_numbered(text: str, buttons: tuple[tuple[Button, ...], ...]) -> tuple[str, list[Any]]:
+    """Numbered rendering for pushes on channels without buttons (used by the dispatcher)."""
+    lines = [text, ""]
+    menu: list[Any] = []
+    for button in (b for row in buttons for b in row):
+        if button.url:
+            lines.append(f"• {button.label}: {button.url}")
+            continue
+        menu.append([button.label, button.payload])
+        lines.append(f"{len(menu)}. {button.label}")
+    return "\n".join(lines).strip(), menu
+
+
+def _is_connection_problem(exc: BaseException) -> bool:
+    if isinstance(exc, OSError | TimeoutError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    text = str(exc).lower()
+    return any(
+        s in text
+        for s in ("database is locked", "connection refused", "could not connect", "connection was closed",
+                  "server closed", "cannot connect", "unable to open database", "connection reset",
+                  "the database system is shutting down", "terminating connection")
+    )

@@ -1,0 +1,25 @@
+"""All mapped tables. Each feature keeps its own module; import it here so Alembic sees it."""
+
+from db.base import Base
+from db.models.core import (
+    AuditLog,
+    ChannelAccount,
+    DialogState,
+    Membership,
+    OutboxMessage,
+    Person,
+    ProcessedUpdate,
+    Unit,
+)
+
+__all__ = [
+    "AuditLog",
+    "Base",
+    "ChannelAccount",
+    "DialogState",
+    "Membership",
+    "OutboxMessage",
+    "Person",
+    "ProcessedUpdate",
+    "Unit",
+]

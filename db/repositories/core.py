@@ -1,0 +1,257 @@
+"""Queries on the core tables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.base import utcnow
+from db.models import (
+    AuditLog,
+    ChannelAccount,
+    DialogState,
+    Membership,
+    OutboxMessage,
+    Person,
+    ProcessedUpdate,
+    Unit,
+)
+
+
+def _insert(session: AsyncSession, table: Any) -> Any:
+    if session.bind.dialect.name == "postgresql":
+        return pg_insert(table)
+    return sqlite_insert(table)
+
+
+async def mark_update_seen(session: AsyncSession, key: str) -> bool:
+    """Insert the update key; False when it was already there (a duplicate delivery)."""
+    stmt = _insert(session, ProcessedUpdate).values(key=key, processed_at=utcnow())
+    result = await session.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def prune_processed(session: AsyncSession, before: datetime) -> int:
+    result = await session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < before))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+# --- people and accounts -------------------------------------------------------------------
+
+
+async def find_account(session: AsyncSession, channel: str, external_id: str) -> ChannelAccount | None:
+    stmt = select(ChannelAccount).where(
+        ChannelAccount.channel == channel, ChannelAccount.external_id == external_id
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def accounts_of(session: AsyncSession, person_id: int) -> list[ChannelAccount]:
+    stmt = select(ChannelAccount).where(ChannelAccount.person_id == person_id).order_by(ChannelAccount.id)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def add_person(session: AsyncSession, display_name: str, locale: str | None = None) -> Person:
+    person = Person(display_name=display_name, locale=locale, created_at=utcnow())
+    session.add(person)
+    await session.flush()
+    return person
+
+
+async def add_account(
+    session: AsyncSession, person_id: int, channel: str, external_id: str, chat_id: str
+) -> ChannelAccount:
+    account = ChannelAccount(
+        person_id=person_id, channel=channel, external_id=external_id, chat_id=chat_id, created_at=utcnow()
+    )
+    session.add(account)
+    await session.flush()
+    return account
+
+
+async def grants_of(session: AsyncSession, person_id: int) -> list[tuple[Membership, Unit | None]]:
+    stmt = (
+        select(Membership, Unit)
+        .outerjoin(Unit, Unit.id == Membership.unit_id)
+        .where(Membership.person_id == person_id, Membership.active.is_(True))
+        .order_by(Membership.id)
+    )
+    return [(m, u) for m, u in (await session.execute(stmt)).all()]
+
+
+async def members_with_role(
+    session: AsyncSession, unit_id: int, roles: tuple[str, ...]
+) -> list[tuple[Person, Membership]]:
+    stmt = (
+        select(Person, Membership)
+        .join(Membership, Membership.person_id == Person.id)
+        .where(Membership.unit_id == unit_id, Membership.role.in_(roles), Membership.active.is_(True))
+        .order_by(Person.display_name)
+    )
+    return [(p, m) for p, m in (await session.execute(stmt)).all()]
+
+
+# --- units ---------------------------------------------------------------------------------
+
+
+async def unit_by_code(session: AsyncSession, code: str) -> Unit | None:
+    return (await session.execute(select(Unit).where(Unit.code == code))).scalar_one_or_none()
+
+
+async def unit_by_id(session: AsyncSession, unit_id: int) -> Unit | None:
+    return await session.get(Unit, unit_id)
+
+
+async def add_unit(session: AsyncSession, code: str, name: str, kind: str, parent: Unit | None) -> Unit:
+    unit = Unit(
+        code=code,
+        name=name,
+        kind=kind,
+        parent_id=parent.id if parent else None,
+        depth=(parent.depth + 1) if parent else 0,
+        path="",
+        active=True,
+        created_at=utcnow(),
+    )
+    session.add(unit)
+    await session.flush()
+    unit.path = f"{parent.path if parent else '/'}{unit.id}/"
+    await session.flush()
+    return unit
+
+
+async def children(session: AsyncSession, unit_id: int, *, active_only: bool = True) -> list[Unit]:
+    stmt = select(Unit).where(Unit.parent_id == unit_id)
+    if active_only:
+        stmt = stmt.where(Unit.active.is_(True))
+    return list((await session.execute(stmt.order_by(Unit.name))).scalars())
+
+
+async def count_units(session: AsyncSession) -> int:
+    return int((await session.execute(select(func.count()).select_from(Unit))).scalar_one())
+
+
+# --- dialog state --------------------------------------------------------------------------
+
+
+async def load_dialog_state(session: AsyncSession, channel: str, chat_id: str, user_id: str) -> DialogState | None:
+    return await session.get(DialogState, (channel, chat_id, user_id))
+
+
+async def save_dialog_state(
+    session: AsyncSession,
+    channel: str,
+    chat_id: str,
+    user_id: str,
+    name: str | None,
+    data: dict[str, Any],
+    menu: list[Any],
+) -> None:
+    row = await session.get(DialogState, (channel, chat_id, user_id))
+    if row is None:
+        if name is None and not menu:
+            return
+        row = DialogState(channel=channel, chat_id=chat_id, user_id=user_id)
+        session.add(row)
+    row.name = name
+    row.data = data
+    row.menu = menu
+    row.updated_at = utcnow()
+
+
+async def set_menu(session: AsyncSession, channel: str, chat_id: str, user_id: str, menu: list[Any]) -> None:
+    """Remember numbered options shown by a push, keeping whatever dialog the user is in."""
+    row = await session.get(DialogState, (channel, chat_id, user_id))
+    if row is None:
+        row = DialogState(channel=channel, chat_id=chat_id, user_id=user_id, name=None, data={})
+        session.add(row)
+    row.menu = menu
+
+
+# --- outbox --------------------------------------------------------------------------------
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    key: str,
+    kind: str,
+    channel: str,
+    chat_id: str,
+    payload: dict[str, Any],
+    person_id: int | None = None,
+    not_before: datetime | None = None,
+) -> bool:
+    """Add an outbox row unless one with the same idempotency key exists; True if added."""
+    now = utcnow()
+    stmt = _insert(session, OutboxMessage).values(
+        idempotency_key=key,
+        kind=kind,
+        channel=channel,
+        chat_id=chat_id,
+        person_id=person_id,
+        payload=payload,
+        status="pending",
+        attempts=0,
+        next_attempt_at=not_before or now,
+        created_at=now,
+    )
+    result = await session.execute(stmt.on_conflict_do_nothing(index_elements=["idempotency_key"]))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def claim_due(
+    session: AsyncSession, now: datetime, lease_until: datetime, limit: int, channels: tuple[str, ...]
+) -> list[OutboxMessage]:
+    """Claim due pending rows for this worker; SKIP LOCKED lets several workers share the queue."""
+    stmt = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.status == "pending",
+            OutboxMessage.next_attempt_at <= now,
+            OutboxMessage.channel.in_(channels),
+            (OutboxMessage.claimed_until.is_(None)) | (OutboxMessage.claimed_until < now),
+        )
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit)
+    )
+    if session.bind.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    rows = list((await session.execute(stmt)).scalars())
+    for row in rows:
+        row.claimed_until = lease_until
+    await session.flush()
+    return rows
+
+
+async def outbox_row(session: AsyncSession, row_id: int) -> OutboxMessage | None:
+    return await session.get(OutboxMessage, row_id)
+
+
+async def outbox_summary(session: AsyncSession) -> list[tuple[str, str, int]]:
+    stmt = (
+        select(OutboxMessage.kind, OutboxMessage.status, func.count())
+        .group_by(OutboxMessage.kind, OutboxMessage.status)
+        .order_by(OutboxMessage.kind, OutboxMessage.status)
+    )
+    return [(k, s, int(n)) for k, s, n in (await session.execute(stmt)).all()]
+
+
+async def release_claims(session: AsyncSession) -> None:
+    await session.execute(
+        update(OutboxMessage).where(OutboxMessage.status == "pending").values(claimed_until=None)
+    )
+
+
+# --- audit ---------------------------------------------------------------------------------
+
+
+async def audit(
+    session: AsyncSession, actor_id: int | None, action: str, target: str | None, details: dict[str, Any]
+) -> None:
+    session.add(AuditLog(actor_id=actor_id, action=action, target=target, details=details, at=utcnow()))

@@ -1,0 +1,1 @@
+"""Channel-neutral dialogs: one module per feature, each with its own `router`."""

@@ -1,0 +1,92 @@
+"""/start, /help, /huy, /ngonngu and the polite fallbacks every channel needs."""
+
+from __future__ import annotations
+
+from handlers.core import Button, Context, rows
+from handlers.router import ROUTER, Router, command_args
+from services import people
+from services.access import Role
+
+router = Router()
+
+# The role a greeting speaks to: the most senior one the person holds.
+_ROLE_ORDER = (Role.ADMIN, Role.LEADER, Role.OFFICER, Role.TEAM_LEADER, Role.VOLUNTEER, Role.CITIZEN)
+
+
+def main_role(ctx: Context) -> Role:
+    roles = ctx.actor.roles
+    return next(r for r in _ROLE_ORDER if r in roles)
+
+
+@router.command("start", help_key="basic.help.start")
+async def start(ctx: Context) -> None:
+    args = command_args(ctx)
+    if args:
+        # Deep links: /start <command> (from "open in private chat") or /start <payload>.
+        app_router: Router | None = ctx.resources.get(ROUTER)
+        if app_router is not None:
+            cmd = app_router.commands.get(args.lower())
+            if cmd is not None:
+                await cmd.handler(ctx)
+                return
+            for prefix, handler in app_router.deep_links.items():
+                if args.startswith(prefix):
+                    await handler(ctx)
+                    return
+    role = main_role(ctx)
+    unit = next((g.unit_name for g in ctx.actor.grants if g.unit_name), None)
+    ctx.say(f"basic.greeting.{role.value}", name=ctx.actor.display_name, unit=unit or "")
+    ctx.say("basic.start_hint", buttons=[[Button(ctx.t("core.buttons.help"), "core:help")]])
+
+
+@router.command("help", "trogiup", help_key="basic.help.help")
+async def help_command(ctx: Context) -> None:
+    topic = command_args(ctx).lstrip("/").lower()
+    if topic:
+        key = f"help.{topic}"
+        if ctx.catalog.has(key):
+            ctx.say(key)
+            return
+        ctx.say("basic.help_unknown_topic", topic=topic)
+        return
+    await _help_list(ctx)
+
+
+async def _help_list(ctx: Context) -> None:
+    app_router: Router | None = ctx.resources.get(ROUTER)
+    commands = app_router.visible_commands(ctx.actor.roles) if app_router else []
+    lines = [ctx.t("basic.help_title")]
+    for cmd in commands:
+        assert cmd.help_key is not None
+        lines.append(f"/{cmd.names[0]} — {ctx.t(cmd.help_key)}")
+    lines.append(ctx.t("basic.help_footer"))
+    ctx.reply("\n".join(lines))
+
+
+@router.callback("core")
+async def core_buttons(ctx: Context) -> None:
+    if ctx.msg.payload == "core:help":
+        await _help_list(ctx)
+    else:
+        ctx.say("core.stale_button")
+
+
+@router.command("ngonngu", "language", help_key="basic.help.ngonngu")
+async def language(ctx: Context) -> None:
+    ctx.say(
+        "basic.choose_language",
+        buttons=rows(Button("Tiếng Việt", "lang:vi"), Button("English", "lang:en")),
+    )
+
+
+@router.callback("lang")
+async def set_language(ctx: Context) -> None:
+    lang = (ctx.msg.payload or "").split(":", 1)[1]
+    await people.set_locale(ctx.session, ctx.actor.person_id, lang)
+    ctx.actor = type(ctx.actor)(
+        person_id=ctx.actor.person_id,
+        display_name=ctx.actor.display_name,
+        locale=lang,
+        grants=ctx.actor.grants,
+    )
+    ctx.say("basic.language_set", edit=True)

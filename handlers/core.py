@@ -1,0 +1,246 @@
+"""Channel-neutral values crossing the edge (Incoming, Reply) and the dialog Context."""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Generic, TypeVar, cast
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.i18n import Catalog
+from services import outbox, people
+from services.access import Actor
+
+# Telegram's callback_data limit; every payload must fit on every channel.
+MAX_PAYLOAD_BYTES = 64
+_COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@(\w+))?(?:\s+(.*))?$", re.DOTALL)
+
+
+class ChatType(StrEnum):
+    PRIVATE = "private"
+    GROUP = "group"
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingFile:
+    name: str
+    mime: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One update from any channel, reduced to what dialogs need."""
+
+    channel: str
+    chat_id: str
+    user_id: str
+    display_name: str
+    update_key: str
+    text: str | None = None
+    payload: str | None = None  # a pressed button's payload
+    file: IncomingFile | None = None
+    chat_type: ChatType = ChatType.PRIVATE
+    supports_buttons: bool = True
+    bot_username: str | None = None
+    language_hint: str | None = None  # the platform's UI language, for new people
+
+    @property
+    def command(self) -> tuple[str, str] | None:
+        """(name, args) for `/name args`, name lower-cased; None for plain text."""
+        if not self.text or self.payload is not None:
+            return None
+        m = _COMMAND.match(self.text.strip())
+        if not m:
+            return None
+        return m.group(1).lower(), (m.group(3) or "").strip()
+
+    def with_payload(self, payload: str) -> Incoming:
+        return replace(self, payload=payload, text=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    label: str
+    payload: str = ""
+    url: str | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.payload.encode()) > MAX_PAYLOAD_BYTES:
+            raise ValueError(f"button payload over {MAX_PAYLOAD_BYTES} bytes: {self.payload!r}")
+
+
+class AttachmentKind(StrEnum):
+    PHOTO = "photo"
+    DOCUMENT = "document"
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    kind: AttachmentKind
+    filename: str
+    data: bytes
+    caption: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What to say back: text, rows of buttons, maybe an image or a document."""
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    attachment: Attachment | None = None
+    edit: bool = False  # replace the message whose button was pressed, where the channel can
+
+    def to_payload(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"text": self.text}
+        if self.buttons:
+            data["buttons"] = [[[b.label, b.payload, b.url] for b in row] for row in self.buttons]
+        if self.attachment is not None:
+            a = self.attachment
+            data["attachment"] = {
+                "kind": a.kind.value,
+                "filename": a.filename,
+                "caption": a.caption,
+                "data": base64.b64encode(a.data).decode(),
+            }
+        return data
+
+    @classmethod
+    def from_payload(cls, data: dict[str, Any]) -> Reply:
+        rows = tuple(
+            tuple(Button(label=b[0], payload=b[1], url=b[2] if len(b) > 2 else None) for b in row)
+            for row in data.get("buttons", [])
+        )
+        att = data.get("attachment")
+        attachment = None
+        if att:
+            attachment = Attachment(
+                kind=AttachmentKind(att["kind"]),
+                filename=att["filename"],
+                data=base64.b64decode(att["data"]),
+                caption=att.get("caption", ""),
+            )
+        return cls(text=str(data.get("text", "")), buttons=rows, attachment=attachment)
+
+
+def rows(*buttons: Button, per_row: int = 2) -> tuple[tuple[Button, ...], ...]:
+    """Lay buttons out `per_row` to a row (phones are narrow)."""
+    return tuple(tuple(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row))
+
+
+T = TypeVar("T")
+
+
+class ResourceKey(Generic[T]):
+    """A typed key for long-lived objects built at assembly (aiohttp's AppKey idea)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"ResourceKey({self.name})"
+
+
+class Resources:
+    def __init__(self) -> None:
+        self._items: dict[ResourceKey[Any], Any] = {}
+
+    def __setitem__(self, key: ResourceKey[T], value: T) -> None:
+        self._items[key] = value
+
+    def __getitem__(self, key: ResourceKey[T]) -> T:
+        return cast(T, self._items[key])
+
+    def get(self, key: ResourceKey[T]) -> T | None:
+        return cast("T | None", self._items.get(key))
+
+
+@dataclass
+class Context:
+    """Everything one dialog step may use; built by the intake for one update."""
+
+    session: AsyncSession
+    msg: Incoming
+    actor: Actor
+    catalog: Catalog
+    now: datetime
+    tz: ZoneInfo
+    default_locale: str
+    resources: Resources
+    config: dict[str, Any] = field(default_factory=dict)
+    is_new_person: bool = False
+    state_name: str | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+    replies: list[Reply] = field(default_factory=list)
+    silent: bool = False  # a deliberate non-answer (e.g. group chatter)
+
+    @property
+    def locale(self) -> str:
+        return self.actor.locale or self.msg.language_hint or self.default_locale
+
+    @property
+    def local_now(self) -> datetime:
+        return self.now.astimezone(self.tz)
+
+    def t(self, key: str, **params: Any) -> str:
+        return self.catalog.text(self.locale, key, **params)
+
+    def reply(
+        self,
+        text: str,
+        buttons: Sequence[Sequence[Button]] = (),
+        *,
+        attachment: Attachment | None = None,
+        edit: bool = False,
+    ) -> None:
+        self.replies.append(
+            Reply(text=text, buttons=tuple(tuple(r) for r in buttons), attachment=attachment, edit=edit)
+        )
+
+    def say(self, key: str, buttons: Sequence[Sequence[Button]] = (), *, edit: bool = False, **params: Any) -> None:
+        self.reply(self.t(key, **params), buttons, edit=edit)
+
+    def goto(self, name: str, **data: Any) -> None:
+        """Enter (or stay in) a dialog state; `data` is merged into the saved state."""
+        self.state_name = name
+        self.state.update(data)
+
+    def end(self) -> None:
+        self.state_name = None
+        self.state = {}
+
+    async def notify(
+        self,
+        person_id: int,
+        key: str,
+        *,
+        kind: str,
+        idempotency: str,
+        buttons: Sequence[Sequence[Button]] = (),
+        **params: Any,
+    ) -> int:
+        """Queue a message to every account of a person, in their language; returns rows added."""
+        actor = await people.load_actor(self.session, person_id)
+        lang = actor.locale or self.default_locale
+        reply = Reply(
+            text=self.catalog.text(lang, key, **params), buttons=tuple(tuple(r) for r in buttons)
+        )
+        added = 0
+        for ref in await people.reach(self.session, person_id):
+            added += await outbox.enqueue(
+                self.session,
+                key=f"{idempotency}:{ref.channel}:{ref.chat_id}",
+                kind=kind,
+                channel=ref.channel,
+                chat_id=ref.chat_id,
+                payload=reply.to_payload(),
+                person_id=person_id,
+            )
+        return added

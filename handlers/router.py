@@ -1,0 +1,208 @@
+"""Routes commands, button payloads, dialog-state text and free text to feature dialogs."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from handlers.core import Button, ChatType, Context, ResourceKey
+from services.access import Role
+
+Handler = Callable[[Context], Awaitable[None]]
+# A free-text handler returns True when it answered; the next one is tried otherwise.
+TextHandler = Callable[[Context], Awaitable[bool]]
+CANCEL_COMMANDS = ("huy", "cancel")
+CANCEL_PAYLOAD = "core:cancel"
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    names: tuple[str, ...]
+    handler: Handler
+    help_key: str | None
+    roles: frozenset[Role]
+    private_only: bool
+
+
+class Router:
+    """Each feature module owns one Router; `include` merges them into the app's router."""
+
+    def __init__(self) -> None:
+        self.commands: dict[str, Command] = {}
+        self.command_list: list[Command] = []
+        self.callbacks: dict[str, Handler] = {}
+        self.states: dict[str, Handler] = {}
+        self.texts: list[tuple[int, TextHandler]] = []
+        self.files: list[TextHandler] = []
+        self.deep_links: dict[str, Handler] = {}
+
+    # --- registration ------------------------------------------------------------------------
+
+    def command(
+        self,
+        *names: str,
+        help_key: str | None = None,
+        roles: tuple[Role, ...] = (Role.CITIZEN,),
+        private_only: bool = False,
+    ) -> Callable[[Handler], Handler]:
+        def deco(fn: Handler) -> Handler:
+            cmd = Command(tuple(names), fn, help_key, frozenset(roles), private_only)
+            self.command_list.append(cmd)
+            for name in names:
+                self.commands[name] = cmd
+            return fn
+
+        return deco
+
+    def callback(self, prefix: str) -> Callable[[Handler], Handler]:
+        """Handle payloads `prefix:…`."""
+
+        def deco(fn: Handler) -> Handler:
+            self.callbacks[prefix] = fn
+            return fn
+
+        return deco
+
+    def state(self, prefix: str) -> Callable[[Handler], Handler]:
+        """Handle text while the dialog state name is `prefix` or starts with `prefix.`."""
+
+        def deco(fn: Handler) -> Handler:
+            self.states[prefix] = fn
+            return fn
+
+        return deco
+
+    def text(self, priority: int = 50) -> Callable[[TextHandler], TextHandler]:
+        """Free text outside any dialog; lower priority runs first."""
+
+        def deco(fn: TextHandler) -> TextHandler:
+            self.texts.append((priority, fn))
+            self.texts.sort(key=lambda x: x[0])
+            return fn
+
+        return deco
+
+    def file(self) -> Callable[[TextHandler], TextHandler]:
+        def deco(fn: TextHandler) -> TextHandler:
+            self.files.append(fn)
+            return fn
+
+        return deco
+
+    def deep_link(self, prefix: str) -> Callable[[Handler], Handler]:
+        """Handle `/start <prefix>…` (a t.me/<bot>?start=<prefix>… link); args via command_args."""
+
+        def deco(fn: Handler) -> Handler:
+            self.deep_links[prefix] = fn
+            return fn
+
+        return deco
+
+    def include(self, other: Router) -> None:
+        for cmd in other.command_list:
+            for name in cmd.names:
+                if name in self.commands:
+                    raise ValueError(f"command /{name} registered twice")
+            self.command_list.append(cmd)
+            for name in cmd.names:
+                self.commands[name] = cmd
+        for prefix, fn in other.callbacks.items():
+            if prefix in self.callbacks:
+                raise ValueError(f"callback prefix {prefix!r} registered twice")
+            self.callbacks[prefix] = fn
+        self.states.update(other.states)
+        self.texts.extend(other.texts)
+        self.texts.sort(key=lambda x: x[0])
+        self.files.extend(other.files)
+        self.deep_links.update(other.deep_links)
+
+    # --- dispatch ----------------------------------------------------------------------------
+
+    def visible_commands(self, roles: frozenset[Role]) -> list[Command]:
+        return [c for c in self.command_list if c.help_key and c.roles & roles]
+
+    def _state_handler(self, name: str) -> Handler | None:
+        best: tuple[int, Handler] | None = None
+        for prefix, fn in self.states.items():
+            if (name == prefix or name.startswith(prefix + ".")) and (best is None or len(prefix) > best[0]):
+                best = (len(prefix), fn)
+        return best[1] if best else None
+
+    async def dispatch(self, ctx: Context) -> None:
+        msg = ctx.msg
+        if msg.payload is not None:
+            await self._dispatch_payload(ctx, msg.payload)
+            return
+        command = msg.command
+        if command is not None:
+            await self._dispatch_command(ctx, *command)
+            return
+        if msg.file is not None:
+            if ctx.state_name and (handler := self._state_handler(ctx.state_name)):
+                await handler(ctx)
+                return
+            for fn in self.files:
+                if await fn(ctx):
+                    return
+            ctx.say("core.file_unexpected")
+            return
+        text = (msg.text or "").strip()
+        if not text:
+            ctx.say("core.empty_message")
+            return
+        if ctx.state_name:
+            handler = self._state_handler(ctx.state_name)
+            if handler is not None:
+                await handler(ctx)
+                return
+            ctx.end()  # a state from an older version of the code: forget it
+        if msg.chat_type is ChatType.GROUP:
+            ctx.silent = True  # never answer chatter in a group
+            return
+        for _prio, fn in self.texts:
+            if await fn(ctx):
+                return
+        ctx.say("core.unknown_text", buttons=[[Button(ctx.t("core.buttons.help"), "core:help")]])
+
+    async def _dispatch_payload(self, ctx: Context, payload: str) -> None:
+        if payload == CANCEL_PAYLOAD:
+            await cancel(ctx, edit=True)
+            return
+        prefix = payload.split(":", 1)[0]
+        handler = self.callbacks.get(prefix)
+        if handler is None:
+            ctx.say("core.stale_button", edit=True)
+            return
+        await handler(ctx)
+
+    async def _dispatch_command(self, ctx: Context, name: str, _args: str) -> None:
+        if name in CANCEL_COMMANDS:
+            await cancel(ctx)
+            return
+        cmd = self.commands.get(name)
+        if cmd is None:
+            ctx.say("core.unknown_command", command=name)
+            return
+        if cmd.private_only and ctx.msg.chat_type is ChatType.GROUP:
+            link = f"https://t.me/{ctx.msg.bot_username}?start={name}" if ctx.msg.bot_username else ""
+            buttons = [[Button(ctx.t("core.buttons.open_private"), url=link)]] if link else []
+            ctx.say("core.private_only", buttons=buttons, command=name)
+            return
+        # A new command leaves whatever dialog was open (cancel is implicit, as in most bots).
+        ctx.end()
+        await cmd.handler(ctx)
+
+
+async def cancel(ctx: Context, *, edit: bool = False) -> None:
+    had_state = ctx.state_name is not None
+    ctx.end()
+    ctx.say("core.cancelled" if had_state else "core.nothing_to_cancel", edit=edit)
+
+
+def command_args(ctx: Context) -> str:
+    cmd = ctx.msg.command
+    return cmd[1] if cmd else ""
+
+
+# Set by the app assembly so /start and /help can see every feature's commands.
+ROUTER: ResourceKey[Router] = ResourceKey("router")

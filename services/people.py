@@ -1,0 +1,125 @@
+"""People and their channel accounts: who is talking, and with which roles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Person
+from db.repositories import core as repo
+from services.access import Actor, Grant, Role
+from services.errors import InvalidInput, NotFound
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRef:
+    """Where to reach a person on one channel."""
+
+    channel: str
+    chat_id: str
+
+
+async def actor_for(session: AsyncSession, person: Person) -> Actor:
+    grants = tuple(
+        Grant(
+            role=Role(m.role),
+            unit_id=u.id if u else None,
+            unit_code=u.code if u else None,
+            unit_name=u.name if u else None,
+            unit_path=u.path if u else None,
+        )
+        for m, u in await repo.grants_of(session, person.id)
+    )
+    return Actor(person_id=person.id, display_name=person.display_name, locale=person.locale, grants=grants)
+
+
+async def resolve(
+    session: AsyncSession, channel: str, external_id: str, chat_id: str, display_name: str
+) -> tuple[Actor, bool]:
+    """Find or create the person behind a channel account; returns (actor, created)."""
+    account = await repo.find_account(session, channel, external_id)
+    if account is not None:
+        person = await session.get(Person, account.person_id)
+        assert person is not None
+        return await actor_for(session, person), False
+    name = (display_name or "").strip()[:120] or "Người dùng"
+    person = await repo.add_person(session, name)
+    # A group chat id is never a push address: private chat of a user is their own id.
+    await repo.add_account(session, person.id, channel, external_id, external_id if chat_id == "" else chat_id)
+    return await actor_for(session, person), True
+
+
+async def load_actor(session: AsyncSession, person_id: int) -> Actor:
+    person = await session.get(Person, person_id)
+    if person is None:
+        raise NotFound(what="person")
+    return await actor_for(session, person)
+
+
+async def set_locale(session: AsyncSession, person_id: int, locale: str) -> None:
+    if locale not in ("vi", "en"):
+        raise InvalidInput("errors.bad_locale", value=locale)
+    person = await session.get(Person, person_id)
+    if person is None:
+        raise NotFound(what="person")
+    person.locale = locale
+
+
+async def rename(session: AsyncSession, person_id: int, display_name: str) -> None:
+    name = display_name.strip()
+    if not (1 <= len(name) <= 120):
+        raise InvalidInput("errors.bad_name")
+    person = await session.get(Person, person_id)
+    if person is None:
+        raise NotFound(what="person")
+    person.display_name = name
+
+
+async def reach(session: AsyncSession, person_id: int) -> list[AccountRef]:
+    """Every channel address of a person, for pushes."""
+    return [AccountRef(a.channel, a.chat_id) for a in await repo.accounts_of(session, person_id)]
+
+
+async def grant_role(
+    session: AsyncSession,
+    *,
+    channel: str,
+    external_id: str,
+    role: Role,
+    unit_code: str | None,
+    display_name: str | None = None,
+    actor_id: int | None = None,
+) -> Person:
+    """Bootstrap: give a role to the person behind a channel account (creating them)."""
+    from db.models import Membership
+
+    unit = None
+    if unit_code:
+        unit = await repo.unit_by_code(session, unit_code)
+        if unit is None:
+            raise NotFound("errors.unit_not_found", code=unit_code)
+    elif role not in (Role.ADMIN, Role.CITIZEN):
+        raise InvalidInput("errors.unit_required", role=role.value)
+    account = await repo.find_account(session, channel, external_id)
+    if account is None:
+        person = await repo.add_person(session, display_name or external_id)
+        await repo.add_account(session, person.id, channel, external_id, external_id)
+    else:
+        found = await session.get(Person, account.person_id)
+        assert found is not None
+        person = found
+        if display_name:
+            person.display_name = display_name
+    existing = [
+        m for m, _u in await repo.grants_of(session, person.id)
+        if m.role == role.value and m.unit_id == (unit.id if unit else None)
+    ]
+    if not existing:
+        session.add(Membership(person_id=person.id, unit_id=unit.id if unit else None, role=role.value))
+        await repo.audit(
+            session, actor_id, "role.grant", f"person:{person.id}",
+            {"role": role.value, "unit": unit_code, "channel": channel},
+        )
+    await session.flush()
+    return person
