@@ -100,8 +100,12 @@ def run(
 
 @cli.command()
 def chat(
-    as_user: Annotated[str, typer.Option("--as", help="Demo user: dan, tnv, totruong, canbo, lanhdao, tinh, admin.")] = "dan",
-    script: Annotated[Path | None, typer.Option("--script", help="Run lines from a file, print replies.")] = None,
+    as_user: Annotated[
+        str, typer.Option("--as", help="Demo user: dan, tnv, totruong, canbo, lanhdao, tinh, admin.")
+    ] = "dan",
+    script: Annotated[
+        Path | None, typer.Option("--script", help="Run lines from a file, print replies.")
+    ] = None,
 ) -> None:
     """Chat with the bot in the terminal as a demo user (buttons appear as numbered choices)."""
     lines: list[str] | None = None
@@ -145,7 +149,9 @@ def db_current() -> None:
     async def go(app: App) -> None:
         current = await migrate.current_revisions(app.engine)
         heads = migrate.head_revisions(app.settings.database.url)
-        console.print(f"current: {', '.join(sorted(current)) or '(empty)'}; latest: {', '.join(sorted(heads))}")
+        console.print(
+            f"current: {', '.join(sorted(current)) or '(empty)'}; latest: {', '.join(sorted(heads))}"
+        )
 
     run_async(go, migrate=False)
 
@@ -162,7 +168,9 @@ def demo_seed() -> None:
                 return await demo.seed(session, DEMO_UNITS_CSV, utcnow())
 
     counts = run_async(go)
-    console.print(f"[green]Demo data ready[/] (new units: {counts['units']}, new people: {counts['people']}).")
+    console.print(
+        f"[green]Demo data ready[/] (new units: {counts['units']}, new people: {counts['people']})."
+    )
 
 
 @users_cli.command("grant")
@@ -170,7 +178,9 @@ def users_grant(
     channel: Annotated[str, typer.Option(help="telegram, zalo_bot, zalo_oa or console.")],
     user_id: Annotated[str, typer.Option("--user-id", help="The person's id on that channel.")],
     role: Annotated[str, typer.Option(help="volunteer, team_leader, officer, leader or admin.")],
-    unit: Annotated[str | None, typer.Option(help="Unit code (not needed for an installation-wide admin).")] = None,
+    unit: Annotated[
+        str | None, typer.Option(help="Unit code (not needed for an installation-wide admin).")
+    ] = None,
     name: Annotated[str | None, typer.Option(help="Display name.")] = None,
 ) -> None:
     """Give a role to a channel account (bootstraps the first admin or leader)."""
@@ -180,14 +190,22 @@ def users_grant(
     try:
         role_value = Role(role)
     except ValueError:
-        raise Fail(f"--role: unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}") from None
+        raise Fail(
+            f"--role: unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}"
+        ) from None
 
     async def go(app: App) -> None:
         async with app.sessions() as session, session.begin():
             person = await people.grant_role(
-                session, channel=channel, external_id=user_id, role=role_value, unit_code=unit, display_name=name
+                session,
+                channel=channel,
+                external_id=user_id,
+                role=role_value,
+                unit_code=unit,
+                display_name=name,
             )
-        console.print(f"[green]Granted[/] {role_value.value} on {unit or 'the whole installation'} to person #{person.id}.")
+        where = unit or "the whole installation"
+        console.print(f"[green]Granted[/] {role_value.value} on {where} to person #{person.id}.")
 
     run_async(go)
 

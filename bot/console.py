@@ -67,7 +67,7 @@ async def chat(app: App, user: DemoUser, lines: Iterable[str] | None, out: TextI
     async for raw in _source(lines):
         line = raw.rstrip("\n")
         if line.startswith(SWITCH_PREFIX):
-            other = find_demo_user(line[len(SWITCH_PREFIX):].strip())
+            other = find_demo_user(line[len(SWITCH_PREFIX) :].strip())
             if other is None:
                 out.write("Người dùng demo:\n" + demo_users_text() + "\n")
             else:

@@ -4,6 +4,7 @@ retries with backoff or gives up. Safe to run in every worker (rows are claimed 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Mapping
@@ -82,10 +83,8 @@ class Dispatcher:
 
     async def _sleep(self, seconds: float) -> None:
         self._wake.clear()
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=seconds)
-        except TimeoutError:
-            pass
 
     async def drain_once(self) -> int:
         """Claim one batch and deliver it; returns how many rows were handled."""
@@ -115,7 +114,9 @@ class Dispatcher:
                 self.limiter.pause(exc.retry_after)
             async with self.sessions() as session, session.begin():
                 status = await outbox.mark_failed(
-                    session, item.id, str(exc),
+                    session,
+                    item.id,
+                    str(exc),
                     max_attempts=self.settings.max_attempts,
                     backoff=self.settings.backoff_seconds,
                     retry_after=exc.retry_after,

@@ -22,7 +22,6 @@ from handlers.core import Button, Context, Incoming, Reply, Resources
 from handlers.i18n import Catalog
 from handlers.router import Router
 from services import people
-from services.access import Actor
 from services.errors import DomainError
 
 log = logging.getLogger("tocns.update")
@@ -145,7 +144,11 @@ class Intake:
             ms = (time.perf_counter() - started) * 1000
             log.info(
                 "update channel=%s key=%s route=%s outcome=%s ms=%.1f",
-                msg.channel, key_hash, route, outcome, ms,
+                msg.channel,
+                key_hash,
+                route,
+                outcome,
+                ms,
             )
 
     async def _mark_seen_after_failure(self, msg: Incoming) -> None:
@@ -159,7 +162,10 @@ class Intake:
             if not await repo.mark_update_seen(session, msg.update_key):
                 return [], "duplicate", self.default_locale, True
             actor, created = await people.resolve(
-                session, msg.channel, msg.user_id, msg.chat_id if msg.chat_type == "private" else "",
+                session,
+                msg.channel,
+                msg.user_id,
+                msg.chat_id if msg.chat_type == "private" else "",
                 msg.display_name,
             )
             row = await repo.load_dialog_state(session, msg.channel, msg.chat_id, msg.user_id)
@@ -259,7 +265,16 @@ def _is_connection_problem(exc: BaseException) -> bool:
     text = str(exc).lower()
     return any(
         s in text
-        for s in ("database is locked", "connection refused", "could not connect", "connection was closed",
-                  "server closed", "cannot connect", "unable to open database", "connection reset",
-                  "the database system is shutting down", "terminating connection")
+        for s in (
+            "database is locked",
+            "connection refused",
+            "could not connect",
+            "connection was closed",
+            "server closed",
+            "cannot connect",
+            "unable to open database",
+            "connection reset",
+            "the database system is shutting down",
+            "terminating connection",
+        )
     )

@@ -204,7 +204,9 @@ class Context:
             Reply(text=text, buttons=tuple(tuple(r) for r in buttons), attachment=attachment, edit=edit)
         )
 
-    def say(self, key: str, buttons: Sequence[Sequence[Button]] = (), *, edit: bool = False, **params: Any) -> None:
+    def say(
+        self, key: str, buttons: Sequence[Sequence[Button]] = (), *, edit: bool = False, **params: Any
+    ) -> None:
         self.reply(self.t(key, **params), buttons, edit=edit)
 
     def goto(self, name: str, **data: Any) -> None:
@@ -229,9 +231,7 @@ class Context:
         """Queue a message to every account of a person, in their language; returns rows added."""
         actor = await people.load_actor(self.session, person_id)
         lang = actor.locale or self.default_locale
-        reply = Reply(
-            text=self.catalog.text(lang, key, **params), buttons=tuple(tuple(r) for r in buttons)
-        )
+        reply = Reply(text=self.catalog.text(lang, key, **params), buttons=tuple(tuple(r) for r in buttons))
         added = 0
         for ref in await people.reach(self.session, person_id):
             added += await outbox.enqueue(

@@ -53,7 +53,9 @@ SEEDERS: list[Seeder] = []
 def read_units_csv(path: Path) -> list[units.UnitRow]:
     with path.open(encoding="utf-8-sig", newline="") as fh:
         return [
-            units.UnitRow(r["code"].strip(), r["name"].strip(), r["kind"].strip(), r["parent_code"].strip() or None)
+            units.UnitRow(
+                r["code"].strip(), r["name"].strip(), r["kind"].strip(), r["parent_code"].strip() or None
+            )
             for r in csv.DictReader(fh)
         ]
 
@@ -64,7 +66,9 @@ def team_rows(communes: list[units.UnitRow]) -> list[units.UnitRow]:
         # Wards have "tổ dân phố", rural communes have "thôn".
         names = TEAM_NAMES[:3] if commune.name.startswith("Phường") else TEAM_NAMES[3:]
         for n in range(1, TEAMS_PER_COMMUNE + 1):
-            rows.append(units.UnitRow(f"{commune.code}-{n}", f"Tổ CNSCĐ {names[n - 1]}", "team", commune.code))
+            rows.append(
+                units.UnitRow(f"{commune.code}-{n}", f"Tổ CNSCĐ {names[n - 1]}", "team", commune.code)
+            )
     return rows
 
 
@@ -81,7 +85,9 @@ async def seed(session: AsyncSession, units_csv: Path, now: datetime) -> dict[st
         if user.role is Role.CITIZEN:
             if existing is None:
                 person = await repo.add_person(session, user.display_name)
-                await repo.add_account(session, person.id, DEMO_CHANNEL, f"demo-{user.key}", f"demo-{user.key}")
+                await repo.add_account(
+                    session, person.id, DEMO_CHANNEL, f"demo-{user.key}", f"demo-{user.key}"
+                )
             continue
         await people.grant_role(
             session,

@@ -43,8 +43,14 @@ async def enqueue(
 ) -> bool:
     """Queue a push in the caller's transaction; a repeated key is ignored (returns False)."""
     return await repo.enqueue(
-        session, key=key, kind=kind, channel=channel, chat_id=chat_id, payload=payload,
-        person_id=person_id, not_before=not_before,
+        session,
+        key=key,
+        kind=kind,
+        channel=channel,
+        chat_id=chat_id,
+        payload=payload,
+        person_id=person_id,
+        not_before=not_before,
     )
 
 

@@ -46,7 +46,9 @@ async def resolve(
     name = (display_name or "").strip()[:120] or "Người dùng"
     person = await repo.add_person(session, name)
     # A group chat id is never a push address: private chat of a user is their own id.
-    await repo.add_account(session, person.id, channel, external_id, external_id if chat_id == "" else chat_id)
+    await repo.add_account(
+        session, person.id, channel, external_id, external_id if chat_id == "" else chat_id
+    )
     return await actor_for(session, person), True
 
 
@@ -112,13 +114,17 @@ async def grant_role(
         if display_name:
             person.display_name = display_name
     existing = [
-        m for m, _u in await repo.grants_of(session, person.id)
+        m
+        for m, _u in await repo.grants_of(session, person.id)
         if m.role == role.value and m.unit_id == (unit.id if unit else None)
     ]
     if not existing:
         session.add(Membership(person_id=person.id, unit_id=unit.id if unit else None, role=role.value))
         await repo.audit(
-            session, actor_id, "role.grant", f"person:{person.id}",
+            session,
+            actor_id,
+            "role.grant",
+            f"person:{person.id}",
             {"role": role.value, "unit": unit_code, "channel": channel},
         )
     await session.flush()

@@ -24,7 +24,7 @@ from db.models import (
 
 
 def _insert(session: AsyncSession, table: Any) -> Any:
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         return pg_insert(table)
     return sqlite_insert(table)
 
@@ -139,7 +139,9 @@ async def count_units(session: AsyncSession) -> int:
 # --- dialog state --------------------------------------------------------------------------
 
 
-async def load_dialog_state(session: AsyncSession, channel: str, chat_id: str, user_id: str) -> DialogState | None:
+async def load_dialog_state(
+    session: AsyncSession, channel: str, chat_id: str, user_id: str
+) -> DialogState | None:
     return await session.get(DialogState, (channel, chat_id, user_id))
 
 
@@ -220,7 +222,7 @@ async def claim_due(
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(limit)
     )
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     rows = list((await session.execute(stmt)).scalars())
     for row in rows:

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "0001"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -45,9 +44,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("key", name=op.f("pk_processed_updates")),
     )
     with op.batch_alter_table("processed_updates", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_processed_updates_processed_at"), ["processed_at"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_processed_updates_processed_at"), ["processed_at"], unique=False)
 
     op.create_table(
         "units",
@@ -93,9 +90,7 @@ def upgrade() -> None:
         sa.Column("channel", sa.String(length=20), nullable=False),
         sa.Column("external_id", sa.String(length=64), nullable=False),
         sa.Column("chat_id", sa.String(length=64), nullable=False),
-        sa.Column(
-            "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
+        sa.Column("person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["person_id"],
@@ -106,19 +101,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_channel_accounts")),
     )
     with op.batch_alter_table("channel_accounts", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_channel_accounts_person_id"), ["person_id"], unique=False
-        )
-        batch_op.create_index(
-            "uq_channel_accounts_channel_external", ["channel", "external_id"], unique=True
-        )
+        batch_op.create_index(batch_op.f("ix_channel_accounts_person_id"), ["person_id"], unique=False)
+        batch_op.create_index("uq_channel_accounts_channel_external", ["channel", "external_id"], unique=True)
 
     op.create_table(
         "memberships",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column(
-            "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
+        sa.Column("person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("unit_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("role", sa.String(length=20), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
@@ -130,9 +119,7 @@ def upgrade() -> None:
             name=op.f("fk_memberships_person_id_people"),
             ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(
-            ["unit_id"], ["units.id"], name=op.f("fk_memberships_unit_id_units")
-        ),
+        sa.ForeignKeyConstraint(["unit_id"], ["units.id"], name=op.f("fk_memberships_unit_id_units")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_memberships")),
     )
     with op.batch_alter_table("memberships", schema=None) as batch_op:

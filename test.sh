@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Run the whole test suite: installs the test dependencies into .venv, then pytest.
+# Database tests run on SQLite, and on PostgreSQL too when TOCNS_TEST_DATABASE_URL is set
+# (e.g. postgresql://postgres@127.0.0.1:5432/test). End-to-end tests run when Node is available
+# and are skipped with a visible reason when it is not. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")"
+PY="${PYTHON:-python3}"
+if [ ! -x .venv/bin/pytest ] || [ pyproject.toml -nt .venv/.installed-dev ]; then
+  echo "Cài đặt thư viện kiểm thử / installing test dependencies into .venv …" >&2
+  "$PY" -m venv .venv
+  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+  .venv/bin/python -m pip install -q -e ".[dev,provinces]" >/dev/null
+  touch .venv/.installed-dev .venv/.installed
+fi
+exec .venv/bin/python -m pytest -p no:cacheprovider -rs "$@"

@@ -1,0 +1,206 @@
+"""Test helpers: a fresh migrated database per test, the real app, and a chat driver."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from bot.app import ROOT, App
+from bot.config import load_settings
+from db import migrate
+from db.base import Base, utcnow
+from db.engine import create_engine
+from handlers.core import Incoming, Reply
+
+PG_ENV = "TOCNS_TEST_DATABASE_URL"
+
+
+def backends() -> list[str]:
+    return ["sqlite", "postgresql"] if os.environ.get(PG_ENV) else ["sqlite"]
+
+
+def pg_admin_url() -> str:
+    url = os.environ[PG_ENV]
+    if url.startswith("postgresql://"):
+        url = "postgresql+asyncpg://" + url[len("postgresql://") :]
+    return url
+
+
+class PgDatabase:
+    """One throw-away database per test session (so parallel runs never collide), migrated
+    once; each test starts from empty tables."""
+
+    def __init__(self) -> None:
+        admin = make_url(pg_admin_url())
+        self.name = f"tocns_t_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        self.admin_url = admin.render_as_string(hide_password=False)
+        self.url = admin.set(database=self.name).render_as_string(hide_password=False)
+
+    async def create(self) -> None:
+        engine = create_engine(self.admin_url)
+        async with engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text(f'CREATE DATABASE "{self.name}"'))
+        await engine.dispose()
+        engine = create_engine(self.url)
+        await migrate.upgrade(engine, self.url)
+        await engine.dispose()
+
+    async def truncate(self) -> None:
+        engine = create_engine(self.url)
+        names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        async with engine.begin() as conn:
+            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        await engine.dispose()
+
+    async def drop(self) -> None:
+        engine = create_engine(self.admin_url)
+        async with engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+        await engine.dispose()
+
+
+class SqliteTemplate:
+    """Migrate one file per test session, copy it for every test."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / "template.db"
+
+    async def create(self) -> None:
+        url = f"sqlite+aiosqlite:///{self.path}"
+        engine = create_engine(url)
+        await migrate.upgrade(engine, url)
+        await engine.dispose()
+
+    def fresh(self, directory: Path) -> str:
+        target = directory / f"t-{uuid.uuid4().hex[:8]}.db"
+        shutil.copyfile(self.path, target)
+        return f"sqlite+aiosqlite:///{target}"
+
+
+def make_settings(db_url: str, **overrides: str) -> Any:
+    env = {"TOCNS_DATABASE_URL": db_url, "TOCNS_CONFIG": str(ROOT / "config.yaml"), **overrides}
+    return load_settings(environ=env)
+
+
+@dataclass
+class Said:
+    """What the bot answered to one message."""
+
+    replies: list[Reply]
+    duplicate: bool = False
+
+    @property
+    def text(self) -> str:
+        return "\n".join(r.text for r in self.replies)
+
+    def button(self, label_part: str) -> str:
+        """The payload of the first button whose label contains `label_part`."""
+        for reply in reversed(self.replies):
+            for row in reply.buttons:
+                for b in row:
+                    if label_part.lower() in b.label.lower():
+                        return b.payload
+        raise AssertionError(
+            f"no button {label_part!r} in {[b.label for r in self.replies for row in r.buttons for b in row]}"
+        )
+
+    def labels(self) -> list[str]:
+        return [b.label for r in self.replies for row in r.buttons for b in row]
+
+
+@dataclass
+class ChatDriver:
+    """Talks to the real intake as one user on one channel."""
+
+    app: App
+    user_id: str
+    name: str = "Người dùng thử"
+    channel: str = "telegram"
+    chat_id: str | None = None
+    supports_buttons: bool = True
+    chat_type: str = "private"
+    history: list[Said] = field(default_factory=list)
+
+    def _msg(self, **kw: Any) -> Incoming:
+        from handlers.core import ChatType
+
+        return Incoming(
+            channel=self.channel,
+            chat_id=self.chat_id or self.user_id,
+            user_id=self.user_id,
+            display_name=self.name,
+            update_key=kw.pop("update_key", None) or f"test:{uuid.uuid4()}",
+            supports_buttons=self.supports_buttons,
+            chat_type=ChatType(self.chat_type),
+            bot_username="tocns_test_bot",
+            **kw,
+        )
+
+    async def send(self, text: str, *, update_key: str | None = None) -> Said:
+        outcome = await self.app.intake.handle(self._msg(text=text, update_key=update_key))
+        said = Said(outcome.replies, outcome.duplicate)
+        self.history.append(said)
+        return said
+
+    async def press(self, payload: str) -> Said:
+        outcome = await self.app.intake.handle(self._msg(payload=payload))
+        said = Said(outcome.replies, outcome.duplicate)
+        self.history.append(said)
+        return said
+
+    async def tap(self, label_part: str) -> Said:
+        """Press the button (by label) shown in the last answer."""
+        return await self.press(self.history[-1].button(label_part))
+
+    async def upload(
+        self, name: str, data: bytes, mime: str = "application/octet-stream", caption: str | None = None
+    ) -> Said:
+        from handlers.core import IncomingFile
+
+        outcome = await self.app.intake.handle(self._msg(file=IncomingFile(name, mime, data), text=caption))
+        said = Said(outcome.replies, outcome.duplicate)
+        self.history.append(said)
+        return said
+
+
+async def seed_demo(app: App) -> None:
+    from services import demo
+
+    async with app.sessions() as session, session.begin():
+        await demo.seed(session, ROOT / "data" / "demo" / "units_hue.csv", utcnow())
+
+
+def demo_driver(app: App, key: str, **kw: Any) -> ChatDriver:
+    """A driver speaking as a demo person (console accounts from the demo seed)."""
+    from services.demo import DEMO_USERS
+
+    user = next(u for u in DEMO_USERS if u.key == key)
+    return ChatDriver(app, f"demo-{key}", user.display_name, channel="console", **kw)
+
+
+async def outbox_rows(app: App) -> list[Any]:
+    from sqlalchemy import select
+
+    from db.models import OutboxMessage
+
+    async with app.sessions() as session:
+        return list((await session.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars())
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+def lines(*items: str) -> Iterable[str]:
+    return items

@@ -1,0 +1,40 @@
+"""The catalog: every key in both languages, same placeholders, and every key used exists."""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+
+from handlers.i18n import Catalog
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY_USE = re.compile(r"""(?:\.t|\.say|\.text\([^,]+,)\(\s*f?["']([a-z_]+\.[a-z0-9_.]+)["']""")
+
+
+def placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def test_languages_have_the_same_keys_and_placeholders() -> None:
+    cat = Catalog.load()
+    vi, en = cat.messages["vi"], cat.messages["en"]
+    assert set(vi) == set(en), f"missing in en: {set(vi) - set(en)}; missing in vi: {set(en) - set(vi)}"
+    for key in vi:
+        assert placeholders(vi[key]) == placeholders(en[key]), key
+
+
+def test_vietnamese_has_diacritics() -> None:
+    cat = Catalog.load()
+    texts = " ".join(cat.messages["vi"].values())
+    assert re.search(r"[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", texts)
+
+
+def test_every_literal_key_used_in_code_exists() -> None:
+    cat = Catalog.load()
+    missing = []
+    for path in [*ROOT.glob("handlers/*.py"), *ROOT.glob("bot/*.py"), *ROOT.glob("bot/**/*.py")]:
+        for key in re.findall(r"""["']((?:core|errors|basic|help)\.[a-z0-9_.]+)["']""", path.read_text()):
+            if not cat.has(key) and not key.endswith("."):
+                missing.append(f"{path.name}: {key}")
+    assert not missing, missing

@@ -1,0 +1,200 @@
+"""The dialog core: routing, persisted state, duplicates, rollback, numbered menus."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from bot.app import App, build
+from db.models import ChannelAccount, DialogState, Person, ProcessedUpdate
+from handlers.core import Button, Context
+from handlers.router import Router
+from services.errors import InvalidInput
+from tests.support import ChatDriver, make_settings
+
+
+def probe_router() -> Router:
+    """A tiny feature used to exercise the core: /dem counts, /hong fails after writing."""
+    router = Router()
+
+    @router.command("dem")
+    async def start(ctx: Context) -> None:
+        ctx.goto("dem.ask", n=0)
+        ctx.reply("so?", [[Button("một", "dem:1"), Button("hai", "dem:2")]])
+
+    @router.callback("dem")
+    async def pressed(ctx: Context) -> None:
+        n = int((ctx.msg.payload or "dem:0").split(":")[1])
+        ctx.goto("dem.ask", n=ctx.state.get("n", 0) + n)
+        ctx.reply(f"tong={ctx.state['n']}", edit=True)
+
+    @router.state("dem.ask")
+    async def typed(ctx: Context) -> None:
+        text = (ctx.msg.text or "").strip()
+        if not text.isdigit():
+            ctx.reply("can so")
+            return
+        ctx.goto("dem.ask", n=ctx.state.get("n", 0) + int(text))
+        ctx.reply(f"tong={ctx.state['n']}")
+
+    @router.command("hong")
+    async def broken(ctx: Context) -> None:
+        from db.repositories import core as repo
+
+        await repo.add_person(ctx.session, "half-written")
+        raise RuntimeError("boom")
+
+    @router.command("sai")
+    async def domain(ctx: Context) -> None:
+        from db.repositories import core as repo
+
+        await repo.add_person(ctx.session, "half-written")
+        raise InvalidInput("errors.bad_name")
+
+    return router
+
+
+def with_probe(app: App) -> App:
+    app.router.include(probe_router())
+    return app
+
+
+async def count(app: App, model: type) -> int:
+    async with app.sessions() as s:
+        return int((await s.execute(select(func.count()).select_from(model))).scalar_one())
+
+
+async def test_start_help_and_unknown_text(app: App) -> None:
+    user = ChatDriver(app, "1001", "Chị Hạnh")
+    said = await user.send("/start")
+    assert "Chị Hạnh" in said.text
+    said = await user.send("/help")
+    assert "/ngonngu" in said.text and "/baocao" not in said.text
+    said = await user.send("hôm nay trời đẹp quá")
+    assert said.text  # never silence
+    said = await user.send("/khonglenhnao")
+    assert "/khonglenhnao" in said.text and "/help" in said.text
+
+
+async def test_state_and_buttons_flow(app: App) -> None:
+    user = ChatDriver(with_probe(app), "1002")
+    await user.send("/dem")
+    said = await user.tap("hai")
+    assert said.text == "tong=2" and said.replies[0].edit
+    said = await user.send("abc")
+    assert said.text == "can so"
+    said = await user.send("5")
+    assert said.text == "tong=7"
+    said = await user.send("/huy")
+    assert "huỷ" in said.text.lower()
+    said = await user.send("/huy")
+    assert "không có" in said.text.lower()
+
+
+async def test_state_survives_restart(db_url: str) -> None:
+    """A new process (a new App on the same database) continues the dialog."""
+    first = with_probe(build(make_settings(db_url)))
+    await ChatDriver(first, "1003").send("/dem")
+    await ChatDriver(first, "1003").press("dem:2")
+    await first.close()
+
+    second = with_probe(build(make_settings(db_url)))
+    try:
+        said = await ChatDriver(second, "1003").send("3")
+        assert said.text == "tong=5"
+    finally:
+        await second.close()
+
+
+async def test_duplicate_update_processed_once(app: App) -> None:
+    user = ChatDriver(with_probe(app), "1004")
+    await user.send("/dem")
+    first = await user.send("4", update_key="telegram:777")
+    again = await user.send("4", update_key="telegram:777")
+    assert first.text == "tong=4"
+    assert again.duplicate and again.replies == []
+    said = await user.send("1")
+    assert said.text == "tong=5"
+
+
+async def test_concurrent_duplicates_processed_once(app: App) -> None:
+    import asyncio
+
+    user = ChatDriver(with_probe(app), "1005")
+    await user.send("/dem")
+    results = await asyncio.gather(*(user.send("2", update_key="telegram:888") for _ in range(5)))
+    assert sum(1 for r in results if not r.duplicate) == 1
+    said = await user.send("0")
+    assert said.text == "tong=2"
+
+
+async def test_exception_rolls_back_and_replies_politely(app: App) -> None:
+    user = ChatDriver(with_probe(app), "1006")
+    await user.send("/start")
+    people_before = await count(app, Person)
+    said = await user.send("/hong", update_key="k-hong")
+    assert "sự cố" in said.text
+    assert await count(app, Person) == people_before  # half-written person rolled back
+    again = await user.send("/hong", update_key="k-hong")
+    assert again.duplicate  # a poisoned update is not retried forever
+    said = await user.send("/sai")
+    assert "1 đến 120" in said.text
+    assert await count(app, Person) == people_before
+
+
+async def test_new_person_is_created_once(app: App) -> None:
+    user = ChatDriver(app, "1007", "Anh Tú")
+    await user.send("/start")
+    await user.send("/help")
+    assert await count(app, Person) == 1
+    assert await count(app, ChannelAccount) == 1
+    assert await count(app, ProcessedUpdate) == 2
+
+
+async def test_numbered_options_on_channels_without_buttons(app: App) -> None:
+    user = ChatDriver(with_probe(app), "zb-1", channel="zalo_bot", supports_buttons=False)
+    said = await user.send("/dem")
+    assert "1. một" in said.text and "2. hai" in said.text
+    said = await user.send("2")
+    assert said.text.startswith("tong=2")
+    said = await user.send("hai")  # the menu is gone after a reply without buttons
+    assert said.text == "can so"
+
+
+async def test_language_switch_is_per_person(app: App) -> None:
+    user = ChatDriver(app, "1008")
+    await user.send("/ngonngu")
+    said = await user.tap("English")
+    assert "English" in said.text
+    said = await user.send("/help")
+    assert "Commands you can use" in said.text
+    other = ChatDriver(app, "1009")
+    assert "Các lệnh" in (await other.send("/help")).text
+
+
+async def test_idle_dialog_expires(app: App) -> None:
+    from datetime import timedelta
+
+    user = ChatDriver(with_probe(app), "1010")
+    await user.send("/dem")
+    async with app.sessions() as s, s.begin():
+        row = await s.get(DialogState, ("telegram", "1010", "1010"))
+        assert row is not None
+        row.updated_at = row.updated_at - timedelta(hours=2)
+    said = await user.send("5")
+    assert "hết hạn" in said.text
+
+
+async def test_group_chatter_is_ignored_but_commands_work(app: App) -> None:
+    user = ChatDriver(app, "1011", chat_id="-100500", chat_type="group")
+    said = await user.send("chào cả nhà")
+    assert said.replies == []
+    said = await user.send("/help")
+    assert "/help" in said.text
+
+
+async def test_flood_gets_one_notice(app: App) -> None:
+    user = ChatDriver(app, "1012")
+    texts = [(await user.send("/help")).text for _ in range(25)]
+    notices = [t for t in texts if "hơi nhanh" in t]
+    assert len(notices) == 1
+    assert texts[-1] == ""  # silent after the notice within the window
