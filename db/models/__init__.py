@@ -11,15 +11,21 @@ from db.models.core import (
     ProcessedUpdate,
     Unit,
 )
+from db.models.work import Dossier, DossierEvent, DossierSubscription, HelpSession, WeeklyReport
 
 __all__ = [
     "AuditLog",
     "Base",
     "ChannelAccount",
     "DialogState",
+    "Dossier",
+    "DossierEvent",
+    "DossierSubscription",
+    "HelpSession",
     "Membership",
     "OutboxMessage",
     "Person",
     "ProcessedUpdate",
     "Unit",
+    "WeeklyReport",
 ]
