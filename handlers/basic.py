@@ -18,7 +18,7 @@ def main_role(ctx: Context) -> Role:
     return next(r for r in _ROLE_ORDER if r in roles)
 
 
-@router.command("start", help_key="basic.help.start")
+@router.command("start", help_key="basic.cmd.start")
 async def start(ctx: Context) -> None:
     args = command_args(ctx)
     if args:
@@ -39,12 +39,14 @@ async def start(ctx: Context) -> None:
     ctx.say("basic.start_hint", buttons=[[Button(ctx.t("core.buttons.help"), "core:help")]])
 
 
-@router.command("help", "trogiup", help_key="basic.help.help")
+@router.command("help", "trogiup", help_key="basic.cmd.help")
 async def help_command(ctx: Context) -> None:
     topic = command_args(ctx).lstrip("/").lower()
     if topic:
-        key = f"help.{topic}"
-        if ctx.catalog.has(key):
+        # Detailed help lives with each feature as `<feature>.help.<command>`.
+        suffix = f".help.{topic}"
+        key = next((k for k in ctx.catalog.messages["vi"] if k.endswith(suffix)), None)
+        if key is not None:
             ctx.say(key)
             return
         ctx.say("basic.help_unknown_topic", topic=topic)
@@ -71,7 +73,7 @@ async def core_buttons(ctx: Context) -> None:
         ctx.say("core.stale_button")
 
 
-@router.command("ngonngu", "language", help_key="basic.help.ngonngu")
+@router.command("ngonngu", "language", help_key="basic.cmd.ngonngu")
 async def language(ctx: Context) -> None:
     ctx.say(
         "basic.choose_language",
