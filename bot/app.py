@@ -64,7 +64,9 @@ class App:
 
 
 def build(settings: Settings) -> App:
-    engine = create_engine(settings.database.url, echo=settings.database.echo)
+    engine = create_engine(
+        settings.database.url, echo=settings.database.echo, busy_timeout=settings.database.sqlite_busy_timeout
+    )
     sessions = session_factory(engine)
     catalog = Catalog.load()
     router = build_router()

@@ -227,6 +227,42 @@ def outbox_status() -> None:
     console.print(table)
 
 
+@cli.command("backup")
+def backup_command(
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Target file (default: backups/).")
+    ] = None,
+) -> None:
+    """Back up the database (SQLite online backup, or pg_dump for PostgreSQL)."""
+    from bot.backup import BackupError, backup, default_name
+
+    url = settings().database.url
+    target = out or Path("backups") / default_name(url)
+    try:
+        done = backup(url, target)
+    except BackupError as exc:
+        raise Fail(str(exc)) from None
+    console.print(f"[green]Backup written:[/] {done} ({done.stat().st_size:,} bytes)")
+
+
+@cli.command("restore")
+def restore_command(
+    file: Annotated[Path, typer.Argument(help="A backup made by `tocns backup` (SQLite).")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Replace the SQLite database with a backup (stop the bot first)."""
+    from bot.backup import BackupError, restore_sqlite
+
+    url = settings().database.url
+    if not yes and not typer.confirm(f"Replace {url} with {file}?"):
+        raise typer.Abort()
+    try:
+        restore_sqlite(url, file)
+    except BackupError as exc:
+        raise Fail(str(exc)) from None
+    console.print(f"[green]Restored[/] from {file}.")
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Entry point: configuration and start-up problems are one line and a non-zero exit."""
     from services.errors import DomainError

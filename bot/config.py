@@ -42,6 +42,7 @@ class DatabaseSettings(_Section):
     url: str = "sqlite+aiosqlite:///tocns.db"
     auto_migrate: bool = True
     echo: bool = False
+    sqlite_busy_timeout: float = Field(30.0, gt=0)
 
     @field_validator("url")
     @classmethod
