@@ -22,7 +22,7 @@ from handlers.core import Button, Context, Incoming, Reply, Resources
 from handlers.i18n import Catalog
 from handlers.router import Router
 from services import people
-from services.errors import DomainError
+from services.errors import DomainError, PermissionDenied
 
 log = logging.getLogger("tocns.update")
 
@@ -123,7 +123,9 @@ class Intake:
                 return Outcome(replies)
             except DomainError as exc:
                 outcome = "domain_error"
-                await self._mark_seen_after_failure(msg)
+                await self._mark_seen_after_failure(
+                    msg, denied=exc if isinstance(exc, PermissionDenied) else None
+                )
                 return Outcome([Reply(self.catalog.text(locale, exc.key, **exc.params))])
             except (OperationalError, DBAPIError, OSError, TimeoutError) as exc:
                 if _is_connection_problem(exc):
@@ -151,11 +153,20 @@ class Intake:
                 ms,
             )
 
-    async def _mark_seen_after_failure(self, msg: Incoming) -> None:
+    async def _mark_seen_after_failure(self, msg: Incoming, denied: PermissionDenied | None = None) -> None:
         # The failed transaction was rolled back; remember the update so a redelivery of the
-        # same poisoned update does not loop.
+        # same poisoned update does not loop. Refusals are audit-logged (who tried what).
         async with self.sessions() as session, session.begin():
             await repo.mark_update_seen(session, msg.update_key)
+            if denied is not None:
+                account = await repo.find_account(session, msg.channel, msg.user_id)
+                await repo.audit(
+                    session,
+                    account.person_id if account else None,
+                    "access.denied",
+                    _route_label(msg, None),
+                    {k: str(v) for k, v in denied.params.items()},
+                )
 
     async def _process(self, msg: Incoming) -> tuple[list[Reply], str, str, bool]:
         async with self.sessions() as session, session.begin():
