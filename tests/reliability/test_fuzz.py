@@ -60,10 +60,10 @@ class Fuzzer:
         )
 
     def commands(self) -> list[str]:
-        return sorted(self.app.router.commands) + ["huy", "khongco"]
+        return [*sorted(self.app.router.commands), "huy", "khongco"]
 
     def prefixes(self) -> list[str]:
-        return sorted(self.app.router.callbacks) + ["nope"]
+        return [*sorted(self.app.router.callbacks), "nope"]
 
 
 @pytest.fixture
