@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -91,6 +92,9 @@ def run(
         channels, webapp = runner.build_channels(app)
         if not channels:
             err.print("[yellow]Không có kênh nào được cấu hình (chưa có token) — mở kênh console.[/]")
+            # Keep the terminal for the conversation: only warnings and errors are logged here.
+            if logging.getLogger().level < logging.WARNING:
+                logging.getLogger().setLevel(logging.WARNING)
             await _console(app, as_user, None)
             return
         await runner.serve(app, channels, webapp)

@@ -36,5 +36,6 @@ def setup(settings: LogSettings, stream: object = None) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.captureWarnings(True)  # PTB warnings become visible log lines
     warnings.simplefilter("default")
