@@ -1,0 +1,66 @@
+"""End-to-end onboarding on Telegram: a team leader makes an open invite code with /moi, a new
+person joins with /start <code>, the team leader approves from the pushed message, and the
+newcomer is told (the real bot process against the local Bot API emulator)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+
+from tests.e2e.conftest import TOCNS
+
+pytestmark = pytest.mark.e2e
+CODE = re.compile(r"\b([A-HJ-NP-Z2-9]{8})\b")
+
+
+async def grant(bot, user_id: int, role: str, unit: str, name: str) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        str(TOCNS),
+        "users",
+        "grant",
+        "--channel",
+        "telegram",
+        "--user-id",
+        str(user_id),
+        "--role",
+        role,
+        "--unit",
+        unit,
+        "--name",
+        name,
+        env=bot.env,
+        cwd=bot.workdir,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()[-2000:]
+
+
+async def test_invite_join_and_approval(start_bot, tg_user) -> None:
+    bot = await start_bot(seed=True)
+    await grant(bot, 3001, "team_leader", "19786-1", "Tổ trưởng Hoa")
+    hoa = tg_user(bot, "Hoa", user_id=3001)
+    await hoa.send_command("/moi")
+    await hoa.wait_for_reply(contains="vai trò")
+    await hoa.press_button("Mã mở")
+    limits = await hoa.wait_for_reply(contains="bao nhiêu người")
+    await hoa.press_button("10 người", limits)
+    created = await hoa.wait_for_reply(contains="Đã tạo mã mời")
+    code = CODE.search(created.text)
+    assert code, created.text
+
+    hung = tg_user(bot, "Hùng", user_id=3002)
+    await hung.send_command(f"/start {code.group(1)}")
+    confirm = await hung.wait_for_reply(contains="Tên hiển thị")
+    await hung.press_button("Đúng", confirm)
+    await hung.wait_for_reply(contains="gửi tới tổ trưởng")
+
+    ask = await hoa.wait_for_reply(contains="xin tham gia", timeout=20)
+    await hoa.press_button("Duyệt", ask)
+    done = await hoa.wait_for_edit(ask)
+    assert "Đã duyệt" in done.text
+    told = await hung.wait_for_reply(contains="được duyệt", timeout=20)
+    assert "Tổ CNSCĐ Tổ dân phố 1" in told.text

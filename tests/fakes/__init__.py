@@ -1,0 +1,1 @@
+"""Stand-ins for external servers (fake at the HTTP boundary, not inside)."""
