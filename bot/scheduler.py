@@ -1,13 +1,147 @@
-"""APScheduler jobs. Stub until the KPI feature lands."""
+"""APScheduler 3 jobs inside the bot process: times from the `kpi.schedules` config, each run
+exactly once per (job, period) — job_runs rows, an advisory lock on PostgreSQL, and outbox
+idempotency keys — and a run missed while the bot was down is made up once at start-up."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from db.base import utcnow
+from handlers import jobs
+from services import kpi
+from services.kpi import KpiSettings, Period
+
+log = logging.getLogger("tocns.scheduler")
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    job: str
+    period: str | None
+    status: str  # "done", "skipped" (already done), "idle" (nothing due)
+    messages: int = 0
+
+
+def kpi_settings(app: Any) -> KpiSettings:
+    try:
+        return kpi.settings_from(app.settings.extra)
+    except ValueError as exc:
+        from bot.app import StartupError
+
+        raise StartupError(f"kpi: {str(exc).splitlines()[0]}") from None
+
+
+def trigger(expr: str, tz: Any) -> CronTrigger:
+    return CronTrigger.from_crontab(expr, timezone=tz)
+
+
+def last_fire(expr: str, tz: Any, now: datetime, grace: timedelta) -> datetime | None:
+    """The latest scheduled time in (now - grace, now], if any."""
+    trig = trigger(expr, tz)
+    fire = trig.get_next_fire_time(None, now - grace)
+    last = None
+    while fire is not None and fire <= now:
+        last = fire
+        fire = trig.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    return last
+
+
+async def run_job(
+    app: Any, job: str, now: datetime, *, week: Period | None = None, force: bool = False
+) -> RunResult:
+    """Run one job for the period `now` falls in — the same path for the scheduler, the start-up
+    catch-up and `tocns jobs run`. One transaction: outbox rows and the job_runs mark together."""
+    cfg = kpi_settings(app)
+    tz = app.settings.tz
+    period = jobs.period_for(job, now, cfg, tz, week)
+    if period is None:
+        return RunResult(job, None, "idle")
+    started = utcnow()
+    async with app.sessions() as session, session.begin():
+        await kpi.lock_job(session, job, period)
+        if not force and await kpi.job_done(session, job, period):
+            return RunResult(job, period, "skipped")
+        env = jobs.JobEnv(session, app.catalog, cfg, tz, app.settings.app.locale, now)
+        added = await jobs.run(job, env, period)
+        await kpi.record_job(session, job, period, started, utcnow(), added)
+    app.dispatcher.wake()
+    log.info("job %s period=%s queued=%d", job, period, added)
+    return RunResult(job, period, "done", added)
+
+
+async def catch_up(app: Any, now: datetime) -> list[RunResult]:
+    """Make up, once, every run scheduled within the grace window that has not happened."""
+    cfg = kpi_settings(app)
+    grace = timedelta(minutes=cfg.grace_minutes)
+    out: list[RunResult] = []
+    for job in jobs.JOBS:
+        fire = last_fire(cfg.schedules[job], app.settings.tz, now, grace)
+        if fire is None:
+            continue
+        result = await run_job(app, job, fire)
+        if result.status == "done":
+            log.info("made up missed run of %s (%s)", job, result.period)
+        out.append(result)
+    return out
+
+
+def build(app: Any) -> AsyncIOScheduler:
+    """A scheduler with one cron job per configured job (not started)."""
+    cfg = kpi_settings(app)
+    tz = app.settings.tz
+    scheduler = AsyncIOScheduler(timezone=tz)
+    for job in jobs.JOBS:
+        expr = cfg.schedules[job]
+
+        async def fire(job: str = job, expr: str = expr) -> None:
+            now = utcnow()
+            # The period comes from the scheduled time, so a late (misfired) run covers the same one.
+            when = last_fire(expr, tz, now, timedelta(minutes=cfg.grace_minutes)) or now
+            try:
+                await run_job(app, job, when)
+            except Exception:
+                log.exception("job %s failed", job)
+
+        scheduler.add_job(
+            fire,
+            trigger(expr, tz),
+            id=job,
+            name=job,
+            misfire_grace_time=cfg.grace_minutes * 60 or None,
+            coalesce=True,
+            max_instances=1,
+            replace_existing=True,
+        )
+    return scheduler
+
+
+def next_runs(app: Any, now: datetime) -> list[tuple[str, str, datetime | None]]:
+    """(job, schedule, next run) for `tocns jobs list`."""
+    cfg = kpi_settings(app)
+    return [
+        (job, cfg.schedules[job], trigger(cfg.schedules[job], app.settings.tz).get_next_fire_time(None, now))
+        for job in jobs.JOBS
+    ]
 
 
 async def start(app: Any) -> Callable[[], Awaitable[None]]:
+    """Start the scheduler in the running loop after making up missed runs; returns `stop`."""
+    try:
+        await catch_up(app, utcnow())
+    except Exception:
+        log.exception("catch-up of missed jobs failed")
+    scheduler = build(app)
+    scheduler.start()
+    log.info("scheduler started: %s", ", ".join(jobs.JOBS))
+
     async def stop() -> None:
-        return None
+        scheduler.shutdown(wait=False)
 
     return stop

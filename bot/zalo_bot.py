@@ -1,9 +1,353 @@
-"""zalo_bot channel. Stub until the adapter lands."""
+"""Zalo Bot Platform channel: a Telegram-like API (`/bot<TOKEN>/<method>`), one update per
+getUpdates (long poll; 408 = nothing came), or a webhook with `X-Bot-Api-Secret-Token`.
+
+No buttons on this platform: the intake numbers the options (supports_buttons=False)."""
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import aiohttp
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.app import App, StartupError
+from bot.channels.base import DeliveryError
+from bot.intake import DatabaseUnavailable
+from bot.zalo_common import (
+    PublicFiles,
+    ReplyQueue,
+    TooLarge,
+    fetch_capped,
+    first,
+    guess_image_type,
+    split_text,
+)
+from handlers.core import AttachmentKind, ChatType, Incoming, IncomingFile, Reply
+
+log = logging.getLogger("tocns.zalo_bot")
+CHANNEL = "zalo_bot"
 
 
-def build_channel(app: Any, webapp: Any) -> Any:
-    return None
+class ZaloBotSettings(BaseModel):
+    """The `zalo_bot:` section of config.yaml (secrets come from the environment)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_url: str = "https://bot-api.zaloplatforms.com"
+    mode: Literal["polling", "webhook"] = "polling"
+    poll_timeout: int = Field(30, ge=1, le=60)
+    poll_interval: float = Field(0.0, ge=0)
+    webhook_public_url: str = ""
+    webhook_path: str = "/zalo/bot/webhook"
+    # Public HTTPS base URL of this server, to send generated images (charts) by URL; empty =
+    # send the caption and a note instead.
+    files_public_url: str = ""
+    files_path: str = "/zalo/files"
+    max_file_mb: float = Field(10.0, gt=0)
+
+
+class ZaloBotError(Exception):
+    def __init__(self, status: int, code: int | None, description: str) -> None:
+        super().__init__(f"HTTP {status} error_code={code}: {description[:120]}")
+        self.status = status
+        self.code = code
+        self.description = description
+
+
+def load_settings(app: App, environ: Mapping[str, str]) -> tuple[ZaloBotSettings, str, str] | None:
+    token = environ.get("TOCNS_ZALO_BOT_TOKEN", "")
+    if not token:
+        return None
+    raw = dict(app.settings.extra.get("zalo_bot") or {})
+    if environ.get("TOCNS_ZALO_BOT_BASE_URL"):
+        raw["base_url"] = environ["TOCNS_ZALO_BOT_BASE_URL"]
+    try:
+        settings = ZaloBotSettings.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise StartupError(f"zalo_bot.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}") from None
+    secret = environ.get("TOCNS_ZALO_BOT_WEBHOOK_SECRET", "")
+    if settings.mode == "webhook":
+        if not settings.webhook_public_url:
+            raise StartupError("zalo_bot.webhook_public_url: required when zalo_bot.mode is webhook")
+        if not 8 <= len(secret) <= 256:
+            raise StartupError(
+                "TOCNS_ZALO_BOT_WEBHOOK_SECRET: webhook mode needs a secret of 8-256 characters"
+            )
+    return settings, token, secret
+
+
+def build_channel(
+    app: App, webapp: web.Application, *, environ: Mapping[str, str] | None = None
+) -> ZaloBotChannel | None:
+    """The Zalo Bot channel when TOCNS_ZALO_BOT_TOKEN is set, else None."""
+    loaded = load_settings(app, os.environ if environ is None else environ)
+    if loaded is None:
+        return None
+    settings, token, secret = loaded
+    channel = ZaloBotChannel(app, settings, token, secret)
+    if settings.mode == "webhook":
+        webapp.router.add_post(settings.webhook_path, channel.webhook)
+    if settings.files_public_url:
+        channel.files = PublicFiles(webapp, settings.files_public_url, settings.files_path)
+    app.add_sender(channel)
+    return channel
+
+
+class ZaloBotChannel:
+    name = CHANNEL
+    channel = CHANNEL
+    supports_buttons = False
+
+    def __init__(self, app: App, settings: ZaloBotSettings, token: str, secret: str) -> None:
+        self.app = app
+        self.settings = settings
+        self._token = token
+        self._secret = secret
+        self.files: PublicFiles | None = None
+        self.http: aiohttp.ClientSession | None = None
+        self.replies = ReplyQueue(app, CHANNEL, self.send)
+        self._poller: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
+        self.processed = 0  # updates handled (tests wait on it)
+
+    # --- HTTP ------------------------------------------------------------------------------
+
+    def _url(self, method: str) -> str:
+        return f"{self.settings.base_url.rstrip('/')}/bot{self._token}/{method}"
+
+    async def call(self, method: str, payload: dict[str, Any] | None = None, *, wait: float = 30) -> Any:
+        """Call one API method; returns `result`, raises ZaloBotError."""
+        assert self.http is not None, "channel not started"
+        async with self.http.post(
+            self._url(method), json=payload or {}, timeout=aiohttp.ClientTimeout(total=wait)
+        ) as resp:
+            try:
+                body = await resp.json(content_type=None)
+            except (json.JSONDecodeError, aiohttp.ContentTypeError):
+                body = None
+        if not isinstance(body, dict):
+            raise ZaloBotError(resp.status, None, "not a JSON object")
+        if resp.status >= 400 or not body.get("ok", False):
+            code = body.get("error_code")
+            raise ZaloBotError(
+                resp.status, code if isinstance(code, int) else None, str(body.get("description"))
+            )
+        return body.get("result")
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.http = aiohttp.ClientSession()
+        try:
+            me = await self.call("getMe")
+        except (ZaloBotError, aiohttp.ClientError, TimeoutError) as exc:
+            await self.http.close()
+            raise StartupError(f"TOCNS_ZALO_BOT_TOKEN: getMe failed ({exc})") from None
+        log.info("zalo_bot connected as %s mode=%s", (me or {}).get("account_name", "?"), self.settings.mode)
+        if self.settings.mode == "webhook":
+            url = self.settings.webhook_public_url.rstrip("/") + self.settings.webhook_path
+            await self.call("setWebhook", {"url": url, "secret_token": self._secret})
+        else:
+            with contextlib.suppress(ZaloBotError):
+                await self.call("deleteWebhook")
+            self._poller = asyncio.create_task(self._poll(), name="zalo_bot.poll")
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+        await self.replies.drain()
+        if self.http is not None:
+            await self.http.close()
+
+    # --- incoming --------------------------------------------------------------------------
+
+    async def _poll(self) -> None:
+        backoff = 1.0
+        while not self._stop.is_set():
+            try:
+                update = await self.call(
+                    "getUpdates",
+                    {"timeout": str(self.settings.poll_timeout)},
+                    wait=self.settings.poll_timeout + 10,
+                )
+            except ZaloBotError as exc:
+                if exc.status == 408 or exc.code == 408:
+                    continue  # the long poll ended with nothing new
+                log.warning("zalo_bot getUpdates failed: %s", exc)
+                await self._pause(backoff)
+                backoff = min(backoff * 2, 60)
+                continue
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                log.warning("zalo_bot getUpdates failed: %s", type(exc).__name__)
+                await self._pause(backoff)
+                backoff = min(backoff * 2, 60)
+                continue
+            backoff = 1.0
+            for item in _updates(update):
+                await self._process_polled(item)
+            if self.settings.poll_interval:
+                await self._pause(self.settings.poll_interval)
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), timeout=seconds)
+
+    async def _process_polled(self, update: dict[str, Any]) -> None:
+        # getUpdates has no offset: the platform will not deliver this update again, so keep
+        # trying while the database is down instead of dropping it.
+        delay = 1.0
+        while True:
+            try:
+                msg = await self.to_incoming(update)
+                if msg is None:
+                    break
+                outcome = await self.app.intake.handle(msg)
+            except DatabaseUnavailable:
+                log.warning("zalo_bot: database unavailable, retrying in %.0fs", delay)
+                await self._pause(delay)
+                if self._stop.is_set():
+                    return
+                delay = min(delay * 2, 60)
+                continue
+            except Exception:
+                log.exception("zalo_bot: update failed")
+                break
+            await self._send_now_or_queue(msg, outcome.replies)
+            break
+        self.processed += 1
+
+    async def _send_now_or_queue(self, msg: Incoming, replies: list[Reply]) -> None:
+        await self.replies.send_now(msg.chat_id, msg.update_key, replies)
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        given = request.headers.get("X-Bot-Api-Secret-Token", "")
+        if not hmac.compare_digest(given.encode(), self._secret.encode()):
+            log.warning("zalo_bot webhook: wrong secret token")
+            raise web.HTTPForbidden()
+        try:
+            body = json.loads(await request.read())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise web.HTTPBadRequest() from None
+        for update in _updates(body):
+            msg = await self.to_incoming(update)
+            if msg is None:
+                continue
+            try:
+                outcome = await self.app.intake.handle(msg)
+            except DatabaseUnavailable:
+                raise web.HTTPServiceUnavailable() from None
+            self.replies.schedule(msg.chat_id, msg.update_key, outcome.replies)
+            self.processed += 1
+        return web.json_response({"ok": True})
+
+    async def to_incoming(self, update: dict[str, Any]) -> Incoming | None:
+        """An Incoming for a message event; None for events without a message."""
+        event = str(update.get("event_name") or "message.unknown.received")
+        message = update.get("message")
+        if not isinstance(message, dict):
+            return None
+        chat = message.get("chat") or {}
+        sender = message.get("from") or {}
+        user_id = str(first(sender.get("id"), chat.get("id")) or "")
+        chat_id = str(first(chat.get("id"), user_id) or "")
+        if not user_id or not chat_id or sender.get("is_bot"):
+            return None
+        chat_type = ChatType.GROUP if str(chat.get("chat_type", "")).upper() == "GROUP" else ChatType.PRIVATE
+        text = message.get("text") if isinstance(message.get("text"), str) else None
+        file: IncomingFile | None = None
+        photo = first(message.get("photo_url"), message.get("photo"))
+        if event == "message.image.received" and isinstance(photo, str):
+            text = message.get("caption") if isinstance(message.get("caption"), str) else text
+            file = await self._download(photo, "zalo-image.jpg", "image/jpeg")
+        return Incoming(
+            channel=CHANNEL,
+            chat_id=chat_id,
+            user_id=user_id,
+            display_name=str(
+                first(sender.get("display_name"), sender.get("first_name"), sender.get("name"))
+                or self.app.catalog.text(self.app.settings.app.locale, "zalo.default_name")
+            ),
+            update_key=f"zalo_bot:{event}:{message.get('message_id')}",
+            text=text,
+            file=file,
+            chat_type=chat_type,
+            supports_buttons=False,
+        )
+
+    async def _download(self, url: str, name: str, mime: str) -> IncomingFile | None:
+        assert self.http is not None
+        try:
+            data = await fetch_capped(self.http, url, int(self.settings.max_file_mb * 1024 * 1024))
+        except (TooLarge, aiohttp.ClientError, TimeoutError) as exc:
+            log.info("zalo_bot: image not downloaded (%s)", type(exc).__name__)
+            return None
+        return IncomingFile(name, mime, data)
+
+    # --- outgoing (Sender) -----------------------------------------------------------------
+
+    async def send(self, chat_id: str, reply: Reply) -> None:
+        """Deliver one reply (already without buttons: the intake/dispatcher numbered them)."""
+        with contextlib.suppress(Exception):
+            await self.call("sendChatAction", {"chat_id": chat_id, "action": "typing"}, wait=5)
+        text = reply.text
+        att = reply.attachment
+        if att is not None:
+            if att.kind is AttachmentKind.PHOTO and self.files is not None:
+                url = self.files.put(att.data, guess_image_type(att.filename))
+                caption = (att.caption or "")[:2000]
+                await self._checked("sendPhoto", {"chat_id": chat_id, "photo": url, "caption": caption})
+            else:
+                key = (
+                    "zalo.photo_unavailable"
+                    if att.kind is AttachmentKind.PHOTO
+                    else "zalo.document_unavailable"
+                )
+                note = self.app.catalog.text(self.app.settings.app.locale, key, name=att.filename)
+                text = "\n\n".join(p for p in (text, att.caption, note) if p)
+        for piece in split_text(text):
+            await self._checked("sendMessage", {"chat_id": chat_id, "text": piece})
+
+    async def _checked(self, method: str, payload: dict[str, Any]) -> None:
+        try:
+            await self.call(method, payload)
+        except ZaloBotError as exc:
+            raise _delivery_error(exc) from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise DeliveryError(f"network: {type(exc).__name__}") from None
+
+
+def _delivery_error(exc: ZaloBotError) -> DeliveryError:
+    status = exc.status if exc.status >= 400 else (exc.code or 0)
+    if status == 429:
+        return DeliveryError(str(exc), retry_after=5.0)
+    if status >= 500 or status == 0:
+        return DeliveryError(str(exc))
+    if status == 403:  # the person blocked or left the bot
+        return DeliveryError(str(exc), unreachable=True)
+    if status in (400, 404):
+        return DeliveryError(str(exc), permanent=True)
+    return DeliveryError(str(exc))
+
+
+def _updates(body: Any) -> list[dict[str, Any]]:
+    """Polling answers are wrapped in {ok, result}; webhook bodies may or may not be. Result may be
+    one update or a list."""
+    if isinstance(body, dict) and "result" in body and ("ok" in body or "message" not in body):
+        body = body["result"]
+    if isinstance(body, dict):
+        return [body]
+    if isinstance(body, list):
+        return [u for u in body if isinstance(u, dict)]
+    return []

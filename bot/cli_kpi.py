@@ -1,0 +1,137 @@
+"""`tocns jobs …`, `tocns targets import`, `tocns kpi show`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.table import Table
+
+from bot.app import App
+
+if TYPE_CHECKING:
+    from bot.scheduler import RunResult
+    from services.targets import ImportResult
+
+jobs_cli = typer.Typer(help="Scheduled jobs (digest, reminders, alerts).", no_args_is_help=True)
+targets_cli = typer.Typer(help="KPI targets.", no_args_is_help=True)
+kpi_cli = typer.Typer(help="KPI figures.", no_args_is_help=True)
+
+
+def _cli() -> Any:
+    # bot.cli imports this module to register the sub-apps: import it lazily, not at load time.
+    import bot.cli
+
+    return bot.cli
+
+
+@jobs_cli.command("list")
+def jobs_list() -> None:
+    """Every job with its schedule, next run and last run."""
+    from bot import scheduler
+    from db.base import utcnow
+    from services import kpi
+
+    async def go(app: App) -> Table:
+        async with app.sessions() as session:
+            last = await kpi.last_runs(session)
+        table = Table("job", "schedule (cron)", "next run", "last period", "finished")
+        for job, expr, nxt in scheduler.next_runs(app, utcnow()):
+            period, finished = last.get(job, ("", None))
+            table.add_row(
+                job,
+                expr,
+                f"{nxt.astimezone(app.settings.tz):%Y-%m-%d %H:%M}" if nxt else "-",
+                period,
+                f"{finished.astimezone(app.settings.tz):%Y-%m-%d %H:%M}" if finished else "",
+            )
+        return table
+
+    _cli().console.print(_cli().run_async(go))
+
+
+@jobs_cli.command("run")
+def jobs_run(
+    name: Annotated[
+        str, typer.Argument(help="weekly_digest, lagging_reminders, report_reminder, due_alert, quarter_end")
+    ],
+    week: Annotated[str | None, typer.Option("--week", help="The week to cover, e.g. 2026-W47.")] = None,
+) -> None:
+    """Run one job now (same code path as the scheduler; already-queued messages are not repeated)."""
+    from bot import scheduler
+    from db.base import utcnow
+    from handlers.jobs import JOBS
+    from services import kpi
+
+    if name not in JOBS:
+        raise _cli().Fail(f"unknown job {name!r}; choose one of {', '.join(JOBS)}")
+    period = kpi.parse_period(week) if week else None
+    if period is not None and period.kind != "week":
+        raise _cli().Fail("--week: expected like 2026-W47")
+
+    async def go(app: App) -> RunResult:
+        return await scheduler.run_job(app, name, utcnow(), week=period, force=True)
+
+    result = _cli().run_async(go)
+    _cli().console.print(
+        f"{result.job}: {result.status}, period {result.period or '-'}, queued {result.messages} messages"
+    )
+
+
+@targets_cli.command("import")
+def targets_import(
+    file: Annotated[Path, typer.Argument(help="CSV: unit_code,indicator,period,target")],
+) -> None:
+    """Import targets (all rows or none)."""
+    from services import kpi, targets
+
+    if not file.exists():
+        raise _cli().Fail(f"{file}: file not found")
+    data = file.read_text(encoding="utf-8-sig")
+
+    async def go(app: App) -> ImportResult:
+        cfg = kpi.settings_from(app.settings.extra)
+        async with app.sessions() as session, session.begin():
+            return await targets.import_csv(session, data, cfg)
+
+    result = _cli().run_async(go)
+    if result.errors:
+        raise _cli().Fail("no target imported:\n" + "\n".join(result.errors[:20]))
+    _cli().console.print(f"[green]Imported {result.rows} targets.[/]")
+
+
+@kpi_cli.command("show")
+def kpi_show(
+    unit: Annotated[str, typer.Option("--unit", help="Unit code.")],
+    week: Annotated[str | None, typer.Option("--week", help="e.g. 2026-W47 (default: this week)")] = None,
+) -> None:
+    """One unit's indicators for a week, with target, last week and source."""
+    from db.base import utcnow
+    from db.repositories import kpi as repo
+    from services import kpi
+
+    async def go(app: App) -> Table:
+        cfg = kpi.settings_from(app.settings.extra)
+        now = utcnow()
+        period = (
+            kpi.parse_period(week) if week else kpi.period_of("week", kpi.local_day(now, app.settings.tz))
+        )
+        async with app.sessions() as session:
+            row = await repo.unit_by_code(session, unit)
+            if row is None:
+                raise _cli().Fail(f"--unit: no unit with code {unit!r}")
+            uf = (await kpi.figures_for(session, row, [row], 0, period, now, cfg, app.settings.tz))[0]
+        table = Table(
+            "indicator", "value", "last week", "target", "source", title=f"{row.name} — {period.key}"
+        )
+        for ind in cfg.indicators:
+            f = uf.figures[ind.id]
+
+            def show(v: float | None) -> str:
+                return "-" if v is None else f"{v:.1f}"
+
+            table.add_row(ind.id, show(f.value), show(f.previous), show(f.target), f.source)
+        return table
+
+    _cli().console.print(_cli().run_async(go))

@@ -1,0 +1,311 @@
+"""Channel-neutral job bodies: build the digest / reminders / alerts and queue them in the outbox,
+in each recipient's language, with the idempotency key (job, recipient, period)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.core import Attachment, AttachmentKind, Button, Reply
+from handlers.i18n import Catalog
+from handlers.kpi import dates, figure_lines, fmt, fmt_delta
+from services import digest, kpi, outbox, people
+from services.kpi import Finding, KpiSettings, Period
+
+JOBS = ("weekly_digest", "lagging_reminders", "report_reminder", "due_alert", "quarter_end")
+
+
+@dataclass
+class JobEnv:
+    session: AsyncSession
+    catalog: Catalog
+    settings: KpiSettings
+    tz: ZoneInfo
+    default_locale: str
+    now: datetime
+    _locales: dict[int, str] | None = None
+
+    async def lang(self, person_id: int) -> str:
+        self._locales = self._locales or {}
+        if person_id not in self._locales:
+            actor = await people.load_actor(self.session, person_id)
+            self._locales[person_id] = actor.locale or self.default_locale
+        return self._locales[person_id]
+
+    def t(self, lang: str, key: str, **params: object) -> str:
+        return self.catalog.text(lang, key, **params)
+
+
+def period_for(
+    job: str, now: datetime, settings: KpiSettings, tz: ZoneInfo, week: Period | None = None
+) -> str | None:
+    """The period a run of `job` at `now` covers (its idempotency period); None: nothing to do."""
+    today = kpi.local_day(now, tz)
+    if job in ("weekly_digest", "lagging_reminders"):
+        return (week or kpi.period_of("week", today).previous()).key
+    if job == "report_reminder":
+        return (week or kpi.period_of("week", today)).key
+    if job == "due_alert":
+        return today.isoformat()
+    if job == "quarter_end":
+        quarter = kpi.period_of("quarter", week.start if week else today)
+        left = (quarter.end - today).days
+        return quarter.key if week or 0 < left <= settings.quarter_end_days_before else None
+    raise ValueError(f"unknown job {job!r}")
+
+
+async def send(env: JobEnv, person_id: int, reply: Reply, *, kind: str, key: str) -> int:
+    added = 0
+    for ref in await people.reach(env.session, person_id):
+        added += await outbox.enqueue(
+            env.session,
+            key=f"{key}:{ref.channel}:{ref.chat_id}",
+            kind=kind,
+            channel=ref.channel,
+            chat_id=ref.chat_id,
+            payload=reply.to_payload(),
+            person_id=person_id,
+        )
+    return added
+
+
+async def run(job: str, env: JobEnv, period: str) -> int:
+    """Run one job body for one period; returns outbox rows added (0 when already queued)."""
+    body = {
+        "weekly_digest": weekly_digest,
+        "lagging_reminders": lagging_reminders,
+        "report_reminder": report_reminder,
+        "due_alert": due_alert,
+        "quarter_end": quarter_end,
+    }[job]
+    return await body(env, period)
+
+
+# --- weekly digest ------------------------------------------------------------------------------
+
+
+def render_digest(d: digest.Digest, env: JobEnv, lang: str) -> str:
+    cfg = env.settings
+    t = env.t
+    unit = d.unit.name
+    lines = [t(lang, "digest.title", week=d.week.key, dates=dates(d.week), unit=unit)]
+    if not d.has_data:
+        lines.append(t(lang, "digest.no_data", week=d.week.key, unit=unit))
+        return "\n".join(lines)
+    lines += [t(lang, "digest.totals"), *figure_lines(d.total, cfg, env.catalog, lang)]
+    ind = cfg.indicator(d.indicator)
+
+    def row(r: digest.DigestRow) -> str:
+        f = r.figures.figures[ind.id]
+        return t(
+            lang,
+            "digest.row",
+            rank=r.rank,
+            name=r.figures.unit.name,
+            value=fmt(ind, f.value, env.catalog, lang),
+            delta=fmt_delta(ind, f, env.catalog, lang),
+        )
+
+    if d.best:
+        lines += ["", t(lang, "digest.best", indicator=ind.name(lang)), *map(row, d.best)]
+    if d.weakest:
+        lines += [t(lang, "digest.weakest"), *map(row, d.weakest)]
+    lines.append("")
+    if d.lagging:
+        lines.append(t(lang, "digest.lagging", count=len(d.lagging)))
+        shown = d.lagging[: cfg.top * 2]
+        for r in shown:
+            reason = " ".join(reason_text(f, env, lang) for f in r.findings)
+            lines.append(t(lang, "digest.lagging_line", name=r.figures.unit.name, reason=reason))
+        if len(d.lagging) > len(shown):
+            lines.append(t(lang, "digest.lagging_more", count=len(d.lagging) - len(shown)))
+    elif d.rows:
+        lines.append(t(lang, "digest.none_lagging"))
+    if d.rows:
+        lines.append(t(lang, "digest.excel_hint"))
+    return "\n".join(lines)
+
+
+async def weekly_digest(env: JobEnv, period: str) -> int:
+    week = kpi.parse_period(period)
+    added = 0
+    cache: dict[int, digest.Digest] = {}
+    for person_id, unit in await kpi.leaders(env.session):
+        d = cache.get(unit.id)
+        if d is None:
+            d = cache[unit.id] = await digest.build(env.session, unit, week, env.now, env.settings, env.tz)
+        lang = await env.lang(person_id)
+        key = f"weekly_digest:{person_id}:{unit.code}:{period}"
+        buttons: tuple[tuple[Button, ...], ...] = ()
+        if d.rows and d.has_data:
+            buttons = ((Button(env.t(lang, "kpi.buttons.excel"), f"kpx:{unit.code}:{week.key}"),),)
+        text = render_digest(d, env, lang)
+        added += await send(env, person_id, Reply(text, buttons), kind="weekly_digest", key=key)
+        if d.rows and d.has_data:
+            ind = env.settings.indicator(d.indicator)
+            png = digest.chart_png(
+                d,
+                env.settings,
+                lang,
+                title=env.t(lang, "digest.chart_title", indicator=ind.name(lang), week=week.key),
+                target_label=env.t(lang, "digest.chart_target"),
+                no_data=env.t(lang, "digest.chart_no_data"),
+            )
+            caption = env.t(
+                lang, "digest.chart_caption", indicator=ind.name(lang), unit=unit.name, week=week.key
+            )
+            photo = Reply(
+                caption,
+                attachment=Attachment(AttachmentKind.PHOTO, f"{unit.code}-{week.key}.png", png, caption),
+            )
+            added += await send(env, person_id, photo, kind="weekly_digest", key=key + ":chart")
+    return added
+
+
+# --- lagging units ------------------------------------------------------------------------------
+
+
+def reason_text(f: Finding, env: JobEnv, lang: str) -> str:
+    ind = env.settings.indicator(f.indicator)
+    return env.t(
+        lang,
+        f"reminders.reason.{f.rule}",
+        indicator=ind.name(lang),
+        value=fmt(ind, f.value, env.catalog, lang),
+        target=fmt(ind, f.target, env.catalog, lang),
+    )
+
+
+def suggestion(f: Finding, env: JobEnv, lang: str) -> str:
+    topic = f.indicator if f.rule == "below_target" else f.rule
+    custom = env.settings.suggestions.get(topic, {})
+    text = custom.get(lang) or custom.get("vi") or env.t(lang, f"reminders.suggest.{topic}")
+    return env.t(lang, "reminders.suggest_prefix", text=text)
+
+
+def findings_text(findings: list[Finding], env: JobEnv, lang: str) -> list[str]:
+    out = []
+    for f in findings:
+        out += [f"• {reason_text(f, env, lang)}", f"  {suggestion(f, env, lang)}"]
+    return out
+
+
+async def lagging_reminders(env: JobEnv, period: str) -> int:
+    week = kpi.parse_period(period)
+    findings, streaks = await kpi.lagging_streaks(env.session, week, env.now, env.settings, env.tz)
+    units = await kpi.units_by_ids(env.session, sorted(findings))
+    added = 0
+    for unit_id, found in sorted(findings.items()):
+        unit = units[unit_id]
+        for person_id in await kpi.unit_staff(env.session, unit):
+            lang = await env.lang(person_id)
+            text = "\n".join(
+                [
+                    env.t(lang, "reminders.lagging_title", week=week.key, unit=unit.name),
+                    *findings_text(found, env, lang),
+                ]
+            )
+            key = f"lagging_reminders:{person_id}:{unit.code}:{period}"
+            added += await send(env, person_id, Reply(text), kind="lagging_reminders", key=key)
+    parents = await kpi.units_by_ids(env.session, sorted({units[u].parent_id or 0 for u in streaks}))
+    leaders = await kpi.holders_of(env.session, sorted(parents), "leader")
+    for unit_id, weeks in sorted(streaks.items()):
+        unit = units[unit_id]
+        parent = parents.get(unit.parent_id or 0)
+        if parent is None:
+            continue
+        for person_id in leaders.get(parent.id, []):
+            lang = await env.lang(person_id)
+            title = env.t(
+                lang,
+                "reminders.escalate_title",
+                unit=unit.name,
+                weeks=weeks,
+                week=week.key,
+                parent=parent.name,
+            )
+            text = "\n".join([title, *findings_text(findings[unit_id], env, lang)])
+            key = f"lagging_escalation:{person_id}:{unit.code}:{period}"
+            added += await send(env, person_id, Reply(text), kind="lagging_reminders", key=key)
+    return added
+
+
+# --- weekly report, dossiers due, quarter end ---------------------------------------------------
+
+
+async def report_reminder(env: JobEnv, period: str) -> int:
+    week = kpi.parse_period(period)
+    done = await kpi.communes_reported(env.session, week)
+    communes = [c for c in await kpi.communes(env.session) if c.id not in done]
+    officers = await kpi.holders_of(env.session, [c.id for c in communes], "officer")
+    deadline = kpi.report_deadline(week.start, env.settings, env.tz).astimezone(env.tz)
+    added = 0
+    for commune in communes:
+        for person_id in officers.get(commune.id, []):
+            lang = await env.lang(person_id)
+            text = env.t(
+                lang,
+                "reminders.report_reminder",
+                week=week.key,
+                unit=commune.name,
+                deadline=f"{deadline:%H:%M %d/%m}",
+            )
+            key = f"report_reminder:{person_id}:{commune.code}:{period}"
+            added += await send(env, person_id, Reply(text), kind="report_reminder", key=key)
+    return added
+
+
+async def due_alert(env: JobEnv, period: str) -> int:
+    due = await kpi.due_dossiers(env.session, env.now, env.settings, env.tz)
+    units = await kpi.units_by_ids(env.session, sorted(due))
+    officers = await kpi.holders_of(env.session, sorted(due), "officer")
+    added = 0
+    for unit_id, (soon, late, codes) in sorted(due.items()):
+        for person_id in officers.get(unit_id, []):
+            lang = await env.lang(person_id)
+            lines = [env.t(lang, "reminders.due_alert", unit=units[unit_id].name, soon=soon, late=late)]
+            if codes:
+                lines.append(env.t(lang, "reminders.due_codes", codes=", ".join(codes)))
+            key = f"due_alert:{person_id}:{units[unit_id].code}:{period}"
+            added += await send(env, person_id, Reply("\n".join(lines)), kind="due_alert", key=key)
+    return added
+
+
+async def quarter_end(env: JobEnv, period: str) -> int:
+    quarter = kpi.parse_period(period)
+    days = (quarter.end - kpi.local_day(env.now, env.tz)).days
+    added = 0
+    for person_id, unit in await kpi.leaders(env.session):
+        uf = (
+            await kpi.figures_for(
+                env.session, unit, [unit], 0, quarter, env.now, env.settings, env.tz, with_previous=False
+            )
+        )[0]
+        at_risk = [i for i in env.settings.indicators if kpi.is_below(uf.figures[i.id], i, env.settings)]
+        if not at_risk:
+            continue
+        lang = await env.lang(person_id)
+        lines = [
+            env.t(lang, "reminders.quarter_title", quarter=quarter.key, days=max(days, 0), unit=unit.name)
+        ]
+        for ind in at_risk:
+            f = uf.figures[ind.id]
+            lines.append(
+                env.t(
+                    lang,
+                    "reminders.quarter_line",
+                    indicator=ind.name(lang),
+                    value=fmt(ind, f.value, env.catalog, lang),
+                    target=fmt(ind, f.target, env.catalog, lang),
+                )
+            )
+        key = f"quarter_end:{person_id}:{unit.code}:{period}"
+        added += await send(env, person_id, Reply("\n".join(lines)), kind="quarter_end", key=key)
+    return added
+
+
+def week_before(now: datetime, tz: ZoneInfo) -> Period:
+    return kpi.period_of("week", kpi.local_day(now, tz) - timedelta(days=7))

@@ -1,0 +1,32 @@
+"""Demo targets: province 46 (Thành phố Huế) and its communes, this quarter and this year."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.repositories import kpi as repo
+from services.kpi import local_day, period_of
+
+DEMO_PROVINCE = "46"
+PROVINCE_TARGETS = {"online_rate": 60.0, "full_online_rate": 35.0, "on_time_rate": 95.0,
+                    "service_coverage": 80.0, "active_volunteers": 70.0, "report_on_time": 100.0}  # fmt: skip
+YEAR_TARGETS = {"help_sessions": 2000.0, "citizens_helped": 6000.0, "online_rate": 55.0}
+
+
+async def seed(session: AsyncSession, now: datetime) -> None:
+    """Idempotent: upserts the same targets every time."""
+    province = await repo.unit_by_code(session, DEMO_PROVINCE)
+    if province is None:
+        return
+    today = local_day(now)
+    quarter, year = period_of("quarter", today).key, period_of("year", today).key
+    for indicator, value in PROVINCE_TARGETS.items():
+        await repo.upsert_target(session, province.id, indicator, quarter, value, None)
+    for indicator, value in YEAR_TARGETS.items():
+        await repo.upsert_target(session, province.id, indicator, year, value, None)
+    # Wards (phường) are asked a little more online than rural communes (xã).
+    for commune in await repo.units_of_kind(session, province.path, "commune"):
+        value = 65.0 if commune.name.startswith("Phường") else 55.0
+        await repo.upsert_target(session, commune.id, "online_rate", quarter, value, None)

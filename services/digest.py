@@ -1,0 +1,143 @@
+"""The weekly digest for a leader of unit U, as typed values (text is rendered by handlers);
+the Excel table; the chart."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.repositories import kpi as repo
+from db.repositories.kpi import UnitRow
+from services import chart, kpi
+from services.access import Action, Actor
+from services.kpi import TZ, Finding, KpiSettings, Period, UnitFigures
+
+
+@dataclass(frozen=True, slots=True)
+class DigestRow:
+    figures: UnitFigures
+    rank: int | None
+    findings: tuple[Finding, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    unit: UnitRow
+    week: Period
+    indicator: str  # the one the rows are ranked by (and charted)
+    total: UnitFigures
+    rows: tuple[DigestRow, ...]  # every child unit, ranked
+    best: tuple[DigestRow, ...]
+    weakest: tuple[DigestRow, ...]
+    lagging: tuple[DigestRow, ...]
+
+    @property
+    def has_data(self) -> bool:
+        return self.total.has_data
+
+
+async def build(
+    session: AsyncSession,
+    unit: UnitRow,
+    week: Period,
+    now: datetime,
+    settings: KpiSettings,
+    tz: ZoneInfo = TZ,
+    *,
+    indicator: str | None = None,
+) -> Digest:
+    """Totals vs target, each child with ▲/▼ and rank, lagging children with reasons."""
+    ind = settings.indicator(indicator or settings.chart_indicator)
+    total = (await kpi.figures_for(session, unit, [unit], 0, week, now, settings, tz))[0]
+    table = await kpi.child_table(session, None, unit, week, now, settings, tz)
+    deadline_passed = kpi.report_deadline(week.start, settings, tz) <= now
+    reported = await repo.communes_with_report(session, unit.path, week.start) if deadline_passed else set()
+    rows: list[DigestRow] = []
+    for rnk, uf in kpi.rank(table, ind):
+        missing = deadline_passed and uf.unit.kind == "commune" and uf.unit.id not in reported
+        rows.append(DigestRow(uf, rnk, tuple(kpi.evaluate(uf, settings, report_missing=missing))))
+    ranked = [r for r in rows if r.rank is not None]
+    n = settings.top
+    best = ranked[:n]
+    weakest = [r for r in ranked[-n:] if r not in best][::-1] if len(ranked) > n else []
+    lagging = [r for r in rows if r.findings]
+    return Digest(unit, week, ind.id, total, tuple(rows), tuple(best), tuple(weakest), tuple(lagging))
+
+
+async def for_leader(
+    session: AsyncSession,
+    actor: Actor,
+    unit_code: str,
+    week: Period,
+    now: datetime,
+    settings: KpiSettings,
+    tz: ZoneInfo = TZ,
+    *,
+    indicator: str | None = None,
+) -> Digest:
+    unit = await kpi.resolve_unit(session, actor, unit_code, Action.VIEW_KPI)
+    return await build(session, unit, week, now, settings, tz, indicator=indicator)
+
+
+def chart_png(
+    digest: Digest, settings: KpiSettings, lang: str, *, title: str, target_label: str, no_data: str
+) -> bytes:
+    ind = settings.indicator(digest.indicator)
+    rows = digest.rows
+    target = digest.total.figures[ind.id].target
+    return chart.bar_chart(
+        [r.figures.unit.name for r in rows],
+        [r.figures.figures[ind.id].value for r in rows],
+        target=target,
+        title=title,
+        target_label=target_label,
+        no_data_label=no_data,
+    )
+
+
+def xlsx(
+    title: str,
+    unit_header: str,
+    rows: Sequence[UnitFigures],
+    settings: KpiSettings,
+    lang: str,
+    *,
+    source_name: Callable[[str], str],
+    target_header: str,
+    source_header: str,
+) -> bytes:
+    """The full table: one row per unit, value / target / source per indicator."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "KPI"
+    ws.append([title])
+    ws["A1"].font = Font(bold=True)
+    header: list[str] = [unit_header, "code"]
+    for ind in settings.indicators:
+        header += [ind.name(lang), f"{target_header}", f"{source_header}"]
+    ws.append(header)
+    for cell in ws[2]:
+        cell.font = Font(bold=True)
+    for uf in rows:
+        line: list[object] = [uf.unit.name, uf.unit.code]
+        for ind in settings.indicators:
+            f = uf.figures[ind.id]
+            line += [
+                None if f.value is None else round(f.value, 2),
+                None if f.target is None else round(f.target, 2),
+                source_name(f.source),
+            ]
+        ws.append(line)
+    ws.column_dimensions["A"].width = 32
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()

@@ -1,0 +1,132 @@
+"""Hand-built KPI data: a tiny tree and rows inserted directly (no other feature's services)."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import ChannelAccount, Dossier, HelpSession, Membership, Person, Unit, WeeklyReport
+from db.repositories import core as repo
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+WEEK = date(2026, 11, 16)  # Monday of 2026-W47
+# Monday 2026-11-23 09:00 in Huế: the digest for W47 goes out now.
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=TZ).astimezone(UTC)
+_codes = itertools.count(1)
+
+
+def at(day: date, hour: int = 9) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=TZ).astimezone(UTC)
+
+
+async def unit(s: AsyncSession, code: str, name: str, kind: str, parent: Unit | None = None) -> Unit:
+    return await repo.add_unit(s, code, name, kind, parent)
+
+
+async def tree(s: AsyncSession) -> dict[str, Unit]:
+    """P (province) → C1, C2, C3 (communes) → T1a, T1b under C1, T2a under C2."""
+    p = await unit(s, "P", "Tỉnh Thử", "province")
+    c1 = await unit(s, "C1", "Xã Một", "commune", p)
+    c2 = await unit(s, "C2", "Xã Hai", "commune", p)
+    c3 = await unit(s, "C3", "Xã Ba", "commune", p)
+    t1a = await unit(s, "C1-1", "Tổ 1", "team", c1)
+    t1b = await unit(s, "C1-2", "Tổ 2", "team", c1)
+    t2a = await unit(s, "C2-1", "Tổ 1", "team", c2)
+    return {"P": p, "C1": c1, "C2": c2, "C3": c3, "T1a": t1a, "T1b": t1b, "T2a": t2a}
+
+
+async def dossier(
+    s: AsyncSession,
+    u: Unit,
+    mode: str,
+    received: datetime,
+    *,
+    due: datetime | None = None,
+    finished: datetime | None = None,
+    status: str = "received",
+    procedure: str = "Đăng ký khai sinh",
+) -> Dossier:
+    d = Dossier(
+        code=f"H{next(_codes):06d}",
+        unit_id=u.id,
+        procedure_code=None,
+        procedure_name=procedure,
+        mode=mode,
+        received_at=received,
+        due_at=due,
+        finished_at=finished,
+        post_return=False,
+        status=status if finished is None or status != "received" else "result_ready",
+        source="bot",
+        created_at=received,
+        updated_at=received,
+    )
+    s.add(d)
+    await s.flush()
+    return d
+
+
+async def report(
+    s: AsyncSession,
+    u: Unit,
+    week: date,
+    *,
+    received: int = 10,
+    online: int = 5,
+    full: int = 2,
+    resolved: int = 8,
+    on_time: int = 6,
+    overdue: int = 1,
+    offered: int = 20,
+    with_online: int = 4,
+    submitted: datetime | None = None,
+) -> None:
+    s.add(
+        WeeklyReport(
+            unit_id=u.id,
+            week_start=week,
+            received=received,
+            received_online=online,
+            received_full_online=full,
+            resolved=resolved,
+            resolved_on_time=on_time,
+            overdue_open=overdue,
+            services_offered=offered,
+            services_with_online=with_online,
+            status="final",
+            submitted_at=submitted or at(week + timedelta(days=4), 10),
+        )
+    )
+    await s.flush()
+
+
+async def person(
+    s: AsyncSession, name: str, role: str | None = None, u: Unit | None = None, locale: str | None = None
+) -> Person:
+    p = await repo.add_person(s, name, locale)
+    s.add(ChannelAccount(person_id=p.id, channel="console", external_id=f"k-{p.id}", chat_id=f"k-{p.id}"))
+    if role:
+        s.add(Membership(person_id=p.id, unit_id=u.id if u else None, role=role))
+    await s.flush()
+    return p
+
+
+async def help_session(
+    s: AsyncSession, volunteer: Person, team: Unit, when: datetime, citizens: int = 1
+) -> None:
+    s.add(
+        HelpSession(
+            volunteer_id=volunteer.id,
+            unit_id=team.id,
+            occurred_at=when,
+            logged_at=when,
+            activity="dvc",
+            place="home",
+            citizens=citizens,
+            result="done",
+        )
+    )
+    await s.flush()

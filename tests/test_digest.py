@@ -1,0 +1,61 @@
+"""Digest content and the /kpi, /xephang, /xuat commands."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.app import App
+from handlers import jobs
+from services import digest, kpi
+from services.kpi import period_of, settings_from
+from tests.kpi_helpers import NOW, TZ, WEEK
+from tests.support import ChatDriver
+from tests.test_jobs import seed
+
+
+def row(u: object) -> kpi.UnitRow:
+    return kpi.UnitRow(u.id, u.code, u.name, u.kind, u.path, u.parent_id)  # type: ignore[attr-defined]
+
+
+async def test_digest_values_and_no_data(app: App) -> None:
+    ids = await seed(app)
+    cfg = settings_from({})
+    t = ids["t"]
+    async with app.sessions() as s:
+        d = await digest.build(s, row(t["P"]), period_of("week", WEEK), NOW, cfg, TZ)
+        assert [r.figures.unit.code for r in d.best] == ["C1", "C2"][: len(d.best)]
+        assert {r.figures.unit.code for r in d.lagging} == {"C2", "C3"}
+        png = digest.chart_png(d, cfg, "vi", title="Tỷ lệ", target_label="Chỉ tiêu", no_data="—")
+        assert png.startswith(b"\x89PNG")
+        env = jobs.JobEnv(s, app.catalog, cfg, TZ, "vi", NOW)
+        text = jobs.render_digest(d, env, "vi")
+        assert "Tỷ lệ hồ sơ trực tuyến" in text and "chỉ tiêu 60%" in text
+        # A week with no data says so and shows no 0 %.
+        empty = await digest.build(s, row(t["P"]), period_of("week", WEEK - timedelta(days=70)), NOW, cfg, TZ)
+        text = jobs.render_digest(empty, env, "vi")
+        assert "chưa có số liệu" in text and "0%" not in text
+
+
+async def test_commands(app: App) -> None:
+    ids = await seed(app)
+    async with app.sessions() as s, s.begin():
+        from db.models import ChannelAccount
+
+        s.add(ChannelAccount(person_id=ids["lead_p"], channel="telegram", external_id="900", chat_id="900"))
+    from bot.intake import Intake
+
+    app.intake.clock = lambda: NOW + timedelta(days=1)  # type: ignore[misc]
+    assert isinstance(app.intake, Intake)
+    user = ChatDriver(app, "900", "Lãnh đạo tỉnh")
+    said = await user.send("/kpi P 2026-W47")
+    assert "Tỷ lệ hồ sơ trực tuyến" in said.text and "Quý 2026-Q4" in said.text
+    said = await user.send("/xephang P 2026-W47")
+    assert "1. Xã Một" in said.text
+    said = await user.tap("toàn trình")
+    assert "Tỷ lệ hồ sơ toàn trình" in said.text.split("\n")[0] and said.replies[0].edit
+    said = await user.tap("Excel")
+    att = said.replies[0].attachment
+    assert att is not None and att.kind == "document" and att.data.startswith(b"PK")
+    stranger = ChatDriver(app, "901", "Người lạ")
+    said = await stranger.send("/xuat P")
+    assert "chưa có quyền" in said.text or "Không tìm thấy lệnh" in said.text or said.text

@@ -1,0 +1,69 @@
+"""Targets: CSV import, inheritance from the parent, /chitieu for leaders in scope only."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.app import App
+from services import kpi, targets
+from services.kpi import period_of, settings_from
+from tests import kpi_helpers as h
+from tests.kpi_helpers import WEEK
+from tests.support import ChatDriver
+
+
+def row(u: object) -> kpi.UnitRow:
+    return kpi.UnitRow(u.id, u.code, u.name, u.kind, u.path, u.parent_id)  # type: ignore[attr-defined]
+
+
+async def test_import_and_inheritance(app: App) -> None:
+    cfg = settings_from({})
+    async with app.sessions() as s, s.begin():
+        t = await h.tree(s)
+        csv_text = (
+            "unit_code,indicator,period,target\n"
+            "P,online_rate,2026-Q4,60\nC2,online_rate,2026-Q4,70%\nP,help_sessions,2026,365\n"
+            "P,online_rate,2026,50\n"
+        )
+        result = await targets.import_csv(s, csv_text, cfg)
+        assert result.rows == 4 and not result.errors
+        bad = await targets.import_csv(
+            s, "unit_code,indicator,period,target\nX,online_rate,2026-W47,5\n", cfg
+        )
+        assert bad.rows == 0 and len(bad.errors) == 1
+    async with app.sessions() as s:
+        week = period_of("week", WEEK)
+        units = [row(t["C1"]), row(t["C2"]), row(t["T1a"])]
+        eff = await targets.effective(s, units, week, cfg)
+        assert eff[(t["C1"].id, "online_rate")] == 60.0  # inherited from the province
+        assert eff[(t["C2"].id, "online_rate")] == 70.0  # its own
+        assert eff[(t["T1a"].id, "online_rate")] == 60.0  # two levels up
+        assert abs(eff[(t["C1"].id, "help_sessions")] - 7.0) < 1e-9  # 365 a year → 7 a week
+        q1 = period_of("week", WEEK.replace(month=2, day=2))
+        eff = await targets.effective(s, [row(t["C1"])], q1, cfg)
+        assert eff[(t["C1"].id, "online_rate")] == 50.0  # no Q1 target: the year's
+        assert (t["C1"].id, "on_time_rate") not in eff
+
+
+async def test_set_target_from_the_bot(app: App) -> None:
+    async with app.sessions() as s, s.begin():
+        t = await h.tree(s)
+        from db.models import ChannelAccount, Membership
+
+        leader = await h.person(s, "Lãnh đạo xã", None)
+        s.add(Membership(person_id=leader.id, unit_id=t["C1"].id, role="leader"))
+        s.add(ChannelAccount(person_id=leader.id, channel="telegram", external_id="777", chat_id="777"))
+    user = ChatDriver(app, "777", "Lãnh đạo xã")
+    said = await user.send("/chitieu C1 online_rate 2026-Q4 65")
+    assert "Đã đặt chỉ tiêu" in said.text and "65%" in said.text
+    said = await user.send("/chitieu C2 online_rate 2026-Q4 65")
+    assert "chưa có quyền" in said.text
+    said = await user.send("/chitieu C1 khong_co 2026-Q4 65")
+    assert "khong_co" in said.text
+    said = await user.send("/chitieu")
+    assert "online_rate" in said.text
+    async with app.sessions() as s:
+        eff = await targets.effective(
+            s, [row(t["C1"])], period_of("week", WEEK + timedelta(days=7)), settings_from({})
+        )
+        assert eff[(t["C1"].id, "online_rate")] == 65.0
