@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Unit
+from db.models import Membership, Unit
 from db.repositories import core as repo
-from services.errors import NotFound
+from services.access import Action, Actor
+from services.errors import Conflict, InvalidInput, NotFound
 
 
 class UnitKind(StrEnum):
@@ -65,3 +69,127 @@ async def upsert_rows(session: AsyncSession, rows: Iterable[UnitRow]) -> tuple[i
             unit.name, unit.kind = row.name, row.kind
             updated += 1
     return added, updated
+
+
+# --- browsing ------------------------------------------------------------------------------
+
+TEAM_CODE_SEP = "-"
+MAX_NAME = 200
+
+
+async def by_id(session: AsyncSession, unit_id: int) -> UnitView:
+    unit = await repo.unit_by_id(session, unit_id)
+    if unit is None:
+        raise NotFound("units.errors.unknown_unit")
+    return view(unit)
+
+
+async def list_units(
+    session: AsyncSession, under: str | None = None, *, active_only: bool = False
+) -> list[UnitView]:
+    """Every unit (or every unit under `under`, itself included), in tree order."""
+    stmt = select(Unit)
+    if under:
+        root = await repo.unit_by_code(session, under)
+        if root is None:
+            raise NotFound("errors.unit_not_found", code=under)
+        stmt = stmt.where(Unit.path.startswith(root.path))
+    if active_only:
+        stmt = stmt.where(Unit.active.is_(True))
+    found = list((await session.execute(stmt.order_by(Unit.depth, Unit.code))).scalars())
+    return [view(u) for u in found]
+
+
+async def find(
+    session: AsyncSession,
+    *,
+    kinds: Iterable[str],
+    scopes: tuple[str, ...] | None,
+    query: str = "",
+    limit: int = 8,
+) -> list[UnitView]:
+    """Active units of some kinds inside the given subtrees whose name contains `query`
+    (case and diacritics ignored); None scopes means everywhere."""
+    stmt = select(Unit).where(Unit.kind.in_(list(kinds)), Unit.active.is_(True))
+    if scopes is not None:
+        if not scopes:
+            return []
+        stmt = stmt.where(or_(*(Unit.path.startswith(p) for p in scopes)))
+    found = [view(u) for u in (await session.execute(stmt.order_by(Unit.path))).scalars()]
+    needle = fold(query)
+    if needle:
+        found = [u for u in found if needle in fold(u.name) or needle in u.code.lower()]
+    return found[:limit]
+
+
+def fold(text: str) -> str:
+    """Lower-case, without diacritics: Vietnamese typed without accents still matches."""
+    text = unicodedata.normalize("NFD", text.strip().lower()).replace("đ", "d")
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+# --- teams managed from the bot ------------------------------------------------------------
+
+
+def _clean_name(name: str) -> str:
+    cleaned = " ".join(unicodedata.normalize("NFC", name).split())
+    if not (1 <= len(cleaned) <= MAX_NAME):
+        raise InvalidInput("units.errors.bad_name")
+    return cleaned
+
+
+async def _unit(session: AsyncSession, unit_id: int) -> Unit:
+    unit = await repo.unit_by_id(session, unit_id)
+    if unit is None:
+        raise NotFound("units.errors.unknown_unit")
+    return unit
+
+
+async def next_team_code(session: AsyncSession, commune: Unit) -> str:
+    prefix = f"{commune.code}{TEAM_CODE_SEP}"
+    codes = (await session.execute(select(Unit.code).where(Unit.code.startswith(prefix)))).scalars()
+    numbers = [int(c[len(prefix) :]) for c in codes if c[len(prefix) :].isdigit()]
+    return f"{prefix}{max(numbers, default=0) + 1}"
+
+
+async def create_team(session: AsyncSession, actor: Actor, commune_id: int, name: str) -> UnitView:
+    """A new team under a commune, coded `<commune code>-<n>`."""
+    commune = await _unit(session, commune_id)
+    actor.require(Action.MANAGE_UNITS, commune.path)
+    if commune.kind != UnitKind.COMMUNE or not commune.active:
+        raise InvalidInput("units.errors.not_a_commune", name=commune.name)
+    team = await repo.add_unit(
+        session, await next_team_code(session, commune), _clean_name(name), UnitKind.TEAM, commune
+    )
+    await repo.audit(session, actor.person_id, "unit.create", f"unit:{team.code}", {"name": team.name})
+    return view(team)
+
+
+async def rename_unit(session: AsyncSession, actor: Actor, unit_id: int, name: str) -> UnitView:
+    unit = await _unit(session, unit_id)
+    actor.require(Action.MANAGE_UNITS, unit.path)
+    old, unit.name = unit.name, _clean_name(name)
+    await repo.audit(
+        session, actor.person_id, "unit.rename", f"unit:{unit.code}", {"from": old, "to": unit.name}
+    )
+    return view(unit)
+
+
+async def close_unit(session: AsyncSession, actor: Actor, unit_id: int, now: datetime) -> UnitView:
+    """Close a team: it takes no new members or invites; its members' roles end."""
+    unit = await _unit(session, unit_id)
+    actor.require(Action.MANAGE_UNITS, unit.path)
+    if unit.kind != UnitKind.TEAM:
+        raise InvalidInput("units.errors.only_teams")
+    if not unit.active:
+        raise Conflict("units.errors.already_closed", name=unit.name)
+    unit.active = False
+    members = (
+        await session.execute(
+            select(Membership).where(Membership.unit_id == unit.id, Membership.active.is_(True))
+        )
+    ).scalars()
+    for m in members:
+        m.active, m.ended_at = False, now
+    await repo.audit(session, actor.person_id, "unit.close", f"unit:{unit.code}", {})
+    return view(unit)

@@ -1,0 +1,210 @@
+"""`tocns units …` (import and list the unit tree) and `tocns invites …` (invite codes)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from bot.app import App, build, prepare_database
+from bot.config import load_settings
+
+units_cli = typer.Typer(help="The unit tree: provinces, communes, teams.", no_args_is_help=True)
+invites_cli = typer.Typer(help="Invite codes.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+BOT_USERNAME_ENV = "TOCNS_TELEGRAM_BOT_USERNAME"
+
+
+def _run(fn: Callable[[App], Awaitable[T]]) -> T:
+    async def main() -> T:
+        app = build(load_settings())
+        try:
+            await prepare_database(app)
+            return await fn(app)
+        finally:
+            await app.close()
+
+    return asyncio.run(main())
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]tocns:[/] {message}", highlight=False)
+    return typer.Exit(2)
+
+
+def _text(key: str, **params: object) -> str:
+    from handlers.i18n import Catalog
+
+    return Catalog.load().text("vi", key, **params)
+
+
+@units_cli.command("import")
+def units_import(
+    province: Annotated[str | None, typer.Option(help="Official province code, e.g. 46 (Huế).")] = None,
+    all_provinces: Annotated[bool, typer.Option("--all", help="All 34 provinces.")] = False,
+) -> None:
+    """Load the official post-2025 provinces and communes (needs the optional GPL-3.0 extra:
+    pip install -e ".[provinces]")."""
+    from services import unit_import
+    from services.errors import DomainError
+
+    if (province is None) == (not all_provinces):
+        raise _fail("give exactly one of --province CODE or --all")
+    try:
+        codes = unit_import.official_province_codes() if all_provinces else [province or ""]
+        for code in codes:
+            unit_import.official_rows(code)  # validate every code before writing anything
+    except unit_import.ProvincesMissing as exc:
+        raise _fail(_text(exc.key, **exc.params)) from None
+    except DomainError as exc:
+        raise _fail(_text(exc.key, **exc.params)) from None
+
+    async def go(app: App) -> tuple[int, int, int]:
+        added = updated = total = 0
+        async with app.sessions() as session, session.begin():
+            with Progress(console=console, disable=len(codes) == 1) as progress:
+                task = progress.add_task("Đang nạp danh mục…", total=len(codes))
+                for code in codes:
+                    result = await unit_import.import_official(session, None, code)
+                    added, updated, total = (
+                        added + result.added,
+                        updated + result.updated,
+                        total + result.total,
+                    )
+                    progress.advance(task)
+        return added, updated, total
+
+    added, updated, total = _run(go)
+    console.print(f"[green]Imported[/] {total} units ({added} new, {updated} renamed).")
+
+
+@units_cli.command("import-csv")
+def units_import_csv(
+    file: Annotated[Path, typer.Argument(help="CSV with columns code,name,kind,parent_code.")],
+) -> None:
+    """Import any unit tree from CSV (UTF-8 or Windows-1258); a file with any problem imports nothing."""
+    from services import unit_import
+    from services.errors import DomainError
+
+    if not file.is_file():
+        raise _fail(f"{file}: no such file")
+    data = file.read_bytes()
+
+    async def go(app: App) -> unit_import.ImportResult:
+        async with app.sessions() as session, session.begin():
+            return await unit_import.import_csv(session, None, data)
+
+    try:
+        result = _run(go)
+    except unit_import.ImportRejected as exc:
+        err.print(f"[red]tocns:[/] {_text(exc.key, **exc.params)}", highlight=False)
+        for problem in exc.problems:
+            err.print(f"  dòng {problem.row}: {_text(problem.key, **problem.params)}", highlight=False)
+        raise typer.Exit(2) from None
+    except DomainError as exc:
+        raise _fail(_text(exc.key, **exc.params)) from None
+    console.print(f"[green]Imported[/] {result.total} rows ({result.added} new, {result.updated} changed).")
+
+
+@units_cli.command("list")
+def units_list(
+    under: Annotated[str | None, typer.Option(help="Only this unit and everything under it.")] = None,
+) -> None:
+    """Print the unit tree (or a subtree) with codes and kinds."""
+    from services import units
+
+    async def go(app: App) -> list[units.UnitView]:
+        async with app.sessions() as session:
+            return await units.list_units(session, under)
+
+    found = _run(go)
+    table = Table("code", "name", "kind", "active")
+    base = min((u.path.count("/") for u in found), default=0)
+    for u in found:
+        indent = "  " * (u.path.count("/") - base)
+        table.add_row(u.code, indent + u.name, u.kind, "yes" if u.active else "closed")
+    console.print(table)
+    console.print(f"{len(found)} units")
+
+
+@invites_cli.command("create")
+def invites_create(
+    unit: Annotated[str, typer.Option(help="Unit code, e.g. 19786-1.")],
+    role: Annotated[str, typer.Option(help="volunteer, team_leader, officer, leader or admin.")],
+    uses: Annotated[int, typer.Option(help="How many people may use the code.")] = 1,
+    days: Annotated[int, typer.Option(help="Days before the code expires.")] = 7,
+    approval: Annotated[
+        bool, typer.Option(help="Joiners wait for the team leader (volunteers only).")
+    ] = False,
+) -> None:
+    """Create an invite code; prints the code and the Telegram deep link."""
+    from db.base import utcnow
+    from services import invites, units
+    from services.access import Role
+    from services.errors import DomainError
+
+    try:
+        role_value = Role(role)
+    except ValueError:
+        raise _fail(
+            f"--role: unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}"
+        ) from None
+
+    async def go(app: App) -> invites.InviteView:
+        async with app.sessions() as session, session.begin():
+            target = await units.get(session, unit)
+            return await invites.create(
+                session,
+                None,
+                role=role_value,
+                unit_id=target.id,
+                now=utcnow(),
+                uses=uses,
+                days=days,
+                needs_approval=approval,
+            )
+
+    try:
+        invite = _run(go)
+    except DomainError as exc:
+        raise _fail(_text(exc.key, **exc.params)) from None
+    where = invite.unit.name if invite.unit else "—"
+    console.print(
+        f"[green]Invite code:[/] [bold]{invite.code}[/] ({role_value.value} of {where}, {uses} use(s), "
+        f"expires {invite.expires_at:%Y-%m-%d %H:%M} UTC)"
+    )
+    console.print(f"Join by sending the bot: /thamgia {invite.code}")
+    username = os.environ.get(BOT_USERNAME_ENV, "").strip()
+    if username:
+        console.print(f"Telegram link: {invites.deep_link(username, invite.code)}")
+    else:
+        console.print(
+            f"Telegram link: https://t.me/<bot username>?start={invite.code} "
+            f"(set {BOT_USERNAME_ENV} to print the full link; the bot's name is not known offline)"
+        )
+
+
+@invites_cli.command("revoke")
+def invites_revoke(code: Annotated[str, typer.Argument(help="The invite code.")]) -> None:
+    """Stop an invite code from working."""
+    from services import invites
+    from services.errors import DomainError
+
+    async def go(app: App) -> None:
+        async with app.sessions() as session, session.begin():
+            await invites.revoke(session, None, code)
+
+    try:
+        _run(go)
+    except DomainError as exc:
+        raise _fail(_text(exc.key, **exc.params)) from None
+    console.print("[green]Revoked.[/]")

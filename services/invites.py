@@ -1,0 +1,305 @@
+"""Invite codes: who may invite whom to which unit, and what happens when a code is used."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Invite, JoinRequest, Membership, Unit
+from db.repositories import core as repo
+from services import units
+from services.access import PERMISSIONS, Action, Actor, Role
+from services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from services.units import UnitKind, UnitView
+
+# Uppercase without look-alikes (no 0/O, 1/I): easy to read aloud and to type on a phone.
+ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 8
+MAX_USES = 500
+MAX_DAYS = 365
+
+# Which of the inviter's roles may hand out each role (on top of the Action in PERMISSIONS).
+INVITERS: dict[Role, frozenset[Role]] = {
+    Role.VOLUNTEER: frozenset({Role.TEAM_LEADER, Role.OFFICER, Role.LEADER, Role.ADMIN}),
+    Role.TEAM_LEADER: frozenset({Role.OFFICER, Role.LEADER, Role.ADMIN}),
+    Role.OFFICER: frozenset({Role.OFFICER, Role.LEADER, Role.ADMIN}),
+    Role.LEADER: frozenset({Role.LEADER, Role.ADMIN}),
+    Role.ADMIN: frozenset({Role.ADMIN}),
+}
+# The kind of unit each role is held for.
+UNIT_KINDS: dict[Role, frozenset[str]] = {
+    Role.VOLUNTEER: frozenset({UnitKind.TEAM}),
+    Role.TEAM_LEADER: frozenset({UnitKind.TEAM}),
+    Role.OFFICER: frozenset({UnitKind.COMMUNE}),
+    Role.LEADER: frozenset({UnitKind.COUNTRY, UnitKind.PROVINCE, UnitKind.DISTRICT, UnitKind.COMMUNE}),
+    Role.ADMIN: frozenset({UnitKind.COUNTRY, UnitKind.PROVINCE}),
+}
+INVITABLE_ROLES = (Role.VOLUNTEER, Role.TEAM_LEADER, Role.OFFICER, Role.LEADER, Role.ADMIN)
+
+
+class JoinStatus(StrEnum):
+    ADMITTED = "admitted"
+    PENDING = "pending"
+
+
+@dataclass(frozen=True, slots=True)
+class InviteView:
+    id: int
+    code: str
+    role: Role
+    unit: UnitView | None
+    needs_approval: bool
+    max_uses: int
+    uses: int
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Joined:
+    status: JoinStatus
+    role: Role
+    unit: UnitView | None
+    request_id: int | None = None
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalize_code(text: str) -> str:
+    """What a person typed → a code: case, spaces and dashes ignored; O→0 and I→1 can't occur."""
+    return "".join(c for c in text.upper() if c.isalnum())
+
+
+def deep_link(bot_username: str, code: str) -> str:
+    return f"https://t.me/{bot_username.lstrip('@')}?start={code}"
+
+
+def action_for(role: Role) -> Action:
+    if role is Role.ADMIN:
+        return Action.ADMINISTER
+    return Action.INVITE_VOLUNTEER if role is Role.VOLUNTEER else Action.INVITE_STAFF
+
+
+def can_invite(actor: Actor, role: Role, unit: UnitView | None) -> bool:
+    """True if the actor may create an invite for `role` on `unit` (None: the whole installation)."""
+    if role not in INVITERS:
+        return False
+    if unit is None:
+        if role is not Role.ADMIN:
+            return False
+    elif unit.kind not in UNIT_KINDS[role]:
+        return False
+    allowed = PERMISSIONS[action_for(role)] & INVITERS[role]
+    for grant in actor.grants:
+        if grant.role not in allowed:
+            continue
+        if grant.unit_path is None or (unit is not None and unit.path.startswith(grant.unit_path)):
+            return True
+    return False
+
+
+def invitable_roles(actor: Actor) -> list[Role]:
+    """Roles the actor may invite somewhere (for the /moi menu)."""
+    held = {g.role for g in actor.grants}
+    return [r for r in INVITABLE_ROLES if held & PERMISSIONS[action_for(r)] & INVITERS[r]]
+
+
+async def unit_choices(
+    session: AsyncSession, actor: Actor, role: Role, query: str = "", limit: int = 8
+) -> list[UnitView]:
+    """Active units the actor may invite `role` to, filtered by a typed search."""
+    allowed = PERMISSIONS[action_for(role)] & INVITERS.get(role, frozenset())
+    scopes: list[str] = []
+    for grant in actor.grants:
+        if grant.role in allowed:
+            if grant.unit_path is None:
+                return await units.find(
+                    session, kinds=UNIT_KINDS[role], scopes=None, query=query, limit=limit
+                )
+            scopes.append(grant.unit_path)
+    return await units.find(session, kinds=UNIT_KINDS[role], scopes=tuple(scopes), query=query, limit=limit)
+
+
+def _view(invite: Invite, unit: Unit | None) -> InviteView:
+    return InviteView(
+        id=invite.id,
+        code=invite.code,
+        role=Role(invite.role),
+        unit=units.view(unit) if unit else None,
+        needs_approval=invite.needs_approval,
+        max_uses=invite.max_uses,
+        uses=invite.uses,
+        expires_at=invite.expires_at,
+    )
+
+
+async def create(
+    session: AsyncSession,
+    actor: Actor | None,
+    *,
+    role: Role,
+    unit_id: int | None,
+    now: datetime,
+    uses: int = 1,
+    days: int = 7,
+    needs_approval: bool = False,
+) -> InviteView:
+    """A new invite; `actor` None is the command line (an operator on the server)."""
+    unit = await repo.unit_by_id(session, unit_id) if unit_id is not None else None
+    if unit_id is not None and unit is None:
+        raise NotFound("units.errors.unknown_unit")
+    view = units.view(unit) if unit else None
+    if actor is not None and not can_invite(actor, role, view):
+        raise PermissionDenied(action=action_for(role).value)
+    if (view is not None and view.kind not in UNIT_KINDS[role]) or (view is None and role is not Role.ADMIN):
+        raise InvalidInput("onboarding.errors.role_unit_mismatch", role=role.value)
+    if unit is not None and not unit.active:
+        raise InvalidInput("onboarding.errors.unit_closed", unit=unit.name)
+    if not (1 <= uses <= MAX_USES) or not (1 <= days <= MAX_DAYS):
+        raise InvalidInput("onboarding.errors.bad_limits", max_uses=MAX_USES, max_days=MAX_DAYS)
+    if needs_approval and role is not Role.VOLUNTEER:
+        raise InvalidInput("onboarding.errors.approval_only_volunteers")
+    code = new_code()
+    while (await session.execute(select(Invite.id).where(Invite.code == code))).first() is not None:
+        code = new_code()
+    invite = Invite(
+        code=code,
+        unit_id=unit.id if unit else None,
+        role=role.value,
+        needs_approval=needs_approval,
+        max_uses=uses,
+        uses=0,
+        expires_at=now + timedelta(days=days),
+        revoked=False,
+        created_by=actor.person_id if actor else None,
+        created_at=now,
+    )
+    session.add(invite)
+    await session.flush()
+    await repo.audit(
+        session,
+        actor.person_id if actor else None,
+        "invite.create",
+        f"invite:{invite.id}",
+        {
+            "role": role.value,
+            "unit": unit.code if unit else None,
+            "uses": uses,
+            "days": days,
+            "needs_approval": needs_approval,
+        },
+    )
+    return _view(invite, unit)
+
+
+async def _usable(session: AsyncSession, code: str, now: datetime) -> tuple[Invite, Unit | None]:
+    normal = normalize_code(code)
+    if not normal:
+        raise InvalidInput("onboarding.errors.no_code")
+    invite = (await session.execute(select(Invite).where(Invite.code == normal))).scalar_one_or_none()
+    if invite is None:
+        raise NotFound("onboarding.errors.unknown_code", code=normal)
+    if invite.revoked or invite.expires_at <= now:
+        raise InvalidInput("onboarding.errors.expired", code=normal)
+    if invite.uses >= invite.max_uses:
+        raise InvalidInput("onboarding.errors.used_up", code=normal)
+    unit = await repo.unit_by_id(session, invite.unit_id) if invite.unit_id is not None else None
+    if unit is not None and not unit.active:
+        raise InvalidInput("onboarding.errors.unit_closed", unit=unit.name)
+    return invite, unit
+
+
+async def _check_not_member(session: AsyncSession, person_id: int, invite: Invite, unit: Unit | None) -> None:
+    # A team leader is already in the team: a volunteer code adds nothing for them.
+    roles = (
+        (Role.VOLUNTEER.value, Role.TEAM_LEADER.value) if invite.role == Role.VOLUNTEER else (invite.role,)
+    )
+    stmt = select(Membership.id).where(
+        Membership.person_id == person_id,
+        Membership.active.is_(True),
+        Membership.role.in_(roles),
+        Membership.unit_id.is_(None) if unit is None else Membership.unit_id == unit.id,
+    )
+    if (await session.execute(stmt)).first() is not None:
+        raise Conflict("onboarding.errors.already_member", unit=unit.name if unit else "—")
+    if unit is not None:
+        pending = select(JoinRequest.id).where(
+            JoinRequest.person_id == person_id,
+            JoinRequest.unit_id == unit.id,
+            JoinRequest.status == "pending",
+        )
+        if (await session.execute(pending)).first() is not None:
+            raise Conflict("onboarding.errors.already_pending", unit=unit.name)
+
+
+async def check(session: AsyncSession, actor: Actor, code: str, now: datetime) -> InviteView:
+    """Validate a code before asking the newcomer to confirm their name."""
+    invite, unit = await _usable(session, code, now)
+    await _check_not_member(session, actor.person_id, invite, unit)
+    return _view(invite, unit)
+
+
+async def redeem(session: AsyncSession, actor: Actor, code: str, now: datetime) -> Joined:
+    """Use a code: the role is granted at once, or a join request waits for the team leader."""
+    invite, unit = await _usable(session, code, now)
+    await _check_not_member(session, actor.person_id, invite, unit)
+    # Count the use atomically, so two people can't both take the last one.
+    claimed = await session.execute(
+        update(Invite)
+        .where(Invite.id == invite.id, Invite.uses < Invite.max_uses)
+        .values(uses=Invite.uses + 1)
+    )
+    if not claimed.rowcount:  # type: ignore[attr-defined]
+        raise InvalidInput("onboarding.errors.used_up", code=invite.code)
+    role = Role(invite.role)
+    view = units.view(unit) if unit else None
+    if invite.needs_approval and unit is not None:
+        request = JoinRequest(
+            person_id=actor.person_id,
+            unit_id=unit.id,
+            role=role.value,
+            invite_id=invite.id,
+            status="pending",
+            created_at=now,
+        )
+        session.add(request)
+        await session.flush()
+        await repo.audit(session, actor.person_id, "join.request", f"unit:{unit.code}", {"invite": invite.id})
+        return Joined(JoinStatus.PENDING, role, view, request.id)
+    session.add(
+        Membership(
+            person_id=actor.person_id,
+            unit_id=unit.id if unit else None,
+            role=role.value,
+            active=True,
+            created_at=now,
+        )
+    )
+    await session.flush()
+    await repo.audit(
+        session,
+        invite.created_by,
+        "role.grant",
+        f"person:{actor.person_id}",
+        {"role": role.value, "unit": unit.code if unit else None, "invite": invite.id},
+    )
+    return Joined(JoinStatus.ADMITTED, role, view)
+
+
+async def revoke(session: AsyncSession, actor: Actor | None, code: str) -> None:
+    invite = (
+        await session.execute(select(Invite).where(Invite.code == normalize_code(code)))
+    ).scalar_one_or_none()
+    if invite is None:
+        raise NotFound("onboarding.errors.unknown_code", code=normalize_code(code))
+    unit = await repo.unit_by_id(session, invite.unit_id) if invite.unit_id is not None else None
+    if actor is not None and not can_invite(actor, Role(invite.role), units.view(unit) if unit else None):
+        raise PermissionDenied(action=action_for(Role(invite.role)).value)
+    invite.revoked = True
+    await repo.audit(session, actor.person_id if actor else None, "invite.revoke", f"invite:{invite.id}", {})
