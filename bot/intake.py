@@ -235,6 +235,7 @@ class Intake:
         return msg
 
     def _number_buttons(self, ctx: Context, replies: list[Reply]) -> tuple[list[Reply], list[Any]]:
+        # Options are numbered across all replies of one answer, so every option stays pickable.
         menu: list[Any] = []
         out: list[Reply] = []
         for reply in replies:
@@ -242,14 +243,13 @@ class Intake:
                 out.append(reply)
                 continue
             lines = [reply.text, ""]
-            menu = []
             for button in (b for row in reply.buttons for b in row):
                 if button.url:
                     lines.append(f"• {button.label}: {button.url}")
                     continue
                 menu.append([button.label, button.payload])
                 lines.append(f"{len(menu)}. {button.label}")
-            if menu:
+            if any(not b.url for row in reply.buttons for b in row):
                 lines.append(ctx.t("core.choose_number"))
             out.append(replace(reply, text="\n".join(lines).strip(), buttons=()))
         return out, menu

@@ -198,3 +198,24 @@ async def test_flood_gets_one_notice(app: App) -> None:
     notices = [t for t in texts if "hơi nhanh" in t]
     assert len(notices) == 1
     assert texts[-1] == ""  # silent after the notice within the window
+
+
+async def test_numbered_options_span_every_reply_of_an_answer(app: App) -> None:
+    router = Router()
+
+    @router.command("hai")
+    async def two_menus(ctx: Context) -> None:
+        ctx.reply("menu A", [[Button("a1", "hai:a1")]])
+        ctx.reply("menu B", [[Button("b1", "hai:b1"), Button("b2", "hai:b2")]])
+
+    @router.callback("hai")
+    async def pressed(ctx: Context) -> None:
+        ctx.reply(f"chose {ctx.msg.payload}")
+
+    app.router.include(router)
+    user = ChatDriver(app, "zb-2", channel="zalo_bot", supports_buttons=False)
+    said = await user.send("/hai")
+    assert "1. a1" in said.text and "2. b1" in said.text and "3. b2" in said.text
+    assert (await user.send("1")).text == "chose hai:a1"
+    await user.send("/hai")
+    assert (await user.send("3")).text == "chose hai:b2"
