@@ -1,0 +1,202 @@
+"""Evaluate the FAQ matcher on bench/data/faq_eval.yaml.
+
+Usage (from the repository root):
+    python bench/faq_eval.py [--quick] [--show-misses]
+
+Prints top-1 and top-3 accuracy on answerable questions, the false-answer rate on questions the
+bot should not answer (a "confident" verdict there is a false answer) and search latency.
+A question whose verdict is "none" counts as a miss for top-1 and top-3: the bot said it didn't
+know.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import yaml  # noqa: E402
+
+from services.faq import FaqIndex, FaqMatch, Verdict  # noqa: E402
+
+EVAL_FILE = ROOT / "bench" / "data" / "faq_eval.yaml"
+KNOWLEDGE_DIR = ROOT / "knowledge"
+
+AIM_TOP1 = 0.90
+AIM_TOP3 = 0.98
+AIM_FALSE_ANSWERS = 0.05
+AIM_P95_MS = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class EvalCase:
+    question: str
+    expected: str | None
+    group: str = "round1"
+
+
+@dataclass(frozen=True, slots=True)
+class EvalResult:
+    answerable: int
+    top1: int
+    top3: int
+    unanswerable: int
+    false_answers: int
+    said_none: int  # don't-know questions that got the "none" verdict
+    confident_right: int  # answerable questions answered directly and correctly
+    confident_wrong: int  # answerable questions answered directly with the wrong entry
+    misses: tuple[tuple[EvalCase, FaqMatch], ...]
+
+    @property
+    def top1_rate(self) -> float:
+        return self.top1 / self.answerable if self.answerable else 0.0
+
+    @property
+    def top3_rate(self) -> float:
+        return self.top3 / self.answerable if self.answerable else 0.0
+
+    @property
+    def false_answer_rate(self) -> float:
+        return self.false_answers / self.unanswerable if self.unanswerable else 0.0
+
+
+def load_cases(path: Path = EVAL_FILE) -> list[EvalCase]:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return [
+        EvalCase(str(item["q"]), item["expected"], str(item.get("group", "round1")))
+        for item in raw["questions"]
+    ]
+
+
+def evaluate(index: FaqIndex, cases: list[EvalCase]) -> EvalResult:
+    """Accuracy figures only; no timing, so tests can use it."""
+    answerable = top1 = top3 = unanswerable = false_answers = 0
+    said_none = confident_right = confident_wrong = 0
+    misses: list[tuple[EvalCase, FaqMatch]] = []
+    for case in cases:
+        match = index.search(case.question, limit=3)
+        ids = [hit.entry.id for hit in match.hits] if match.verdict is not Verdict.NONE else []
+        if case.expected is None:
+            unanswerable += 1
+            said_none += match.verdict is Verdict.NONE
+            if match.verdict is Verdict.CONFIDENT:
+                false_answers += 1
+                misses.append((case, match))
+            continue
+        answerable += 1
+        if match.verdict is Verdict.CONFIDENT:
+            if ids[:1] == [case.expected]:
+                confident_right += 1
+            else:
+                confident_wrong += 1
+        if ids[:1] == [case.expected]:
+            top1 += 1
+        else:
+            misses.append((case, match))
+        if case.expected in ids[:3]:
+            top3 += 1
+    return EvalResult(
+        answerable,
+        top1,
+        top3,
+        unanswerable,
+        false_answers,
+        said_none,
+        confident_right,
+        confident_wrong,
+        tuple(misses),
+    )
+
+
+def measure_latency(index: FaqIndex, cases: list[EvalCase], rounds: int) -> list[float]:
+    timings: list[float] = []
+    for _ in range(rounds):
+        for case in cases:
+            start = time.perf_counter()
+            index.search(case.question, limit=3)
+            timings.append((time.perf_counter() - start) * 1000.0)
+    return timings
+
+
+def _percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(pct / 100.0 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="one timing round instead of five")
+    parser.add_argument("--show-misses", action="store_true", help="list wrong answers")
+    args = parser.parse_args(argv)
+
+    start = time.perf_counter()
+    index = FaqIndex.from_dirs([KNOWLEDGE_DIR])
+    build_ms = (time.perf_counter() - start) * 1000.0
+    cases = load_cases()
+    result = evaluate(index, cases)
+    timings = measure_latency(index, cases, rounds=1 if args.quick else 5)
+
+    p50 = statistics.median(timings)
+    p95 = _percentile(timings, 95)
+    print(
+        f"entries: {len(index.entries)}  questions: {len(cases)} "
+        f"({result.answerable} answerable, {result.unanswerable} don't-know)  "
+        f"index build: {build_ms:.0f} ms"
+    )
+    top1 = f"{result.top1_rate:.1%} ({result.top1}/{result.answerable})"
+    top3 = f"{result.top3_rate:.1%} ({result.top3}/{result.answerable})"
+    print(f"top-1 accuracy: {top1}  aim >= {AIM_TOP1:.0%}")
+    print(f"top-3 accuracy: {top3}  aim >= {AIM_TOP3:.0%}")
+    print(
+        f"false answers:  {result.false_answer_rate:.1%} "
+        f"({result.false_answers}/{result.unanswerable})  aim <= {AIM_FALSE_ANSWERS:.0%}"
+    )
+    print(
+        f"verdicts: answered directly {result.confident_right} right and "
+        f"{result.confident_wrong} wrong of {result.answerable} answerable; "
+        f"'none' on {result.said_none}/{result.unanswerable} don't-know questions"
+    )
+    print(
+        f"latency: p50 {p50:.2f} ms  p95 {p95:.2f} ms  ({len(timings)} searches)"
+        f"  aim p95 < {AIM_P95_MS:.0f} ms"
+    )
+
+    for group in sorted({c.group for c in cases}):
+        part = evaluate(index, [c for c in cases if c.group == group])
+        print(
+            f"  {group}: top-1 {part.top1_rate:.1%}  top-3 {part.top3_rate:.1%}  "
+            f"false answers {part.false_answers}/{part.unanswerable}  "
+            f"({part.answerable} answerable)"
+        )
+
+    if args.show_misses:
+        print("\nmisses:")
+        for case, match in result.misses:
+            got = ", ".join(f"{h.entry.id} {h.score:.2f}" for h in match.hits) or "-"
+            print(
+                f"  [{match.verdict}] {case.question!r} expected={case.expected} "
+                f"norm={match.normalized!r} got: {got}"
+            )
+
+    met = (
+        result.top1_rate >= AIM_TOP1
+        and result.top3_rate >= AIM_TOP3
+        and result.false_answer_rate <= AIM_FALSE_ANSWERS
+        and p95 < AIM_P95_MS
+    )
+    print("aims met" if met else "aims NOT met")
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,310 @@
+"""Vietnamese normalisation and the FAQ matcher."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import unicodedata
+from datetime import date
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from services.faq import Category, FaqEntry, FaqIndex, Verdict, Where
+from services.faq_text import (
+    accent_signature,
+    analyze,
+    canonical_token,
+    fold,
+    normalize,
+    normalize_tokens,
+    phonetic_key,
+    strip_diacritics,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def index() -> FaqIndex:
+    return FaqIndex.from_dirs([ROOT / "knowledge"])
+
+
+def top_id(index: FaqIndex, question: str) -> str | None:
+    match = index.search(question)
+    return match.top.entry.id if match.top and match.verdict is not Verdict.NONE else None
+
+
+# -- normalisation ---------------------------------------------------------------------------
+
+
+def test_nfc_and_nfd_input_normalise_alike() -> None:
+    text = "Đăng ký khai sinh cho con ở phường Hoà Bình"
+    nfd = unicodedata.normalize("NFD", text)
+    assert nfd != text
+    assert normalize(nfd) == normalize(text)
+    assert analyze(nfd) == analyze(text)
+
+
+def test_fold_strips_marks_case_and_punctuation() -> None:
+    assert strip_diacritics("Đường ĐỖ Thị Ước") == "Duong DO Thi Uoc"
+    assert fold("ĐĂNG KÝ tạm trú!!! 😀 (online?)") == "dang ky tam tru online"
+    assert fold("  --  ") == ""
+
+
+def test_d_with_stroke_becomes_d() -> None:
+    assert fold("đ Đ") == "d d"
+    assert normalize("đổi căn cước") == normalize("doi can cuoc")
+
+
+def test_ky_and_ki_spellings_are_one_word() -> None:
+    assert canonical_token("ky") == "ki"
+    assert canonical_token("quy") == "quy"  # "uy" is a vowel, not a spelling variant
+    assert normalize("đăng ký") == normalize("đăng kí") == normalize("dang ky")
+    assert normalize("lý lịch") == normalize("lí lịch")
+
+
+@pytest.mark.parametrize(
+    ("teen", "plain"),
+    [
+        ("lam cccd ko dc", "làm căn cước công dân không được"),
+        ("xin lltp", "xin lý lịch tư pháp"),
+        ("gks cua be", "giấy khai sinh của bé"),
+        ("the bhyt het han r", "thẻ bảo hiểm y tế hết hạn rồi"),
+        ("dk tam tru", "đăng ký tạm trú"),
+        ("dvc tinh", "dịch vụ công tỉnh"),
+        ("j vay", "gì vậy"),
+        ("doi sdt vneid", "đổi số điện thoại vneid"),
+        ("lm cccd cho be 5t", "làm căn cước công dân cho bé 5 tuổi"),
+        ("vn eid", "vneid"),
+    ],
+)
+def test_teen_code_and_abbreviations_expand(teen: str, plain: str) -> None:
+    assert normalize(teen) == normalize(plain)
+
+
+def test_question_words_and_politeness_are_dropped() -> None:
+    assert normalize("Cho em hỏi làm giấy khai sinh cho con như thế nào ạ?") == normalize(
+        "giấy khai sinh con"
+    )
+    assert normalize("tạm trú ở đâu vậy ad ơi") == "tam tru"
+    assert normalize("lam sao vay") == ""
+    assert normalize_tokens("ạ ừ ok") == ()
+
+
+def test_filler_that_is_typed_as_another_word_stays() -> None:
+    # Without marks these are filler; with other marks they are topic words.
+    assert "cho" not in normalize_tokens("làm cho con")
+    assert "cho" in normalize_tokens("thanh toán ở chợ")
+    assert "roi" not in normalize_tokens("mất rồi")
+    assert "roi" in normalize_tokens("làm rơi căn cước")
+    assert "xahoi" in normalize_tokens("bảo hiểm xã hội")
+    assert "thi" in normalize_tokens("thi bằng lái") and "thi" not in normalize_tokens("thì sao")
+
+
+def test_end_particles_only_at_the_end() -> None:
+    assert normalize("vay tiền ngân hàng") == "vay tien ngan hang"
+    assert normalize("làm được hông") == ""
+    assert "hong" in normalize_tokens("thẻ bị hỏng")
+
+
+def test_ambiguous_pairs_are_joined() -> None:
+    assert normalize("bộ phận một cửa") == "bo phan motcua"
+    assert normalize("làm căn cước") == "cancuoc"
+    assert normalize("cần gì") == ""
+    assert normalize("phản ánh") == "phananh"
+
+
+def test_accent_signature_ignores_form_and_tone_placement() -> None:
+    assert accent_signature("hoà") == accent_signature("hòa") != ""
+    assert accent_signature("ký") == accent_signature("kí")
+    assert accent_signature(unicodedata.normalize("NFD", "vắng")) == accent_signature("vắng")
+    assert accent_signature("vàng") != accent_signature("vắng")
+    assert accent_signature("vang") == ""
+
+
+def test_phonetic_key_merges_regional_spellings() -> None:
+    assert phonetic_key("tru") == phonetic_key("chu")
+    assert phonetic_key("sinh") == phonetic_key("xinh")
+    assert phonetic_key("hon") == phonetic_key("hong")
+    assert phonetic_key("dang") != phonetic_key("tang")
+
+
+# -- matching on the shipped knowledge base --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("trích lục khai sinh", "trich-luc-khai-sinh"),
+        ("đăng ký khai sinh", "dang-ky-khai-sinh"),
+        ("xin bản sao giấy khai sinh", "trich-luc-khai-sinh"),
+        ("khai sinh, thường trú, bhyt cho bé cùng lúc", "lien-thong-khai-sinh-thuong-tru-bhyt"),
+        ("mất căn cước", "cap-lai-can-cuoc-bi-mat"),
+        ("làm căn cước lần đầu", "cap-can-cuoc-lan-dau"),
+        ("làm căn cước cho con 3 tuổi", "can-cuoc-tre-em-duoi-14"),
+        ("đổi căn cước hết hạn", "cap-doi-can-cuoc"),
+        ("đăng ký kết hôn", "dang-ky-ket-hon"),
+        ("xác nhận tình trạng hôn nhân", "xac-nhan-tinh-trang-hon-nhan"),
+        ("quên mật khẩu vneid", "quen-mat-khau-vneid"),
+        ("kích hoạt vneid mức 2", "kich-hoat-vneid-muc-2"),
+        ("tích hợp bằng lái vào vneid", "tich-hop-giay-to-vneid"),
+        ("đổi bằng lái xe", "doi-giay-phep-lai-xe"),
+        ("mất thẻ bảo hiểm y tế", "cap-the-bhyt"),
+        ("gia hạn bảo hiểm y tế hộ gia đình", "gia-han-bhyt-ho-gia-dinh"),
+    ],
+)
+def test_specific_entry_beats_general_one(index: FaqIndex, question: str, expected: str) -> None:
+    assert top_id(index, question) == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("dang ki khai sing cho con", "dang-ky-khai-sinh"),  # typo
+        ("khaisinh cho be", "dang-ky-khai-sinh"),  # words run together
+        ("dky tạm chú", "dang-ky-tam-tru"),  # tr/ch mix-up
+        ("li lich tu phap", "phieu-ly-lich-tu-phap"),
+        ("LÀM CĂN CƯỚC CHO CON 8 TUỔI", "can-cuoc-tre-em-duoi-14"),
+        ("tro cap thap nghiep", "tro-cap-that-nghiep"),
+        ("khai sanh cho con", "dang-ky-khai-sinh"),  # Southern spelling
+    ],
+)
+def test_typos_and_variants(index: FaqIndex, question: str, expected: str) -> None:
+    assert top_id(index, question) == expected
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["", "   ", "😀😀😀", "asdfgh qwerty", "ok cảm ơn ad", "công thức nấu phở bò", "hát karaoke"],
+)
+def test_nonsense_gets_dont_know(index: FaqIndex, question: str) -> None:
+    assert index.search(question).verdict is Verdict.NONE
+
+
+def test_same_letters_other_word_is_not_answered(index: FaqIndex) -> None:
+    # "vàng" folds to "vang" like "vắng" (tạm vắng); typed with marks it must not be answered.
+    assert index.search("giá vàng hôm nay").verdict is not Verdict.CONFIDENT
+
+
+def score_of(index: FaqIndex, question: str, entry_id: str) -> float:
+    hits = index.search(question, limit=60).hits
+    return next((h.score for h in hits if h.entry.id == entry_id), 0.0)
+
+
+def test_marks_that_spell_another_word_lower_the_score(index: FaqIndex) -> None:
+    typed = score_of(index, "khai báo tạm vắng", "khai-bao-tam-vang")
+    unmarked = score_of(index, "khai bao tam vang", "khai-bao-tam-vang")
+    other_word = score_of(index, "khai báo tạm vàng", "khai-bao-tam-vang")
+    assert typed == pytest.approx(unmarked)
+    assert other_word < typed - 0.1
+
+
+def test_match_shape(index: FaqIndex) -> None:
+    match = index.search("lam the can cuoc", limit=2)
+    assert len(match.hits) <= 2
+    assert [h.score for h in match.hits] == sorted((h.score for h in match.hits), reverse=True)
+    assert all(0.0 < h.score <= 1.0 for h in match.hits)
+    assert match.normalized == "the cancuoc"
+    assert index.search("đăng ký kết hôn").verdict is Verdict.CONFIDENT
+
+
+def test_long_pasted_text_is_bounded(index: FaqIndex) -> None:
+    match = index.search("đăng ký kết hôn " + "blah " * 5000)
+    assert match.top is not None and match.top.entry.id == "dang-ky-ket-hon"
+
+
+# -- matching logic on a tiny synthetic knowledge base ---------------------------------------
+
+
+def entry(entry_id: str, title: str, *synonyms: str) -> FaqEntry:
+    return FaqEntry(
+        id=entry_id,
+        title=title,
+        title_en=entry_id,
+        synonyms=synonyms or (title,),
+        audience="Người dân",
+        where=(Where.PORTAL,),
+        summary=title,
+        steps=("Làm theo hướng dẫn.",),
+        portal_url="https://dichvucong.gov.vn",
+        last_reviewed=date(2026, 11, 1),
+        category=Category.PROCEDURE,
+    )
+
+
+def test_more_specific_phrase_wins_on_synthetic_entries() -> None:
+    tiny = FaqIndex(
+        [
+            entry("khai-sinh", "Đăng ký khai sinh", "khai sinh", "làm giấy khai sinh"),
+            entry("trich-luc", "Trích lục khai sinh", "bản sao khai sinh"),
+            entry("ket-hon", "Đăng ký kết hôn", "kết hôn"),
+        ]
+    )
+    assert top_id(tiny, "trích lục khai sinh") == "trich-luc"
+    assert top_id(tiny, "khai sinh") == "khai-sinh"
+    assert top_id(tiny, "xin bản sao khai sinh") == "trich-luc"
+    assert tiny.search("khai sinh").verdict is Verdict.CONFIDENT
+
+
+def test_close_candidates_are_ambiguous() -> None:
+    tiny = FaqIndex(
+        [
+            entry("the-a", "Cấp thẻ hội viên", "thẻ hội viên"),
+            entry("the-b", "Đổi thẻ hội viên", "thẻ hội viên cũ"),
+        ]
+    )
+    match = tiny.search("thẻ hội viên")
+    assert {h.entry.id for h in match.hits} == {"the-a", "the-b"}
+    assert match.verdict in (Verdict.CONFIDENT, Verdict.AMBIGUOUS)
+    assert tiny.search("thẻ").verdict is not Verdict.CONFIDENT
+
+
+# -- the evaluation set ------------------------------------------------------------------------
+
+
+def load_bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("faq_eval", ROOT / "bench" / "faq_eval.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def bench() -> ModuleType:
+    return load_bench()
+
+
+def test_eval_set_is_big_enough(bench: ModuleType) -> None:
+    cases = bench.load_cases()
+    answerable = [c for c in cases if c.expected is not None]
+    assert len(answerable) >= 160
+    assert len(cases) - len(answerable) >= 25
+
+
+def test_eval_set_refers_to_existing_entries(bench: ModuleType, index: FaqIndex) -> None:
+    missing = {c.expected for c in bench.load_cases() if c.expected} - {e.id for e in index.entries}
+    assert not missing
+
+
+@pytest.mark.parametrize("position", range(0, 384, 12))
+def test_sample_of_eval_questions(bench: ModuleType, index: FaqIndex, position: int) -> None:
+    cases = bench.load_cases()
+    if position >= len(cases):
+        pytest.skip("the evaluation set got shorter")
+    case = cases[position]
+    match = index.search(case.question)
+    if case.expected is None:
+        assert match.verdict is not Verdict.CONFIDENT, case.question
+    else:
+        assert match.verdict is not Verdict.NONE, case.question
+        assert case.expected in [h.entry.id for h in match.hits], case.question
+
+
+def test_eval_aims_for_top3_and_false_answers(bench: ModuleType, index: FaqIndex) -> None:
+    result = bench.evaluate(index, bench.load_cases())
+    assert result.top3_rate >= bench.AIM_TOP3, [(c.question, c.expected) for c, _ in result.misses]
+    assert result.false_answer_rate <= bench.AIM_FALSE_ANSWERS
