@@ -4,21 +4,25 @@ dispatcher, channels. Nothing is created at import time."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.channels.base import Sender
-from bot.config import Settings
+from bot.config import KNOWN_SECTIONS, ConfigError, Settings
 from bot.dispatcher import Dispatcher
 from bot.intake import Intake
 from db import migrate
 from db.engine import create_engine, session_factory
 from handlers.core import Resources
+from handlers.faq import FAQ_INDEX
+from handlers.faq import build_index as build_faq_index
 from handlers.i18n import Catalog
 from handlers.registry import build_router
 from handlers.router import ROUTER, Router
@@ -63,7 +67,39 @@ class App:
         await self.engine.dispose()
 
 
+def _section_validators() -> dict[str, Callable[[dict[str, Any]], object]]:
+    """Feature sections of config.yaml and the model that validates each (imported lazily)."""
+    from bot.zalo_bot import ZaloBotSettings
+    from bot.zalo_oa import ZaloOASettings
+    from services import kpi
+
+    return {
+        "kpi": lambda extra: kpi.settings_from(extra),
+        "zalo_bot": lambda extra: ZaloBotSettings.model_validate(extra.get("zalo_bot") or {}),
+        "zalo_oa": lambda extra: ZaloOASettings.model_validate(extra.get("zalo_oa") or {}),
+    }
+
+
+def validate_feature_sections(settings: Settings) -> None:
+    """Stop start-up on an unknown section or a wrong value, naming the key (like the core ones)."""
+    validators = _section_validators()
+    for section in settings.extra:
+        if section not in validators:
+            known = ", ".join(sorted([*KNOWN_SECTIONS, *validators]))
+            raise ConfigError(f"{section}: unknown section (known: {known})")
+    for section, validate in validators.items():
+        try:
+            validate(settings.extra)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            loc = ".".join(str(p) for p in err["loc"])
+            raise ConfigError(f"{section}.{loc}: {err['msg']}") from None
+        except ValueError as exc:
+            raise ConfigError(f"{section}: {exc}") from None
+
+
 def build(settings: Settings) -> App:
+    validate_feature_sections(settings)
     engine = create_engine(
         settings.database.url, echo=settings.database.echo, busy_timeout=settings.database.sqlite_busy_timeout
     )
@@ -72,6 +108,10 @@ def build(settings: Settings) -> App:
     router = build_router()
     resources = Resources()
     resources[ROUTER] = router
+    try:  # the FAQ knowledge base (shipped + faq.local_dir); a bad entry stops start-up
+        resources[FAQ_INDEX] = build_faq_index(settings.extra, ROOT / "knowledge", base=Path.cwd())
+    except ValueError as exc:
+        raise StartupError(str(exc).splitlines()[0]) from None
     intake = Intake(
         sessions,
         router,

@@ -102,3 +102,25 @@ def test_cli_database_unreachable(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "database.url: cannot connect" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "expected"),
+    [
+        ("kpy:\n  top: 3\n", "kpy: unknown section"),
+        ("kpi:\n  on_time_denominator: everything\n", "kpi.on_time_denominator"),
+        ("kpi:\n  report_deadline: someday\n", "kpi"),
+        ("zalo_bot:\n  mode: carrier-pigeon\n", "zalo_bot.mode"),
+        ("zalo_oa:\n  max_file_mb: -1\n", "zalo_oa.max_file_mb"),
+    ],
+)
+def test_bad_feature_section_stops_start_up(tmp_path: Path, yaml_text: str, expected: str) -> None:
+    from bot.app import build
+
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(yaml_text, encoding="utf-8")
+    settings = load_settings(environ={"TOCNS_CONFIG": str(cfg)})
+    with pytest.raises(ConfigError) as info:
+        build(settings)
+    assert expected in str(info.value)
+    assert "\n" not in str(info.value)
