@@ -14,6 +14,11 @@ from rich.console import Console
 
 from bot import __version__
 from bot.app import ROOT, App, StartupError, build, prepare_database
+from bot.cli_faq import faq_cli
+from bot.cli_import import import_cli
+from bot.cli_kpi import jobs_cli, kpi_cli, targets_cli
+from bot.cli_units import invites_cli, units_cli
+from bot.cli_zalo import zalo_cli
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import setup as setup_logging
 
@@ -30,6 +35,14 @@ cli.add_typer(db_cli, name="db")
 cli.add_typer(demo_cli, name="demo")
 cli.add_typer(users_cli, name="users")
 cli.add_typer(outbox_cli, name="outbox")
+cli.add_typer(units_cli, name="units")
+cli.add_typer(invites_cli, name="invites")
+cli.add_typer(zalo_cli, name="zalo")
+cli.add_typer(import_cli, name="import")
+cli.add_typer(jobs_cli, name="jobs")
+cli.add_typer(targets_cli, name="targets")
+cli.add_typer(kpi_cli, name="kpi")
+cli.add_typer(faq_cli, name="faq")
 
 console = Console()
 err = Console(stderr=True)

@@ -2,11 +2,37 @@
 
 from __future__ import annotations
 
-from handlers import basic
+from handlers import (
+    baocao,
+    basic,
+    dossier,
+    faq,
+    ghi,
+    handoff,
+    kpi,
+    link,
+    nhap,
+    onboarding,
+    team,
+    tracuu,
+    units_admin,
+)
 from handlers.router import Router
 
 FEATURES = [
     basic.router,
+    onboarding.router,
+    team.router,
+    units_admin.router,
+    link.router,
+    ghi.router,
+    dossier.router,
+    tracuu.router,
+    baocao.router,
+    nhap.router,
+    kpi.router,
+    faq.router,
+    handoff.router,
 ]
 
 

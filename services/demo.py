@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.repositories import core as repo
-from services import people, units
+from services import demo_faq, demo_kpi, demo_units, demo_work, people, units
 from services.access import Role
 
 DEMO_CHANNEL = "console"
@@ -47,7 +47,7 @@ DEMO_USERS: tuple[DemoUser, ...] = (
 
 Seeder = Callable[[AsyncSession, datetime], Awaitable[None]]
 # Later features register their own history here (help sessions, dossiers, reports…).
-SEEDERS: list[Seeder] = []
+SEEDERS: list[Seeder] = [demo_units.seed, demo_kpi.seed, demo_work.seed, demo_faq.seed]
 
 
 def read_units_csv(path: Path) -> list[units.UnitRow]:

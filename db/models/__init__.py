@@ -11,7 +11,12 @@ from db.models.core import (
     ProcessedUpdate,
     Unit,
 )
+from db.models.handoff import FaqFeedback, FaqQuestion, Ticket, TicketMessage
+from db.models.kpi import JobRun, KpiTarget
+from db.models.lease import Lease
+from db.models.onboarding import Invite, JoinRequest, LinkCode
 from db.models.work import Dossier, DossierEvent, DossierSubscription, HelpSession, WeeklyReport
+from db.models.zalo import ZaloOAToken
 
 __all__ = [
     "AuditLog",
@@ -21,11 +26,22 @@ __all__ = [
     "Dossier",
     "DossierEvent",
     "DossierSubscription",
+    "FaqFeedback",
+    "FaqQuestion",
     "HelpSession",
+    "Invite",
+    "JobRun",
+    "JoinRequest",
+    "KpiTarget",
+    "Lease",
+    "LinkCode",
     "Membership",
     "OutboxMessage",
     "Person",
     "ProcessedUpdate",
+    "Ticket",
+    "TicketMessage",
     "Unit",
     "WeeklyReport",
+    "ZaloOAToken",
 ]

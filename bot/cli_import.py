@@ -1,0 +1,94 @@
+"""`tocns import dossiers FILE --unit CODE [--profile NAME]`: the one-stop system's export."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from bot.app import build, prepare_database
+from bot.config import load_settings
+
+import_cli = typer.Typer(help="Import data exported from other systems.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+SHOWN_ERRORS = 50
+
+
+@import_cli.command("dossiers")
+def import_dossiers(
+    file: Annotated[Path, typer.Argument(help="The export: .xlsx or .csv.", exists=True, dir_okay=False)],
+    unit: Annotated[str, typer.Option(help="Unit code the rows belong to (a commune, or above).")],
+    profile: Annotated[str, typer.Option(help="Column profile in data/import_profiles/.")] = "generic",
+) -> None:
+    """Upsert dossiers by code; bad rows are listed, a structurally broken file imports nothing."""
+    from handlers.i18n import Catalog
+    from services import dossier_import
+    from services.access import Actor, Grant, Role
+    from services.errors import DomainError
+
+    settings = load_settings()
+    catalog = Catalog.load()
+    # The command line is the installation's operator: admin rights, no person behind the rows.
+    operator = Actor(0, "cli", None, (Grant(Role.ADMIN, None, None, None, None),))
+
+    async def main() -> dossier_import.ImportSummary:
+        from db.base import utcnow
+
+        app = build(settings)
+        try:
+            await prepare_database(app)
+            columns = (
+                TextColumn("[progress.description]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+            )
+            with Progress(*columns, console=console, transient=False) as bar:
+                task = bar.add_task(f"Nhập {file.name}", total=None)
+
+                def progress(done: int, total: int | None) -> None:
+                    bar.update(task, completed=done, total=max(total or 0, done) or None)
+
+                async with app.sessions() as session, session.begin():
+                    return await dossier_import.import_file(
+                        session,
+                        operator,
+                        file,
+                        file.name,
+                        unit,
+                        utcnow(),
+                        settings.tz,
+                        profile=profile,
+                        progress=progress,
+                    )
+        finally:
+            await app.close()
+
+    try:
+        summary = asyncio.run(main())
+    except DomainError as exc:
+        err.print(f"[red]tocns:[/] {catalog.text('vi', exc.key, **exc.params)}", highlight=False)
+        err.print(catalog.text("vi", "nhap.nothing_imported"), highlight=False)
+        raise typer.Exit(2) from None
+    console.print(
+        catalog.text(
+            "vi",
+            "nhap.summary",
+            name=file.name,
+            rows=summary.rows,
+            new=summary.new,
+            updated=summary.updated,
+            unchanged=summary.unchanged,
+            rejected=summary.rejected,
+        ),
+        highlight=False,
+    )
+    for row, key, params in summary.errors[:SHOWN_ERRORS]:
+        console.print(catalog.text("vi", "nhap.row_error", row=row, reason=catalog.text("vi", key, **params)))
+    if summary.rejected > SHOWN_ERRORS:
+        console.print(catalog.text("vi", "nhap.more_errors", n=summary.rejected - SHOWN_ERRORS))

@@ -1,0 +1,107 @@
+"""Dossier status look-up for anyone: /tracuu CODE or a bare code; subscribe to changes."""
+
+from __future__ import annotations
+
+from handlers.core import Button, Context
+from handlers.router import Router, command_args
+from services import dossiers
+from services.dossiers import CODE_EXAMPLE, DossierView
+from services.errors import NotFound
+
+router = Router()
+MAX_CODE_IN_PAYLOAD = 64 - len("tc:sub:")
+
+
+def _date(ctx: Context, view: DossierView) -> str:
+    if view.due_at is None:
+        return ctx.t("tracuu.no_due")
+    return view.due_at.astimezone(ctx.tz).strftime("%d/%m/%Y")
+
+
+def status_text(ctx: Context, view: DossierView) -> str:
+    """The public answer: status, due date, lateness, next step — never anyone's personal data."""
+    lines = [
+        ctx.t("tracuu.card", code=view.code, procedure=view.procedure_name, unit=view.unit_name),
+        ctx.t("tracuu.status_line", status=ctx.t(f"dossier.status.{view.status.value}")),
+        ctx.t("tracuu.received_line", date=view.received_at.astimezone(ctx.tz).strftime("%d/%m/%Y")),
+        ctx.t("tracuu.due_line", date=_date(ctx, view)),
+    ]
+    if view.overdue:
+        lines.append(ctx.t("tracuu.overdue"))
+    elif view.late:
+        lines.append(ctx.t("tracuu.late"))
+    lines.append(ctx.t(f"tracuu.next.{view.status.value}"))
+    return "\n".join(lines)
+
+
+async def answer(ctx: Context, code: str) -> None:
+    try:
+        view = await dossiers.lookup(ctx.session, code, ctx.now)
+    except NotFound:
+        ctx.say("tracuu.not_found", code=code)
+        return
+    payload = f"tc:sub:{code}" if len(code.encode()) <= MAX_CODE_IN_PAYLOAD else "tc:sub"
+    if payload == "tc:sub":
+        ctx.goto("tracuu.sub", code=code)
+    ctx.reply(status_text(ctx, view), [[Button(ctx.t("tracuu.buttons.subscribe"), payload)]])
+
+
+@router.command("tracuu", help_key="tracuu.cmd.tracuu")
+async def tracuu(ctx: Context) -> None:
+    args = command_args(ctx)
+    if not args:
+        ctx.goto("tracuu.code")
+        ctx.say("tracuu.ask_code", example=CODE_EXAMPLE)
+        return
+    code = dossiers.extract_code(args)
+    if code is None:
+        ctx.say("tracuu.bad_code", example=CODE_EXAMPLE)
+        return
+    await answer(ctx, code)
+
+
+@router.state("tracuu")
+async def typed_code(ctx: Context) -> None:
+    code = dossiers.extract_code(ctx.msg.text or "")
+    if code is None:
+        if ctx.state_name == "tracuu.sub":
+            # Only waiting for a possible "subscribe" press: other text is not ours to take.
+            ctx.end()
+            ctx.say("core.unknown_text")
+            return
+        ctx.say("tracuu.bad_code", example=CODE_EXAMPLE)
+        return
+    ctx.end()
+    await answer(ctx, code)
+
+
+@router.text(priority=10)
+async def bare_code(ctx: Context) -> bool:
+    """A message that is essentially one dossier code; ordinary questions pass through."""
+    text = ctx.msg.text or ""
+    code = dossiers.extract_code(text)
+    if code is not None:
+        await answer(ctx, code)
+        return True
+    if dossiers.looks_like_code_attempt(text):
+        ctx.say("tracuu.bad_code", example=CODE_EXAMPLE)
+        return True
+    return False
+
+
+@router.callback("tc")
+async def subscribe(ctx: Context) -> None:
+    parts = (ctx.msg.payload or "").split(":", 2)
+    code = parts[2] if len(parts) > 2 else str(ctx.state.get("code") or "")
+    code = dossiers.parse_code(code) or ""
+    if not code:
+        ctx.say("core.stale_button")
+        return
+    try:
+        added = await dossiers.subscribe(ctx.session, ctx.actor.person_id, code)
+    except NotFound:
+        ctx.say("tracuu.not_found", code=code)
+        return
+    if ctx.state_name == "tracuu.sub":
+        ctx.end()
+    ctx.say("tracuu.subscribed" if added else "tracuu.already_subscribed", code=code)

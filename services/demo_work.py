@@ -1,0 +1,355 @@
+"""Demo history for logged work: a quarter of help sessions, dossiers, statuses and weekly reports
+for the demo province's communes. Deterministic (seeded random), idempotent, bulk inserts."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Table, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import (
+    Base,
+    Dossier,
+    DossierEvent,
+    HelpSession,
+    Membership,
+    Person,
+    Unit,
+    WeeklyReport,
+)
+from services.dossiers import Mode, Status, procedures
+from services.sessions import Activity, Outcome, Place
+
+
+def _table(model: type[Base]) -> Table:
+    """The Core table: plain executemany inserts, much faster than ORM bulk inserts on SQLite."""
+    return Base.metadata.tables[model.__tablename__]
+
+
+PROVINCE = "46"
+DEMO_COMMUNE = "19786"
+WEEKS = 13
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+SEED = 46_2026
+# Communes whose older weeks exist only as weekly reports (no dossier-level data before the bot).
+REPORT_ONLY_EVERY = 5
+DOSSIER_WEEKS_FOR_REPORT_ONLY = 4
+# Communes with no online dossier at all in the last weeks (the ones a digest names).
+NO_ONLINE_EVERY = 9
+NO_ONLINE_WEEKS = 4
+FAMILY = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ")
+MIDDLE = ("Văn", "Thị", "Đức", "Ngọc", "Minh", "Thanh", "Quốc", "Hữu")
+GIVEN = (
+    "An",
+    "Bình",
+    "Châu",
+    "Dũng",
+    "Hà",
+    "Hải",
+    "Hạnh",
+    "Hùng",
+    "Khoa",
+    "Linh",
+    "Nam",
+    "Nga",
+    "Phúc",
+    "Quang",
+    "Sơn",
+    "Tâm",
+    "Thảo",
+    "Trang",
+    "Tuấn",
+    "Vy",
+    "Yến",
+)
+ACTIVITY_WEIGHTS = {
+    Activity.DVC: 35,
+    Activity.VNEID: 25,
+    Activity.PAYMENT: 12,
+    Activity.SIGNATURE: 4,
+    Activity.APP: 8,
+    Activity.SAFETY: 8,
+    Activity.SHOPPING: 4,
+    Activity.OTHER: 4,
+}
+PLACE_WEIGHTS = {Place.HOME: 35, Place.COUNTER: 30, Place.PHONE: 12, Place.MOBILE: 15, Place.ONLINE: 8}
+
+
+def _pick(rng: random.Random, weights: dict[Any, int]) -> Any:
+    return rng.choices(list(weights), weights=list(weights.values()))[0]
+
+
+async def already_seeded(session: AsyncSession) -> bool:
+    stmt = select(Dossier.id).where(Dossier.source == "demo").limit(1)
+    return (await session.execute(stmt)).scalar_one_or_none() is not None
+
+
+async def seed(session: AsyncSession, now: datetime) -> None:
+    """Add the quarter's history once; a second run changes nothing."""
+    if await already_seeded(session):
+        return
+    province = (await session.execute(select(Unit).where(Unit.code == PROVINCE))).scalar_one_or_none()
+    if province is None:
+        return
+    communes = list(
+        (
+            await session.execute(
+                select(Unit)
+                .where(Unit.kind == "commune", Unit.path.like(f"{province.path}%"))
+                .order_by(Unit.code)
+            )
+        ).scalars()
+    )
+    teams = list(
+        (
+            await session.execute(
+                select(Unit)
+                .where(Unit.kind == "team", Unit.path.like(f"{province.path}%"))
+                .order_by(Unit.code)
+            )
+        ).scalars()
+    )
+    rng = random.Random(SEED)
+    today = now.astimezone(TZ).date()
+    this_monday = today - timedelta(days=today.weekday())
+    first_monday = this_monday - timedelta(weeks=WEEKS)
+    volunteers = await _volunteers(session, rng, teams, now)
+    await _help_sessions(session, rng, volunteers, first_monday, now)
+    await _dossiers_and_reports(session, rng, communes, first_monday, this_monday, now)
+
+
+async def _volunteers(
+    session: AsyncSession, rng: random.Random, teams: list[Unit], now: datetime
+) -> list[tuple[int, int, float]]:
+    """(person id, team id, sessions per week): the demo volunteers plus two generated per team."""
+    existing = (
+        await session.execute(
+            select(Membership.person_id, Membership.unit_id, Membership.role).where(
+                Membership.role.in_(("volunteer", "team_leader")), Membership.active.is_(True)
+            )
+        )
+    ).all()
+    team_ids = {t.id for t in teams}
+    out = [(pid, uid, 3.0 if role == "volunteer" else 1.5) for pid, uid, role in existing if uid in team_ids]
+    names = [
+        f"{rng.choice(FAMILY)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}" for _team in teams for _k in range(2)
+    ]
+    if not names:
+        return out
+    ids = list(
+        (
+            await session.execute(
+                insert(Person).returning(Person.id, sort_by_parameter_order=True),
+                [{"display_name": n, "locale": None, "created_at": now} for n in names],
+            )
+        ).scalars()
+    )
+    members: list[dict[str, Any]] = []
+    for i, pid in enumerate(ids):
+        team = teams[i // 2]
+        members.append(
+            {"person_id": pid, "unit_id": team.id, "role": "volunteer", "active": True, "created_at": now}
+        )
+        # Each team has a busier and a quieter volunteer; some teams are quiet altogether.
+        team_level = 0.2 if (team.id % 7 == 0) else 1.0
+        out.append((pid, team.id, team_level * (2.5 if i % 2 == 0 else 0.8)))
+    await session.execute(insert(_table(Membership)), members)
+    return out
+
+
+async def _help_sessions(
+    session: AsyncSession,
+    rng: random.Random,
+    volunteers: list[tuple[int, int, float]],
+    first_monday: date,
+    now: datetime,
+) -> None:
+    rows: list[dict[str, Any]] = []
+    # Only entries older than a day: today's entries (and /sua's 24-hour window) stay the user's own.
+    latest = now - timedelta(days=1)
+    for pid, team_id, per_week in volunteers:
+        for week in range(WEEKS + 1):
+            monday = first_monday + timedelta(weeks=week)
+            n = max(0, round(rng.gauss(per_week, per_week / 2)))
+            for _ in range(n):
+                day = monday + timedelta(days=rng.randrange(7))
+                at = datetime.combine(day, time(rng.randrange(7, 20), rng.randrange(60)), TZ)
+                if at > latest:
+                    continue
+                rows.append(
+                    {
+                        "volunteer_id": pid,
+                        "unit_id": team_id,
+                        "occurred_at": at,
+                        "logged_at": at + timedelta(minutes=rng.randrange(5, 600)),
+                        "activity": _pick(rng, ACTIVITY_WEIGHTS).value,
+                        "place": _pick(rng, PLACE_WEIGHTS).value,
+                        "citizens": rng.choice((1, 1, 1, 2, 2, 3, 5, 8)),
+                        "result": rng.choices(list(Outcome), weights=(80, 15, 5))[0].value,
+                        "dossier_code": None,
+                        "procedure": None,
+                        "note": None,
+                        "deleted_at": None,
+                    }
+                )
+    for i in range(0, len(rows), 2000):
+        await session.execute(insert(_table(HelpSession)), rows[i : i + 2000])
+
+
+def _dossier(
+    rng: random.Random, commune: Unit, seq: int, received: datetime, online_rate: float, now: datetime
+) -> dict[str, Any]:
+    procs = procedures()
+    proc = procs[min(int(rng.expovariate(0.15)), len(procs) - 1)]
+    if rng.random() < online_rate:
+        mode = Mode.FULL_ONLINE if rng.random() < 0.45 else Mode.PARTIAL_ONLINE
+    else:
+        mode = Mode.COUNTER
+    due = datetime.combine((received + timedelta(days=rng.choice((1, 3, 5, 7, 10, 15)))).date(), time(17), TZ)
+    status, finished = Status.RECEIVED, None
+    if due < now:
+        roll = rng.random()
+        if roll < 0.04:
+            status = Status.PROCESSING  # overdue, still open
+        elif roll < 0.07:
+            status, finished = Status.REJECTED, received + timedelta(days=rng.randrange(1, 4))
+        elif roll < 0.09:
+            status = Status.WITHDRAWN
+        else:
+            # Most on time; about one in ten late.
+            span = (due - received).total_seconds()
+            delay = (
+                span * rng.uniform(0.2, 0.95) if rng.random() < 0.9 else span + rng.randrange(3600, 5 * 86400)
+            )
+            finished = received + timedelta(seconds=delay)
+            status = Status.RETURNED if rng.random() < 0.85 else Status.RESULT_READY
+    else:
+        status = rng.choices((Status.RECEIVED, Status.PROCESSING, Status.SUPPLEMENT), weights=(3, 6, 1))[0]
+    if finished is not None and finished > now:
+        finished, status = None, Status.PROCESSING
+    code = f"000.00.{commune.code}.H{PROVINCE}-{received.astimezone(TZ).strftime('%y%m%d')}-{seq:04d}"
+    return {
+        "code": code,
+        "unit_id": commune.id,
+        "procedure_code": proc.code,
+        "procedure_name": proc.name,
+        "mode": mode.value,
+        "received_at": received,
+        "due_at": due,
+        "finished_at": finished,
+        "post_return": rng.random() < 0.15,
+        "status": status.value,
+        "source": "demo",
+        "recorded_by": None,
+        "created_at": received,
+        "updated_at": finished or received,
+    }
+
+
+async def _dossiers_and_reports(
+    session: AsyncSession,
+    rng: random.Random,
+    communes: list[Unit],
+    first_monday: date,
+    this_monday: date,
+    now: datetime,
+) -> None:
+    dossiers: list[dict[str, Any]] = []
+    reports: list[dict[str, Any]] = []
+    for index, commune in enumerate(communes):
+        demo = commune.code == DEMO_COMMUNE
+        per_week = rng.randint(6, 24)
+        online_rate = rng.uniform(0.15, 0.8)
+        services_offered = rng.randint(30, 60)
+        report_only = not demo and index % REPORT_ONLY_EVERY == REPORT_ONLY_EVERY - 1
+        no_online = not demo and index % NO_ONLINE_EVERY == NO_ONLINE_EVERY - 1
+        seq: dict[str, int] = {}
+        for week in range(WEEKS + 1):
+            monday = first_monday + timedelta(weeks=week)
+            weeks_ago = (this_monday - monday).days // 7
+            rate = 0.0 if no_online and weeks_ago <= NO_ONLINE_WEEKS else online_rate
+            n = max(0, round(rng.gauss(per_week, per_week / 4)))
+            if report_only and weeks_ago > DOSSIER_WEEKS_FOR_REPORT_ONLY:
+                online = round(n * rate)
+                resolved = max(0, n - rng.randint(0, 5))
+                reports.append(
+                    {
+                        "unit_id": commune.id,
+                        "week_start": monday,
+                        "received": n,
+                        "received_online": online,
+                        "received_full_online": round(online * 0.45),
+                        "resolved": resolved,
+                        "resolved_on_time": round(resolved * rng.uniform(0.85, 1.0)),
+                        "overdue_open": rng.randint(0, 3),
+                        "services_offered": services_offered,
+                        "services_with_online": min(services_offered, round(services_offered * rate * 0.6)),
+                        "status": "final",
+                        "submitted_by": None,
+                        "submitted_at": datetime.combine(monday + timedelta(days=7), time(9), TZ),
+                    }
+                )
+                continue
+            for _ in range(n):
+                day = monday + timedelta(days=rng.choice((0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5)))
+                received = datetime.combine(day, time(rng.randrange(7, 17), rng.randrange(60)), TZ)
+                if received > now:
+                    continue
+                key = day.isoformat()
+                seq[key] = seq.get(key, 0) + 1
+                dossiers.append(_dossier(rng, commune, seq[key], received, rate, now))
+    for i in range(0, len(dossiers), 2000):
+        await session.execute(insert(_table(Dossier)), dossiers[i : i + 2000])
+    if reports:
+        await session.execute(insert(_table(WeeklyReport)), reports)
+    await _histories(session, rng, now)
+
+
+async def _histories(session: AsyncSession, rng: random.Random, now: datetime) -> None:
+    """Status histories for the demo commune's dossiers (what /hoso → Lịch sử shows)."""
+    commune = (await session.execute(select(Unit).where(Unit.code == DEMO_COMMUNE))).scalar_one_or_none()
+    if commune is None:
+        return
+    rows = (
+        await session.execute(
+            select(Dossier.id, Dossier.status, Dossier.received_at, Dossier.finished_at).where(
+                Dossier.unit_id == commune.id, Dossier.source == "demo"
+            )
+        )
+    ).all()
+    path = {
+        Status.RECEIVED: [Status.RECEIVED],
+        Status.PROCESSING: [Status.RECEIVED, Status.PROCESSING],
+        Status.SUPPLEMENT: [Status.RECEIVED, Status.PROCESSING, Status.SUPPLEMENT],
+        Status.RESULT_READY: [Status.RECEIVED, Status.PROCESSING, Status.RESULT_READY],
+        Status.RETURNED: [Status.RECEIVED, Status.PROCESSING, Status.RESULT_READY, Status.RETURNED],
+        Status.REJECTED: [Status.RECEIVED, Status.REJECTED],
+        Status.WITHDRAWN: [Status.RECEIVED, Status.WITHDRAWN],
+    }
+    events: list[dict[str, Any]] = []
+    for dossier_id, status, received, finished in rows:
+        steps = path[Status(status)]
+        at = received
+        prev: str | None = None
+        for i, step in enumerate(steps):
+            if step in (Status.RESULT_READY, Status.REJECTED) and finished is not None:
+                at = finished
+            elif i:
+                at = min(now, at + timedelta(hours=rng.randrange(2, 48)))
+            events.append(
+                {
+                    "dossier_id": dossier_id,
+                    "at": at,
+                    "status_from": prev,
+                    "status_to": step.value,
+                    "actor_id": None,
+                    "note": None,
+                }
+            )
+            prev = step.value
+    for i in range(0, len(events), 2000):
+        await session.execute(insert(_table(DossierEvent)), events[i : i + 2000])
