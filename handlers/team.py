@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from handlers.core import Button, Context, rows
 from handlers.onboarding import role_label
 from handlers.router import Router, command_args
-from services import membership, units
+from services import membership, sessions, units
 from services.access import Action, Role
 from services.units import UnitKind
 
@@ -147,5 +149,10 @@ async def toi(ctx: Context) -> None:
         lines.append(ctx.t("team.citizen_only"))
     for name in me.pending:
         lines.append(ctx.t("team.profile_pending", team=name))
+    if ctx.actor.has_role(Role.VOLUNTEER, Role.TEAM_LEADER):
+        today = ctx.local_now.date()
+        monday = today - timedelta(days=today.weekday())
+        tally = await sessions.week_tally(ctx.session, ctx.actor.person_id, monday, ctx.tz)
+        lines.append(ctx.t("team.profile_tally", sessions=tally.sessions, citizens=tally.citizens))
     lines.append(ctx.t("team.profile_channels", channels=", ".join(me.channels)))
     ctx.reply("\n".join(lines))

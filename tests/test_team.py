@@ -140,3 +140,23 @@ async def test_demo_seed_is_idempotent(app: App) -> None:
     first = await counts()
     await seed_demo(app)
     assert await counts() == first
+
+
+async def test_toi_shows_this_weeks_own_tally(app: App) -> None:
+    await seed_demo(app)
+    tnv = demo_driver(app, "tnv2")
+    before = (await tnv.send("/toi")).text
+    assert "tuần này" in before
+    await tnv.send("/ghi dvc nha 3")
+    after = (await tnv.send("/toi")).text
+    import re
+
+    def counts(text: str) -> tuple[int, int]:
+        m = re.search(r"tuần này: (\d+) buổi hỗ trợ, (\d+) lượt", text)
+        assert m, text
+        return int(m.group(1)), int(m.group(2))
+
+    s0, c0 = counts(before)
+    assert counts(after) == (s0 + 1, c0 + 3)
+    citizen = demo_driver(app, "dan")
+    assert "tuần này" not in (await citizen.send("/toi")).text
