@@ -71,10 +71,14 @@ def _section_validators() -> dict[str, Callable[[dict[str, Any]], object]]:
     """Feature sections of config.yaml and the model that validates each (imported lazily)."""
     from bot.zalo_bot import ZaloBotSettings
     from bot.zalo_oa import ZaloOASettings
+    from handlers.faq import FaqConfig
     from services import kpi
+    from services.handoff import HandoffSettings
 
     return {
         "kpi": lambda extra: kpi.settings_from(extra),
+        "faq": lambda extra: FaqConfig.model_validate(extra.get("faq") or {}),
+        "handoff": lambda extra: HandoffSettings.model_validate(extra.get("handoff") or {}),
         "zalo_bot": lambda extra: ZaloBotSettings.model_validate(extra.get("zalo_bot") or {}),
         "zalo_oa": lambda extra: ZaloOASettings.model_validate(extra.get("zalo_oa") or {}),
     }

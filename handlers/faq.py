@@ -1,0 +1,210 @@
+"""Citizens' how-to questions in free text, answered from the knowledge base (phone-sized: summary,
+numbered steps, then buttons), with 👍/👎 under every answer and /phanhoi for administrators."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from handlers.core import Button, Context, ResourceKey
+from handlers.router import Router
+from services import faq_feedback, handoff
+from services.access import Role
+from services.faq import FaqEntry, FaqIndex, MatchSettings, Verdict
+
+router = Router()
+FAQ_INDEX: ResourceKey[FaqIndex] = ResourceKey("faq_index")
+HANDOFF_PAYLOAD = "hr:start"
+# Entry ids are slugs of up to 80 characters; payloads must stay within 64 bytes.
+_MAX_ID_IN_PAYLOAD = 40
+
+
+class FaqConfig(BaseModel):
+    """The `faq:` config section."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    local_dir: str | None = None  # extra entries of the installation, next to knowledge/
+    confident: float | None = Field(None, gt=0, le=1)
+    margin: float | None = Field(None, ge=0, le=1)
+    floor: float | None = Field(None, ge=0, le=1)
+
+    def match_settings(self) -> MatchSettings:
+        defaults = MatchSettings()
+        return MatchSettings(
+            confident=self.confident if self.confident is not None else defaults.confident,
+            margin=self.margin if self.margin is not None else defaults.margin,
+            floor=self.floor if self.floor is not None else defaults.floor,
+        )
+
+
+def faq_config(config: dict[str, Any] | None) -> FaqConfig:
+    raw = (config or {}).get("faq") or {}
+    try:
+        return FaqConfig.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        raise ValueError(f"faq{'.' + loc if loc else ''}: {err['msg']}") from None
+
+
+_CACHE: dict[tuple[Any, ...], FaqIndex] = {}
+
+
+def build_index(config: dict[str, Any] | None, shipped: Path, base: Path | None = None) -> FaqIndex:
+    """Validate the `faq` and `handoff` sections and load the knowledge base (shipped + local).
+    ValueError (KnowledgeBaseError is one) names the key or the file. The index is cached per
+    set of file versions, so building the app again (tests, CLI) costs nothing."""
+    cfg = faq_config(config)
+    handoff.settings_from(config)
+    dirs = [shipped]
+    if cfg.local_dir:
+        local = Path(cfg.local_dir)
+        dirs.append(local if local.is_absolute() else (base or Path.cwd()) / local)
+    settings = cfg.match_settings()
+    stamp: list[Any] = [settings]
+    for d in dirs:
+        files = sorted(d.glob("*.yaml")) if d.is_dir() else []
+        stamp.append((str(d), tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files)))
+    key = tuple(stamp)
+    index = _CACHE.get(key)
+    if index is None:
+        index = FaqIndex.from_dirs(dirs, settings)
+        _CACHE.clear()
+        _CACHE[key] = index
+    return index
+
+
+def entry_ref(entry_id: str) -> str:
+    """A short, stable reference to an entry for button payloads."""
+    if len(entry_id) <= _MAX_ID_IN_PAYLOAD:
+        return entry_id
+    return "~" + hashlib.sha1(entry_id.encode()).hexdigest()[:12]
+
+
+def find_entry(index: FaqIndex, ref: str) -> FaqEntry | None:
+    if not ref.startswith("~"):
+        return index.get(ref)
+    return next((e for e in index.entries if entry_ref(e.id) == ref), None)
+
+
+def _title(ctx: Context, entry: FaqEntry) -> str:
+    return entry.title_en if ctx.locale == "en" else entry.title
+
+
+def _answer_buttons(ctx: Context, entry: FaqEntry, *, details: bool) -> list[list[Button]]:
+    ref = entry_ref(entry.id)
+    rows: list[list[Button]] = []
+    if details:
+        rows.append([Button(ctx.t("faq.buttons.details"), f"faq:d:{ref}")])
+    rows.append([Button(ctx.t("faq.buttons.portal"), url=entry.portal_url)])
+    rows.append([Button(ctx.t("faq.buttons.human"), HANDOFF_PAYLOAD)])
+    rows.append(
+        [
+            Button(ctx.t("faq.buttons.up"), f"faq:v:{ref}:u"),
+            Button(ctx.t("faq.buttons.down"), f"faq:v:{ref}:d"),
+        ]
+    )
+    return rows
+
+
+def _numbered(items: Sequence[str]) -> list[str]:
+    return [f"{i}. {item}" for i, item in enumerate(items, 1)]
+
+
+def show_answer(ctx: Context, entry: FaqEntry) -> None:
+    """Short summary, numbered steps, then the buttons — fits a phone screen."""
+    lines = [ctx.t("faq.answer_title", title=_title(ctx, entry)), entry.summary, "", ctx.t("faq.steps")]
+    lines += _numbered(entry.steps)
+    ctx.reply("\n".join(lines), _answer_buttons(ctx, entry, details=True))
+
+
+def show_details(ctx: Context, entry: FaqEntry) -> None:
+    lines = [ctx.t("faq.details_title", title=_title(ctx, entry)), entry.summary]
+    if entry.documents:
+        lines += ["", ctx.t("faq.documents"), *(f"• {d}" for d in entry.documents)]
+    lines += ["", ctx.t("faq.steps"), *_numbered(entry.steps)]
+    if entry.fee:
+        lines += ["", ctx.t("faq.fee", fee=entry.fee)]
+    if entry.processing_time:
+        lines.append(ctx.t("faq.time", time=entry.processing_time))
+    if entry.legal_basis:
+        lines += ["", ctx.t("faq.legal"), *(f"• {item}" for item in entry.legal_basis)]
+    lines += ["", ctx.t("faq.reviewed", date=entry.last_reviewed.strftime("%d/%m/%Y"))]
+    ctx.reply("\n".join(lines), _answer_buttons(ctx, entry, details=False))
+
+
+@router.text(priority=60)
+async def free_text(ctx: Context) -> bool:
+    """Any free text outside a dialog is a question; an empty one (only "alo", "ạ"…) is not."""
+    index = ctx.resources.get(FAQ_INDEX)
+    if index is None:
+        return False
+    match = index.search(ctx.msg.text or "")
+    if not match.normalized:
+        return False
+    top = match.top
+    answered = top.entry.id if match.verdict is Verdict.CONFIDENT and top else None
+    await faq_feedback.log_question(ctx.session, match.normalized, match.verdict.value, answered, ctx.now)
+    if match.verdict is Verdict.CONFIDENT and top is not None:
+        show_answer(ctx, top.entry)
+    elif match.verdict is Verdict.AMBIGUOUS:
+        buttons = [[Button(_title(ctx, h.entry), f"faq:a:{entry_ref(h.entry.id)}")] for h in match.hits[:3]]
+        buttons.append([Button(ctx.t("faq.buttons.human"), HANDOFF_PAYLOAD)])
+        ctx.say("faq.choose", buttons=buttons)
+    else:
+        ctx.say(
+            "faq.unknown",
+            buttons=[
+                [Button(ctx.t("faq.buttons.human"), HANDOFF_PAYLOAD)],
+                [Button(ctx.t("core.buttons.help"), "core:help")],
+            ],
+        )
+    return True
+
+
+@router.callback("faq")
+async def faq_buttons(ctx: Context) -> None:
+    parts = (ctx.msg.payload or "").split(":")
+    index = ctx.resources.get(FAQ_INDEX)
+    entry = find_entry(index, parts[2]) if index is not None and len(parts) >= 3 else None
+    if entry is None:
+        ctx.say("faq.gone")
+        return
+    step = parts[1]
+    if step == "a":
+        show_answer(ctx, entry)
+    elif step == "d":
+        show_details(ctx, entry)
+    elif step == "v" and len(parts) == 4 and parts[3] in ("u", "d"):
+        up = parts[3] == "u"
+        await faq_feedback.vote(ctx.session, ctx.actor.person_id, entry.id, up, ctx.now)
+        if up:
+            ctx.say("faq.thanks_up")
+        else:
+            ctx.say("faq.thanks_down", buttons=[[Button(ctx.t("faq.buttons.human"), HANDOFF_PAYLOAD)]])
+    else:
+        ctx.say("core.stale_button")
+
+
+@router.command("phanhoi", help_key="faq.cmd.phanhoi", roles=(Role.ADMIN,))
+async def phanhoi(ctx: Context) -> None:
+    """👍/👎 per entry and the most frequent unanswered questions."""
+    found, missing = await faq_feedback.report(ctx.session, ctx.actor)
+    index = ctx.resources.get(FAQ_INDEX)
+    lines = [ctx.t("faq.report.votes_title")]
+    for v in found:
+        entry = index.get(v.entry_id) if index is not None else None
+        title = _title(ctx, entry) if entry is not None else v.entry_id
+        lines.append(ctx.t("faq.report.votes_line", title=title, up=v.up, down=v.down))
+    if not found:
+        lines.append(ctx.t("faq.report.none"))
+    lines += ["", ctx.t("faq.report.gaps_title")]
+    lines += [ctx.t("faq.report.gaps_line", text=g.normalized, count=g.count) for g in missing]
+    if not missing:
+        lines.append(ctx.t("faq.report.none"))
+    ctx.reply("\n".join(lines))

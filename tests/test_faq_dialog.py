@@ -1,0 +1,155 @@
+"""Citizens' questions answered from the knowledge base through the real intake: unaccented
+questions, choices when unclear, "don't know" with a hand-off and a logged gap, 👍/👎."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.app import ROOT, App, StartupError, build
+from bot.config import ConfigError
+from handlers.core import MAX_PAYLOAD_BYTES
+from handlers.faq import FAQ_INDEX, entry_ref, find_entry
+from services import faq_feedback
+from tests.support import ChatDriver, demo_driver, make_settings, seed_demo
+
+
+def payloads(said: object) -> list[str]:
+    return [b.payload for r in said.replies for row in r.buttons for b in row if b.payload]  # type: ignore[attr-defined]
+
+
+async def test_unaccented_question_gets_the_right_answer(app: App) -> None:
+    lan = ChatDriver(app, "7001", "Chị Lan")
+    said = await lan.send("lam khai sinh cho be online dc ko ad")
+    assert "Đăng ký khai sinh" in said.text
+    assert "1. " in said.text and "2. " in said.text  # numbered steps
+    labels = said.labels()
+    assert any("Xem đầy đủ" in x for x in labels) and any("Gặp người hỗ trợ" in x for x in labels)
+    assert any(b.url and b.url.startswith("https://") for r in said.replies for row in r.buttons for b in row)
+    assert "faq:d:dang-ky-khai-sinh" in payloads(said)
+    full = await lan.tap("Xem đầy đủ")
+    assert "Giấy tờ cần chuẩn bị" in full.text and "Lệ phí" in full.text
+    assert "Căn cứ pháp lý" in full.text and "rà soát" in full.text
+    assert "Luật Hộ tịch 2014" in full.text
+
+
+async def test_unclear_question_offers_three_choices_that_work(app: App) -> None:
+    lan = ChatDriver(app, "7002")
+    said = await lan.send("giay to")
+    choices = [p for p in payloads(said) if p.startswith("faq:a:")]
+    assert len(choices) == 3
+    assert "hr:start" in payloads(said)
+    index = app.resources[FAQ_INDEX]
+    for payload in choices:
+        entry = find_entry(index, payload.split(":")[2])
+        assert entry is not None
+        shown = await lan.press(payload)
+        assert entry.title in shown.text and "1. " in shown.text
+
+
+async def test_nonsense_gets_dont_know_handoff_and_a_logged_gap(app: App) -> None:
+    lan = ChatDriver(app, "7003")
+    said = await lan.send("qwxz blorf")
+    assert "chưa hiểu" in said.text
+    assert "hr:start" in payloads(said) and "core:help" in payloads(said)
+    await ChatDriver(app, "7004").send("qwxz   BLORF!")  # same question, normalised
+    async with app.sessions() as s:
+        found = await faq_feedback.gaps(s)
+    assert [(g.normalized, g.count) for g in found] == [("qwxz blorf", 2)]
+    # A greeting alone is not a question: the general fallback answers.
+    said = await lan.send("alo")
+    assert "core:help" in payloads(said) and "hr:start" not in payloads(said)
+
+
+async def test_gap_log_masks_long_numbers(app: App) -> None:
+    await ChatDriver(app, "7005").send("so 0905123456 zzqx")
+    async with app.sessions() as s:
+        found = await faq_feedback.gaps(s)
+    assert found and "0905123456" not in found[0].normalized
+
+
+async def test_votes_are_counted_once_per_person_and_changeable(app: App) -> None:
+    await seed_demo(app)
+    a, b = ChatDriver(app, "7010"), ChatDriver(app, "7011")
+    for who in (a, b):
+        await who.send("đăng ký tạm trú online")
+    await a.tap("Hữu ích")
+    await a.press("faq:v:dang-ky-tam-tru:u")  # twice: still one vote
+    said = await b.press("faq:v:dang-ky-tam-tru:d")
+    assert "Gặp người hỗ trợ" in " ".join(said.labels())
+    async with app.sessions() as s:
+        votes = {v.entry_id: (v.up, v.down) for v in await faq_feedback.votes(s)}
+    assert votes["dang-ky-tam-tru"] == (1 + 0, 1 + 1)  # the demo seed has one 👎 on it already
+    await b.press("faq:v:dang-ky-tam-tru:u")  # b changes their mind
+    async with app.sessions() as s:
+        votes = {v.entry_id: (v.up, v.down) for v in await faq_feedback.votes(s)}
+    assert votes["dang-ky-tam-tru"] == (2, 1)
+    admin = demo_driver(app, "admin")
+    report = await admin.send("/phanhoi")
+    assert "Đăng ký tạm trú" in report.text and "tien dien thang nay bao nhieu" in report.text
+    refused = await a.send("/phanhoi")
+    assert "chưa có quyền" in refused.text
+
+
+async def test_forged_or_stale_payloads(app: App) -> None:
+    lan = ChatDriver(app, "7020")
+    said = await lan.press("faq:d:khong-co-muc-nay")
+    assert "không còn" in said.text
+    said = await lan.press("faq:v:dang-ky-khai-sinh:x")
+    assert "cũ" in said.text
+
+
+def test_entry_refs_fit_in_payloads() -> None:
+    long_id = "a" * 80
+    ref = entry_ref(long_id)
+    assert len(f"faq:v:{ref}:u".encode()) <= MAX_PAYLOAD_BYTES
+    assert entry_ref("dang-ky-khai-sinh") == "dang-ky-khai-sinh"
+
+
+def _config_with(tmp_path: Path, section: dict[str, object]) -> Path:
+    config = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    config.update(section)
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_a_bad_local_entry_stops_start_up_naming_the_file(tmp_path: Path, db_url: str) -> None:
+    local = tmp_path / "local"
+    local.mkdir()
+    (local / "hoi-dap-xa.yaml").write_text("id: hoi-dap-xa\ntitle: Thiếu trường\n", encoding="utf-8")
+    cfg = _config_with(tmp_path, {"faq": {"local_dir": str(local)}})
+    with pytest.raises(StartupError) as err:
+        build(make_settings(db_url, TOCNS_CONFIG=str(cfg)))
+    assert "hoi-dap-xa.yaml" in str(err.value) and "\n" not in str(err.value)
+
+
+async def test_a_local_entry_is_answered(tmp_path: Path, db_url: str) -> None:
+    local = tmp_path / "local"
+    local.mkdir()
+    entry = yaml.safe_load((ROOT / "knowledge" / "dang-ky-khai-sinh.yaml").read_text(encoding="utf-8"))
+    entry |= {
+        "id": "lich-tiep-dan-phuong",
+        "title": "Lịch tiếp dân của phường",
+        "title_en": "Ward reception hours",
+        "synonyms": ["lịch tiếp công dân", "giờ tiếp dân phường"],
+        "summary": "Phường tiếp công dân sáng thứ Năm hằng tuần.",
+    }
+    (local / "lich-tiep-dan-phuong.yaml").write_text(
+        yaml.safe_dump(entry, allow_unicode=True), encoding="utf-8"
+    )
+    cfg = _config_with(tmp_path, {"faq": {"local_dir": str(local)}})
+    app = build(make_settings(db_url, TOCNS_CONFIG=str(cfg)))
+    try:
+        said = await ChatDriver(app, "7030").send("lich tiep cong dan")
+        assert "Lịch tiếp dân của phường" in said.text
+    finally:
+        await app.close()
+
+
+def test_bad_handoff_config_stops_start_up(tmp_path: Path, db_url: str) -> None:
+    cfg = _config_with(tmp_path, {"handoff": {"notify": "groups"}})
+    with pytest.raises(ConfigError, match=r"handoff\.notify"):
+        build(make_settings(db_url, TOCNS_CONFIG=str(cfg)))
