@@ -216,7 +216,7 @@ class Intake:
             if not msg.supports_buttons:
                 replies, new_menu = self._number_buttons(ctx, replies)
             await repo.save_dialog_state(
-                session, msg.channel, msg.chat_id, msg.user_id, ctx.state_name, ctx.state, new_menu
+                session, msg.channel, msg.chat_id, msg.user_id, ctx.state_name, ctx.state, new_menu, now
             )
             return replies, route, locale, False
 

@@ -14,7 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from db.base import utcnow
-from handlers import jobs
+from handlers import handoff, jobs
 from services import kpi
 from services.kpi import KpiSettings, Period
 
@@ -119,7 +119,41 @@ def build(app: Any) -> AsyncIOScheduler:
             max_instances=1,
             replace_existing=True,
         )
+    scheduler.add_job(
+        escalate_tickets,
+        "interval",
+        args=[app],
+        minutes=ESCALATION_EVERY_MINUTES,
+        id="handoff_escalation",
+        name="handoff_escalation",
+        coalesce=True,
+        max_instances=1,
+        replace_existing=True,
+    )
     return scheduler
+
+
+ESCALATION_EVERY_MINUTES = 5
+
+
+async def escalate_tickets(app: Any, now: datetime | None = None) -> int:
+    """Hand unclaimed help tickets to the commune's officers (idempotent: escalated once)."""
+    try:
+        async with app.sessions() as session, session.begin():
+            count = await handoff.escalate_due(
+                session,
+                app.catalog,
+                now or utcnow(),
+                config=app.settings.extra,
+                default_locale=app.settings.app.locale,
+            )
+    except Exception:
+        log.exception("ticket escalation failed")
+        return 0
+    if count:
+        app.dispatcher.wake()
+        log.info("escalated %d unclaimed tickets", count)
+    return count
 
 
 def next_runs(app: Any, now: datetime) -> list[tuple[str, str, datetime | None]]:

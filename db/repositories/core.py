@@ -153,6 +153,7 @@ async def save_dialog_state(
     name: str | None,
     data: dict[str, Any],
     menu: list[Any],
+    now: datetime | None = None,
 ) -> None:
     row = await session.get(DialogState, (channel, chat_id, user_id))
     if row is None:
@@ -163,7 +164,7 @@ async def save_dialog_state(
     row.name = name
     row.data = data
     row.menu = menu
-    row.updated_at = utcnow()
+    row.updated_at = now or utcnow()
 
 
 async def set_menu(session: AsyncSession, channel: str, chat_id: str, user_id: str, menu: list[Any]) -> None:
