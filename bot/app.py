@@ -74,9 +74,11 @@ def _section_validators() -> dict[str, Callable[[dict[str, Any]], object]]:
     from handlers.faq import FaqConfig
     from services import kpi
     from services.handoff import HandoffSettings
+    from services.sessions import LoggingConfig
 
     return {
         "kpi": lambda extra: kpi.settings_from(extra),
+        "logging": lambda extra: LoggingConfig.model_validate(extra.get("logging") or {}),
         "faq": lambda extra: FaqConfig.model_validate(extra.get("faq") or {}),
         "handoff": lambda extra: HandoffSettings.model_validate(extra.get("handoff") or {}),
         "zalo_bot": lambda extra: ZaloBotSettings.model_validate(extra.get("zalo_bot") or {}),
