@@ -174,11 +174,89 @@ class ChatDriver:
         return said
 
 
-async def seed_demo(app: App) -> None:
+async def _seed_for_real(app: App) -> None:
     from services import demo
 
     async with app.sessions() as session, session.begin():
         await demo.seed(session, ROOT / "data" / "demo" / "units_hue.csv", utcnow())
+
+
+# The demo seed (a quarter of history) takes seconds; tests get a copy of one seeded snapshot per
+# test session instead: an attached SQLite file, or a schema of the session's PostgreSQL database.
+_SQLITE_SNAPSHOT: dict[str, Path] = {}
+_PG_SNAPSHOTS: set[str] = set()
+SNAPSHOT_SCHEMA = "seed_snapshot"
+
+
+async def seed_demo(app: App) -> None:
+    """Load the demo data into the app's (empty) database, from a per-session snapshot."""
+    url = app.settings.database.url
+    tables = [t.name for t in Base.metadata.sorted_tables]
+    if url.startswith("sqlite"):
+        await _seed_sqlite(app, url, tables)
+    else:
+        await _seed_pg(app, url, tables)
+
+
+async def _seed_sqlite(app: App, url: str, tables: list[str]) -> None:
+    import sqlite3
+    import tempfile
+
+    target = make_url(url).database or ""
+    snapshot = _SQLITE_SNAPSHOT.get("path")
+    if snapshot is None:
+        await _seed_for_real(app)
+        await app.engine.dispose()
+        snapshot = Path(tempfile.mkdtemp(prefix="tocns-seed-")) / "seeded.db"
+        src, dst = sqlite3.connect(target), sqlite3.connect(snapshot)
+        src.backup(dst)
+        src.close()
+        dst.close()
+        _SQLITE_SNAPSHOT["path"] = snapshot
+        return
+    await app.engine.dispose()
+    conn = sqlite3.connect(target, isolation_level=None)
+    try:
+        conn.execute("PRAGMA foreign_keys=OFF")
+        conn.execute("ATTACH DATABASE ? AS snap", (str(snapshot),))
+        conn.execute("BEGIN IMMEDIATE")
+        for table in reversed(tables):
+            conn.execute(f'DELETE FROM "{table}"')
+        for table in tables:
+            conn.execute(f'INSERT INTO "{table}" SELECT * FROM snap."{table}"')
+        conn.execute("COMMIT")
+        conn.execute("DETACH DATABASE snap")
+    finally:
+        conn.close()
+
+
+async def _seed_pg(app: App, url: str, tables: list[str]) -> None:
+    quoted = ", ".join(f'"{t}"' for t in tables)
+    if url not in _PG_SNAPSHOTS:
+        await _seed_for_real(app)
+        async with app.engine.begin() as conn:
+            await conn.execute(text(f"DROP SCHEMA IF EXISTS {SNAPSHOT_SCHEMA} CASCADE"))
+            await conn.execute(text(f"CREATE SCHEMA {SNAPSHOT_SCHEMA}"))
+            for table in tables:
+                await conn.execute(
+                    text(f'CREATE TABLE {SNAPSHOT_SCHEMA}."{table}" AS SELECT * FROM public."{table}"')
+                )
+        _PG_SNAPSHOTS.add(url)
+        return
+    async with app.engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+        for table in tables:
+            await conn.execute(
+                text(f'INSERT INTO public."{table}" SELECT * FROM {SNAPSHOT_SCHEMA}."{table}"')
+            )
+        for table in Base.metadata.sorted_tables:
+            if "id" in table.c and table.c["id"].primary_key:
+                await conn.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
+                        f'coalesce((SELECT max(id) FROM "{table.name}"), 0) + 1, false)'
+                    )
+                )
 
 
 def demo_driver(app: App, key: str, **kw: Any) -> ChatDriver:
