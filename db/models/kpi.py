@@ -51,3 +51,6 @@ Index("ix_kpi_help_sessions_occurred_at", HelpSession.occurred_at)
 # `path LIKE 'prefix%'` uses a b-tree index on PostgreSQL only with the pattern operator class
 # (unless the database collation is C); harmless elsewhere.
 Index("ix_kpi_units_path_pattern", Unit.path, postgresql_ops={"path": "varchar_pattern_ops"})
+# Overdue-at-a-date counts read (unit, finished_at): open dossiers (NULL) and those finished later
+# (migration 0008).
+Index("ix_kpi_dossiers_unit_finished", Dossier.unit_id, Dossier.finished_at)

@@ -124,12 +124,13 @@ async def work_measures(
     fin_p = and_(
         Dossier.finished_at >= span.start, Dossier.finished_at < span.end, Dossier.status != "withdrawn"
     )
-    overdue = and_(
-        Dossier.received_at < span.cap,
-        Dossier.due_at < span.cap,
-        or_(Dossier.finished_at.is_(None), Dossier.finished_at >= span.cap),
-        Dossier.status != "withdrawn",
+    # Overdue at the cap: due before it and not finished by then. Open dossiers and those finished
+    # after the cap are two separate index ranges on (unit_id, finished_at).
+    overdue_base = and_(
+        Dossier.received_at < span.cap, Dossier.due_at < span.cap, Dossier.status != "withdrawn"
     )
+    overdue_open = and_(overdue_base, Dossier.finished_at.is_(None))
+    overdue_late = and_(overdue_base, Dossier.finished_at >= span.cap)
     online = Dossier.mode.in_(ONLINE_MODES)
 
     def count_if(cond: ColumnElement[bool]) -> ColumnElement[Any]:
@@ -137,23 +138,55 @@ async def work_measures(
 
     on_time = or_(Dossier.due_at.is_(None), Dossier.finished_at <= Dossier.due_at)
     procedure = func.coalesce(Dossier.procedure_code, Dossier.procedure_name)
-    d = (
+    zero = literal(0)
+    # Three index-friendly row sets (received in the period, finished in the period, open and overdue
+    # at the cap) aggregated separately, then summed per commune: one OR over the three conditions
+    # would make the database scan every dossier of the subtree, whatever its age.
+    received = (
         select(
             Dossier.unit_id.label("unit_id"),
-            count_if(in_p).label("received"),
-            count_if(and_(in_p, online)).label("received_online"),
-            count_if(and_(in_p, Dossier.mode == "full_online")).label("received_full_online"),
-            count_if(fin_p).label("resolved"),
-            count_if(and_(fin_p, on_time)).label("resolved_on_time"),
-            count_if(overdue).label("overdue_open"),
-            func.count(distinct(case((and_(in_p, online), procedure), else_=None))).label(
-                "services_with_online"
-            ),
+            func.count().label("received"),
+            count_if(online).label("received_online"),
+            count_if(Dossier.mode == "full_online").label("received_full_online"),
+            zero.label("resolved"),
+            zero.label("resolved_on_time"),
+            zero.label("overdue_open"),
+            func.count(distinct(case((online, procedure), else_=None))).label("services_with_online"),
         )
         .join(Unit, Unit.id == Dossier.unit_id)
-        .where(subtree(session, base_path), or_(in_p, fin_p, overdue))
+        .where(subtree(session, base_path), in_p)
         .group_by(Dossier.unit_id)
-        .having(count_if(or_(in_p, fin_p)) > 0)
+    )
+    resolved = (
+        select(
+            Dossier.unit_id,
+            zero,
+            zero,
+            zero,
+            func.count(),
+            count_if(on_time),
+            zero,
+            zero,
+        )
+        .join(Unit, Unit.id == Dossier.unit_id)
+        .where(subtree(session, base_path), fin_p)
+        .group_by(Dossier.unit_id)
+    )
+    overdue_rows = [
+        select(Dossier.unit_id, zero, zero, zero, zero, zero, func.count(), zero)
+        .join(Unit, Unit.id == Dossier.unit_id)
+        .where(subtree(session, base_path), cond)
+        .group_by(Dossier.unit_id)
+        for cond in (overdue_open, overdue_late)
+    ]
+    parts = union_all(received, resolved, *overdue_rows).subquery("dp")
+    d = (
+        select(
+            parts.c.unit_id.label("unit_id"),
+            *[func.sum(parts.c[n]).label(n) for n in DOSSIER_MEASURES],
+        )
+        .group_by(parts.c.unit_id)
+        .having(func.sum(parts.c.received) + func.sum(parts.c.resolved) > 0)
         .cte("d")
     )
     r = WeeklyReport
