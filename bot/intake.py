@@ -42,6 +42,29 @@ def _fold(text: str) -> str:
     return "".join(c for c in text if not unicodedata.combining(c))
 
 
+def _clean_text(value: str | None) -> str | None:
+    """Drop control characters (but newlines and tabs) and lone surrogates: PostgreSQL rejects NUL,
+    and nothing a person types needs them."""
+    if value is None:
+        return None
+    if value.isprintable():
+        return value
+    return "".join(c for c in value if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cs"))
+
+
+def sanitize(msg: Incoming) -> Incoming:
+    file = msg.file
+    if file is not None:
+        file = replace(file, name=_clean_text(file.name) or "file")
+    return replace(
+        msg,
+        text=_clean_text(msg.text),
+        payload=_clean_text(msg.payload),
+        display_name=_clean_text(msg.display_name) or "",
+        file=file,
+    )
+
+
 def _route_label(msg: Incoming, state: str | None) -> str:
     if msg.payload is not None:
         return "button:" + msg.payload.split(":", 1)[0]
@@ -105,6 +128,7 @@ class Intake:
     async def handle(self, msg: Incoming) -> Outcome:
         """Process one update; raises DatabaseUnavailable when nothing could be stored."""
         started = time.perf_counter()
+        msg = sanitize(msg)
         key_hash = hashlib.sha256(msg.update_key.encode()).hexdigest()[:12]
         verdict = self.flood.check(msg.channel, msg.user_id, time.monotonic())
         if verdict != "ok":

@@ -219,3 +219,13 @@ async def test_numbered_options_span_every_reply_of_an_answer(app: App) -> None:
     assert (await user.send("1")).text == "chose hai:a1"
     await user.send("/hai")
     assert (await user.send("3")).text == "chose hai:b2"
+
+
+async def test_control_characters_are_dropped_before_storage(app: App) -> None:
+    user = ChatDriver(with_probe(app), "1013", "Tên\x00lạ\x07")
+    await user.send("/dem")
+    said = await user.send("\x003\x00")
+    assert said.text == "tong=3"
+    async with app.sessions() as s:
+        names = (await s.execute(select(Person.display_name))).scalars().all()
+    assert names == ["Tênlạ"]

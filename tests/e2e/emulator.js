@@ -170,7 +170,7 @@ front.all('/bot:token/editMessageText', (req, res) => {
   if (!('reply_markup' in req.body)) delete stored.message.reply_markup;
   return res.json({ ok: true, result: { ...asMessage(stored), edit_date: Math.floor(Date.now() / 1000) } });
 });
-front.all('/bot:token/answerCallbackQuery', (req, res) => { extra.answered.push(String(req.body.callback_query_id)); res.json({ ok: true, result: true }); });
+front.all('/bot:token/answerCallbackQuery', (req, res) => { extra.answered.push({ token: req.params.token, id: String(req.body.callback_query_id) }); res.json({ ok: true, result: true }); });
 front.all('/bot:token/setWebhook', (req, res) => {
   const hook = req.body.url ? req.body : req.query;
   if (!hook.url) return res.status(400).json({ ok: false, error_code: 400, description: 'Bad Request: url is empty' });
@@ -213,7 +213,8 @@ front.post('/_tocns/messages', (req, res) => {
   res.json({ ok: true, result });
 });
 front.post('/_tocns/state', (req, res) => res.json({ ok: true, result: {
-  commands: extra.commands, answered_callbacks: extra.answered, chat_actions: extra.actions,
+  commands: extra.commands, chat_actions: extra.actions,
+  answered_callbacks: extra.answered.filter((a) => a.token === req.body.token).map((a) => a.id),
   webhook: server.webhooks[req.body.token] ? server.webhooks[req.body.token].url : null,
   webhook_failures: extra.webhookFailures,
 } }));
