@@ -196,14 +196,16 @@ class Intake:
         async with self.sessions() as session, session.begin():
             if not await repo.mark_update_seen(session, msg.update_key):
                 return [], "duplicate", self.default_locale, True
+            bundle = await repo.account_bundle(session, msg.channel, msg.user_id, msg.chat_id)
             actor, created = await people.resolve(
                 session,
                 msg.channel,
                 msg.user_id,
                 msg.chat_id if msg.chat_type == "private" else "",
                 msg.display_name,
+                bundle=bundle,
             )
-            row = await repo.load_dialog_state(session, msg.channel, msg.chat_id, msg.user_id)
+            row = bundle.state if bundle.account is not None else None
             state_name: str | None = None
             data: dict[str, Any] = {}
             menu: list[Any] = []

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Person
+from db.models import Membership, Person, Unit
 from db.repositories import core as repo
 from services.access import Actor, Grant, Role
 from services.errors import InvalidInput, NotFound
@@ -20,7 +20,7 @@ class AccountRef:
     chat_id: str
 
 
-async def actor_for(session: AsyncSession, person: Person) -> Actor:
+def _actor(person: Person, rows: list[tuple[Membership, Unit | None]]) -> Actor:
     grants = tuple(
         Grant(
             role=Role(m.role),
@@ -29,15 +29,29 @@ async def actor_for(session: AsyncSession, person: Person) -> Actor:
             unit_name=u.name if u else None,
             unit_path=u.path if u else None,
         )
-        for m, u in await repo.grants_of(session, person.id)
+        for m, u in rows
     )
     return Actor(person_id=person.id, display_name=person.display_name, locale=person.locale, grants=grants)
 
 
+async def actor_for(session: AsyncSession, person: Person) -> Actor:
+    return _actor(person, await repo.grants_of(session, person.id))
+
+
 async def resolve(
-    session: AsyncSession, channel: str, external_id: str, chat_id: str, display_name: str
+    session: AsyncSession,
+    channel: str,
+    external_id: str,
+    chat_id: str,
+    display_name: str,
+    *,
+    bundle: repo.AccountBundle | None = None,
 ) -> tuple[Actor, bool]:
-    """Find or create the person behind a channel account; returns (actor, created)."""
+    """Find or create the person behind a channel account; returns (actor, created).
+
+    `bundle` (from repo.account_bundle) saves the look-up queries on the hot path."""
+    if bundle is not None and bundle.person is not None:
+        return _actor(bundle.person, bundle.grants), False
     account = await repo.find_account(session, channel, external_id)
     if account is not None:
         person = await session.get(Person, account.person_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -42,6 +43,42 @@ async def prune_processed(session: AsyncSession, before: datetime) -> int:
 
 
 # --- people and accounts -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AccountBundle:
+    """Everything the intake needs about the sender, fetched in one round trip."""
+
+    account: ChannelAccount | None
+    person: Person | None
+    grants: list[tuple[Membership, Unit | None]]
+    state: DialogState | None
+
+
+async def account_bundle(
+    session: AsyncSession, channel: str, external_id: str, chat_id: str
+) -> AccountBundle:
+    """Account, person, active roles and the dialog state of (channel, chat, user) in one query."""
+    stmt = (
+        select(ChannelAccount, Person, Membership, Unit, DialogState)
+        .join(Person, Person.id == ChannelAccount.person_id)
+        .outerjoin(Membership, (Membership.person_id == Person.id) & Membership.active.is_(True))
+        .outerjoin(Unit, Unit.id == Membership.unit_id)
+        .outerjoin(
+            DialogState,
+            (DialogState.channel == channel)
+            & (DialogState.chat_id == chat_id)
+            & (DialogState.user_id == external_id),
+        )
+        .where(ChannelAccount.channel == channel, ChannelAccount.external_id == external_id)
+        .order_by(Membership.id)
+    )
+    rows = (await session.execute(stmt)).all()
+    if not rows:
+        return AccountBundle(None, None, [], None)
+    account, person, _m, _u, state = rows[0]
+    grants: list[tuple[Membership, Unit | None]] = [(m, u) for _a, _p, m, u, _s in rows if m is not None]
+    return AccountBundle(account, person, grants, state)
 
 
 async def find_account(session: AsyncSession, channel: str, external_id: str) -> ChannelAccount | None:
@@ -161,6 +198,8 @@ async def save_dialog_state(
             return
         row = DialogState(channel=channel, chat_id=chat_id, user_id=user_id)
         session.add(row)
+    elif name is None and row.name is None and not menu and not row.menu:
+        return  # nothing open before or after: no write
     row.name = name
     row.data = data
     row.menu = menu
