@@ -79,7 +79,7 @@ async def typed_code(ctx: Context) -> None:
 async def bare_code(ctx: Context) -> bool:
     """A message that is essentially one dossier code; ordinary questions pass through."""
     text = ctx.msg.text or ""
-    code = dossiers.extract_code(text)
+    code = dossiers.extract_code(text) or dossiers.code_in_sentence(text)
     if code is not None:
         await answer(ctx, code)
         return True

@@ -100,6 +100,19 @@ def extract_code(text: str) -> str | None:
     return parse_code(rest)
 
 
+_CODE_IN_TEXT = re.compile(
+    r"(?<![\w.])(?=[0-9.]*[A-Za-z])[A-Za-z0-9]{1,8}(?:\.[A-Za-z0-9]{1,8}){0,5}-\d{6}-\d{3,6}(?![\w-])"
+)
+
+
+def code_in_sentence(text: str) -> str | None:
+    """The one dossier code written inside a sentence ("mã của tôi là H12.34-241120-0001 ạ")."""
+    if not text or len(text) > 500:
+        return None
+    found = {parse_code(m.group(0)) for m in _CODE_IN_TEXT.finditer(text)} - {None}
+    return found.pop() if len(found) == 1 else None
+
+
 def looks_like_code_attempt(text: str) -> bool:
     """A single token mixing digits with dots/dashes: probably a mistyped code."""
     s = text.strip()

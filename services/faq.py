@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -216,6 +216,8 @@ class _Question:
     positions: tuple[_Candidates, ...]  # one list of candidates per question word
     weights: tuple[float, ...]  # one weight per question word
     terms: dict[str, float]  # every candidate term with its best confidence
+    # How many question words may stand for each term.
+    counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def total(self) -> float:
@@ -346,7 +348,11 @@ class FaqIndex:
         for position in positions:
             for term, conf in position:
                 terms[term] = max(conf, terms.get(term, 0.0))
-        return _Question(positions, weights, terms)
+        counts: dict[str, int] = {}
+        for position in positions:
+            for term in {t for t, _ in position}:
+                counts[term] = counts.get(term, 0) + 1
+        return _Question(positions, weights, terms, counts)
 
     def _resolve(self, token: Token) -> _Candidates:
         """Vocabulary terms a question word may stand for, with a confidence in (0, 1]."""
@@ -408,7 +414,7 @@ class FaqIndex:
         # one that explains most of the question.
         best = 0.0
         for phrase in doc.phrases:
-            matched = sum(self._idf[t] * q.terms.get(t, 0.0) for t in phrase.tokens)
+            matched = self._phrase_match(phrase.tokens, q)
             if matched:
                 cover = matched / phrase.total
                 reach = min(1.0, matched / total)
@@ -426,6 +432,20 @@ class FaqIndex:
             explained += weight * share
         coverage = explained / total
         return best * (1.0 - s.coverage_share + s.coverage_share * coverage), coverage
+
+    def _phrase_match(self, tokens: tuple[str, ...], q: _Question) -> float:
+        """Weight of the phrase's words found in the question, each question word used once:
+        "tuyển sinh trực tuyến" has "tuyến" twice, and one "trực tuyến" must not pay for both."""
+        matched = 0.0
+        used: dict[str, int] = {}
+        for term in tokens:
+            conf = q.terms.get(term, 0.0)
+            if not conf:
+                continue
+            used[term] = used.get(term, 0) + 1
+            if used[term] <= q.counts.get(term, 1):
+                matched += self._idf[term] * conf
+        return matched
 
     def _verdict(self, ranked: Sequence[FaqHit], top_coverage: float) -> Verdict:
         s = self.settings

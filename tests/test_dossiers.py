@@ -150,3 +150,14 @@ def test_procedure_search_unaccented() -> None:
     assert "Đăng ký kết hôn" in names
     assert dossiers.search_procedures("khai sihn")  # typo-tolerant
     assert len(dossiers.procedures()) >= 40
+
+
+def test_a_code_inside_a_sentence_is_found() -> None:
+    from services.dossiers import code_in_sentence
+
+    assert code_in_sentence("mã hồ sơ của tôi là H12.34-241120-0001 ạ") == "H12.34-241120-0001"
+    found = code_in_sentence("ho so 000.00.12.h12-241120-0001 sao chua xong vay")
+    assert found == "000.00.12.H12-241120-0001"
+    assert code_in_sentence("làm giấy khai sinh online thế nào") is None
+    assert code_in_sentence("H12.34-241120-0001 và H12.34-241120-0002") is None  # two codes: ask
+    assert code_in_sentence("số điện thoại 0912-345678-123") is None  # no letter: not a code

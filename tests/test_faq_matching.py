@@ -308,3 +308,14 @@ def test_eval_aims_for_top3_and_false_answers(bench: ModuleType, index: FaqIndex
     result = bench.evaluate(index, bench.load_cases())
     assert result.top3_rate >= bench.AIM_TOP3, [(c.question, c.expected) for c, _ in result.misses]
     assert result.false_answer_rate <= bench.AIM_FALSE_ANSWERS
+
+
+def test_the_issue_example_is_answered_directly() -> None:
+    """The question from the issue, typed without diacritics at 10 pm: a direct answer, not a menu.
+    (A phrase word repeated in a synonym — "tuyển sinh trực tuyến" — must not be paid twice.)"""
+    from services.faq import FaqIndex, Verdict
+
+    index = FaqIndex.from_dirs([Path(__file__).resolve().parent.parent / "knowledge"])
+    match = index.search("lam giay khai sinh cho con online the nao")
+    assert match.verdict is Verdict.CONFIDENT
+    assert match.hits[0].entry.id == "dang-ky-khai-sinh"
