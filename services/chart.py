@@ -15,6 +15,7 @@ def bar_chart(
     target_label: str,
     no_data_label: str,
     width_px: int = 800,
+    percent: bool = True,
 ) -> bytes:
     """Horizontal bars (one per unit, best on top), the target as a vertical line; readable on a
     phone (~800 px wide). Units without data are listed with `no_data_label` and no bar."""
@@ -34,16 +35,20 @@ def bar_chart(
         for v in values
     ]
     ax.barh(ys, shown, color=colors, height=0.7)
+    top = max([*(v for v in values if v is not None), target or 0, 10.0])
     for y, v in zip(ys, values, strict=True):
-        text = no_data_label if v is None else f"{v:.1f}".replace(".", ",")
-        ax.text((v or 0) + 1, y, text, va="center", fontsize=9)
+        if v is None:
+            text = no_data_label
+        else:
+            text = f"{v:.1f}".replace(".", ",") if percent else f"{v:,.0f}".replace(",", ".")
+        ax.text((v or 0) + top * 0.01, y, text, va="center", fontsize=9)
     ax.set_yticks(ys)
     ax.set_yticklabels([label[:28] for label in labels], fontsize=9)
-    top = max([*(v for v in values if v is not None), target or 0, 10.0])
-    ax.set_xlim(0, min(max(top * 1.15, 10), 115))
+    ax.set_xlim(0, min(max(top * 1.15, 10), 115) if percent else top * 1.15)
     if target is not None:
+        suffix = "%" if percent else ""
         ax.axvline(
-            target, color="#1565c0", linestyle="--", linewidth=1.5, label=f"{target_label} {target:g}%"
+            target, color="#1565c0", linestyle="--", linewidth=1.5, label=f"{target_label} {target:g}{suffix}"
         )
         ax.legend(loc="lower right", fontsize=9)
     ax.set_title(title, fontsize=11)

@@ -12,7 +12,9 @@ from services.kpi import local_day, period_of
 DEMO_PROVINCE = "46"
 PROVINCE_TARGETS = {"online_rate": 60.0, "full_online_rate": 35.0, "on_time_rate": 95.0,
                     "service_coverage": 80.0, "active_volunteers": 70.0, "report_on_time": 100.0}  # fmt: skip
-YEAR_TARGETS = {"help_sessions": 2000.0, "citizens_helped": 6000.0, "online_rate": 55.0}
+YEAR_TARGETS = {"online_rate": 55.0}
+# Counts are per unit (a province's target is the sum of its communes'), so each unit gets its own.
+COMMUNE_YEAR_COUNTS = {"help_sessions": 1500.0, "citizens_helped": 4500.0}
 
 
 async def seed(session: AsyncSession, now: datetime) -> None:
@@ -26,7 +28,12 @@ async def seed(session: AsyncSession, now: datetime) -> None:
         await repo.upsert_target(session, province.id, indicator, quarter, value, None)
     for indicator, value in YEAR_TARGETS.items():
         await repo.upsert_target(session, province.id, indicator, year, value, None)
+    communes = await repo.units_of_kind(session, province.path, "commune")
+    for indicator, value in COMMUNE_YEAR_COUNTS.items():
+        await repo.upsert_target(session, province.id, indicator, year, value * len(communes), None)
     # Wards (phường) are asked a little more online than rural communes (xã).
-    for commune in await repo.units_of_kind(session, province.path, "commune"):
+    for commune in communes:
         value = 65.0 if commune.name.startswith("Phường") else 55.0
         await repo.upsert_target(session, commune.id, "online_rate", quarter, value, None)
+        for indicator, count in COMMUNE_YEAR_COUNTS.items():
+            await repo.upsert_target(session, commune.id, indicator, year, count, None)

@@ -294,6 +294,7 @@ async def _dossiers_and_reports(
                     }
                 )
                 continue
+            first = len(dossiers)
             for _ in range(n):
                 day = monday + timedelta(days=rng.choice((0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5)))
                 received = datetime.combine(day, time(rng.randrange(7, 17), rng.randrange(60)), TZ)
@@ -302,11 +303,50 @@ async def _dossiers_and_reports(
                 key = day.isoformat()
                 seq[key] = seq.get(key, 0) + 1
                 dossiers.append(_dossier(rng, commune, seq[key], received, rate, now))
+            if weeks_ago >= 1:
+                # Communes with dossier-level data still file the weekly report (the KPIs take the
+                # dossiers; the report says it was filed, and how many services are offered).
+                report = _report_from(rng, commune, monday, dossiers[first:], services_offered, demo)
+                if report is not None:
+                    reports.append(report)
     for i in range(0, len(dossiers), 2000):
         await session.execute(insert(_table(Dossier)), dossiers[i : i + 2000])
     if reports:
         await session.execute(insert(_table(WeeklyReport)), reports)
     await _histories(session, rng, now)
+
+
+def _report_from(
+    rng: random.Random,
+    commune: Unit,
+    monday: date,
+    week: list[dict[str, Any]],
+    services_offered: int,
+    demo: bool,
+) -> dict[str, Any] | None:
+    """The weekly report a commune files: most on time (Friday), some late (Monday), a few never."""
+    luck = rng.random()
+    if not demo and luck < 0.06:
+        return None
+    filed = monday + (timedelta(days=7) if not demo and luck < 0.2 else timedelta(days=4))
+    online = [d for d in week if d["mode"] != Mode.COUNTER]
+    full = [d for d in online if d["mode"] == Mode.FULL_ONLINE]
+    resolved = max(0, len(week) - rng.randint(0, 3))
+    return {
+        "unit_id": commune.id,
+        "week_start": monday,
+        "received": len(week),
+        "received_online": len(online),
+        "received_full_online": len(full),
+        "resolved": resolved,
+        "resolved_on_time": round(resolved * rng.uniform(0.85, 1.0)),
+        "overdue_open": rng.randint(0, 2),
+        "services_offered": services_offered,
+        "services_with_online": min(services_offered, len({d["procedure_name"] for d in online})),
+        "status": "final",
+        "submitted_by": None,
+        "submitted_at": datetime.combine(filed, time(16), TZ),
+    }
 
 
 async def _histories(session: AsyncSession, rng: random.Random, now: datetime) -> None:
