@@ -41,6 +41,9 @@ class Digest:
         return self.total.has_data
 
 
+TEAM_CHART_INDICATOR = "citizens_helped"
+
+
 async def build(
     session: AsyncSession,
     unit: UnitRow,
@@ -52,9 +55,11 @@ async def build(
     indicator: str | None = None,
 ) -> Digest:
     """Totals vs target, each child with ▲/▼ and rank, lagging children with reasons."""
+    total, table = await kpi.child_table_with_total(session, None, unit, week, now, settings, tz)
+    if indicator is None and table and all(uf.unit.kind == "team" for uf in table):
+        # Dossiers belong to communes, not teams: a commune's teams are compared on their work.
+        indicator = TEAM_CHART_INDICATOR
     ind = settings.indicator(indicator or settings.chart_indicator)
-    total = (await kpi.figures_for(session, unit, [unit], 0, week, now, settings, tz))[0]
-    table = await kpi.child_table(session, None, unit, week, now, settings, tz)
     deadline_passed = kpi.report_deadline(week.start, settings, tz) <= now
     reported = await repo.communes_with_report(session, unit.path, week.start) if deadline_passed else set()
     rows: list[DigestRow] = []
@@ -89,7 +94,9 @@ def chart_png(
 ) -> bytes:
     ind = settings.indicator(digest.indicator)
     rows = digest.rows
-    target = digest.total.figures[ind.id].target
+    percent = ind.unit == "percent"
+    # A rate's target applies to every child; a count's target is the whole unit's, not a child's.
+    target = digest.total.figures[ind.id].target if percent else None
     return chart.bar_chart(
         [r.figures.unit.name for r in rows],
         [r.figures.figures[ind.id].value for r in rows],
@@ -97,6 +104,7 @@ def chart_png(
         title=title,
         target_label=target_label,
         no_data_label=no_data,
+        percent=percent,
     )
 
 

@@ -368,15 +368,22 @@ async def measures(
     now: datetime,
     settings: KpiSettings,
     tz: ZoneInfo = TZ,
+    *,
+    with_total: bool = False,
 ) -> dict[str, Measures]:
-    """Every measure for the base unit (levels=0, key "") or grouped by the unit `levels` below it."""
+    """Every measure for the base unit (levels=0, key "") or grouped by the unit `levels` below it
+    (keys: unit ids as text); `with_total` adds the base's own total under "" in the same queries."""
     span = make_span(period, now, settings, tz)
-    parts = [
-        await repo.work_measures(session, base.path, levels, span),
-        await repo.commune_measures(session, base.path, levels, span, settings.services_offered_default),
-        await repo.help_measures(session, base.path, levels, span),
-    ]
-    ratings = await repo.satisfaction_ratings(session, base.path, levels, span)
+    total = with_total and levels > 0
+    async with repo.analytics(session):
+        parts = [
+            await repo.work_measures(session, base.path, levels, span, total),
+            await repo.commune_measures(
+                session, base.path, levels, span, settings.services_offered_default, total
+            ),
+            await repo.help_measures(session, base.path, levels, span, total),
+        ]
+        ratings = await repo.satisfaction_ratings(session, base.path, levels, span, total)
     if ratings is not None:
         parts.append(ratings)
     out: dict[str, Measures] = {}
@@ -386,7 +393,26 @@ async def measures(
     if ratings is not None:
         for m in out.values():
             m.setdefault("rating_count", 0.0)
-    return {k: _derive(m, len(span.due_weeks)) for k, m in out.items() if k != "" or levels == 0}
+    due = len(span.due_weeks)
+    return {("" if k == repo.TOTAL else k): _derive(m, due) for k, m in out.items() if k != "" or levels == 0}
+
+
+def _unit_figures(
+    unit: UnitRow,
+    period: Period,
+    m: Measures,
+    pm: Measures | None,
+    tmap: dict[tuple[int, str], float],
+    settings: KpiSettings,
+) -> UnitFigures:
+    figs: dict[str, Figure] = {}
+    for ind in settings.indicators:
+        f = figure(ind, m, settings)
+        prev = figure(ind, pm, settings).value if pm is not None else None
+        figs[ind.id] = Figure(
+            f.indicator, f.value, f.numerator, f.denominator, f.source, tmap.get((unit.id, ind.id)), prev
+        )
+    return UnitFigures(unit, period, m, figs)
 
 
 async def figures_for(
@@ -413,17 +439,41 @@ async def figures_for(
     out: list[UnitFigures] = []
     for unit in units:
         key = "" if levels == 0 else str(unit.id)
-        m = current.get(key, {})
-        pm = previous.get(key)
-        figs: dict[str, Figure] = {}
-        for ind in settings.indicators:
-            f = figure(ind, m, settings)
-            prev = figure(ind, pm, settings).value if pm is not None else None
-            figs[ind.id] = Figure(
-                f.indicator, f.value, f.numerator, f.denominator, f.source, tmap.get((unit.id, ind.id)), prev
-            )
-        out.append(UnitFigures(unit, period, m, figs))
+        out.append(_unit_figures(unit, period, current.get(key, {}), previous.get(key), tmap, settings))
     return out
+
+
+async def figures_with_total(
+    session: AsyncSession,
+    base: UnitRow,
+    units: list[UnitRow],
+    levels: int,
+    period: Period,
+    now: datetime,
+    settings: KpiSettings,
+    tz: ZoneInfo = TZ,
+    *,
+    with_previous: bool = True,
+) -> tuple[UnitFigures, list[UnitFigures]]:
+    """(the base's own figures, figures for `units` `levels` below it), both from one pass per
+    period: the same as figures_for(base, [base], 0) and figures_for(base, units, levels)."""
+    from services import targets
+
+    if levels == 0:
+        raise ValueError("levels must be > 0")
+    current = await measures(session, base, levels, period, now, settings, tz, with_total=True)
+    previous = (
+        await measures(session, base, levels, period.previous(), now, settings, tz, with_total=True)
+        if with_previous
+        else {}
+    )
+    tmap = await targets.effective(session, [base, *units], period, settings)
+    total = _unit_figures(base, period, current.get("", {}), previous.get(""), tmap, settings)
+    rows = [
+        _unit_figures(u, period, current.get(str(u.id), {}), previous.get(str(u.id)), tmap, settings)
+        for u in units
+    ]
+    return total, rows
 
 
 async def resolve_unit(session: AsyncSession, actor: Actor, code: str | None, action: Action) -> UnitRow:
@@ -480,6 +530,22 @@ async def child_table(
         actor.require(Action.VIEW_KPI, unit.path)
     kids = await repo.children(session, unit.id)
     return await figures_for(session, unit, kids, 1, period, now, settings, tz)
+
+
+async def child_table_with_total(
+    session: AsyncSession,
+    actor: Actor | None,
+    unit: UnitRow,
+    period: Period,
+    now: datetime,
+    settings: KpiSettings,
+    tz: ZoneInfo = TZ,
+) -> tuple[UnitFigures, list[UnitFigures]]:
+    """(the unit's own figures, child_table): one SQL pass per measure family and period."""
+    if actor is not None:
+        actor.require(Action.VIEW_KPI, unit.path)
+    kids = await repo.children(session, unit.id)
+    return await figures_with_total(session, unit, kids, 1, period, now, settings, tz)
 
 
 def rank(table: list[UnitFigures], indicator: IndicatorDef) -> list[tuple[int | None, UnitFigures]]:
@@ -544,26 +610,40 @@ def evaluate(uf: UnitFigures, settings: KpiSettings, *, report_missing: bool = F
 async def commune_findings(
     session: AsyncSession, week: Period, now: datetime, settings: KpiSettings, tz: ZoneInfo = TZ
 ) -> dict[int, list[Finding]]:
-    """Findings for every commune of the installation in one week (grouped SQL per root)."""
-    out: dict[int, list[Finding]] = {}
+    """Findings for every commune of the installation in one week: one grouped SQL pass over all
+    roots (per commune depth, usually one), not one per root."""
     deadline_passed = report_deadline(week.start, settings, tz) <= now
-    for root in await repo.roots(session):
-        communes = await repo.units_of_kind(session, root.path, "commune")
-        by_levels: dict[int, list[UnitRow]] = {}
+    roots = await repo.roots(session)
+    everything = UnitRow(0, "", "", "installation", repo.ALL, None)
+    active = await repo.units_of_kind(session, repo.ALL, "commune")
+    # Same communes and order as one pass per active root (communes by id within a root).
+    in_root: list[tuple[UnitRow, list[UnitRow]]] = [
+        (root, [c for c in active if c.path.startswith(root.path)]) for root in roots
+    ]
+    by_depth: dict[int, list[UnitRow]] = {}
+    for _root, communes in in_root:
         for c in communes:
-            by_levels.setdefault(c.path.count("/") - root.path.count("/"), []).append(c)
-        reported = (
-            await repo.communes_with_report(session, root.path, week.start) if deadline_passed else set()
+            by_depth.setdefault(c.path.count("/") - 1, []).append(c)
+    reported = await repo.communes_with_report(session, repo.ALL, week.start) if deadline_passed else set()
+    found: dict[int, list[Finding]] = {}
+    for levels, group in by_depth.items():
+        table = await figures_for(
+            session, everything, group, levels, week, now, settings, tz, with_previous=False
         )
-        for levels, group in by_levels.items():
-            table = await figures_for(
-                session, root, group, levels, week, now, settings, tz, with_previous=False
-            )
-            for uf in table:
-                missing = deadline_passed and uf.unit.id not in reported
-                found = evaluate(uf, settings, report_missing=missing)
-                if found:
-                    out[uf.unit.id] = found
+        for uf in table:
+            missing = deadline_passed and uf.unit.id not in reported
+            f = evaluate(uf, settings, report_missing=missing)
+            if f:
+                found[uf.unit.id] = f
+    out: dict[int, list[Finding]] = {}
+    for root, communes in in_root:
+        depths: dict[int, list[UnitRow]] = {}
+        for c in communes:
+            depths.setdefault(c.path.count("/") - root.path.count("/"), []).append(c)
+        for group in depths.values():
+            for c in group:
+                if c.id in found:
+                    out[c.id] = found[c.id]
     return out
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, UTCDateTime, utcnow
@@ -46,7 +46,6 @@ class JobRun(Base):
 
 # Week/quarter scans over the whole country filter by time first.
 Index("ix_kpi_dossiers_received_at", Dossier.received_at)
-Index("ix_kpi_dossiers_finished_at", Dossier.finished_at)
 Index("ix_kpi_help_sessions_occurred_at", HelpSession.occurred_at)
 # `path LIKE 'prefix%'` uses a b-tree index on PostgreSQL only with the pattern operator class
 # (unless the database collation is C); harmless elsewhere.
@@ -54,3 +53,19 @@ Index("ix_kpi_units_path_pattern", Unit.path, postgresql_ops={"path": "varchar_p
 # Overdue-at-a-date counts read (unit, finished_at): open dossiers (NULL) and those finished later
 # (migration 0008).
 Index("ix_kpi_dossiers_unit_finished", Dossier.unit_id, Dossier.finished_at)
+# Finished in a period: open rows (NULL) left out (migration 0009), so that `finished_at IS NULL`
+# goes to the small per-unit index of open dossiers below and never reads the country's open rows
+# when one subtree is asked.
+Index(
+    "ix_kpi_dossiers_finished",
+    Dossier.finished_at,
+    postgresql_where=text("finished_at IS NOT NULL"),
+    sqlite_where=text("finished_at IS NOT NULL"),
+)
+Index(
+    "ix_kpi_dossiers_open",
+    Dossier.unit_id,
+    Dossier.due_at,
+    postgresql_where=text("finished_at IS NULL"),
+    sqlite_where=text("finished_at IS NULL"),
+)

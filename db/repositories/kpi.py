@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -10,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     and_,
+    bindparam,
     case,
     column,
     distinct,
@@ -20,6 +23,7 @@ from sqlalchemy import (
     select,
     table,
     text,
+    true,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,6 +44,8 @@ from db.repositories.core import _insert
 
 ONLINE_MODES = ("full_online", "partial_online")
 Measures = dict[str, float]
+ALL = "/"  # base path meaning "every unit of the installation" (one pass over all roots)
+TOTAL = "*"  # key of the whole-subtree row when grouped rows are asked `with_total`
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,11 +76,41 @@ def _dialect(session: AsyncSession) -> str:
 
 
 def subtree(session: AsyncSession, path: str) -> ColumnElement[bool]:
-    """Units in the subtree rooted at `path`; on SQLite add a binary range so the index is used."""
-    cond: ColumnElement[bool] = Unit.path.like(path + "%")
+    """Units in the subtree rooted at `path` (ALL = every unit); on SQLite add a binary range so the
+    index is used. The prefix is rendered inline: PostgreSQL plans `LIKE $1` without knowing the
+    prefix once it switches a prepared statement to a generic plan, and then reads every unit."""
+    if path == ALL:
+        return true()
+    cond: ColumnElement[bool] = Unit.path.like(bindparam(None, path + "%", literal_execute=True))
     if _dialect(session) == "sqlite":
-        cond = and_(cond, Unit.path >= path, Unit.path < path[:-1] + "0")
+        cond = and_(
+            cond,
+            Unit.path >= bindparam(None, path, literal_execute=True),
+            Unit.path < bindparam(None, path[:-1] + "0", literal_execute=True),
+        )
     return cond
+
+
+@asynccontextmanager
+async def analytics(session: AsyncSession) -> AsyncIterator[None]:
+    """Around the KPI aggregates: PostgreSQL's JIT off for the while (restored after). The per-unit
+    plans are costed high enough to trigger JIT compilation, which takes longer than the queries."""
+    if _dialect(session) != "postgresql":
+        yield
+        return
+    get_and_set = text("SELECT current_setting('jit'), set_config('jit', 'off', true)")
+    old = (await session.execute(get_and_set)).one()[0]
+    yield
+    # Not in a `finally`: after a database error the transaction is aborted (and SET LOCAL with it).
+    await session.execute(text("SELECT set_config('jit', :old, true)"), {"old": old})
+
+
+def per_unit(session: AsyncSession, base_path: str) -> bool:
+    """Read a subtree's rows unit by unit (LATERAL, per-unit indexes)? On PostgreSQL, for a subtree:
+    joined, it costs reading the whole country's period through the time indexes (or every
+    membership) as cheaper than ~2,000 index probes, and is many times slower at national scale.
+    SQLite already loops over the subtree's units; the whole installation (ALL) reads by time."""
+    return _dialect(session) == "postgresql" and base_path != ALL
 
 
 def group_key(session: AsyncSession, base_path: str, levels: int) -> ColumnElement[Any]:
@@ -94,10 +130,21 @@ def _num(value: Any) -> float:
 
 
 async def _rows(
-    session: AsyncSession, stmt: Any, key: ColumnElement[Any], levels: int, names: list[str]
+    session: AsyncSession,
+    stmt: Any,
+    key: ColumnElement[Any],
+    levels: int,
+    names: list[str],
+    total: bool = False,
 ) -> dict[str, Measures]:
+    """Run `select(key, *aggregates)`: one row per group when levels > 0, plus (total=True) the
+    same aggregates over the whole subtree under the key TOTAL, in the same statement."""
     if levels:
-        stmt = stmt.group_by(key)
+        grouped = stmt.group_by(key)
+        if total:
+            whole = stmt.with_only_columns(literal(TOTAL), *list(stmt.selected_columns)[1:])
+            grouped = union_all(grouped, whole)
+        stmt = grouped
     out: dict[str, Measures] = {}
     for row in (await session.execute(stmt)).all():
         out[str(row[0])] = {n: _num(v) for n, v in zip(names, row[1:], strict=True)}
@@ -116,7 +163,7 @@ DOSSIER_MEASURES = [
 
 
 async def work_measures(
-    session: AsyncSession, base_path: str, levels: int, span: Span
+    session: AsyncSession, base_path: str, levels: int, span: Span, total: bool = False
 ) -> dict[str, Measures]:
     """Dossier counts per group; each commune uses its dossiers when it has any for the period,
     else its weekly reports. `n_dossier_units` / `n_weekly_units` say which source was used."""
@@ -139,45 +186,42 @@ async def work_measures(
     on_time = or_(Dossier.due_at.is_(None), Dossier.finished_at <= Dossier.due_at)
     procedure = func.coalesce(Dossier.procedure_code, Dossier.procedure_name)
     zero = literal(0)
-    # Three index-friendly row sets (received in the period, finished in the period, open and overdue
-    # at the cap) aggregated separately, then summed per commune: one OR over the three conditions
-    # would make the database scan every dossier of the subtree, whatever its age.
-    received = (
-        select(
-            Dossier.unit_id.label("unit_id"),
-            func.count().label("received"),
-            count_if(online).label("received_online"),
-            count_if(Dossier.mode == "full_online").label("received_full_online"),
-            zero.label("resolved"),
-            zero.label("resolved_on_time"),
-            zero.label("overdue_open"),
-            func.count(distinct(case((online, procedure), else_=None))).label("services_with_online"),
+    lateral_ = per_unit(session, base_path)
+
+    def part(cond: ColumnElement[bool], *measures: ColumnElement[Any]) -> Any:
+        """Per unit of the subtree: the dossier measures (DOSSIER_MEASURES order) over `cond`."""
+        cols = [m.label(n) for m, n in zip(measures, DOSSIER_MEASURES, strict=True)]
+        if lateral_:
+            lat = select(*cols).where(Dossier.unit_id == Unit.id, cond).lateral()
+            return (
+                select(Unit.id.label("unit_id"), *lat.c)
+                .join_from(Unit, lat, true())
+                .where(subtree(session, base_path))
+            )
+        return (
+            select(Dossier.unit_id.label("unit_id"), *cols)
+            .join(Unit, Unit.id == Dossier.unit_id)
+            .where(subtree(session, base_path), cond)
+            .group_by(Dossier.unit_id)
         )
-        .join(Unit, Unit.id == Dossier.unit_id)
-        .where(subtree(session, base_path), in_p)
-        .group_by(Dossier.unit_id)
+
+    # Four index-friendly row sets (received in the period, finished in the period, open and overdue
+    # at the cap, finished after the cap and overdue) aggregated separately, then summed per commune:
+    # one OR over the conditions would make the database scan every dossier of the subtree, whatever
+    # its age.
+    received = part(
+        in_p,
+        func.count(),
+        count_if(online),
+        count_if(Dossier.mode == "full_online"),
+        zero,
+        zero,
+        zero,
+        func.count(distinct(case((online, procedure), else_=None))),
     )
-    resolved = (
-        select(
-            Dossier.unit_id,
-            zero,
-            zero,
-            zero,
-            func.count(),
-            count_if(on_time),
-            zero,
-            zero,
-        )
-        .join(Unit, Unit.id == Dossier.unit_id)
-        .where(subtree(session, base_path), fin_p)
-        .group_by(Dossier.unit_id)
-    )
+    resolved = part(fin_p, zero, zero, zero, func.count(), count_if(on_time), zero, zero)
     overdue_rows = [
-        select(Dossier.unit_id, zero, zero, zero, zero, zero, func.count(), zero)
-        .join(Unit, Unit.id == Dossier.unit_id)
-        .where(subtree(session, base_path), cond)
-        .group_by(Dossier.unit_id)
-        for cond in (overdue_open, overdue_late)
+        part(cond, zero, zero, zero, zero, zero, func.count(), zero) for cond in (overdue_open, overdue_late)
     ]
     parts = union_all(received, resolved, *overdue_rows).subquery("dp")
     d = (
@@ -218,7 +262,7 @@ async def work_measures(
         select(*[w.c[n] for n in ["unit_id", *DOSSIER_MEASURES]], literal(0), literal(1)).where(
             w.c.unit_id.not_in(select(d.c.unit_id))
         ),
-    ).subquery("c")
+    ).cte("c")  # read twice with `total`: computed once
     key = group_key(session, base_path, levels)
     stmt = select(
         key,
@@ -226,11 +270,17 @@ async def work_measures(
         func.sum(combined.c.nd),
         func.sum(combined.c.nw),
     ).join_from(combined, Unit, Unit.id == combined.c.unit_id)
-    return await _rows(session, stmt, key, levels, [*DOSSIER_MEASURES, "n_dossier_units", "n_weekly_units"])
+    names = [*DOSSIER_MEASURES, "n_dossier_units", "n_weekly_units"]
+    return await _rows(session, stmt, key, levels, names, total)
 
 
 async def commune_measures(
-    session: AsyncSession, base_path: str, levels: int, span: Span, services_default: int
+    session: AsyncSession,
+    base_path: str,
+    levels: int,
+    span: Span,
+    services_default: int,
+    total: bool = False,
 ) -> dict[str, Measures]:
     """Communes per group, services offered (latest weekly report, else the default) and weekly
     reports submitted by their deadline."""
@@ -246,7 +296,7 @@ async def commune_measures(
     communes = select(key, func.count(), func.sum(func.coalesce(latest, services_default))).where(
         subtree(session, base_path), Unit.kind == "commune", Unit.active.is_(True)
     )
-    out = await _rows(session, communes, key, levels, ["communes", "services_offered"])
+    out = await _rows(session, communes, key, levels, ["communes", "services_offered"], total)
     if span.due_weeks:
         deadline = case(*[(r.week_start == wk, dl) for wk, dl in span.due_weeks], else_=None)
         on_time = (
@@ -260,36 +310,48 @@ async def commune_measures(
                 r.submitted_at <= deadline,
             )
         )
-        for k, m in (await _rows(session, on_time, key, levels, ["reports_on_time"])).items():
+        for k, m in (await _rows(session, on_time, key, levels, ["reports_on_time"], total)).items():
             out.setdefault(k, {}).update(m)
     return out
 
 
 async def help_measures(
-    session: AsyncSession, base_path: str, levels: int, span: Span
+    session: AsyncSession, base_path: str, levels: int, span: Span, total: bool = False
 ) -> dict[str, Measures]:
     h = HelpSession
     key = group_key(session, base_path, levels)
-    sessions = (
-        select(key, func.count(), func.sum(h.citizens), func.count(distinct(h.volunteer_id)))
-        .join_from(h, Unit, Unit.id == h.unit_id)
-        .where(
-            subtree(session, base_path),
-            h.occurred_at >= span.start,
-            h.occurred_at < span.end,
-            h.deleted_at.is_(None),
-        )
-    )
-    out = await _rows(
-        session, sessions, key, levels, ["help_sessions", "citizens_helped", "active_volunteers"]
-    )
+    in_span = and_(h.occurred_at >= span.start, h.occurred_at < span.end, h.deleted_at.is_(None))
     m = Membership
-    volunteers = (
-        select(key, func.count(distinct(m.person_id)))
-        .join_from(m, Unit, Unit.id == m.unit_id)
-        .where(subtree(session, base_path), m.role.in_(("volunteer", "team_leader")), m.active.is_(True))
+    members = and_(m.role.in_(("volunteer", "team_leader")), m.active.is_(True))
+    if per_unit(session, base_path):
+        # OFFSET 0: a fence, else PostgreSQL flattens the LATERAL back into the plain join.
+        hs = select(h.citizens, h.volunteer_id).where(h.unit_id == Unit.id, in_span).offset(0).lateral()
+        sessions = (
+            select(key, func.count(), func.sum(hs.c.citizens), func.count(distinct(hs.c.volunteer_id)))
+            .join_from(Unit, hs, true())
+            .where(subtree(session, base_path))
+        )
+        ms = select(m.person_id).where(m.unit_id == Unit.id, members).offset(0).lateral()
+        volunteers = (
+            select(key, func.count(distinct(ms.c.person_id)))
+            .join_from(Unit, ms, true())
+            .where(subtree(session, base_path))
+        )
+    else:
+        sessions = (
+            select(key, func.count(), func.sum(h.citizens), func.count(distinct(h.volunteer_id)))
+            .join_from(h, Unit, Unit.id == h.unit_id)
+            .where(subtree(session, base_path), in_span)
+        )
+        volunteers = (
+            select(key, func.count(distinct(m.person_id)))
+            .join_from(m, Unit, Unit.id == m.unit_id)
+            .where(subtree(session, base_path), members)
+        )
+    out = await _rows(
+        session, sessions, key, levels, ["help_sessions", "citizens_helped", "active_volunteers"], total
     )
-    for k, v in (await _rows(session, volunteers, key, levels, ["volunteers"])).items():
+    for k, v in (await _rows(session, volunteers, key, levels, ["volunteers"], total)).items():
         out.setdefault(k, {}).update(v)
     return out
 
@@ -307,7 +369,7 @@ async def _tickets_columns(session: AsyncSession) -> set[str] | None:
 
 
 async def satisfaction_ratings(
-    session: AsyncSession, base_path: str, levels: int, span: Span
+    session: AsyncSession, base_path: str, levels: int, span: Span, total: bool = False
 ) -> dict[str, Measures] | None:
     """Citizens' ratings (1-5) from the Q&A feature's `tickets` table; None ("no data") until that
     table exists with `rating`, `unit_id` and a time column."""
@@ -324,7 +386,7 @@ async def satisfaction_ratings(
         .join_from(t, Unit, Unit.id == t.c.unit_id)
         .where(subtree(session, base_path), t.c[when] >= span.start, t.c[when] < span.end)
     )
-    return await _rows(session, stmt, key, levels, ["rating_sum", "rating_count"])
+    return await _rows(session, stmt, key, levels, ["rating_sum", "rating_count"], total)
 
 
 # --- units and people ------------------------------------------------------------------------
