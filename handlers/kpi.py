@@ -172,6 +172,7 @@ async def send_excel(ctx: Context, code: str | None, week: Period) -> None:
         source_name=lambda s: ctx.t(f"kpi.source.{s}"),
         target_header=ctx.t("kpi.excel.target"),
         source_header=ctx.t("kpi.excel.source"),
+        code_header=ctx.t("kpi.excel.code"),
     )
     name = f"kpi-{unit.code}-{week.key}.xlsx"
     ctx.reply(caption, attachment=Attachment(AttachmentKind.DOCUMENT, name, data, caption))

@@ -118,6 +118,7 @@ def xlsx(
     source_name: Callable[[str], str],
     target_header: str,
     source_header: str,
+    code_header: str = "Mã / code",
 ) -> bytes:
     """The full table: one row per unit, value / target / source per indicator."""
     from openpyxl import Workbook
@@ -129,7 +130,7 @@ def xlsx(
     ws.title = "KPI"
     ws.append([title])
     ws["A1"].font = Font(bold=True)
-    header: list[str] = [unit_header, "code"]
+    header: list[str] = [unit_header, code_header]
     for ind in settings.indicators:
         header += [ind.name(lang), f"{target_header}", f"{source_header}"]
     ws.append(header)

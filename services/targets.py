@@ -107,7 +107,10 @@ async def effective(
     session: AsyncSession, units: list[UnitRow], period: Period, settings: KpiSettings
 ) -> dict[tuple[int, str], float]:
     """(unit id, indicator) → target for `period`: own or nearest ancestor's, quarter before year;
-    count targets scaled to the period's length. One query for all units."""
+    count targets scaled to the period's length. One query for all units.
+
+    Rates and scores are inherited from the parent; counts are not: a province's "2,000 help
+    sessions" is the sum of its communes' work, not what each commune must do."""
     lookups = target_periods(period)
     all_ids = sorted({a for u in units for a in ancestors(u)})
     rows = await repo.targets_for(session, all_ids, [p.key for p in lookups])
@@ -116,8 +119,9 @@ async def effective(
     for unit in units:
         chain = ancestors(unit)
         for ind in settings.indicators:
+            own = chain[:1] if ind.unit == "count" else chain
             for p in lookups:
-                found = next((table[(a, ind.id, p.key)] for a in chain if (a, ind.id, p.key) in table), None)
+                found = next((table[(a, ind.id, p.key)] for a in own if (a, ind.id, p.key) in table), None)
                 if found is not None:
                     if ind.unit == "count":
                         found = found * period.days / p.days

@@ -38,7 +38,9 @@ async def test_import_and_inheritance(app: App) -> None:
         assert eff[(t["C1"].id, "online_rate")] == 60.0  # inherited from the province
         assert eff[(t["C2"].id, "online_rate")] == 70.0  # its own
         assert eff[(t["T1a"].id, "online_rate")] == 60.0  # two levels up
-        assert abs(eff[(t["C1"].id, "help_sessions")] - 7.0) < 1e-9  # 365 a year → 7 a week
+        assert (t["C1"].id, "help_sessions") not in eff  # counts are per unit: not inherited
+        eff_p = await targets.effective(s, [row(t["P"])], week, cfg)
+        assert abs(eff_p[(t["P"].id, "help_sessions")] - 7.0) < 1e-9  # 365 a year → 7 a week
         q1 = period_of("week", WEEK.replace(month=2, day=2))
         eff = await targets.effective(s, [row(t["C1"])], q1, cfg)
         assert eff[(t["C1"].id, "online_rate")] == 50.0  # no Q1 target: the year's
