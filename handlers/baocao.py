@@ -34,7 +34,7 @@ def _split(args: str) -> tuple[str, list[str]]:
     return spec, numbers
 
 
-@router.command("baocao", help_key="baocao.cmd.baocao", roles=(Role.OFFICER,))
+@router.command("baocao", help_key="baocao.cmd.baocao", roles=(Role.OFFICER,), private_only=True)
 async def baocao(ctx: Context) -> None:
     units = await reports.commune_units(ctx.session, ctx.actor)
     if not units:

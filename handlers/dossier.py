@@ -22,7 +22,7 @@ async def _units(ctx: Context) -> list[tuple[int, str]]:
     return [(u.id, u.name) for u in units]
 
 
-@router.command("hoso", help_key="dossier.cmd.hoso", roles=STAFF)
+@router.command("hoso", help_key="dossier.cmd.hoso", roles=STAFF, private_only=True)
 async def hoso(ctx: Context) -> None:
     if not ctx.actor.grants_for(Action.RECORD_DOSSIER) and not ctx.actor.grants_for(
         Action.UPDATE_DOSSIER_STATUS

@@ -191,7 +191,7 @@ async def faq_buttons(ctx: Context) -> None:
         ctx.say("core.stale_button")
 
 
-@router.command("phanhoi", help_key="faq.cmd.phanhoi", roles=(Role.ADMIN,))
+@router.command("phanhoi", help_key="faq.cmd.phanhoi", roles=(Role.ADMIN,), private_only=True)
 async def phanhoi(ctx: Context) -> None:
     """👍/👎 per entry and the most frequent unanswered questions."""
     found, missing = await faq_feedback.report(ctx.session, ctx.actor)

@@ -62,7 +62,7 @@ async def _save(ctx: Context, team_id: int, draft: SessionDraft) -> None:
 # --- /ghi ----------------------------------------------------------------------------------
 
 
-@router.command("ghi", help_key="ghi.cmd.ghi", roles=STAFF)
+@router.command("ghi", help_key="ghi.cmd.ghi", roles=STAFF, private_only=True)
 async def ghi(ctx: Context) -> None:
     teams = await sessions.teams(ctx.session, ctx.actor)
     if not teams:
@@ -251,7 +251,7 @@ async def _extra(ctx: Context, text: str) -> None:
 # --- /sua ----------------------------------------------------------------------------------
 
 
-@router.command("sua", help_key="ghi.cmd.sua", roles=STAFF)
+@router.command("sua", help_key="ghi.cmd.sua", roles=STAFF, private_only=True)
 async def sua(ctx: Context) -> None:
     entries = await sessions.recent(ctx.session, ctx.actor.person_id, ctx.now)
     if not entries:
@@ -324,7 +324,7 @@ async def sua_typed(ctx: Context) -> None:
 # --- /tuan ---------------------------------------------------------------------------------
 
 
-@router.command("tuan", help_key="ghi.cmd.tuan", roles=STAFF)
+@router.command("tuan", help_key="ghi.cmd.tuan", roles=STAFF, private_only=True)
 async def tuan(ctx: Context) -> None:
     today = ctx.local_now.date()
     start = sessions.week_start_of(today)

@@ -193,7 +193,7 @@ async def export_button(ctx: Context) -> None:
     await send_excel(ctx, parts[1], kpi.parse_period(parts[2]))
 
 
-@router.command("chitieu", help_key="kpi.cmd.chitieu", roles=(Role.LEADER, Role.ADMIN))
+@router.command("chitieu", help_key="kpi.cmd.chitieu", roles=(Role.LEADER, Role.ADMIN), private_only=True)
 async def set_target(ctx: Context) -> None:
     cfg = settings(ctx)
     parts = command_args(ctx).split()

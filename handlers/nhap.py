@@ -13,7 +13,7 @@ SHOWN_ERRORS = 15
 MAX_UPLOAD = 20 * 1024 * 1024
 
 
-@router.command("nhap", help_key="nhap.cmd.nhap", roles=(Role.OFFICER, Role.ADMIN))
+@router.command("nhap", help_key="nhap.cmd.nhap", roles=(Role.OFFICER, Role.ADMIN), private_only=True)
 async def nhap(ctx: Context) -> None:
     ctx.say("nhap.help.nhap")
 

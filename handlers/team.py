@@ -15,7 +15,7 @@ router = Router()
 VIEWERS = (Role.TEAM_LEADER, Role.OFFICER, Role.LEADER, Role.ADMIN)
 
 
-@router.command("to", "team", help_key="team.cmd.to", roles=VIEWERS)
+@router.command("to", "team", help_key="team.cmd.to", roles=VIEWERS, private_only=True)
 async def to(ctx: Context) -> None:
     code = command_args(ctx)
     if code:
@@ -117,7 +117,9 @@ async def _pick_member(ctx: Context, unit_id: int, step: str) -> None:
 # --- leaving and me ------------------------------------------------------------------------
 
 
-@router.command("roito", "leave", help_key="team.cmd.roito", roles=(Role.VOLUNTEER, Role.TEAM_LEADER))
+@router.command(
+    "roito", "leave", help_key="team.cmd.roito", roles=(Role.VOLUNTEER, Role.TEAM_LEADER), private_only=True
+)
 async def roito(ctx: Context) -> None:
     mine = await membership.own_team_memberships(ctx.session, ctx.actor)
     if not mine:
@@ -138,7 +140,7 @@ async def leave(ctx: Context) -> None:
     ctx.say("team.left", edit=True, team=team.name)
 
 
-@router.command("toi", "me", help_key="team.cmd.toi")
+@router.command("toi", "me", help_key="team.cmd.toi", private_only=True)
 async def toi(ctx: Context) -> None:
     me = await membership.profile(ctx.session, ctx.actor)
     lines = [ctx.t("team.profile_title", name=me.display_name)]

@@ -229,3 +229,14 @@ async def test_control_characters_are_dropped_before_storage(app: App) -> None:
     async with app.sessions() as s:
         names = (await s.execute(select(Person.display_name))).scalars().all()
     assert names == ["Tênlạ"]
+
+
+async def test_personal_commands_in_a_group_point_to_the_private_chat(app: App) -> None:
+    """In a team's group chat nobody's personal data is posted: personal commands answer with a
+    deep link to the private chat instead."""
+    user = ChatDriver(app, "1014", chat_id="-100777", chat_type="group")
+    for command in ("toi", "to", "ghi", "hoso", "baocao", "hotro", "lienket"):
+        said = await user.send(f"/{command}")
+        assert "trò chuyện riêng" in said.text, command
+        urls = [b.url for r in said.replies for row in r.buttons for b in row if b.url]
+        assert urls == [f"https://t.me/tocns_test_bot?start={command}"], command
