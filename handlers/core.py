@@ -232,15 +232,22 @@ class Context:
         actor = await people.load_actor(self.session, person_id)
         lang = actor.locale or self.default_locale
         reply = Reply(text=self.catalog.text(lang, key, **params), buttons=tuple(tuple(r) for r in buttons))
-        added = 0
-        for ref in await people.reach(self.session, person_id):
-            added += await outbox.enqueue(
-                self.session,
-                key=f"{idempotency}:{ref.channel}:{ref.chat_id}",
-                kind=kind,
-                channel=ref.channel,
-                chat_id=ref.chat_id,
-                payload=reply.to_payload(),
-                person_id=person_id,
-            )
-        return added
+        return await push_reply(self.session, person_id, reply, kind=kind, idempotency=idempotency)
+
+
+async def push_reply(
+    session: AsyncSession, person_id: int, reply: Reply, *, kind: str, idempotency: str
+) -> int:
+    """Queue one reply to every account of a person (outbox rows keyed per account); rows added."""
+    added = 0
+    for ref in await people.reach(session, person_id):
+        added += await outbox.enqueue(
+            session,
+            key=f"{idempotency}:{ref.channel}:{ref.chat_id}",
+            kind=kind,
+            channel=ref.channel,
+            chat_id=ref.chat_id,
+            payload=reply.to_payload(),
+            person_id=person_id,
+        )
+    return added

@@ -14,10 +14,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.core import Button, Context, Reply
+from handlers.core import Button, Context, Reply, push_reply
 from handlers.i18n import Catalog
 from handlers.router import Router
-from services import handoff, outbox, people
+from services import handoff, people
 from services.access import Role
 from services.errors import Conflict
 from services.handoff import HandoffSettings, Status, TicketView
@@ -55,18 +55,7 @@ async def push(
         tuple(Button(catalog.text(lang, label), payload) for label, payload in row) for row in buttons
     )
     reply = Reply(text=catalog.text(lang, key, **params), buttons=rows)
-    added = 0
-    for ref in await people.reach(session, person_id):
-        added += await outbox.enqueue(
-            session,
-            key=f"{idempotency}:{ref.channel}:{ref.chat_id}",
-            kind=kind,
-            channel=ref.channel,
-            chat_id=ref.chat_id,
-            payload=reply.to_payload(),
-            person_id=person_id,
-        )
-    return added
+    return await push_reply(session, person_id, reply, kind=kind, idempotency=idempotency)
 
 
 async def _push(ctx: Context, person_id: int, key: str, **kw: Any) -> int:

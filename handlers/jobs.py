@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.core import Attachment, AttachmentKind, Button, Reply
+from handlers.core import Attachment, AttachmentKind, Button, Reply, push_reply
 from handlers.i18n import Catalog
 from handlers.kpi import dates, figure_lines, fmt, fmt_delta
-from services import digest, kpi, outbox, people
+from services import digest, kpi, people
 from services.kpi import Finding, KpiSettings, Period
 
 JOBS = ("weekly_digest", "lagging_reminders", "report_reminder", "due_alert", "quarter_end")
@@ -58,18 +58,7 @@ def period_for(
 
 
 async def send(env: JobEnv, person_id: int, reply: Reply, *, kind: str, key: str) -> int:
-    added = 0
-    for ref in await people.reach(env.session, person_id):
-        added += await outbox.enqueue(
-            env.session,
-            key=f"{key}:{ref.channel}:{ref.chat_id}",
-            kind=kind,
-            channel=ref.channel,
-            chat_id=ref.chat_id,
-            payload=reply.to_payload(),
-            person_id=person_id,
-        )
-    return added
+    return await push_reply(env.session, person_id, reply, kind=kind, idempotency=key)
 
 
 async def run(job: str, env: JobEnv, period: str) -> int:

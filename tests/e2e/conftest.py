@@ -525,3 +525,28 @@ def tg_user(emulator: Emulator, tg_session: aiohttp.ClientSession) -> Callable[.
 
 
 __all__ = ["BotMessage", "BotProcess", "Emulator", "TgUser", "free_port"]
+
+
+async def grant(bot: BotProcess, user_id: int, role: str, unit: str, name: str) -> None:
+    """Give a Telegram user a role, through the real CLI against the bot's database."""
+    proc = await asyncio.create_subprocess_exec(
+        str(TOCNS),
+        "users",
+        "grant",
+        "--channel",
+        "telegram",
+        "--user-id",
+        str(user_id),
+        "--role",
+        role,
+        "--unit",
+        unit,
+        "--name",
+        name,
+        env=bot.env,
+        cwd=bot.workdir,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()[-2000:]

@@ -4,38 +4,13 @@ hand-off is claimed (first wins), relayed both ways through the bot, closed and 
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 
 import pytest
 
-from tests.e2e.conftest import TOCNS
+from tests.e2e.conftest import grant
 
 pytestmark = pytest.mark.e2e
-
-
-async def grant(bot, user_id: int, role: str, unit: str, name: str) -> None:  # type: ignore[no-untyped-def]
-    proc = await asyncio.create_subprocess_exec(
-        str(TOCNS),
-        "users",
-        "grant",
-        "--channel",
-        "telegram",
-        "--user-id",
-        str(user_id),
-        "--role",
-        role,
-        "--unit",
-        unit,
-        "--name",
-        name,
-        env=bot.env,
-        cwd=bot.workdir,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, err = await proc.communicate()
-    assert proc.returncode == 0, err.decode()[-2000:]
 
 
 async def test_questions_answered_and_choices(start_bot, tg_user) -> None:  # type: ignore[no-untyped-def]

@@ -4,39 +4,14 @@ subscribed citizen receives the change; a citizen's query shows no personal data
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date, timedelta
 
 import pytest
 
-from tests.e2e.conftest import TOCNS
+from tests.e2e.conftest import grant
 
 pytestmark = pytest.mark.e2e
 CODE = "H46.19786-261121-0100"
-
-
-async def grant(bot, user_id: int, role: str, unit: str, name: str) -> None:
-    proc = await asyncio.create_subprocess_exec(
-        str(TOCNS),
-        "users",
-        "grant",
-        "--channel",
-        "telegram",
-        "--user-id",
-        str(user_id),
-        "--role",
-        role,
-        "--unit",
-        unit,
-        "--name",
-        name,
-        env=bot.env,
-        cwd=bot.workdir,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, err = await proc.communicate()
-    assert proc.returncode == 0, err.decode()[-2000:]
 
 
 async def test_volunteer_logs_three_sessions_and_undoes_one(start_bot, tg_user) -> None:

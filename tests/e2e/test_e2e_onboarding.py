@@ -4,39 +4,14 @@ newcomer is told (the real bot process against the local Bot API emulator)."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 import pytest
 
-from tests.e2e.conftest import TOCNS
+from tests.e2e.conftest import grant
 
 pytestmark = pytest.mark.e2e
 CODE = re.compile(r"\b([A-HJ-NP-Z2-9]{8})\b")
-
-
-async def grant(bot, user_id: int, role: str, unit: str, name: str) -> None:
-    proc = await asyncio.create_subprocess_exec(
-        str(TOCNS),
-        "users",
-        "grant",
-        "--channel",
-        "telegram",
-        "--user-id",
-        str(user_id),
-        "--role",
-        role,
-        "--unit",
-        unit,
-        "--name",
-        name,
-        env=bot.env,
-        cwd=bot.workdir,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, err = await proc.communicate()
-    assert proc.returncode == 0, err.decode()[-2000:]
 
 
 async def test_invite_join_and_approval(start_bot, tg_user) -> None:

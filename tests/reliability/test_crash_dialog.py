@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from tests.e2e.test_e2e_logging import grant
+from tests.e2e.conftest import grant
 
 pytestmark = pytest.mark.e2e
 

@@ -139,8 +139,7 @@ INVARIANTS = {
         "OR services_with_online > services_offered OR received < 0 OR resolved < 0 OR overdue_open < 0"
     ),
     "membership of a closed unit still active": (
-        "SELECT count(*) FROM memberships m JOIN units u ON u.id = m.unit_id "
-        "WHERE m.active AND NOT u.active"
+        "SELECT count(*) FROM memberships m JOIN units u ON u.id = m.unit_id WHERE m.active AND NOT u.active"
     ),
     "outbox row without text": "SELECT count(*) FROM outbox WHERE payload IS NULL",
     "dialog state of an unknown account": (
