@@ -223,3 +223,171 @@ def test_dates() -> None:
     for bad in ("31/02/2026", "hôm qua", "5/13/2026", -3):
         with pytest.raises(dossier_import.RowError):
             dossier_import.parse_when(bad, TZ)
+
+
+# --- bulk upsert, readers ------------------------------------------------------------------
+
+ADMIN = Actor(0, "cli", None, (Grant(Role.ADMIN, None, None, None, None),))
+
+
+async def run_import(app: App, data: bytes | Path, name: str, unit: str = "19786") -> Any:
+    async with app.sessions() as s, s.begin():
+        return await dossier_import.import_file(s, ADMIN, data, name, unit, utcnow(), TZ)
+
+
+async def event_count(app: App) -> int:
+    async with app.sessions() as s:
+        return int((await s.execute(select(func.count()).select_from(DossierEvent))).scalar_one())
+
+
+def many_rows(n: int) -> list[list[Any]]:
+    return [
+        [
+            i,
+            f"H46.19786-261101-{i:04d}",
+            "Đăng ký khai sinh",
+            datetime(2026, 11, 2, 8, i % 60),
+            None,
+            None,
+            "Đang xử lý",
+            "Trực tiếp",
+            None,
+            None,
+        ]
+        for i in range(1, n + 1)
+    ]
+
+
+@pytest.mark.parametrize("reader", ["path", "bytes"])
+async def test_reimport_with_one_changed_status_updates_one_row_and_adds_one_event(
+    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: str
+) -> None:
+    await seed_demo(app)
+    monkeypatch.setattr(dossier_import, "BATCH", 4)  # several batches, a duplicate across two of them
+    rows = [*many_rows(10), [11, "H46.19786-261101-0002", "Đăng ký kết hôn", "03/11/2026", None, None, None,
+                             None, None, None]]  # fmt: skip
+
+    def source(rows: list[list[Any]]) -> bytes | Path:
+        data = make_xlsx(rows)
+        if reader == "bytes":
+            return data
+        path = tmp_path / "export.xlsx"
+        path.write_bytes(data)
+        return path
+
+    before, events = await count(app), await event_count(app)
+    first = await run_import(app, source(rows), "export.xlsx")
+    assert (first.new, first.updated, first.unchanged, first.rejected) == (10, 0, 0, 1)
+    assert first.errors == [(14, "nhap.row.duplicate", {"code": "H46.19786-261101-0002"})]
+    assert await count(app) == before + 10 and await event_count(app) == events + 10
+    rows[6][6] = "Có kết quả"
+    again = await run_import(app, source(rows), "export.xlsx")
+    assert (again.new, again.updated, again.unchanged, again.rejected) == (0, 1, 9, 1)
+    assert await event_count(app) == events + 11
+    async with app.sessions() as s:
+        d = (await s.execute(select(Dossier).where(Dossier.code == "H46.19786-261101-0007"))).scalar_one()
+        assert d.status == "result_ready" and d.source == "import"
+        assert d.received_at == datetime(2026, 11, 2, 8, 7, tzinfo=TZ)
+        last = (
+            (
+                await s.execute(
+                    select(DossierEvent)
+                    .where(DossierEvent.dossier_id == d.id)
+                    .order_by(DossierEvent.id.desc())
+                )
+            )
+            .scalars()
+            .first()
+        )
+        assert last is not None and (last.status_from, last.status_to, last.note) == (
+            "processing",
+            "result_ready",
+            "import",
+        )
+    third = await run_import(app, source(rows), "export.xlsx")
+    assert (third.new, third.updated, third.unchanged) == (0, 0, 10)
+    assert await event_count(app) == events + 11
+
+
+@pytest.mark.parametrize("reader", ["path", "bytes"])
+async def test_structural_error_imports_nothing(app: App, tmp_path: Path, reader: str) -> None:
+    await seed_demo(app)
+    before, events = await count(app), await event_count(app)
+    broken = [h for h in HEADER if h != "Tên thủ tục"]
+    data = make_xlsx([r[:2] + r[3:] for r in many_rows(30)], broken)
+    path = tmp_path / "broken.xlsx"
+    path.write_bytes(data)
+    with pytest.raises(dossier_import.ImportStructureError) as caught:
+        await run_import(app, path if reader == "path" else data, "broken.xlsx")
+    assert caught.value.key == "nhap.errors.missing_columns"
+    assert "Tên thủ tục" in caught.value.params["columns"]
+    with pytest.raises(dossier_import.ImportStructureError):
+        await run_import(app, b"PK\x03\x04 not really a workbook", "broken.xlsx")
+    assert (await count(app), await event_count(app)) == (before, events)
+
+
+def test_fast_and_streaming_readers_agree(tmp_path: Path) -> None:
+    """calamine (a file path) and openpyxl (bytes) give the same rows, row numbers and values."""
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append([])  # two empty rows above the header: row numbers must stay the sheet's
+    ws.append([])
+    ws.append(HEADER)
+    ws.append(
+        [1, "H46.19786-261101-0001", "Khai sinh", datetime(2026, 11, 2), None, None, None, None, 19786, "x"]
+    )
+    ws.append(
+        [2, "H46.19786-261101-0002", "Kết hôn", 46330, "05/11/2026", None, "Đã trả kết quả", None, None, 1]
+    )
+    ws.append([])
+    ws.append([3, "sai", "Kết hôn", "03/11/2026", None, None, None, None, None, None])
+    ws["D4"].number_format = "dd/mm/yyyy"  # a date-only cell: calamine reads a date, openpyxl a datetime
+    path = tmp_path / "export.xlsx"
+    wb.save(path)
+    profile = dossier_import.load_profile()
+
+    def read(data: bytes | Path) -> tuple[str, list[tuple[int, Any]]]:
+        sheet = dossier_import.open_sheet(data, "export.xlsx")
+        try:
+            rows = list(sheet.rows)
+        finally:
+            sheet.close()
+        header, mapping = dossier_import.find_header(rows[:10], profile)
+        out: list[tuple[int, Any]] = []
+        for n, cells in rows:
+            if n <= header or all(c in (None, "") for c in cells):
+                continue
+            try:
+                out.append((n, dossier_import.parse_row(n, cells, mapping, profile, TZ)))
+            except dossier_import.RowError as exc:
+                out.append((n, exc.key))
+        return sheet.reader, out
+
+    fast, streamed = read(path), read(path.read_bytes())
+    assert fast[0] == "calamine" and streamed[0] == "openpyxl"
+    assert fast[1] == streamed[1]
+    assert [n for n, _ in fast[1]] == [4, 5, 7]
+    first = fast[1][0][1]
+    assert first.unit_code == "19786"  # a number in the sheet: 19786.0 from calamine
+    assert first.values["received_at"] == datetime(2026, 11, 2, 0, 0, tzinfo=TZ)
+    assert fast[1][2][1] == "nhap.row.bad_code"
+
+
+def test_fast_reader_only_for_sheets_that_fit(tmp_path: Path) -> None:
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws["A1"] = "Mã hồ sơ"
+    ws["XFD1048576"] = "x"  # 17 billion cells by its dimension: calamine would try to allocate them
+    path = tmp_path / "far.xlsx"
+    wb.save(path)
+    assert not dossier_import._fast_xlsx_fits(path)
+    sheet = dossier_import.open_sheet(path, "far.xlsx")
+    try:
+        assert sheet.reader == "openpyxl"
+    finally:
+        sheet.close()
+    small = tmp_path / "small.xlsx"
+    small.write_bytes(make_xlsx(sample_rows()))
+    assert dossier_import._fast_xlsx_fits(small)
