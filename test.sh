@@ -9,8 +9,12 @@ PY="${PYTHON:-python3}"
 if [ ! -x .venv/bin/pytest ] || [ pyproject.toml -nt .venv/.installed-dev ]; then
   echo "Cài đặt thư viện kiểm thử / installing test dependencies into .venv …" >&2
   "$PY" -m venv .venv
-  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-  .venv/bin/python -m pip install -q -e ".[dev,provinces]" >/dev/null
+  .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+  if ! .venv/bin/python -m pip install -q -e ".[dev,provinces]" >.venv/install.log 2>&1; then
+    tail -n 30 .venv/install.log >&2
+    echo "Cài đặt thất bại / install failed: see .venv/install.log" >&2
+    exit 1
+  fi
   touch .venv/.installed-dev .venv/.installed
 fi
 exec .venv/bin/python -m pytest -p no:cacheprovider -rs "$@"
