@@ -145,8 +145,8 @@ async def free_text(ctx: Context) -> bool:
     if index is None:
         return False
     match = index.search(ctx.msg.text or "")
-    if not match.normalized:
-        return False
+    if not any(c.isalpha() for c in match.normalized):
+        return False  # nothing to ask about ("2", "???", an emoji): the general fallback answers
     top = match.top
     answered = top.entry.id if match.verdict is Verdict.CONFIDENT and top else None
     await faq_feedback.log_question(ctx.session, match.normalized, match.verdict.value, answered, ctx.now)

@@ -153,3 +153,10 @@ def test_bad_handoff_config_stops_start_up(tmp_path: Path, db_url: str) -> None:
     cfg = _config_with(tmp_path, {"handoff": {"notify": "groups"}})
     with pytest.raises(ConfigError, match=r"handoff\.notify"):
         build(make_settings(db_url, TOCNS_CONFIG=str(cfg)))
+
+
+async def test_a_bare_number_is_not_a_question(app: App) -> None:
+    user = ChatDriver(app, "faq-num", "Người dân")
+    for text in ("2", "???", "12/11"):
+        said = await user.send(text)
+        assert "Xin lỗi, tôi chưa hiểu" in said.text, text
