@@ -105,14 +105,20 @@ async def show_kpi(ctx: Context) -> None:
     ctx.reply("\n".join(lines))
 
 
-async def _ranking(ctx: Context, code: str | None, indicator: str, week: Period, *, edit: bool) -> None:
+async def _ranking(
+    ctx: Context, code: str | None, indicator: str | None, week: Period, *, edit: bool
+) -> None:
     cfg = settings(ctx)
-    ind = cfg.indicator(indicator)
     unit = await kpi.resolve_unit(ctx.session, ctx.actor, code, Action.VIEW_KPI)
     table = await kpi.child_table(ctx.session, ctx.actor, unit, week, ctx.now, cfg, ctx.tz)
     if not table:
         ctx.say("kpi.no_children", unit=unit.name, edit=edit)
         return
+    if indicator is None:
+        # Dossiers belong to communes: a commune's teams are ranked on their own work by default.
+        teams = all(uf.unit.kind == "team" for uf in table)
+        indicator = digest.TEAM_CHART_INDICATOR if teams else cfg.chart_indicator
+    ind = cfg.indicator(indicator)
     lang = ctx.locale
     lines = [ctx.t("kpi.rank_title", indicator=ind.name(lang), unit=unit.name, week=week.key)]
     for rnk, uf in kpi.rank(table, ind):
@@ -141,7 +147,7 @@ async def _ranking(ctx: Context, code: str | None, indicator: str, week: Period,
 @router.command("xephang", help_key="kpi.cmd.xephang", roles=STAFF)
 async def ranking(ctx: Context) -> None:
     code, week = _args(ctx)
-    await _ranking(ctx, code, settings(ctx).chart_indicator, week or this_week(ctx), edit=False)
+    await _ranking(ctx, code, None, week or this_week(ctx), edit=False)
 
 
 @router.callback("kpr")
