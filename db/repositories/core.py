@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -55,25 +55,32 @@ class AccountBundle:
     state: DialogState | None
 
 
+# Built once with bound parameters: building it anew for every update cost about as much as
+# running it.
+_BUNDLE = (
+    select(ChannelAccount, Person, Membership, Unit, DialogState)
+    .join(Person, Person.id == ChannelAccount.person_id)
+    .outerjoin(Membership, (Membership.person_id == Person.id) & Membership.active.is_(True))
+    .outerjoin(Unit, Unit.id == Membership.unit_id)
+    .outerjoin(
+        DialogState,
+        (DialogState.channel == bindparam("channel"))
+        & (DialogState.chat_id == bindparam("chat_id"))
+        & (DialogState.user_id == bindparam("external_id")),
+    )
+    .where(
+        ChannelAccount.channel == bindparam("channel"), ChannelAccount.external_id == bindparam("external_id")
+    )
+    .order_by(Membership.id)
+)
+
+
 async def account_bundle(
     session: AsyncSession, channel: str, external_id: str, chat_id: str
 ) -> AccountBundle:
     """Account, person, active roles and the dialog state of (channel, chat, user) in one query."""
-    stmt = (
-        select(ChannelAccount, Person, Membership, Unit, DialogState)
-        .join(Person, Person.id == ChannelAccount.person_id)
-        .outerjoin(Membership, (Membership.person_id == Person.id) & Membership.active.is_(True))
-        .outerjoin(Unit, Unit.id == Membership.unit_id)
-        .outerjoin(
-            DialogState,
-            (DialogState.channel == channel)
-            & (DialogState.chat_id == chat_id)
-            & (DialogState.user_id == external_id),
-        )
-        .where(ChannelAccount.channel == channel, ChannelAccount.external_id == external_id)
-        .order_by(Membership.id)
-    )
-    rows = (await session.execute(stmt)).all()
+    params = {"channel": channel, "external_id": external_id, "chat_id": chat_id}
+    rows = (await session.execute(_BUNDLE, params)).all()
     if not rows:
         return AccountBundle(None, None, [], None)
     account, person, _m, _u, state = rows[0]
