@@ -163,16 +163,13 @@ async def ranking_switch(ctx: Context) -> None:
 async def send_excel(ctx: Context, code: str | None, week: Period) -> None:
     cfg = settings(ctx)
     unit = await kpi.resolve_unit(ctx.session, ctx.actor, code, Action.VIEW_KPI)
-    table = await kpi.child_table(ctx.session, ctx.actor, unit, week, ctx.now, cfg, ctx.tz)
-    total = await kpi.figures_for(
-        ctx.session, unit, [unit], 0, week, ctx.now, cfg, ctx.tz, with_previous=False
-    )
+    total, table = await kpi.child_table_with_total(ctx.session, ctx.actor, unit, week, ctx.now, cfg, ctx.tz)
     lang = ctx.locale
     caption = ctx.t("kpi.export_caption", unit=unit.name, week=week.key)
     data = digest.xlsx(
         caption,
         ctx.t("kpi.excel.unit"),
-        [*total, *table],
+        [total, *table],
         cfg,
         lang,
         source_name=lambda s: ctx.t(f"kpi.source.{s}"),
