@@ -24,9 +24,9 @@ from typing import Any
 from _common import DEFAULT_PG, ROOT, ScratchPg, append_section, migrate_url, verdict
 from pydantic import SecretStr
 
-from bot.app import build
+from bot.assemble import build
+from bot.channels.telegram import TelegramSender, make_application
 from bot.config import load_settings
-from bot.telegram import TelegramSender, make_application
 from db.base import utcnow
 from db.models import OutboxMessage
 from tests.fakes.bot_api import FakeBotApi

@@ -10,7 +10,7 @@ from spawn to the first answered update, on SQLite.
 - Start-up: a fresh migrated + seeded SQLite copy, Telegram only; one /start update is queued in the
   fake Bot API before spawning; time from spawn until the fake records the sendMessage answering it.
   Goal < 2 s. Runs 3 times (`--quick`: 1) and keeps the median.
-- Import cost: `python -X importtime -c "import bot.cli; bot.runner._register_builtin()"`-style list
+- Import cost: `python -X importtime -c "import bot.cli; bot.serve"`-style list
   of the heaviest top-level packages imported by the `run` path, to show what dominates.
 """
 
@@ -176,8 +176,8 @@ async def first_answer(workdir: Path, template: Path, run: int) -> float:
 def import_profile() -> tuple[float, list[tuple[float, str]]]:
     """Cumulative import time (ms) per top-level package for what `tocns run` imports at start."""
     code = (
-        "import bot.cli, bot.app, bot.runner; bot.runner._register_builtin(); "
-        "from bot.app import build; import bot.scheduler"
+        "import bot.cli, bot.assemble, bot.serve; "
+        "from bot.assemble import build; import bot.scheduler"
     )
     res = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", code], cwd=ROOT, capture_output=True, text=True, check=True

@@ -1,5 +1,5 @@
 """Update cost: synthetic Telegram updates through the full stack — a real PTB 22
-`Application.process_update` wired like bot/telegram/_channel.py (the project's TelegramChannel and
+`Application.process_update` wired like bot/channels/telegram/_channel.py (the project's TelegramChannel and
 its one TypeHandler, AIORateLimiter present but not throttling), real dialogs, real database — with
 HTTP faked at the request level (a PTB `BaseRequest` that answers canned JSON, no network). Beside
 it, in the same run with the same fake request, a bare PTB echo bot.
@@ -37,9 +37,10 @@ from telegram import Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, MessageHandler, filters
 from telegram.request import BaseRequest, RequestData
 
-from bot.app import App, build
+from bot.assemble import build
+from bot.channels.telegram import TelegramChannel
 from bot.config import load_settings
-from bot.telegram import TelegramChannel
+from bot.kernel import App
 from db.base import utcnow
 from services.access import Role
 
@@ -116,7 +117,7 @@ class CannedRequest(BaseRequest):
 
 
 def build_ptb(request: CannedRequest) -> Application[Any, Any, Any, Any, Any, Any]:
-    """bot.telegram.make_application's wiring, with the canned request and the overall rate limit
+    """bot.channels.telegram.make_application's wiring, with the canned request and the overall rate limit
     lifted (AIORateLimiter still in the path; 0 = no throttling, else replies would cap at 30/s)."""
     return (
         ApplicationBuilder()

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from handlers.faq import FaqConfig
+from services import kpi
+from services.handoff import HandoffSettings
+from services.sessions import LoggingConfig
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
 
@@ -148,3 +154,72 @@ def load_settings(
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"])
         raise ConfigError(f"{loc}: {err['msg']}") from None
+
+
+# --- channel sections (secrets come from the environment) -------------------------------
+
+
+class ZaloBotSettings(BaseModel):
+    """The `zalo_bot:` section of config.yaml (secrets come from the environment)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_url: str = "https://bot-api.zaloplatforms.com"
+    mode: Literal["polling", "webhook"] = "polling"
+    poll_timeout: int = Field(30, ge=1, le=60)
+    poll_interval: float = Field(0.0, ge=0)
+    webhook_public_url: str = ""
+    webhook_path: str = "/zalo/bot/webhook"
+    # Public HTTPS base URL of this server, to send generated images (charts) by URL; empty =
+    # send the caption and a note instead.
+    files_public_url: str = ""
+    files_path: str = "/zalo/files"
+    max_file_mb: float = Field(10.0, gt=0)
+
+
+class ZaloOASettings(BaseModel):
+    """The `zalo_oa:` section of config.yaml (secrets come from the environment)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_url: str = "https://openapi.zalo.me"
+    oauth_url: str = "https://oauth.zaloapp.com"
+    webhook_path: str = "/zalo/oa/webhook"
+    webhook_public_url: str = ""  # shown by `tocns zalo oa-login`; the URL itself is set in the console
+    redirect_uri: str = ""  # the callback URL registered for the app (oa-login)
+    button_type: Literal["oa.query.show", "oa.query.hide"] = "oa.query.show"
+    max_file_mb: float = Field(20.0, gt=0)
+
+
+# --- feature sections ----------------------------------------------------------------------
+
+
+def _section_validators() -> dict[str, Callable[[dict[str, Any]], object]]:
+    """Feature sections of config.yaml and the model that validates each (imported lazily)."""
+
+    return {
+        "kpi": lambda extra: kpi.settings_from(extra),
+        "logging": lambda extra: LoggingConfig.model_validate(extra.get("logging") or {}),
+        "faq": lambda extra: FaqConfig.model_validate(extra.get("faq") or {}),
+        "handoff": lambda extra: HandoffSettings.model_validate(extra.get("handoff") or {}),
+        "zalo_bot": lambda extra: ZaloBotSettings.model_validate(extra.get("zalo_bot") or {}),
+        "zalo_oa": lambda extra: ZaloOASettings.model_validate(extra.get("zalo_oa") or {}),
+    }
+
+
+def validate_feature_sections(settings: Settings) -> None:
+    """Stop start-up on an unknown section or a wrong value, naming the key (like the core ones)."""
+    validators = _section_validators()
+    for section in settings.extra:
+        if section not in validators:
+            known = ", ".join(sorted([*KNOWN_SECTIONS, *validators]))
+            raise ConfigError(f"{section}: unknown section (known: {known})")
+    for section, validate in validators.items():
+        try:
+            validate(settings.extra)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            loc = ".".join(str(p) for p in err["loc"])
+            raise ConfigError(f"{section}.{loc}: {err['msg']}") from None
+        except ValueError as exc:
+            raise ConfigError(f"{section}: {exc}") from None

@@ -12,9 +12,9 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.base import DeliveryError, Sender
 from bot.config import OutboxSettings
 from bot.intake import render_numbered
+from bot.kernel import DeliveryError, Sender
 from db.repositories import core as repo
 from handlers.core import Reply
 from services import outbox

@@ -7,12 +7,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta, tzinfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from bot.kernel import App, StartupError
 from db.base import utcnow
 from handlers import handoff, jobs
 from services import kpi
@@ -29,20 +29,18 @@ class RunResult:
     messages: int = 0
 
 
-def kpi_settings(app: Any) -> KpiSettings:
+def kpi_settings(app: App) -> KpiSettings:
     try:
         return kpi.settings_from(app.settings.extra)
     except ValueError as exc:
-        from bot.app import StartupError
-
         raise StartupError(f"kpi: {str(exc).splitlines()[0]}") from None
 
 
-def trigger(expr: str, tz: Any) -> CronTrigger:
+def trigger(expr: str, tz: tzinfo) -> CronTrigger:
     return CronTrigger.from_crontab(expr, timezone=tz)
 
 
-def last_fire(expr: str, tz: Any, now: datetime, grace: timedelta) -> datetime | None:
+def last_fire(expr: str, tz: tzinfo, now: datetime, grace: timedelta) -> datetime | None:
     """The latest scheduled time in (now - grace, now], if any."""
     trig = trigger(expr, tz)
     fire = trig.get_next_fire_time(None, now - grace)
@@ -54,7 +52,7 @@ def last_fire(expr: str, tz: Any, now: datetime, grace: timedelta) -> datetime |
 
 
 async def run_job(
-    app: Any, job: str, now: datetime, *, week: Period | None = None, force: bool = False
+    app: App, job: str, now: datetime, *, week: Period | None = None, force: bool = False
 ) -> RunResult:
     """Run one job for the period `now` falls in — the same path for the scheduler, the start-up
     catch-up and `tocns jobs run`. One transaction: outbox rows and the job_runs mark together."""
@@ -76,7 +74,7 @@ async def run_job(
     return RunResult(job, period, "done", added)
 
 
-async def catch_up(app: Any, now: datetime) -> list[RunResult]:
+async def catch_up(app: App, now: datetime) -> list[RunResult]:
     """Make up, once, every run scheduled within the grace window that has not happened."""
     cfg = kpi_settings(app)
     grace = timedelta(minutes=cfg.grace_minutes)
@@ -92,7 +90,7 @@ async def catch_up(app: Any, now: datetime) -> list[RunResult]:
     return out
 
 
-def build(app: Any) -> AsyncIOScheduler:
+def build(app: App) -> AsyncIOScheduler:
     """A scheduler with one cron job per configured job (not started)."""
     cfg = kpi_settings(app)
     tz = app.settings.tz
@@ -136,7 +134,7 @@ def build(app: Any) -> AsyncIOScheduler:
 ESCALATION_EVERY_MINUTES = 5
 
 
-async def escalate_tickets(app: Any, now: datetime | None = None) -> int:
+async def escalate_tickets(app: App, now: datetime | None = None) -> int:
     """Hand unclaimed help tickets to the commune's officers (idempotent: escalated once)."""
     try:
         async with app.sessions() as session, session.begin():
@@ -156,7 +154,7 @@ async def escalate_tickets(app: Any, now: datetime | None = None) -> int:
     return count
 
 
-def next_runs(app: Any, now: datetime) -> list[tuple[str, str, datetime | None]]:
+def next_runs(app: App, now: datetime) -> list[tuple[str, str, datetime | None]]:
     """(job, schedule, next run) for `tocns jobs list`."""
     cfg = kpi_settings(app)
     return [
@@ -165,7 +163,7 @@ def next_runs(app: Any, now: datetime) -> list[tuple[str, str, datetime | None]]
     ]
 
 
-async def start(app: Any) -> Callable[[], Awaitable[None]]:
+async def start(app: App) -> Callable[[], Awaitable[None]]:
     """Start the scheduler in the running loop after making up missed runs; returns `stop`."""
     try:
         await catch_up(app, utcnow())

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import App, build
+from bot.assemble import build
+from bot.kernel import App
 from tests.support import PgDatabase, SqliteTemplate, backends, make_settings
 
 

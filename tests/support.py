@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from bot.app import ROOT, App
 from bot.config import load_settings
+from bot.kernel import ROOT, App
 from db import migrate
 from db.base import Base, utcnow
 from db.engine import create_engine

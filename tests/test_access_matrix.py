@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app import App
+from bot.kernel import App
 from db.base import utcnow
 from db.models import Membership
 from db.repositories import core as repo

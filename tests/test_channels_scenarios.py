@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.app import App
+from bot.kernel import App
 from handlers.core import Button, Reply
 from services import outbox
 from tests.zalo_helpers import TelegramHarness, ZaloBotHarness, ZaloOAHarness, processed_count

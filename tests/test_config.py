@@ -115,7 +115,7 @@ def test_cli_database_unreachable(tmp_path: Path) -> None:
     ],
 )
 def test_bad_feature_section_stops_start_up(tmp_path: Path, yaml_text: str, expected: str) -> None:
-    from bot.app import build
+    from bot.assemble import build
 
     cfg = tmp_path / "config.yaml"
     cfg.write_text(yaml_text, encoding="utf-8")

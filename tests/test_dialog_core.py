@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from bot.app import App, build
+from bot.assemble import build
+from bot.kernel import App
 from db.models import ChannelAccount, DialogState, Person, ProcessedUpdate
 from handlers.core import Button, Context
 from handlers.router import Router

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.app import App
+from bot.kernel import App
 from db.models import Dossier, DossierEvent
 from services import dossiers
 from tests.support import ChatDriver, demo_driver, outbox_rows, seed_demo

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.app import ROOT, App, StartupError, build
+from bot.assemble import build
 from bot.config import ConfigError
+from bot.kernel import ROOT, App, StartupError
 from handlers.core import MAX_PAYLOAD_BYTES
 from handlers.faq import FAQ_INDEX, entry_ref, find_entry
 from services import faq_feedback

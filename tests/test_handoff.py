@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot.app import App
+from bot.kernel import App
 from db.models import Ticket
 from handlers.handoff import escalate_due
 from services import handoff, people

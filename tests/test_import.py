@@ -12,7 +12,7 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from bot.app import App
+from bot.kernel import App
 from db.base import utcnow
 from db.models import Dossier, DossierEvent
 from services import dossier_import

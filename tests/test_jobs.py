@@ -8,7 +8,8 @@ from datetime import timedelta
 from typing import Any
 
 from bot import scheduler
-from bot.app import App, build
+from bot.assemble import build
+from bot.kernel import App
 from services import kpi
 from tests import kpi_helpers as h
 from tests.kpi_helpers import NOW, WEEK, at

@@ -7,7 +7,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from bot.app import App, StartupError, build, prepare_database
+from bot.assemble import build, prepare_database
+from bot.kernel import App, StartupError
 from db import migrate
 from db.base import Base
 from tests.support import make_settings

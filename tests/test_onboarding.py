@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.app import App
+from bot.kernel import App
 from db.base import utcnow
 from db.models import AuditLog, JoinRequest
 from handlers.core import Reply

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.app import App
+from bot.kernel import App
 from db.base import utcnow
 from db.models import WeeklyReport
 from services import reports

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot import scheduler
-from bot.app import App, build
+from bot.assemble import build
+from bot.kernel import App
 from tests.kpi_helpers import NOW, TZ
 from tests.support import make_settings, outbox_rows
 from tests.test_jobs import seed

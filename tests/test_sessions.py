@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot.app import App
+from bot.kernel import App
 from db.models import HelpSession
 from services import sessions
 from services.errors import InvalidInput

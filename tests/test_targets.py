@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.app import App
+from bot.kernel import App
 from services import kpi, targets
 from services.kpi import period_of, settings_from
 from tests import kpi_helpers as h

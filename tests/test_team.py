@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.app import App
+from bot.kernel import App
 from handlers.core import Reply
 from services import units
 from tests.support import ChatDriver, demo_driver, outbox_rows, seed_demo

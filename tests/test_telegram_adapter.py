@@ -13,11 +13,11 @@ from aiohttp import test_utils, web
 from sqlalchemy import select
 from telegram import Bot
 
-from bot.app import App, StartupError, build
-from bot.channels.base import DeliveryError
+from bot.assemble import build
+from bot.channels.telegram import SECRET_HEADER, TelegramChannel, TelegramSender, build_channel, split_text
+from bot.channels.telegram._send import ReplyRenderer
 from bot.intake import DatabaseUnavailable
-from bot.telegram import SECRET_HEADER, TelegramChannel, TelegramSender, build_channel, split_text
-from bot.telegram._send import ReplyRenderer
+from bot.kernel import App, DeliveryError, StartupError
 from db.models import ProcessedUpdate
 from handlers.core import Attachment, AttachmentKind, Button, Reply
 from tests.fakes.bot_api import FakeBotApi

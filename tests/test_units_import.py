@@ -8,7 +8,7 @@ import unicodedata
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import App
+from bot.kernel import App
 from db.models import Unit
 from services import unit_import, units
 from services.errors import InvalidInput
@@ -158,7 +158,7 @@ def test_cli_import_csv_reports_rows(tmp_path: object, monkeypatch: pytest.Monke
 
     from typer.testing import CliRunner
 
-    from bot.cli_units import units_cli
+    from bot.cli.units import units_cli
 
     assert isinstance(tmp_path, Path)
     monkeypatch.setenv("TOCNS_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")

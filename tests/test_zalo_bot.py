@@ -10,10 +10,10 @@ from aiohttp import web
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import zalo_bot
-from bot.app import App, StartupError
+from bot.channels.zalo import bot as zalo_bot
+from bot.channels.zalo.common import split_text
 from bot.intake import DatabaseUnavailable
-from bot.zalo_common import split_text
+from bot.kernel import App, StartupError
 from handlers.core import Attachment, AttachmentKind, Context, Incoming, Reply
 from handlers.router import Router
 from services import outbox as outbox_service

@@ -11,11 +11,11 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot import zalo_oa
-from bot.app import App, StartupError
-from bot.cli_zalo import begin_login, finish_login, parse_code
+from bot.channels.zalo import oa as zalo_oa
+from bot.channels.zalo.oa_tokens import OAuthError, TokenStore, exchange_code, pkce_pair, refresh_pair
+from bot.cli.zalo import begin_login, finish_login, parse_code
 from bot.intake import DatabaseUnavailable
-from bot.zalo_oa_tokens import OAuthError, TokenStore, exchange_code, pkce_pair, refresh_pair
+from bot.kernel import App, StartupError
 from db.repositories import zalo as zalo_repo
 from handlers.core import Attachment, AttachmentKind, Button, Context, Incoming, Reply
 from handlers.router import Router

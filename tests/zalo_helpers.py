@@ -11,8 +11,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer, unused_port
 from sqlalchemy import func, select
 
-from bot import zalo_bot, zalo_oa
-from bot.app import App
+from bot.channels.zalo import bot as zalo_bot
+from bot.channels.zalo import oa as zalo_oa
+from bot.kernel import App
 from db.base import utcnow
 from db.models import OutboxMessage, ProcessedUpdate
 from db.repositories import zalo as zalo_repo
@@ -232,8 +233,8 @@ class TelegramHarness:
     async def __aenter__(self) -> TelegramHarness:
         from aiohttp.test_utils import TestClient
 
-        from bot.app import build
-        from bot.telegram import build_channel
+        from bot.assemble import build
+        from bot.channels.telegram import build_channel
         from tests.support import make_settings
 
         await self.api.start()
@@ -271,7 +272,7 @@ class TelegramHarness:
         return self._ids.setdefault(message_id, self._next)
 
     async def _post(self, update: dict[str, Any], secret: str) -> int:
-        from bot.telegram import SECRET_HEADER
+        from bot.channels.telegram import SECRET_HEADER
 
         resp = await self.client.post("/telegram/webhook", json=update, headers={SECRET_HEADER: secret})
         await self.channel.drain()

@@ -39,7 +39,7 @@ READY_LINE = "tocns is running"
 # The real CLI, with PTB's own 30 msg/s limiter lifted (overall_max_rate=0 disables it).
 RUN = """
 import sys
-import bot.telegram._channel as channel
+import bot.channels.telegram._channel as channel
 _limiter = channel.AIORateLimiter
 channel.AIORateLimiter = lambda **kw: _limiter(**{**kw, "overall_max_rate": 0})
 from bot.cli import main

@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from bot.app import App, build
+from bot.assemble import build
 from bot.intake import DatabaseUnavailable
+from bot.kernel import App
 from db.models import OutboxMessage, ProcessedUpdate
 from handlers.core import Reply
 from services import outbox
@@ -136,7 +137,7 @@ async def test_dispatcher_pauses_and_resumes(proxied: tuple[App, CuttableProxy |
 async def test_console_says_busy(proxied: tuple[App, CuttableProxy | None]) -> None:
     import io
 
-    from bot.console import chat
+    from bot.channels.console import chat
     from services.demo import DEMO_USERS
 
     app, proxy = proxied

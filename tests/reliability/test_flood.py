@@ -7,7 +7,7 @@ import asyncio
 import statistics
 import time
 
-from bot.app import App
+from bot.kernel import App
 from tests.support import ChatDriver
 
 

@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import inspect, text
 
-from bot.app import App, build
+from bot.assemble import build
+from bot.kernel import App
 from services.demo import DEMO_USERS
 from tests.support import ChatDriver, make_settings, seed_demo
 

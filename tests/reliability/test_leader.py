@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from bot.app import App
+from bot.kernel import App
 from bot.leader import Leadership
 from tests.support import make_settings
 
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 
 WORKER = """
 import asyncio, sys
-from bot.app import build
+from bot.assemble import build
 from bot.leader import Leadership
 from tests.support import make_settings
 

@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from bot.app import App, build
+from bot.assemble import build
+from bot.kernel import App
 from db.models import AuditLog, OutboxMessage
 from services import people
 from services.access import Role

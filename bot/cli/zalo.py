@@ -11,9 +11,10 @@ import aiohttp
 import typer
 from rich.console import Console
 
-from bot.app import App, StartupError
-from bot.zalo_oa import ZaloOAConfig, load_config
-from bot.zalo_oa_tokens import exchange_code, permission_url, pkce_pair
+from bot.channels.zalo.oa import ZaloOAConfig, load_config
+from bot.channels.zalo.oa_tokens import OAuthError, exchange_code, permission_url, pkce_pair
+from bot.cli._runtime import Fail, run_async
+from bot.kernel import App, StartupError
 from db.repositories import zalo as repo
 
 zalo_cli = typer.Typer(help="Zalo Bot / Zalo Official Account set-up.", no_args_is_help=True)
@@ -72,8 +73,6 @@ def oa_login(
     ] = None,
 ) -> None:
     """Authorize the Zalo OA once: open the printed link, grant access, paste the code back."""
-    from bot.cli import Fail, run_async
-    from bot.zalo_oa_tokens import OAuthError
 
     async def go(app: App) -> None:
         config = _config(app)

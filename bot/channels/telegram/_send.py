@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot.channels.base import DeliveryError
+from bot.kernel import DeliveryError
 from handlers.core import AttachmentKind, Button, Reply
 
 log = logging.getLogger("tocns.telegram")

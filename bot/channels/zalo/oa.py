@@ -11,17 +11,17 @@ import json
 import logging
 import os
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 import aiohttp
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from bot.app import App, StartupError
-from bot.channels.base import DeliveryError
+from bot.channels.zalo.common import ReplyQueue, TooLarge, fetch_capped, first, guess_image_type, split_text
+from bot.channels.zalo.oa_tokens import NotAuthorized, OAuthConfig, OAuthError, TokenStore
+from bot.config import ZaloOASettings
 from bot.intake import DatabaseUnavailable
-from bot.zalo_common import ReplyQueue, TooLarge, fetch_capped, first, guess_image_type, split_text
-from bot.zalo_oa_tokens import NotAuthorized, OAuthConfig, OAuthError, TokenStore
+from bot.kernel import App, DeliveryError, StartupError
 from handlers.core import AttachmentKind, Button, Incoming, IncomingFile, Reply
 
 log = logging.getLogger("tocns.zalo_oa")
@@ -35,20 +35,6 @@ EXPIRED_TOKEN = {-216, -124}
 UNREACHABLE = {-213, -230}
 PERMANENT = {-201}  # invalid parameters: retrying the same message cannot help
 IGNORED_FILE_TYPES = ("oa_", "user_received", "user_seen")
-
-
-class ZaloOASettings(BaseModel):
-    """The `zalo_oa:` section of config.yaml (secrets come from the environment)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    base_url: str = "https://openapi.zalo.me"
-    oauth_url: str = "https://oauth.zaloapp.com"
-    webhook_path: str = "/zalo/oa/webhook"
-    webhook_public_url: str = ""  # shown by `tocns zalo oa-login`; the URL itself is set in the console
-    redirect_uri: str = ""  # the callback URL registered for the app (oa-login)
-    button_type: Literal["oa.query.show", "oa.query.hide"] = "oa.query.show"
-    max_file_mb: float = Field(20.0, gt=0)
 
 
 class ZaloOAConfig(BaseModel):

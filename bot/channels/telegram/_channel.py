@@ -18,15 +18,16 @@ from telegram import BotCommand, BotCommandScopeDefault, Update
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
 
+from bot.channels.telegram._send import ReplyRenderer, TelegramSender, answer_callback
+from bot.channels.telegram._translate import FileRef, Me, language_hint, to_incoming, update_key, with_file
 from bot.config import TelegramSettings
 from bot.intake import DatabaseUnavailable, Outcome
-from bot.telegram._send import ReplyRenderer, TelegramSender, answer_callback
-from bot.telegram._translate import FileRef, Me, to_incoming, update_key, with_file
+from bot.kernel import StartupError
 from handlers.core import Incoming, Reply
 from services.access import Role
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.kernel import App
 
 log = logging.getLogger("tocns.telegram")
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -106,7 +107,6 @@ class TelegramChannel:
     # --- life cycle ----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        from bot.app import StartupError
 
         try:
             await self.application.initialize()
@@ -293,6 +293,5 @@ class _ErrorContext:
 
 
 def _hint(update: Update) -> str | None:
-    from bot.telegram._translate import language_hint
 
     return language_hint(update.effective_user)

@@ -10,8 +10,13 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bot.app import build, prepare_database
+from bot.assemble import build, prepare_database
 from bot.config import load_settings
+from db.base import utcnow
+from handlers.i18n import Catalog
+from services import dossier_import
+from services.access import Actor, Grant, Role
+from services.errors import DomainError
 
 import_cli = typer.Typer(help="Import data exported from other systems.", no_args_is_help=True)
 console = Console()
@@ -26,10 +31,6 @@ def import_dossiers(
     profile: Annotated[str, typer.Option(help="Column profile in data/import_profiles/.")] = "generic",
 ) -> None:
     """Upsert dossiers by code; bad rows are listed, a structurally broken file imports nothing."""
-    from handlers.i18n import Catalog
-    from services import dossier_import
-    from services.access import Actor, Grant, Role
-    from services.errors import DomainError
 
     settings = load_settings()
     catalog = Catalog.load()
@@ -37,7 +38,6 @@ def import_dossiers(
     operator = Actor(0, "cli", None, (Grant(Role.ADMIN, None, None, None, None),))
 
     async def main() -> dossier_import.ImportSummary:
-        from db.base import utcnow
 
         app = build(settings)
         try:

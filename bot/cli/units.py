@@ -13,8 +13,14 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from bot.app import App, build, prepare_database
+from bot.assemble import build, prepare_database
 from bot.config import load_settings
+from bot.kernel import App
+from db.base import utcnow
+from handlers.i18n import Catalog
+from services import invites, unit_import, units
+from services.access import Role
+from services.errors import DomainError
 
 units_cli = typer.Typer(help="The unit tree: provinces, communes, teams.", no_args_is_help=True)
 invites_cli = typer.Typer(help="Invite codes.", no_args_is_help=True)
@@ -42,7 +48,6 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _text(key: str, **params: object) -> str:
-    from handlers.i18n import Catalog
 
     return Catalog.load().text("vi", key, **params)
 
@@ -54,8 +59,6 @@ def units_import(
 ) -> None:
     """Load the official post-2025 provinces and communes (needs the optional GPL-3.0 extra:
     pip install -e ".[provinces]")."""
-    from services import unit_import
-    from services.errors import DomainError
 
     if (province is None) == (not all_provinces):
         raise _fail("give exactly one of --province CODE or --all")
@@ -92,8 +95,6 @@ def units_import_csv(
     file: Annotated[Path, typer.Argument(help="CSV with columns code,name,kind,parent_code.")],
 ) -> None:
     """Import any unit tree from CSV (UTF-8 or Windows-1258); a file with any problem imports nothing."""
-    from services import unit_import
-    from services.errors import DomainError
 
     if not file.is_file():
         raise _fail(f"{file}: no such file")
@@ -120,7 +121,6 @@ def units_list(
     under: Annotated[str | None, typer.Option(help="Only this unit and everything under it.")] = None,
 ) -> None:
     """Print the unit tree (or a subtree) with codes and kinds."""
-    from services import units
 
     async def go(app: App) -> list[units.UnitView]:
         async with app.sessions() as session:
@@ -147,10 +147,6 @@ def invites_create(
     ] = False,
 ) -> None:
     """Create an invite code; prints the code and the Telegram deep link."""
-    from db.base import utcnow
-    from services import invites, units
-    from services.access import Role
-    from services.errors import DomainError
 
     try:
         role_value = Role(role)
@@ -196,8 +192,6 @@ def invites_create(
 @invites_cli.command("revoke")
 def invites_revoke(code: Annotated[str, typer.Argument(help="The invite code.")]) -> None:
     """Stop an invite code from working."""
-    from services import invites
-    from services.errors import DomainError
 
     async def go(app: App) -> None:
         async with app.sessions() as session, session.begin():

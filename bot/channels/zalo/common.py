@@ -15,8 +15,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.app import App
-from bot.channels.base import DeliveryError
+from bot.kernel import App, DeliveryError
 from handlers.core import Reply
 from services import outbox
 

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from bot.app import App
+from bot import scheduler
+from bot.cli._runtime import Fail, console, run_async
+from bot.kernel import App
+from db.base import utcnow
+from db.repositories import kpi as repo
+from handlers.jobs import JOBS
+from services import kpi, targets
 
 if TYPE_CHECKING:
     from bot.scheduler import RunResult
@@ -19,19 +25,9 @@ targets_cli = typer.Typer(help="KPI targets.", no_args_is_help=True)
 kpi_cli = typer.Typer(help="KPI figures.", no_args_is_help=True)
 
 
-def _cli() -> Any:
-    # bot.cli imports this module to register the sub-apps: import it lazily, not at load time.
-    import bot.cli
-
-    return bot.cli
-
-
 @jobs_cli.command("list")
 def jobs_list() -> None:
     """Every job with its schedule, next run and last run."""
-    from bot import scheduler
-    from db.base import utcnow
-    from services import kpi
 
     async def go(app: App) -> Table:
         async with app.sessions() as session:
@@ -48,7 +44,7 @@ def jobs_list() -> None:
             )
         return table
 
-    _cli().console.print(_cli().run_async(go))
+    console.print(run_async(go))
 
 
 @jobs_cli.command("run")
@@ -59,22 +55,18 @@ def jobs_run(
     week: Annotated[str | None, typer.Option("--week", help="The week to cover, e.g. 2026-W47.")] = None,
 ) -> None:
     """Run one job now (same code path as the scheduler; already-queued messages are not repeated)."""
-    from bot import scheduler
-    from db.base import utcnow
-    from handlers.jobs import JOBS
-    from services import kpi
 
     if name not in JOBS:
-        raise _cli().Fail(f"unknown job {name!r}; choose one of {', '.join(JOBS)}")
+        raise Fail(f"unknown job {name!r}; choose one of {', '.join(JOBS)}")
     period = kpi.parse_period(week) if week else None
     if period is not None and period.kind != "week":
-        raise _cli().Fail("--week: expected like 2026-W47")
+        raise Fail("--week: expected like 2026-W47")
 
     async def go(app: App) -> RunResult:
         return await scheduler.run_job(app, name, utcnow(), week=period, force=True)
 
-    result = _cli().run_async(go)
-    _cli().console.print(
+    result = run_async(go)
+    console.print(
         f"{result.job}: {result.status}, period {result.period or '-'}, queued {result.messages} messages"
     )
 
@@ -84,10 +76,9 @@ def targets_import(
     file: Annotated[Path, typer.Argument(help="CSV: unit_code,indicator,period,target")],
 ) -> None:
     """Import targets (all rows or none)."""
-    from services import kpi, targets
 
     if not file.exists():
-        raise _cli().Fail(f"{file}: file not found")
+        raise Fail(f"{file}: file not found")
     data = file.read_text(encoding="utf-8-sig")
 
     async def go(app: App) -> ImportResult:
@@ -95,10 +86,10 @@ def targets_import(
         async with app.sessions() as session, session.begin():
             return await targets.import_csv(session, data, cfg)
 
-    result = _cli().run_async(go)
+    result = run_async(go)
     if result.errors:
-        raise _cli().Fail("no target imported:\n" + "\n".join(result.errors[:20]))
-    _cli().console.print(f"[green]Imported {result.rows} targets.[/]")
+        raise Fail("no target imported:\n" + "\n".join(result.errors[:20]))
+    console.print(f"[green]Imported {result.rows} targets.[/]")
 
 
 @kpi_cli.command("show")
@@ -107,9 +98,6 @@ def kpi_show(
     week: Annotated[str | None, typer.Option("--week", help="e.g. 2026-W47 (default: this week)")] = None,
 ) -> None:
     """One unit's indicators for a week, with target, last week and source."""
-    from db.base import utcnow
-    from db.repositories import kpi as repo
-    from services import kpi
 
     async def go(app: App) -> Table:
         cfg = kpi.settings_from(app.settings.extra)
@@ -120,7 +108,7 @@ def kpi_show(
         async with app.sessions() as session:
             row = await repo.unit_by_code(session, unit)
             if row is None:
-                raise _cli().Fail(f"--unit: no unit with code {unit!r}")
+                raise Fail(f"--unit: no unit with code {unit!r}")
             uf = (await kpi.figures_for(session, row, [row], 0, period, now, cfg, app.settings.tz))[0]
         table = Table(
             "indicator", "value", "last week", "target", "source", title=f"{row.name} — {period.key}"
@@ -134,4 +122,4 @@ def kpi_show(
             table.add_row(ind.id, show(f.value), show(f.previous), show(f.target), f.source)
         return table
 
-    _cli().console.print(_cli().run_async(go))
+    console.print(run_async(go))

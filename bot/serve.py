@@ -11,24 +11,21 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from bot.app import App, Channel
+from bot import scheduler
+from bot.channels.telegram import build_channel as telegram_channel
+from bot.channels.zalo.bot import build_channel as zalo_bot_channel
+from bot.channels.zalo.oa import build_channel as zalo_oa_channel
+from bot.kernel import App, Channel
+from bot.leader import Leadership
 
 log = logging.getLogger("tocns")
 
 # Each builder looks at the settings and returns a started-able channel, or None when that
 # channel is not configured. Builders may add routes (webhooks) to the web application.
 ChannelBuilder = Callable[[App, web.Application], Channel | None]
-CHANNEL_BUILDERS: list[ChannelBuilder] = []
-# Background services started beside the channels (the scheduler registers itself here).
-BackgroundStarter = Callable[[App], Awaitable[Callable[[], Awaitable[None]]]]
-BACKGROUND: list[BackgroundStarter] = []
-
-
-def _register_builtin() -> None:
-    # Imported lazily so `tocns chat` does not pay for python-telegram-bot's import.
-    from bot import channels_enabled
-
-    channels_enabled.register(CHANNEL_BUILDERS, BACKGROUND)
+CHANNEL_BUILDERS: tuple[ChannelBuilder, ...] = (telegram_channel, zalo_bot_channel, zalo_oa_channel)
+SCHEDULER_LEASE = "scheduler"
+SCHEDULER_LEASE_TTL = 30.0
 
 
 async def health(request: web.Request) -> web.Response:
@@ -36,8 +33,6 @@ async def health(request: web.Request) -> web.Response:
 
 
 def build_channels(app: App) -> tuple[list[Channel], web.Application]:
-    if not CHANNEL_BUILDERS:
-        _register_builtin()
     webapp = web.Application()
     webapp.router.add_get("/healthz", health)
     channels = [c for builder in CHANNEL_BUILDERS if (c := builder(app, webapp)) is not None]
@@ -67,8 +62,7 @@ async def serve(app: App, channels: list[Channel], webapp: web.Application) -> N
             await channel.start()
             started.append(channel)
             log.info("channel %s started", channel.name)
-        for starter in BACKGROUND:
-            stoppers.append(await starter(app))
+        stoppers.append(await start_scheduler_when_leader(app))
         log.info("tocns is running; Ctrl-C to stop")
         await stop.wait()
     finally:
@@ -82,3 +76,22 @@ async def serve(app: App, channels: list[Channel], webapp: web.Application) -> N
         await dispatcher_task
         if runner is not None:
             await runner.cleanup()
+
+
+async def start_scheduler_when_leader(app: App) -> Callable[[], Awaitable[None]]:
+    """Every worker competes for the scheduler lease; only the holder runs the jobs."""
+    stopper: Callable[[], Awaitable[None]] | None = None
+
+    async def elected() -> None:
+        nonlocal stopper
+        stopper = await scheduler.start(app)
+
+    async def deposed() -> None:
+        nonlocal stopper
+        if stopper is not None:
+            await stopper()
+            stopper = None
+
+    lead = Leadership(app.sessions, SCHEDULER_LEASE, elected, deposed, ttl=SCHEDULER_LEASE_TTL)
+    lead.start()
+    return lead.stop

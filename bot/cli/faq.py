@@ -4,23 +4,20 @@ and validation of knowledge files before they are deployed."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from bot.app import ROOT, App
+from bot.cli._runtime import Fail, console, run_async, settings
+from bot.kernel import ROOT, App
+from handlers.faq import FAQ_INDEX, faq_config
+from services import faq_feedback
+from services.faq import KnowledgeBaseError, load_entries
 
 faq_cli = typer.Typer(
     help="The how-to knowledge base (FAQ): gaps, feedback, validation.", no_args_is_help=True
 )
-
-
-def _cli() -> Any:
-    # bot.cli imports this module to register the sub-app: import it lazily, not at load time.
-    import bot.cli
-
-    return bot.cli
 
 
 @faq_cli.command("gaps")
@@ -28,7 +25,6 @@ def faq_gaps(
     limit: Annotated[int, typer.Option("--limit", min=1, max=500, help="How many questions.")] = 20,
 ) -> None:
     """The most frequent questions the bot could not answer (normalised text)."""
-    from services import faq_feedback
 
     async def go(app: App) -> Table:
         async with app.sessions() as session:
@@ -40,14 +36,12 @@ def faq_gaps(
             )
         return table
 
-    _cli().console.print(_cli().run_async(go))
+    console.print(run_async(go))
 
 
 @faq_cli.command("feedback")
 def faq_feedback_command() -> None:
     """👍/👎 counts per knowledge-base entry, the most disliked first."""
-    from handlers.faq import FAQ_INDEX
-    from services import faq_feedback
 
     async def go(app: App) -> Table:
         async with app.sessions() as session:
@@ -59,7 +53,7 @@ def faq_feedback_command() -> None:
             table.add_row(v.entry_id, entry.title if entry else "(removed)", str(v.up), str(v.down))
         return table
 
-    _cli().console.print(_cli().run_async(go))
+    console.print(run_async(go))
 
 
 @faq_cli.command("check")
@@ -69,20 +63,17 @@ def faq_check(
     ] = None,
 ) -> None:
     """Validate knowledge files: one line naming the file and field on the first error."""
-    from services.faq import KnowledgeBaseError, load_entries
 
     dirs: list[Path] = [directory] if directory is not None else [ROOT / "knowledge"]
     if directory is None:
-        from handlers.faq import faq_config
-
         try:
-            local = faq_config(_cli().settings().extra).local_dir
+            local = faq_config(settings().extra).local_dir
         except ValueError as exc:
-            raise _cli().Fail(str(exc)) from None
+            raise Fail(str(exc)) from None
         if local:
             dirs.append(Path(local))
     try:
         entries = load_entries(dirs)
     except KnowledgeBaseError as exc:
-        raise _cli().Fail(str(exc)) from None
-    _cli().console.print(f"[green]{len(entries)} entries OK[/] in {', '.join(map(str, dirs))}")
+        raise Fail(str(exc)) from None
+    console.print(f"[green]{len(entries)} entries OK[/] in {', '.join(map(str, dirs))}")

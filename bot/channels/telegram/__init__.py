@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.telegram._channel import SECRET_HEADER, TelegramChannel, make_application
-from bot.telegram._send import TelegramSender, delivery_error, keyboard, split_text
-from bot.telegram._translate import to_incoming
+from bot.channels.telegram._channel import SECRET_HEADER, SECRET_RE, TelegramChannel, make_application
+from bot.channels.telegram._send import TelegramSender, delivery_error, keyboard, split_text
+from bot.channels.telegram._translate import to_incoming
+from bot.kernel import StartupError
 
 if TYPE_CHECKING:
     from aiohttp import web
 
-    from bot.app import App
+    from bot.kernel import App
 
 __all__ = [
     "SECRET_HEADER",
@@ -32,8 +33,6 @@ __all__ = [
 
 def build_channel(app: App, webapp: web.Application) -> TelegramChannel | None:
     """The Telegram channel from settings (None without a token); webhook mode adds its route."""
-    from bot.app import StartupError
-    from bot.telegram._channel import SECRET_RE
 
     settings = app.settings.telegram
     if settings.token is None or not settings.token.get_secret_value().strip():

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import TextIO
 
-from bot.app import App
 from bot.intake import DatabaseUnavailable
+from bot.kernel import App
 from handlers.core import Incoming, Reply
 from services.demo import DEMO_CHANNEL, DEMO_USERS, DemoUser
 

@@ -12,16 +12,13 @@ import json
 import logging
 import os
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 import aiohttp
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
-from bot.app import App, StartupError
-from bot.channels.base import DeliveryError
-from bot.intake import DatabaseUnavailable
-from bot.zalo_common import (
+from bot.channels.zalo.common import (
     PublicFiles,
     ReplyQueue,
     TooLarge,
@@ -30,28 +27,13 @@ from bot.zalo_common import (
     guess_image_type,
     split_text,
 )
+from bot.config import ZaloBotSettings
+from bot.intake import DatabaseUnavailable
+from bot.kernel import App, DeliveryError, StartupError
 from handlers.core import AttachmentKind, ChatType, Incoming, IncomingFile, Reply
 
 log = logging.getLogger("tocns.zalo_bot")
 CHANNEL = "zalo_bot"
-
-
-class ZaloBotSettings(BaseModel):
-    """The `zalo_bot:` section of config.yaml (secrets come from the environment)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    base_url: str = "https://bot-api.zaloplatforms.com"
-    mode: Literal["polling", "webhook"] = "polling"
-    poll_timeout: int = Field(30, ge=1, le=60)
-    poll_interval: float = Field(0.0, ge=0)
-    webhook_public_url: str = ""
-    webhook_path: str = "/zalo/bot/webhook"
-    # Public HTTPS base URL of this server, to send generated images (charts) by URL; empty =
-    # send the caption and a note instead.
-    files_public_url: str = ""
-    files_path: str = "/zalo/files"
-    max_file_mb: float = Field(10.0, gt=0)
 
 
 class ZaloBotError(Exception):

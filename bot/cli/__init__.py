@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
+from rich.table import Table
 
 from bot import __version__
-from bot.app import ROOT, App, StartupError, build, prepare_database
-from bot.cli_faq import faq_cli
-from bot.cli_import import import_cli
-from bot.cli_kpi import jobs_cli, kpi_cli, targets_cli
-from bot.cli_units import invites_cli, units_cli
-from bot.cli_zalo import zalo_cli
-from bot.config import ConfigError, Settings, load_settings
-from bot.logs import setup as setup_logging
+from bot.backup import BackupError, backup, default_name, restore_sqlite
+from bot.cli._runtime import DEMO_UNITS_CSV, Fail, console, err, run_async, settings
+from bot.cli.faq import faq_cli
+from bot.cli.importing import import_cli
+from bot.cli.kpi import jobs_cli, kpi_cli, targets_cli
+from bot.cli.units import invites_cli, units_cli
+from bot.cli.zalo import zalo_cli
+from bot.config import ConfigError
+from bot.kernel import App, StartupError
+from db import migrate
+from db.base import utcnow
+from handlers.i18n import Catalog
+from services import demo, outbox, people
+from services.access import Role
+from services.errors import DomainError
 
 cli = typer.Typer(
     help="tocns — Trợ lý Tổ công nghệ số cộng đồng / community digital-technology team assistant.",
@@ -43,37 +48,6 @@ cli.add_typer(jobs_cli, name="jobs")
 cli.add_typer(targets_cli, name="targets")
 cli.add_typer(kpi_cli, name="kpi")
 cli.add_typer(faq_cli, name="faq")
-
-console = Console()
-err = Console(stderr=True)
-T = TypeVar("T")
-DEMO_UNITS_CSV = ROOT / "data" / "demo" / "units_hue.csv"
-
-
-class Fail(Exception):
-    """A user-facing CLI error: printed as one line, exit code 2."""
-
-
-def settings() -> Settings:
-    return load_settings()
-
-
-def run_async(fn: Callable[[App], Awaitable[T]], *, migrate: bool = True, log: bool = True) -> T:
-    """Build the app, prepare the database, run `fn`, dispose — for every command."""
-    cfg = settings()
-    if log:
-        setup_logging(cfg.log)
-
-    async def main() -> T:
-        app = build(cfg)
-        try:
-            if migrate:
-                await prepare_database(app)
-            return await fn(app)
-        finally:
-            await app.close()
-
-    return asyncio.run(main())
 
 
 def version_callback(value: bool) -> None:
@@ -99,7 +73,7 @@ def run(
     as_user: Annotated[str, typer.Option("--as", help="Demo user for the console channel.")] = "dan",
 ) -> None:
     """Start the bot: configured channels, or the console channel when no token is set."""
-    from bot import runner
+    from bot import serve as runner
 
     async def go(app: App) -> None:
         channels, webapp = runner.build_channels(app)
@@ -134,8 +108,8 @@ def chat(
 
 
 async def _console(app: App, as_user: str, lines: list[str] | None) -> None:
-    from bot.console import chat as console_chat
-    from bot.console import demo_users_text, find_demo_user
+    from bot.channels.console import chat as console_chat
+    from bot.channels.console import demo_users_text, find_demo_user
 
     user = find_demo_user(as_user)
     if user is None:
@@ -149,7 +123,6 @@ async def _console(app: App, as_user: str, lines: list[str] | None) -> None:
 @db_cli.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending migrations."""
-    from db import migrate
 
     async def go(app: App) -> None:
         await migrate.upgrade(app.engine, app.settings.database.url)
@@ -161,7 +134,6 @@ def db_upgrade() -> None:
 @db_cli.command("current")
 def db_current() -> None:
     """Show the applied and the latest revisions."""
-    from db import migrate
 
     async def go(app: App) -> None:
         current = await migrate.current_revisions(app.engine)
@@ -176,8 +148,6 @@ def db_current() -> None:
 @demo_cli.command("seed")
 def demo_seed() -> None:
     """Load demo data (Thành phố Huế, its communes, teams, demo people and history). Idempotent."""
-    from db.base import utcnow
-    from services import demo
 
     async def go(app: App) -> dict[str, int]:
         with console.status("Đang nạp dữ liệu mẫu…"):
@@ -201,8 +171,6 @@ def users_grant(
     name: Annotated[str | None, typer.Option(help="Display name.")] = None,
 ) -> None:
     """Give a role to a channel account (bootstraps the first admin or leader)."""
-    from services import people
-    from services.access import Role
 
     try:
         role_value = Role(role)
@@ -230,9 +198,6 @@ def users_grant(
 @outbox_cli.command("status")
 def outbox_status() -> None:
     """Pending, sent, dead and unreachable pushes per kind."""
-    from rich.table import Table
-
-    from services import outbox
 
     async def go(app: App) -> list[tuple[str, str, int]]:
         async with app.sessions() as session:
@@ -246,12 +211,9 @@ def outbox_status() -> None:
 
 @cli.command("backup")
 def backup_command(
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Target file (default: backups/).")
-    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Target file (default: backups/).")] = None,
 ) -> None:
     """Back up the database (SQLite online backup, or pg_dump for PostgreSQL)."""
-    from bot.backup import BackupError, backup, default_name
 
     url = settings().database.url
     target = out or Path("backups") / default_name(url)
@@ -268,7 +230,6 @@ def restore_command(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Replace the SQLite database with a backup (stop the bot first)."""
-    from bot.backup import BackupError, restore_sqlite
 
     url = settings().database.url
     if not yes and not typer.confirm(f"Replace {url} with {file}?"):
@@ -282,7 +243,6 @@ def restore_command(
 
 def main(argv: list[str] | None = None) -> Any:
     """Entry point: configuration and start-up problems are one line and a non-zero exit."""
-    from services.errors import DomainError
 
     try:
         return cli(args=argv, standalone_mode=False)
@@ -290,8 +250,6 @@ def main(argv: list[str] | None = None) -> Any:
         err.print(f"[red]tocns:[/] {exc}", highlight=False)
         sys.exit(2)
     except DomainError as exc:
-        from handlers.i18n import Catalog
-
         err.print(f"[red]tocns:[/] {Catalog.load().text('vi', exc.key, **exc.params)}", highlight=False)
         sys.exit(2)
     except typer.Exit as exc:
@@ -308,6 +266,3 @@ def main(argv: list[str] | None = None) -> Any:
             sys.exit(exc.exit_code)
         raise
 
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,73 @@
+"""The one place that builds everything from settings: engine, catalog, router, intake,
+dispatcher. Nothing is created at import time."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import text
+
+from bot.config import Settings, validate_feature_sections
+from bot.dispatcher import Dispatcher
+from bot.intake import Intake
+from bot.kernel import ROOT, App, StartupError
+from db import migrate
+from db.engine import create_engine, session_factory
+from handlers.core import Resources
+from handlers.faq import FAQ_INDEX
+from handlers.faq import build_index as build_faq_index
+from handlers.i18n import Catalog
+from handlers.registry import build_router
+from handlers.router import ROUTER
+
+log = logging.getLogger("tocns")
+
+
+def build(settings: Settings) -> App:
+    validate_feature_sections(settings)
+    engine = create_engine(
+        settings.database.url, echo=settings.database.echo, busy_timeout=settings.database.sqlite_busy_timeout
+    )
+    sessions = session_factory(engine)
+    catalog = Catalog.load()
+    router = build_router()
+    resources = Resources()
+    resources[ROUTER] = router
+    try:  # the FAQ knowledge base (shipped + faq.local_dir); a bad entry stops start-up
+        resources[FAQ_INDEX] = build_faq_index(settings.extra, ROOT / "knowledge", base=Path.cwd())
+    except ValueError as exc:
+        raise StartupError(str(exc).splitlines()[0]) from None
+    intake = Intake(
+        sessions,
+        router,
+        catalog,
+        resources,
+        default_locale=settings.app.locale,
+        tz=settings.tz,
+        idle=timedelta(minutes=settings.app.dialog_idle_minutes),
+        flood_limit=settings.app.flood_limit_per_10s,
+        feature_config=settings.extra,
+    )
+    dispatcher = Dispatcher(sessions, {}, settings.outbox)
+    return App(settings, engine, sessions, catalog, router, resources, intake, dispatcher)
+
+
+async def prepare_database(app: App) -> None:
+    """Check the database answers; apply migrations or refuse to start when they are behind."""
+    url = app.settings.database.url
+    try:
+        async with app.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        raise StartupError(f"database.url: cannot connect ({type(exc).__name__}: {str(exc)[:120]})") from None
+    if await migrate.pending(app.engine, url):
+        if app.settings.database.auto_migrate:
+            log.info("applying database migrations")
+            await migrate.upgrade(app.engine, url)
+        else:
+            raise StartupError(
+                "database schema is behind the code and database.auto_migrate is false: "
+                "run `tocns db upgrade` first"
+            )
