@@ -13,9 +13,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.sequencer import WriteGate
 from db.base import utcnow
 from db.repositories import core as repo
 from handlers.core import Button, Context, Incoming, Reply, Resources
@@ -113,6 +114,7 @@ class Intake:
         flood_limit: int = 20,
         feature_config: dict[str, Any] | None = None,
         clock: Callable[[], datetime] = utcnow,
+        serial_writes: bool | None = None,
     ) -> None:
         self.sessions = sessions
         self.router = router
@@ -124,6 +126,13 @@ class Intake:
         self.flood = FloodGuard(flood_limit)
         self.feature_config = feature_config or {}
         self.clock = clock
+        if serial_writes is None:
+            bind = sessions.kw.get("bind")
+            serial_writes = bind is not None and bind.dialect.name == "sqlite"
+        # SQLite has one writer: concurrent updates queue here, in order, rather than in its busy
+        # handler. Jobs take the same gate for their short write batches (bot/scheduler.py).
+        self.write_gate = WriteGate(serial_writes)
+        self.transactions = 0  # write transactions begun (tests read it: one per update)
 
     async def handle(self, msg: Incoming) -> Outcome:
         """Process one update; raises DatabaseUnavailable when nothing could be stored."""
@@ -140,7 +149,14 @@ class Intake:
         locale = self.default_locale
         try:
             try:
-                replies, route, locale, duplicate = await self._process(msg)
+                try:
+                    replies, route, locale, duplicate = await self._process(msg)
+                except IntegrityError:
+                    # Chats run concurrently: two updates may create the same row at once (a new
+                    # person writing in a group and in private, one question asked twice). The
+                    # transaction was rolled back whole; run the update once more, now it sees it.
+                    log.info("update channel=%s key=%s retried after a conflict", msg.channel, key_hash)
+                    replies, route, locale, duplicate = await self._process(msg)
                 if duplicate:
                     outcome = "duplicate"
                     return Outcome([], duplicate=True)
@@ -180,7 +196,8 @@ class Intake:
     async def _mark_seen_after_failure(self, msg: Incoming, denied: PermissionDenied | None = None) -> None:
         # The failed transaction was rolled back; remember the update so a redelivery of the
         # same poisoned update does not loop. Refusals are audit-logged (who tried what).
-        async with self.sessions() as session, session.begin():
+        async with self.write_gate.hold(), self.sessions() as session, session.begin():
+            self.transactions += 1
             await repo.mark_update_seen(session, msg.update_key)
             if denied is not None:
                 account = await repo.find_account(session, msg.channel, msg.user_id)
@@ -193,7 +210,8 @@ class Intake:
                 )
 
     async def _process(self, msg: Incoming) -> tuple[list[Reply], str, str, bool]:
-        async with self.sessions() as session, session.begin():
+        async with self.write_gate.hold(), self.sessions() as session, session.begin():
+            self.transactions += 1
             if not await repo.mark_update_seen(session, msg.update_key):
                 return [], "duplicate", self.default_locale, True
             bundle = await repo.account_bundle(session, msg.channel, msg.user_id, msg.chat_id)
@@ -241,9 +259,12 @@ class Intake:
             new_menu: list[Any] = []
             if not msg.supports_buttons:
                 replies, new_menu = self._number_buttons(ctx, replies)
-            await repo.save_dialog_state(
-                session, msg.channel, msg.chat_id, msg.user_id, ctx.state_name, ctx.state, new_menu, now
-            )
+            # The bundle already told whether a state row exists: with none before and none after,
+            # skip the lookup (one round trip less for most updates).
+            if row is not None or bundle.account is None or ctx.state_name is not None or new_menu:
+                await repo.save_dialog_state(
+                    session, msg.channel, msg.chat_id, msg.user_id, ctx.state_name, ctx.state, new_menu, now
+                )
             return replies, route, locale, False
 
     @staticmethod

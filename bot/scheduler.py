@@ -1,20 +1,31 @@
 """APScheduler 3 jobs inside the bot process: times from the `kpi.schedules` config, each run
-exactly once per (job, period) — job_runs rows, an advisory lock on PostgreSQL, and outbox
-idempotency keys — and a run missed while the bot was down is made up once at start-up."""
+exactly once per (job, period) — job_runs rows, a per-job lock across processes (bot/joblock.py),
+and outbox idempotency keys — and a run missed while the bot was down is made up once at start-up.
+
+A run never holds the database for long: the job computes in a read-only session (on SQLite it does
+not take the write lock), renders each unit's chart once in a thread outside any transaction, and
+hands back the messages; they are written to the outbox in short transactions (at most
+WRITE_BATCH messages or about WRITE_BUDGET seconds each), queued behind people's updates on the same
+write gate, and the job_runs mark comes last. A crash midway is safe: the next run writes what is
+missing and the idempotency keys skip what was already queued."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from bot.joblock import job_lock
 from bot.kernel import App, StartupError
 from db.base import utcnow
+from db.engine import read_session_factory
 from handlers import handoff, jobs
+from handlers.core import push_reply
 from services import kpi
 from services.kpi import KpiSettings, Period
 
@@ -27,6 +38,12 @@ class RunResult:
     period: str | None
     status: str  # "done", "skipped" (already done), "idle" (nothing due)
     messages: int = 0
+    longest_write_ms: float = 0.0  # the longest write transaction of the run
+    writes: int = 0  # write transactions of the run
+
+
+WRITE_BATCH = 200
+WRITE_BUDGET = 0.05  # seconds: a batch stops early once its transaction has taken this long
 
 
 def kpi_settings(app: App) -> KpiSettings:
@@ -62,16 +79,46 @@ async def run_job(
     if period is None:
         return RunResult(job, None, "idle")
     started = utcnow()
-    async with app.sessions() as session, session.begin():
-        await kpi.lock_job(session, job, period)
-        if not force and await kpi.job_done(session, job, period):
-            return RunResult(job, period, "skipped")
-        env = jobs.JobEnv(session, app.catalog, cfg, tz, app.settings.app.locale, now)
-        added = await jobs.run(job, env, period)
-        await kpi.record_job(session, job, period, started, utcnow(), added)
+    async with job_lock(app.engine, job, period):
+        async with read_session_factory(app.engine)() as session:
+            if not force and await kpi.job_done(session, job, period):
+                return RunResult(job, period, "skipped")
+            out: list[jobs.Queued] = []
+            env = jobs.JobEnv(
+                session, app.catalog, cfg, tz, app.settings.app.locale, now, out=out, pause=session.commit
+            )
+            await jobs.run(job, env, period)
+        added, longest, writes = await write_messages(app, out)
+        async with app.intake.write_gate.hold():
+            t0 = time.perf_counter()
+            async with app.sessions() as session, session.begin():
+                await kpi.record_job(session, job, period, started, utcnow(), added)
+            longest = max(longest, (time.perf_counter() - t0) * 1000)
     app.dispatcher.wake()
-    log.info("job %s period=%s queued=%d", job, period, added)
-    return RunResult(job, period, "done", added)
+    log.info(
+        "job %s period=%s queued=%d writes=%d longest_write_ms=%.0f", job, period, added, writes + 1, longest
+    )
+    return RunResult(job, period, "done", added, longest, writes + 1)
+
+
+async def write_messages(app: App, items: Sequence[jobs.Queued]) -> tuple[int, float, int]:
+    """Queue a job's messages in short transactions; (rows added, longest transaction ms, count)."""
+    added, longest, writes, i = 0, 0.0, 0, 0
+    while i < len(items):
+        async with app.intake.write_gate.hold():
+            t0 = time.perf_counter()
+            async with app.sessions() as session, session.begin():
+                end = min(len(items), i + WRITE_BATCH)
+                while i < end:
+                    q = items[i]
+                    added += await push_reply(session, q.person_id, q.reply, kind=q.kind, idempotency=q.key)
+                    i += 1
+                    if time.perf_counter() - t0 > WRITE_BUDGET:
+                        break
+            longest = max(longest, (time.perf_counter() - t0) * 1000)
+            writes += 1
+        app.dispatcher.wake()  # the first batches go out while the rest are written
+    return added, longest, writes
 
 
 async def catch_up(app: App, now: datetime) -> list[RunResult]:

@@ -3,7 +3,10 @@ in each recipient's language, with the idempotency key (job, recipient, period).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import functools
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,6 +21,16 @@ from services.kpi import Finding, KpiSettings, Period
 JOBS = ("weekly_digest", "lagging_reminders", "report_reminder", "due_alert", "quarter_end")
 
 
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """One message a job wants sent; the scheduler writes these to the outbox in short batches."""
+
+    person_id: int
+    reply: Reply
+    kind: str
+    key: str
+
+
 @dataclass
 class JobEnv:
     session: AsyncSession
@@ -27,6 +40,11 @@ class JobEnv:
     default_locale: str
     now: datetime
     _locales: dict[int, str] | None = None
+    # Set by the scheduler: messages are collected here instead of written in the job's session
+    # (then a read-only one), and `pause` ends that session's transaction before slow rendering.
+    out: list[Queued] | None = None
+    pause: Callable[[], Awaitable[None]] | None = None
+    _rendered: dict[Hashable, bytes] = field(default_factory=dict)
 
     async def lang(self, person_id: int) -> str:
         self._locales = self._locales or {}
@@ -37,6 +55,14 @@ class JobEnv:
 
     def t(self, lang: str, key: str, **params: object) -> str:
         return self.catalog.text(lang, key, **params)
+
+    async def render(self, key: Hashable, make: Callable[[], bytes]) -> bytes:
+        """Render once per key (a unit's chart, per language), in a thread, outside any transaction."""
+        if key not in self._rendered:
+            if self.pause is not None:
+                await self.pause()
+            self._rendered[key] = await asyncio.to_thread(make)
+        return self._rendered[key]
 
 
 def period_for(
@@ -58,6 +84,9 @@ def period_for(
 
 
 async def send(env: JobEnv, person_id: int, reply: Reply, *, kind: str, key: str) -> int:
+    if env.out is not None:
+        env.out.append(Queued(person_id, reply, kind, key))
+        return 1
     return await push_reply(env.session, person_id, reply, kind=kind, idempotency=key)
 
 
@@ -135,13 +164,18 @@ async def weekly_digest(env: JobEnv, period: str) -> int:
         added += await send(env, person_id, Reply(text, buttons), kind="weekly_digest", key=key)
         if d.rows and d.has_data:
             ind = env.settings.indicator(d.indicator)
-            png = digest.chart_png(
-                d,
-                env.settings,
-                lang,
-                title=env.t(lang, "digest.chart_title", indicator=ind.name(lang), week=week.key),
-                target_label=env.t(lang, "digest.chart_target"),
-                no_data=env.t(lang, "digest.chart_no_data"),
+            title = env.t(lang, "digest.chart_title", indicator=ind.name(lang), week=week.key)
+            png = await env.render(
+                (unit.id, lang),
+                functools.partial(
+                    digest.chart_png,
+                    d,
+                    env.settings,
+                    lang,
+                    title=title,
+                    target_label=env.t(lang, "digest.chart_target"),
+                    no_data=env.t(lang, "digest.chart_no_data"),
+                ),
             )
             caption = env.t(
                 lang, "digest.chart_caption", indicator=ind.name(lang), unit=unit.name, week=week.key

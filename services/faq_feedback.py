@@ -11,6 +11,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import FaqFeedback, FaqQuestion
+from db.repositories import core as repo
 from services.access import Action, Actor
 
 MAX_NORMALIZED = 400
@@ -59,21 +60,9 @@ async def log_question(
     text = scrub(normalized)
     if not text:
         return
-    row = (
-        await session.execute(select(FaqQuestion).where(FaqQuestion.normalized == text))
-    ).scalar_one_or_none()
-    if row is None:
-        session.add(
-            FaqQuestion(
-                normalized=text, count=1, verdict=verdict, answered_entry=entry_id, first_at=now, last_at=now
-            )
-        )
-        await session.flush()
-        return
-    row.count += 1
-    row.last_at = now
-    row.verdict = verdict
-    row.answered_entry = entry_id
+    # One upsert: two people asking the same question at the same moment (updates of different
+    # chats run concurrently) both count, neither fails on the unique key.
+    await repo.count_question(session, text, verdict, entry_id, now)
 
 
 async def gaps(session: AsyncSession, limit: int = 20) -> list[Gap]:

@@ -16,6 +16,7 @@ from db.models import (
     AuditLog,
     ChannelAccount,
     DialogState,
+    FaqQuestion,
     Membership,
     OutboxMessage,
     Person,
@@ -35,6 +36,25 @@ async def mark_update_seen(session: AsyncSession, key: str) -> bool:
     stmt = _insert(session, ProcessedUpdate).values(key=key, processed_at=utcnow())
     result = await session.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def count_question(
+    session: AsyncSession, normalized: str, verdict: str, entry_id: str | None, now: datetime
+) -> None:
+    """Add one to a question's count (a new row at 1) in one statement, safe under concurrency."""
+    stmt = _insert(session, FaqQuestion).values(
+        normalized=normalized, count=1, verdict=verdict, answered_entry=entry_id, first_at=now, last_at=now
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["normalized"],
+        set_={
+            "count": FaqQuestion.count + 1,
+            "last_at": now,
+            "verdict": verdict,
+            "answered_entry": entry_id,
+        },
+    )
+    await session.execute(stmt)
 
 
 async def prune_processed(session: AsyncSession, before: datetime) -> int:

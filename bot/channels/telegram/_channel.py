@@ -18,11 +18,13 @@ from telegram import BotCommand, BotCommandScopeDefault, Update
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
 
+from bot.channels.telegram._order import ChatOrderedProcessor, chat_key
 from bot.channels.telegram._send import ReplyRenderer, TelegramSender, answer_callback
 from bot.channels.telegram._translate import FileRef, Me, language_hint, to_incoming, update_key, with_file
 from bot.config import TelegramSettings
 from bot.intake import DatabaseUnavailable, Outcome
 from bot.kernel import StartupError
+from bot.sequencer import ChatSequencer
 from handlers.core import Incoming, Reply
 from services.access import Role
 
@@ -39,8 +41,11 @@ _COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
 PTBApp = Application[Any, Any, Any, Any, Any, Any]
 
 
-def make_application(settings: TelegramSettings, *, webhook: bool) -> PTBApp:
-    """The PTB Application: base URL from settings, rate-limited, no job queue (we have our own)."""
+def make_application(
+    settings: TelegramSettings, *, webhook: bool, processor: ChatOrderedProcessor | None = None
+) -> PTBApp:
+    """The PTB Application: base URL from settings, rate-limited, no job queue (we have our own);
+    updates of different chats processed concurrently, each chat's in order (ChatOrderedProcessor)."""
     assert settings.token is not None
     # Opt in to PTB 23's timedelta periods now: otherwise every flood wait logs a deprecation warning.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -53,7 +58,7 @@ def make_application(settings: TelegramSettings, *, webhook: bool) -> PTBApp:
         # ~30 messages/s overall and 20/min per group, on every send (replies and pushes).
         .rate_limiter(AIORateLimiter(overall_max_rate=30, group_max_rate=20, group_time_period=60))
         .job_queue(None)
-        .concurrent_updates(False)
+        .concurrent_updates(processor or ChatOrderedProcessor())
         .connect_timeout(10)
         .read_timeout(20)
         .write_timeout(30)
@@ -100,6 +105,11 @@ class TelegramChannel:
         self.sender.ready = self.ready
         self.max_file_bytes = MAX_FILE_BYTES
         self._locks = _ChatLocks()
+        # The same per-chat turns for polling (PTB's processor) and webhook requests.
+        processor = self.application.update_processor
+        self.sequencer: ChatSequencer = (
+            processor.sequencer if isinstance(processor, ChatOrderedProcessor) else ChatSequencer()
+        )
         self._tasks: set[asyncio.Task[None]] = set()
         self.application.add_handler(TypeHandler(Update, self._on_update))
         self.application.add_error_handler(self._on_error)
@@ -274,7 +284,8 @@ class TelegramChannel:
         except (ValueError, TypeError, KeyError):
             return web.Response(status=400, text="not an update")
         try:
-            result = await self.process(update)
+            async with self.sequencer.reserve(chat_key(update)):
+                result = await self.process(update)
         except DatabaseUnavailable:
             log.warning("database unavailable key=%s: answering 503", update_key(update))
             return web.Response(status=503, text="retry later")
