@@ -14,6 +14,11 @@ if [ ! -x .venv/bin/tocns ] || [ pyproject.toml -nt .venv/.installed ]; then
     echo "Cài đặt thất bại / install failed: see .venv/install.log" >&2
     exit 1
   fi
+  # Build now what the first run would otherwise build while someone waits for an answer:
+  # bytecode of the project's modules and matplotlib's font cache (charts).
+  echo "Chuẩn bị lần chạy đầu / warming up (bytecode, font cache) …" >&2
+  .venv/bin/python -m compileall -q -j 0 bot handlers services db >/dev/null 2>&1 || true
+  .venv/bin/python -c "import matplotlib.font_manager" >/dev/null 2>&1 || true
   touch .venv/.installed
 fi
 .venv/bin/tocns demo seed

@@ -20,7 +20,8 @@ if str(ROOT) not in sys.path:
 
 DOC = ROOT / "docs" / "benchmarks.md"
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-TOCNS = ROOT / ".venv" / "bin" / "tocns"
+# The `tocns` console script next to the interpreter running the bench (any venv, any checkout).
+TOCNS = Path(sys.executable).parent / "tocns"
 
 
 def machine() -> str:
@@ -36,13 +37,22 @@ def machine() -> str:
     return f"`nproc` = {os.cpu_count()}, {ram}, {sys.platform}, Python {sys.version.split()[0]}"
 
 
+def load_line() -> str:
+    """What else the machine was doing: the load average (1/5/15 min) against the core count."""
+    try:
+        one, five, fifteen = Path("/proc/loadavg").read_text().split()[:3]
+    except (OSError, ValueError):
+        return "load average unknown"
+    return f"load average {one} / {five} / {fifteen} on {os.cpu_count()} cores (shared machine)"
+
+
 def command_line() -> str:
     script = Path(sys.argv[0]).resolve()
     try:
         shown = script.relative_to(ROOT)
     except ValueError:
         shown = script
-    return " ".join([".venv/bin/python", str(shown), *sys.argv[1:]])
+    return " ".join(["python", str(shown), *sys.argv[1:]])
 
 
 def percentile(values: Sequence[float], p: float) -> float:
@@ -63,7 +73,11 @@ def verdict(ok: bool) -> str:
 
 
 def append_section(heading: str, intro: str, body: list[str]) -> None:
-    """Append a dated block at the end of `## heading` (created with `intro` when missing)."""
+    """Append a dated block at the end of `## heading` (created with `intro` when missing).
+    A `--quick` run is a smoke run: it never edits docs/benchmarks.md."""
+    if "--quick" in sys.argv[1:]:
+        print("--quick: docs/benchmarks.md left as it is")
+        return
     DOC.parent.mkdir(exist_ok=True)
     text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
     block = "\n".join(

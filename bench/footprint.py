@@ -156,7 +156,15 @@ async def first_answer(workdir: Path, template: Path, run: int) -> float:
                 }
             }
         )
-        env = env_for(workdir, db, {"TOCNS_TELEGRAM_TOKEN": tg.token, "TOCNS_TELEGRAM_BASE_URL": tg.base_url})
+        env = env_for(
+            workdir,
+            db,
+            {
+                "TOCNS_TELEGRAM_TOKEN": tg.token,
+                "TOCNS_TELEGRAM_BASE_URL": tg.base_url,
+                "TOCNS_WEB_PORT": str(free_port()),  # never the default 8080 (another bot may hold it)
+            },
+        )
         log = workdir / f"start{run}.log"
         with log.open("wb") as out:
             t0 = time.perf_counter()
@@ -175,10 +183,7 @@ async def first_answer(workdir: Path, template: Path, run: int) -> float:
 
 def import_profile() -> tuple[float, list[tuple[float, str]]]:
     """Cumulative import time (ms) per top-level package for what `tocns run` imports at start."""
-    code = (
-        "import bot.cli, bot.assemble, bot.serve; "
-        "from bot.assemble import build; import bot.scheduler"
-    )
+    code = "import bot.cli, bot.assemble, bot.serve; from bot.assemble import build; import bot.scheduler"
     res = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )

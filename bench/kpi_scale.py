@@ -13,6 +13,14 @@ Times (best of R, after one warm-up) the real services:
 - one digest: `services.digest.build` for a provincial leader (total + ranked communes) and for a
   commune leader (total + ranked teams).
 Goals: all communes < 2 s on PostgreSQL, < 5 s on SQLite; one digest < 200 ms.
+
+Then the jobs themselves (`bot.scheduler.run_job`, what the scheduler and `tocns jobs run` call) on the
+same data, every leader given a Telegram account: the longest write transaction of each job (goal
+< 200 ms: jobs compute outside write transactions and write the outbox in short batches), and, while
+the weekly digest runs, a person's /help every 0.25 s through the real intake (goal: answered < 1 s)
+and the event loop's longest block (bot/loopwatch.py; goal < 50 ms). `--jobs-units N` limits the
+digest to N leaders' units (each unit's chart is drawn once; a national run draws 3,355).
+A missed timing goal is reported, not an error exit.
 """
 
 from __future__ import annotations
@@ -29,7 +37,17 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from _common import DEFAULT_PG, ScratchPg, append_section, migrate_url, verdict
+from _common import (
+    DEFAULT_PG,
+    ROOT,
+    ScratchPg,
+    append_section,
+    load_line,
+    median,
+    migrate_url,
+    percentile,
+    verdict,
+)
 
 from db.engine import create_engine, session_factory
 from services import digest, kpi
@@ -356,6 +374,98 @@ async def _unit(sessions: Any, unit_id: int) -> Any:
     return unit
 
 
+async def jobs_phase(url: str, data: Data, units: int | None) -> dict[str, Any]:
+    """Run every job at NOW on this data; a person's /help every 0.25 s during the weekly digest."""
+    from sqlalchemy import delete, insert
+
+    from bot import scheduler
+    from bot.assemble import build
+    from bot.config import load_settings
+    from bot.loopwatch import LoopWatch
+    from db.models import ChannelAccount, Membership
+    from handlers.core import ChatType, Incoming
+
+    app = build(load_settings(environ={"TOCNS_DATABASE_URL": url, "TOCNS_CONFIG": str(ROOT / "config.yaml")}))
+    out: dict[str, Any] = {}
+    try:
+        leaders = sorted(data.leaders.items())
+        async with app.sessions() as s, s.begin():
+            await s.execute(delete(ChannelAccount).where(ChannelAccount.external_id.like("lead-%")))
+            rows = [
+                {"channel": "telegram", "external_id": f"lead-{pid}", "chat_id": str(9_000_000 + pid),
+                 "person_id": pid, "created_at": NOW}
+                for _unit_id, pid in leaders
+            ]  # fmt: skip
+            await s.execute(insert(ChannelAccount), rows)
+            if units is not None:  # fewer digests: end the other leaders' roles
+                keep = {unit_id for unit_id, _ in leaders[:units]}
+                await s.execute(
+                    delete(Membership).where(Membership.role == "leader", Membership.unit_id.not_in(keep))
+                )
+        recipients = min(units or len(leaders), len(leaders))
+        out["recipients"] = recipients
+        for job in ("lagging_reminders", "report_reminder", "due_alert"):
+            t0 = time.perf_counter()
+            r = await scheduler.run_job(app, job, NOW, force=True)
+            out[job] = (r.longest_write_ms, r.messages, r.writes, time.perf_counter() - t0)
+        watch = LoopWatch()
+        watch_task = asyncio.create_task(watch.run())
+        answers: list[float] = []
+        job = asyncio.create_task(scheduler.run_job(app, "weekly_digest", NOW, force=True))
+        t0 = time.perf_counter()
+        k = 0
+        while not job.done():
+            k += 1
+            msg = Incoming(
+                channel="telegram", chat_id="citizen-1", user_id="citizen-1", display_name="Người dân",
+                update_key=f"bench:{k}:{time.time()}", supports_buttons=True, chat_type=ChatType("private"),
+                bot_username="tocns_bot", text="/help",
+            )  # fmt: skip
+            a0 = time.perf_counter()
+            outcome = await app.intake.handle(msg)
+            answers.append(time.perf_counter() - a0)
+            assert outcome.replies, "no answer to /help during the digest"
+            await asyncio.sleep(0.25)
+        r = await job
+        out["weekly_digest"] = (r.longest_write_ms, r.messages, r.writes, time.perf_counter() - t0)
+        watch.stop()
+        await watch_task
+        out["answers"] = answers
+        out["loop"] = (watch.longest_ms, watch.longest_cpu_ms, watch.over_50ms)
+    finally:
+        await app.close()
+    return out
+
+
+def report_jobs(name: str, j: dict[str, Any]) -> list[str]:
+    longest = max(v[0] for k, v in j.items() if isinstance(v, tuple) and len(v) == 4)
+    ans = j["answers"]
+    worst = max(ans) if ans else float("nan")
+    lw, lc, over = j["loop"]
+    parts = [
+        f"{k} {v[0]:.0f} ms ({v[1]} rows in {v[2]} writes, {v[3]:.1f} s)"
+        for k, v in j.items()
+        if isinstance(v, tuple) and len(v) == 4
+    ]
+    print(
+        f"{name:10} jobs: longest write transaction {longest:.0f} ms "
+        f"(goal < 200: {verdict(longest < 200)}) — " + "; ".join(parts)
+    )
+    print(
+        f"{name:10} a person's /help during the digest ({j['recipients']} leaders): {len(ans)} answers, "
+        f"p50 {median(ans) * 1000:.0f} ms, p95 {percentile(ans, 95) * 1000:.0f} ms, "
+        f"worst {worst * 1000:.0f} ms "
+        f"(goal < 1 s: {verdict(worst < 1)}); event loop longest block {lw:.0f} ms wall / {lc:.0f} ms CPU, "
+        f"{over} over 50 ms (goal < 50 ms: {verdict(lc < 50)})"
+    )
+    return [
+        f"| {name} | {j['recipients']} | {longest:.0f} {verdict(longest < 200)} | "
+        + "; ".join(parts)
+        + f" | {median(ans) * 1000:.0f} / {worst * 1000:.0f} {verdict(worst < 1)} | {lw:.0f} / {lc:.0f} "
+        f"{verdict(lc < 50)} |"
+    ]
+
+
 def report(name: str, r: dict[str, Any], load_s: float) -> list[str]:
     goal_all = GOALS["all_pg" if name == "PostgreSQL" else "all_sqlite"]
     lines = [
@@ -389,8 +499,11 @@ async def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="timed runs after one warm-up (best is kept)")
     parser.add_argument("--keep-sqlite", default=None, help="keep the SQLite file here (re-used if present)")
     parser.add_argument("--no-write", action="store_true", help="do not append to docs/benchmarks.md")
+    parser.add_argument("--no-jobs", action="store_true", help="skip the jobs phase")
+    parser.add_argument("--jobs-units", type=int, default=None, help="digest for this many leaders only")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    job_rows: list[str] = []
     scale = 0.1 if args.quick else 1.0
     t0 = time.perf_counter()
     data = Data(scale)
@@ -409,6 +522,8 @@ async def main() -> None:
                 await migrate_url(url)  # new indexes (e.g. a new migration) on a kept file
             load_s = time.perf_counter() - t1
             rows += report("SQLite", await measure(url, data, args.repeat), load_s)
+            if not args.no_jobs:
+                job_rows += report_jobs("SQLite", await jobs_phase(url, data, args.jobs_units))
     if not args.sqlite_only:
         async with ScratchPg(args.pg) as url:
             t1 = time.perf_counter()
@@ -416,6 +531,8 @@ async def main() -> None:
             await load_pg(url, data)
             load_s = time.perf_counter() - t1
             rows += report("PostgreSQL", await measure(url, data, args.repeat), load_s)
+            if not args.no_jobs:
+                job_rows += report_jobs("PostgreSQL", await jobs_phase(url, data, args.jobs_units))
     if not args.no_write:
         append_section(
             "KPI at national scale",
@@ -433,6 +550,16 @@ async def main() -> None:
                 "| digest (commune) ms | goal | load s |",
                 "|---|---|---|---|---|---|---|---|",
                 *rows,
+                "",
+                f"Jobs on the same data (`bot.scheduler.run_job`; each leader has a Telegram account). "
+                f"Machine load: {load_line()}.",
+                "",
+                "| database | digest recipients | longest write transaction ms (goal < 200) "
+                "| per job: longest "
+                "write, rows, write transactions, duration | /help during the digest p50 / worst ms "
+                "(goal < 1 s) | event loop longest block wall / CPU ms (goal < 50) |",
+                "|---|---|---|---|---|---|",
+                *job_rows,
             ],
         )
 

@@ -37,6 +37,12 @@ class RateLimiter:
                 await asyncio.sleep(self._next - now)
             self._next = max(now, self._next) + self.interval
 
+    def consume(self) -> None:
+        """Count a send made elsewhere (an interactive reply) against this budget, without waiting:
+        pushes slow down while people are being answered, so replies never queue behind them in
+        the platform's rate limit."""
+        self._next = max(self._next, time.monotonic()) + self.interval
+
     def pause(self, seconds: float) -> None:
         self._next = max(self._next, time.monotonic() + seconds)
 

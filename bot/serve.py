@@ -17,6 +17,7 @@ from bot.channels.zalo.bot import build_channel as zalo_bot_channel
 from bot.channels.zalo.oa import build_channel as zalo_oa_channel
 from bot.kernel import App, Channel
 from bot.leader import Leadership
+from bot.loopwatch import LoopWatch
 
 log = logging.getLogger("tocns")
 
@@ -57,6 +58,8 @@ async def serve(app: App, channels: list[Channel], webapp: web.Application) -> N
     started: list[Channel] = []
     stoppers: list[Callable[[], Awaitable[None]]] = []
     dispatcher_task = asyncio.create_task(app.dispatcher.run(), name="outbox")
+    watch = LoopWatch()
+    watch_task = asyncio.create_task(watch.run(), name="loopwatch")
     try:
         for channel in channels:
             await channel.start()
@@ -74,6 +77,9 @@ async def serve(app: App, channels: list[Channel], webapp: web.Application) -> N
                 await channel.stop()
         app.dispatcher.stop()
         await dispatcher_task
+        watch.stop()
+        await watch_task
+        log.info(watch.summary())
         if runner is not None:
             await runner.cleanup()
 

@@ -42,6 +42,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -55,7 +56,7 @@ import yaml
 
 E2E_DIR = Path(__file__).resolve().parent
 ROOT = E2E_DIR.parent.parent
-TOCNS = ROOT / ".venv" / "bin" / "tocns"
+TOCNS = Path(sys.executable).parent / "tocns"  # the console script beside this interpreter
 READY_LINE = "tocns is running"
 _tokens = itertools.count(1)
 

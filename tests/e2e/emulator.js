@@ -9,10 +9,15 @@
 //  * callback queries lack chat_instance         -> added to every delivered update
 //  * editMessageText / answerCallbackQuery / setWebhook return null -> Message / true / true
 //  * sendPhoto, sendDocument, sendChatAction, setMyCommands missing  -> implemented (multipart parsed here)
-//  * getUpdates ignores offset/timeout           -> real offset confirmation + long polling
+//  * getUpdates ignores offset/timeout           -> real offset confirmation + long polling (waits up to
+//                                                  `timeout` s; ends early only if the client goes away)
 //  * no webhook secret header                    -> X-Telegram-Bot-Api-Secret-Token from setWebhook
 //  * unreachable webhook crashes Node (unhandled rejection) -> awaited, reported to the client
-// Extra test routes (POST, JSON body): /_tocns/messages {token, chatId, afterId}, /_tocns/state {token}.
+// Extra test routes (POST, JSON body): /_tocns/messages {token, chatId, afterId, wait}, /_tocns/state {token}.
+// Timing for benches: every user update answers `at_ms` (when the emulator took it) and every bot message
+// carries `stored_ms` (when the bot's send reached the emulator), both on the emulator's clock;
+// `/_tocns/messages` with `wait` (seconds) long-polls until the chat has a new bot message, and
+// /_tocns/state counts getUpdates calls (a polling bot that spins shows up there).
 'use strict';
 const http = require('http');
 const express = require('express');
@@ -29,7 +34,7 @@ const host = opt('host', '127.0.0.1');
 process.on('unhandledRejection', (err) => console.error('unhandled rejection:', err && err.message));
 
 const server = new TelegramServer({ port, host, storeTimeout: 3600 });
-const extra = { commands: {}, answered: [], actions: 0, webhookFailures: 0 };
+const extra = { commands: {}, answered: [], actions: 0, webhookFailures: 0, getUpdatesCalls: 0 };
 const toSeconds = (d) => (typeof d === 'number' && d > 1e11 ? Math.floor(d / 1000) : d);
 
 // Every update (getUpdates and webhook) goes through formatUpdate: fix dates and chat_instance.
@@ -49,11 +54,12 @@ TelegramServer.formatUpdate = (update) => {
 server.addUserUpdate = async function addUserUpdate(update) {
   const webhook = this.webhooks[update.botToken];
   const updateId = this.updateId;
+  const atMs = Date.now();
   this.updateId++;
   if (!webhook) {
     this.storage.userMessages.push({ ...update, updateId });
     this.emit('NewUserUpdate');
-    return { update_id: updateId };
+    return { update_id: updateId, at_ms: atMs };
   }
   const headers = { 'content-type': 'application/json' };
   if (webhook.secret_token) headers['X-Telegram-Bot-Api-Secret-Token'] = webhook.secret_token;
@@ -62,10 +68,10 @@ server.addUserUpdate = async function addUserUpdate(update) {
       method: 'POST', headers, body: JSON.stringify(TelegramServer.formatUpdate({ ...update, updateId })),
     });
     if (!resp.ok) extra.webhookFailures++;
-    return { update_id: updateId, webhook_status: resp.status };
+    return { update_id: updateId, at_ms: atMs, webhook_status: resp.status };
   } catch (err) {
     extra.webhookFailures++;
-    return { update_id: updateId, webhook_status: 0, webhook_error: String(err.message || err) };
+    return { update_id: updateId, at_ms: atMs, webhook_status: 0, webhook_error: String(err.message || err) };
   }
 };
 
@@ -74,6 +80,7 @@ const pending = (token, offset) => server.storage.userMessages.filter(
   (u) => u.botToken === token && !u.isRead && u.updateId >= offset,
 );
 async function getUpdates(req, res) {
+  extra.getUpdatesCalls++;
   const token = req.params.token;
   const body = { ...req.query, ...req.body };
   const offset = Number(body.offset || 0);
@@ -87,7 +94,7 @@ async function getUpdates(req, res) {
       const timer = setTimeout(done, timeout * 1000);
       function done() { clearTimeout(timer); server.off('NewUserUpdate', done); resolve(); }
       server.on('NewUserUpdate', done);
-      req.on('close', done);
+      res.on('close', done); // the client went away (req 'close' fires once the body is read)
     });
     updates = pending(token, offset);
   }
@@ -147,6 +154,14 @@ function sendFile(kind) {
   };
 }
 
+// Bot messages are stored with Date.now() in `time`; tell long-polling /_tocns/messages callers.
+const addBotMessage = server.addBotMessage.bind(server);
+server.addBotMessage = (message, token) => {
+  const result = addBotMessage(message, token);
+  server.emit('NewBotMessage');
+  return result;
+};
+
 const front = express();
 front.use(express.json());
 front.use(express.urlencoded({ extended: true }));
@@ -204,12 +219,24 @@ const clientRoute = (kind) => async (req, res) => {
 front.post('/sendMessage', clientRoute('message'));
 front.post('/sendCommand', clientRoute('command'));
 front.post('/sendCallback', clientRoute('callback'));
-front.post('/_tocns/messages', (req, res) => {
+const botMessagesFor = (token, chatId, afterId) => server.storage.botMessages
+  .filter((u) => u.botToken === token && String(u.message.chat_id) === String(chatId) && u.messageId > afterId)
+  .map((u) => ({ ...asMessage(u), edit_count: u.editCount || 0, stored_ms: u.time }));
+front.post('/_tocns/messages', async (req, res) => {
   const { token, chatId } = req.body;
   const afterId = Number(req.body.afterId || 0);
-  const result = server.storage.botMessages
-    .filter((u) => u.botToken === token && String(u.message.chat_id) === String(chatId) && u.messageId > afterId)
-    .map((u) => ({ ...asMessage(u), edit_count: u.editCount || 0 }));
+  const wait = Math.min(Number(req.body.wait || 0), 60);
+  let result = botMessagesFor(token, chatId, afterId);
+  if (!result.length && wait > 0) {
+    await new Promise((resolve) => {
+      const timer = setTimeout(done, wait * 1000);
+      function check() { if (botMessagesFor(token, chatId, afterId).length) done(); }
+      function done() { clearTimeout(timer); server.off('NewBotMessage', check); resolve(); }
+      server.on('NewBotMessage', check);
+      res.on('close', done); // the client went away (req 'close' fires once the body is read)
+    });
+    result = botMessagesFor(token, chatId, afterId);
+  }
   res.json({ ok: true, result });
 });
 front.post('/_tocns/state', (req, res) => res.json({ ok: true, result: {
@@ -217,7 +244,9 @@ front.post('/_tocns/state', (req, res) => res.json({ ok: true, result: {
   answered_callbacks: extra.answered.filter((a) => a.token === req.body.token).map((a) => a.id),
   webhook: server.webhooks[req.body.token] ? server.webhooks[req.body.token].url : null,
   webhook_failures: extra.webhookFailures,
+  get_updates_calls: extra.getUpdatesCalls,
 } }));
+server.setMaxListeners(0); // one listener per waiting long poll
 front.use(server.webServer); // everything else: the package's own routes
 
 const httpServer = http.createServer(front);

@@ -226,6 +226,7 @@ class TelegramChannel:
                     await answer_callback(self.bot, query.id)
                 edit_id = query.message.message_id if query is not None and query.message else None
                 for reply in replies:
+                    self.app.dispatcher.limiter.consume()  # replies first: pushes make room
                     target = edit_id if reply.edit and reply.attachment is None else None
                     await self.renderer.send(int(chat), reply, edit_message_id=target)
                     if target is not None:
