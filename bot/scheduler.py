@@ -2,32 +2,33 @@
 exactly once per (job, period) — job_runs rows, a per-job lock across processes (bot/joblock.py),
 and outbox idempotency keys — and a run missed while the bot was down is made up once at start-up.
 
-A run never holds the database for long: the job computes in a read-only session (on SQLite it does
-not take the write lock), renders each unit's chart once in a thread outside any transaction, and
-hands back the messages; they are written to the outbox in short transactions (at most
-WRITE_BATCH messages or about WRITE_BUDGET seconds each), queued behind people's updates on the same
-write gate, and the job_runs mark comes last. A crash midway is safe: the next run writes what is
-missing and the idempotency keys skip what was already queued."""
+A run never holds the database nor the event loop for long: the job computes in a thread with its
+own event loop, in a read-only session (on SQLite it does not take the write lock), renders each
+unit's chart once outside any transaction, and hands back the messages; they are written to the
+outbox in short transactions (one multi-row INSERT of at most WRITE_BATCH rows each), queued behind
+people's updates on the same write gate, and the job_runs mark comes last. A crash midway is safe:
+the next run writes what is missing and the idempotency keys skip what was already queued."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.joblock import job_lock
 from bot.kernel import App, StartupError
 from db.base import utcnow
-from db.engine import read_session_factory
+from db.engine import create_engine, read_session_factory
 from handlers import handoff, jobs
-from handlers.core import push_reply
-from services import kpi
+from services import kpi, outbox, people
 from services.kpi import KpiSettings, Period
 
 log = logging.getLogger("tocns.scheduler")
@@ -43,8 +44,8 @@ class RunResult:
     writes: int = 0  # write transactions of the run
 
 
-WRITE_BATCH = 200
-WRITE_BUDGET = 0.025  # seconds: a batch stops early once its transaction has taken this long
+WRITE_BATCH = 200  # outbox rows per write transaction (one INSERT statement)
+WRITE_BYTES = 2_000_000  # …or about this much attachment data (charts)
 
 
 def kpi_settings(app: App) -> KpiSettings:
@@ -84,11 +85,7 @@ async def run_job(
         async with read_session_factory(app.engine)() as session:
             if not force and await kpi.job_done(session, job, period):
                 return RunResult(job, period, "skipped")
-            out: list[jobs.Queued] = []
-            env = jobs.JobEnv(
-                session, app.catalog, cfg, tz, app.settings.app.locale, now, out=out, pause=session.commit
-            )
-            await jobs.run(job, env, period)
+        out = await compute_off_loop(app, job, now, period)
         added, longest, writes = await write_messages(app, out)
         async with app.intake.write_gate.hold(), app.sessions() as session, session.begin():
             t0 = await _begun(session)
@@ -101,19 +98,82 @@ async def run_job(
     return RunResult(job, period, "done", added, longest, writes + 1)
 
 
+async def compute(app: App, engine: AsyncEngine, job: str, now: datetime, period: str) -> list[jobs.Queued]:
+    """The job body on a read-only session of `engine`: the messages it wants sent."""
+    async with read_session_factory(engine)() as session:
+        out: list[jobs.Queued] = []
+        env = jobs.JobEnv(
+            session,
+            app.catalog,
+            kpi_settings(app),
+            app.settings.tz,
+            app.settings.app.locale,
+            now,
+            out=out,
+            pause=session.commit,
+        )
+        await jobs.run(job, env, period)
+    return out
+
+
+async def compute_off_loop(app: App, job: str, now: datetime, period: str) -> list[jobs.Queued]:
+    """Run `compute` in a thread with its own event loop and engine: a national digest's Python work
+    (figures for thousands of units, text, charts) never holds the bot's loop, so people's updates
+    go on between its steps (only the GIL is shared; CPython hands it over every few ms)."""
+    url = app.engine.url
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return await compute(app, app.engine, job, now, period)  # a private in-memory database
+
+    def in_thread() -> list[jobs.Queued]:
+        async def main() -> list[jobs.Queued]:
+            engine = create_engine(url.render_as_string(hide_password=False))
+            try:
+                return await compute(app, engine, job, now, period)
+            finally:
+                await engine.dispose()
+
+        return asyncio.run(main())
+
+    return await asyncio.to_thread(in_thread)
+
+
 async def write_messages(app: App, items: Sequence[jobs.Queued]) -> tuple[int, float, int]:
-    """Queue a job's messages in short transactions; (rows added, longest transaction ms, count)."""
-    added, longest, writes, i = 0, 0.0, 0, 0
-    while i < len(items):
+    """Queue a job's messages; (rows added, longest write transaction ms, write transactions).
+    Recipients' accounts are looked up and payloads built first (no transaction held); then each
+    write transaction is one multi-row INSERT … ON CONFLICT DO NOTHING of at most WRITE_BATCH rows
+    (or about WRITE_BYTES of attachments)."""
+    async with read_session_factory(app.engine)() as session:
+        reach = await people.reach_many(session, sorted({q.person_id for q in items}))
+    batches: list[list[dict[str, Any]]] = [[]]
+    size = 0
+    for q in items:
+        refs = reach.get(q.person_id, [])
+        if not refs:
+            continue
+        payload = q.reply.to_payload()
+        weight = len(q.reply.attachment.data) if q.reply.attachment else 200
+        for ref in refs:
+            if len(batches[-1]) >= WRITE_BATCH or (batches[-1] and size + weight > WRITE_BYTES):
+                batches.append([])
+                size = 0
+            batches[-1].append(
+                {
+                    "idempotency_key": f"{q.key}:{ref.channel}:{ref.chat_id}",
+                    "kind": q.kind,
+                    "channel": ref.channel,
+                    "chat_id": ref.chat_id,
+                    "person_id": q.person_id,
+                    "payload": payload,
+                }
+            )
+            size += weight
+    added, longest, writes = 0, 0.0, 0
+    for batch in batches:
+        if not batch:
+            continue
         async with app.intake.write_gate.hold(), app.sessions() as session, session.begin():
             t0 = await _begun(session)
-            end = min(len(items), i + WRITE_BATCH)
-            while i < end:
-                q = items[i]
-                added += await push_reply(session, q.person_id, q.reply, kind=q.kind, idempotency=q.key)
-                i += 1
-                if time.perf_counter() - t0 > WRITE_BUDGET:
-                    break
+            added += await outbox.enqueue_many(session, batch)
         longest = max(longest, (time.perf_counter() - t0) * 1000)
         writes += 1
         app.dispatcher.wake()  # the first batches go out while the rest are written

@@ -54,6 +54,11 @@ async def enqueue(
     )
 
 
+async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
+    """Queue many pushes in one statement (keys already queued are skipped); rows added."""
+    return await repo.enqueue_many(session, rows)
+
+
 async def claim(
     session: AsyncSession, channels: tuple[str, ...], limit: int, lease: timedelta
 ) -> list[OutboxItem]:

@@ -97,6 +97,12 @@ async def reach(session: AsyncSession, person_id: int) -> list[AccountRef]:
     return [AccountRef(a.channel, a.chat_id) for a in await repo.accounts_of(session, person_id)]
 
 
+async def reach_many(session: AsyncSession, person_ids: list[int]) -> dict[int, list[AccountRef]]:
+    """`reach` for many people at once."""
+    found = await repo.accounts_of_many(session, person_ids)
+    return {p: [AccountRef(a.channel, a.chat_id) for a in accounts] for p, accounts in found.items()}
+
+
 async def grant_role(
     session: AsyncSession,
     *,

@@ -115,6 +115,20 @@ async def find_account(session: AsyncSession, channel: str, external_id: str) ->
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def accounts_of_many(session: AsyncSession, person_ids: list[int]) -> dict[int, list[ChannelAccount]]:
+    """Every account of each person, in a few queries (jobs resolve all recipients at once)."""
+    out: dict[int, list[ChannelAccount]] = {}
+    for i in range(0, len(person_ids), 500):
+        stmt = (
+            select(ChannelAccount)
+            .where(ChannelAccount.person_id.in_(person_ids[i : i + 500]))
+            .order_by(ChannelAccount.id)
+        )
+        for account in (await session.execute(stmt)).scalars():
+            out.setdefault(account.person_id, []).append(account)
+    return out
+
+
 async def accounts_of(session: AsyncSession, person_id: int) -> list[ChannelAccount]:
     stmt = select(ChannelAccount).where(ChannelAccount.person_id == person_id).order_by(ChannelAccount.id)
     return list((await session.execute(stmt)).scalars())
@@ -243,6 +257,20 @@ async def set_menu(session: AsyncSession, channel: str, chat_id: str, user_id: s
 
 
 # --- outbox --------------------------------------------------------------------------------
+
+
+async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
+    """Add outbox rows in one statement, skipping idempotency keys already there; rows added.
+    Each row: idempotency_key, kind, channel, chat_id, person_id, payload."""
+    if not rows:
+        return 0
+    now = utcnow()
+    values = [
+        {**r, "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now} for r in rows
+    ]
+    stmt = _insert(session, OutboxMessage).values(values)
+    result = await session.execute(stmt.on_conflict_do_nothing(index_elements=["idempotency_key"]))
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def enqueue(
