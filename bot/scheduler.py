@@ -44,7 +44,7 @@ class RunResult:
     writes: int = 0  # write transactions of the run
 
 
-WRITE_BATCH = 200  # outbox rows per write transaction (one INSERT statement)
+WRITE_BATCH = 100  # outbox rows per write transaction (one INSERT … VALUES statement)
 WRITE_BYTES = 2_000_000  # …or about this much attachment data (charts)
 
 

@@ -268,9 +268,15 @@ async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]]) -> int
     values = [
         {**r, "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now} for r in rows
     ]
-    stmt = _insert(session, OutboxMessage).values(values)
-    result = await session.execute(stmt.on_conflict_do_nothing(index_elements=["idempotency_key"]))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    # One cached single-row statement run over all rows ("insertmanyvalues": batched multi-row
+    # VALUES on the wire); the returned ids are the rows actually added.
+    stmt = (
+        _insert(session, OutboxMessage)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(OutboxMessage.id)
+    )
+    result = await session.execute(stmt, values)
+    return len(result.all())
 
 
 async def enqueue(
