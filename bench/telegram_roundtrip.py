@@ -362,9 +362,10 @@ async def scenario_set(
             finally:
                 log = await bot.stop()
             if bot.kind == "tocns":
+                block = loop_block(log)
                 for key, r in results.items():
                     if key[0] == "tocns":
-                        r.extra["loop"] = loop_block(log)
+                        r.extra["loop"] = block
         for load_name in ("1 user", "10 users 20/s", "10 users 20/s + digest"):
             t = results[("tocns", load_name)]
             e = results[("echo", load_name if "digest" not in load_name else "10 users 20/s")]
