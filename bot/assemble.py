@@ -18,6 +18,7 @@ from db.engine import create_engine, session_factory
 from handlers.core import Resources
 from handlers.faq import FAQ_INDEX
 from handlers.faq import build_index as build_faq_index
+from handlers.handoff import undelivered_hook as handoff_undelivered
 from handlers.i18n import Catalog
 from handlers.registry import build_router
 from handlers.router import ROUTER
@@ -51,6 +52,7 @@ def build(settings: Settings) -> App:
         feature_config=settings.extra,
     )
     dispatcher = Dispatcher(sessions, {}, settings.outbox)
+    dispatcher.on_unreachable = handoff_undelivered(catalog, settings.app.locale)
     return App(settings, engine, sessions, catalog, router, resources, intake, dispatcher)
 
 

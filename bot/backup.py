@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import subprocess
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -15,8 +15,9 @@ class BackupError(Exception):
     pass
 
 
-def default_name(url: str) -> str:
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+def default_name(url: str, tz: tzinfo | None = None, now: datetime | None = None) -> str:
+    """tocns-YYYYmmdd-HHMMSS in the installation's local time (what the operator's clock says)."""
+    stamp = (now or datetime.now(UTC)).astimezone(tz).strftime("%Y%m%d-%H%M%S")
     return f"tocns-{stamp}.{'db' if url.startswith('sqlite') else 'dump'}"
 
 

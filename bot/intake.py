@@ -252,18 +252,26 @@ class Intake:
         if not menu or msg.text is None or msg.command is not None:
             return msg
         answer = msg.text.strip().rstrip(".)")
-        if answer.isdigit() and 1 <= int(answer) <= len(menu):
-            return msg.with_payload(menu[int(answer) - 1][1])
         folded = _fold(msg.text)
-        for label, payload in menu:
-            if _fold(label) == folded:
-                return msg.with_payload(payload)
+        for entry in menu:
+            # [label, payload] is numbered 1, 2, …; [label, payload, token] is picked by its token.
+            if len(entry) > 2 and _fold(answer) == entry[2]:
+                return msg.with_payload(entry[1])
+        if answer.isdigit() and 1 <= int(answer) <= len(menu) and len(menu[int(answer) - 1]) == 2:
+            return msg.with_payload(menu[int(answer) - 1][1])
+        for entry in menu:
+            if _fold(entry[0]) == folded:
+                return msg.with_payload(entry[1])
         return msg
 
     def _number_buttons(self, ctx: Context, replies: list[Reply]) -> tuple[list[Reply], list[Any]]:
         # Options are numbered across all replies of one answer, so every option stays pickable.
+        # Where a typed number is an answer (or an option is itself a number), options get letters.
         menu: list[Any] = []
         out: list[Reply] = []
+        lettered = ctx.letter_choices or any(
+            b.label.strip().isdigit() for r in replies for row in r.buttons for b in row
+        )
         for reply in replies:
             if not reply.buttons:
                 out.append(reply)
@@ -273,12 +281,23 @@ class Intake:
                 if button.url:
                     lines.append(f"• {button.label}: {button.url}")
                     continue
-                menu.append([button.label, button.payload])
-                lines.append(f"{len(menu)}. {button.label}")
+                if lettered:
+                    token = _letter(len(menu))
+                    menu.append([button.label, button.payload, token])
+                    lines.append(f"{token}. {button.label}")
+                else:
+                    menu.append([button.label, button.payload])
+                    lines.append(f"{len(menu)}. {button.label}")
             if any(not b.url for row in reply.buttons for b in row):
-                lines.append(ctx.t("core.choose_number"))
+                lines.append(ctx.t("core.choose_letter" if lettered else "core.choose_number"))
             out.append(replace(reply, text="\n".join(lines).strip(), buttons=()))
         return out, menu
+
+
+def _letter(index: int) -> str:
+    """a, b, …, z, then aa, ab…: option tokens that can never be read as a number."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return letters[index] if index < 26 else letters[index // 26 - 1] + letters[index % 26]
 
 
 def render_numbered(text: str, buttons: tuple[tuple[Button, ...], ...]) -> tuple[str, list[Any]]:

@@ -6,6 +6,7 @@ from handlers.core import Button, Context, rows
 from handlers.router import ROUTER, Router, command_args
 from services import people
 from services.access import Role
+from services.text_fold import fold_phrase
 
 router = Router()
 
@@ -39,6 +40,64 @@ async def start(ctx: Context) -> None:
     ctx.say("basic.start_hint", buttons=[[Button(ctx.t("core.buttons.help"), "core:help")]])
 
 
+# Small talk a person sends as they would to anyone: answered like a person, not with an apology.
+_GREETINGS = frozenset(
+    {
+        "xin chao",
+        "chao",
+        "chao ban",
+        "chao bot",
+        "alo",
+        "a lo",
+        "hello",
+        "hi",
+        "helo",
+        "chao anh",
+        "chao chi",
+        "chao em",
+    }
+)
+_THANKS = frozenset(
+    {
+        "cam on",
+        "cam on ban",
+        "cam on nhieu",
+        "cam on nhe",
+        "cam on a",
+        "thank",
+        "thanks",
+        "thank you",
+        "tks",
+        "camon",
+    }
+)
+_ACKS = frozenset(
+    {"ok", "oke", "okay", "ok a", "vang", "da", "da vang", "vang a", "uh", "u", "duoc roi", "ok cam on"}
+)
+
+
+@router.text(priority=5)
+async def small_talk(ctx: Context) -> bool:
+    said = fold_phrase(ctx.msg.text or "")
+    if said in _GREETINGS:
+        role = main_role(ctx)
+        unit = next((g.unit_name for g in ctx.actor.grants if g.unit_name), None)
+        ctx.say(
+            f"basic.greeting.{role.value}",
+            buttons=[[Button(ctx.t("core.buttons.help"), "core:help")]],
+            name=ctx.actor.display_name,
+            unit=unit or "",
+        )
+        return True
+    if said in _THANKS or said.startswith("cam on"):
+        ctx.say("basic.thanks", buttons=[[Button(ctx.t("core.buttons.help"), "core:help")]])
+        return True
+    if said in _ACKS:
+        ctx.say("basic.ack")
+        return True
+    return False
+
+
 @router.command("help", "trogiup", help_key="basic.cmd.help")
 async def help_command(ctx: Context) -> None:
     topic = command_args(ctx).lstrip("/").lower()
@@ -70,7 +129,7 @@ async def core_buttons(ctx: Context) -> None:
     if ctx.msg.payload == "core:help":
         await _help_list(ctx)
     else:
-        ctx.say("core.stale_button")
+        ctx.say("core.stale_button", toast=True)
 
 
 @router.command("ngonngu", "language", help_key="basic.cmd.ngonngu")

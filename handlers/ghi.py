@@ -51,12 +51,22 @@ def _draft_from_state(state: dict[str, Any]) -> SessionDraft:
 async def _save(ctx: Context, team_id: int, draft: SessionDraft) -> None:
     view = await sessions.log_session(ctx.session, ctx.actor, team_id, draft, ctx.now, ctx.tz)
     ctx.end()
+    ctx.state = {"saved": view.id}  # a second tap of the same «Lưu» says "already saved"
     text = ctx.t(
         "ghi.saved",
         summary=summary(ctx, view.activity, view.place, view.citizens, view.result),
         when=_when(ctx, view),
     )
     ctx.reply(text, [[Button(ctx.t("ghi.buttons.undo"), f"ghi:undo:{view.id}")]])
+
+
+def _already_saved(ctx: Context, view: SessionView) -> None:
+    ctx.say(
+        "ghi.already_saved",
+        [[Button(ctx.t("ghi.buttons.undo"), f"ghi:undo:{view.id}")]],
+        summary=summary(ctx, view.activity, view.place, view.citizens, view.result),
+        when=_when(ctx, view),
+    )
 
 
 # --- /ghi ----------------------------------------------------------------------------------
@@ -116,6 +126,7 @@ def _ask_where(ctx: Context) -> None:
 
 def _ask_count(ctx: Context) -> None:
     ctx.goto("ghi.count")
+    ctx.letter_choices = True  # a typed "4" is four people, never the fourth option
     ctx.say("ghi.ask_count", rows(*(Button(str(n), f"ghi:n:{n}") for n in COUNT_CHOICES), per_row=4))
 
 
@@ -158,10 +169,21 @@ async def ghi_button(ctx: Context) -> None:
         if last is None:
             ctx.say("core.stale_button")
             return
+        if last.id != int(arg):
+            # This message offered a copy of session #arg; anything logged since (this very
+            # button tapped before, or another /ghi) means its moment has passed: never a duplicate.
+            _already_saved(ctx, last)
+            return
         draft = SessionDraft(last.activity, last.place, last.citizens, last.result)
         await _save(ctx, last.unit_id, draft)
         return
     if "team_id" not in ctx.state or not (ctx.state_name or "").startswith("ghi."):
+        saved = ctx.state.get("saved")
+        if kind == "save" and ctx.state_name is None and isinstance(saved, int):
+            last = await sessions.last_session(ctx.session, ctx.actor.person_id)
+            if last is not None and last.id == saved:
+                _already_saved(ctx, last)
+                return
         ctx.say("ghi.stale")
         return
     if kind == "a" and arg in Activity.__members__.values():

@@ -8,16 +8,17 @@ their ticket), `handoff.reply:<id>` (the owner writes back)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.core import Button, Context, Reply, push_reply
+from handlers.core import Attachment, AttachmentKind, Button, Context, MessageKind, Reply, push_reply
 from handlers.i18n import Catalog
 from handlers.router import Router
-from services import handoff, people
+from services import handoff, people, reachability
 from services.access import Role
 from services.errors import Conflict
 from services.handoff import HandoffSettings, Status, TicketView
@@ -25,6 +26,7 @@ from services.handoff import HandoffSettings, Status, TicketView
 router = Router()
 STAFF = (Role.VOLUNTEER, Role.TEAM_LEADER, Role.OFFICER)
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MAX_RELAY_BYTES = 5 * 1024 * 1024  # a photo or a scanned paper; the outbox row carries it
 ButtonSpec = Sequence[Sequence[tuple[str, str]]]  # rows of (label key, payload)
 
 
@@ -45,6 +47,7 @@ async def push(
     kind: str,
     idempotency: str,
     buttons: ButtonSpec = (),
+    attachment: Attachment | None = None,
     **params: Any,
 ) -> int:
     """Like ctx.notify, but button labels are catalog keys rendered in the recipient's language;
@@ -54,7 +57,7 @@ async def push(
     rows = tuple(
         tuple(Button(catalog.text(lang, label), payload) for label, payload in row) for row in buttons
     )
-    reply = Reply(text=catalog.text(lang, key, **params), buttons=rows)
+    reply = Reply(text=catalog.text(lang, key, **params), buttons=rows, attachment=attachment)
     return await push_reply(session, person_id, reply, kind=kind, idempotency=idempotency)
 
 
@@ -184,33 +187,56 @@ async def announce(
 # --- the ticket conversation (both sides) ----------------------------------------------------
 
 
-@router.state("handoff")
+@router.state("handoff", media=True)
 async def in_ticket(ctx: Context) -> None:
-    """`handoff.open:<id>` / `handoff.reply:<id>`: relay what is typed to the other side."""
+    """`handoff.open:<id>` / `handoff.reply:<id>`: relay what is sent to the other side."""
     _, _, raw = (ctx.state_name or "").partition(":")
     if not raw.isdigit():
         ctx.end()
         ctx.say("core.stale_button")
         return
-    if ctx.msg.file is not None:
-        ctx.say("handoff.text_only")
-        return
-    ticket_id = int(raw)
+    await _relay(ctx, int(raw))
+
+
+async def _relay(ctx: Context, ticket_id: int) -> None:
+    """Text, photos and documents go through to the other side; voice, stickers, locations… are
+    refused plainly (the other side could not be sure to receive them)."""
+    attachment: Attachment | None = None
     text = ctx.msg.text or ""
+    if ctx.msg.is_media:
+        file = ctx.msg.file
+        if file is None or ctx.msg.kind not in (MessageKind.PHOTO, MessageKind.DOCUMENT):
+            ctx.say("handoff.media_text_only", what=ctx.t(f"core.kinds.{ctx.msg.kind.value}"), id=ticket_id)
+            return
+        if len(file.data) > MAX_RELAY_BYTES:
+            ctx.say("handoff.media_too_large", mb=MAX_RELAY_BYTES // (1024 * 1024))
+            return
+        kind = AttachmentKind.PHOTO if ctx.msg.kind is MessageKind.PHOTO else AttachmentKind.DOCUMENT
+        attachment = Attachment(kind, file.name, file.data)
+        label = ctx.t(f"core.kinds.{ctx.msg.kind.value}")
+        text = (
+            f"[{label}: {file.name}] {text}".strip()
+            if kind is AttachmentKind.DOCUMENT
+            else f"[{label}] {text}"
+        )
     try:
-        ticket, message = await handoff.relay(ctx.session, ctx.actor, ticket_id, text, ctx.now)
+        ticket, message = await handoff.relay(ctx.session, ctx.actor, ticket_id, text.strip(), ctx.now)
     except Conflict:
         ctx.end()
         ctx.say("handoff.ticket_ended", id=ticket_id)
         return
     if ticket.citizen_id == ctx.actor.person_id:
+        if not (ctx.state_name or "").startswith("handoff.open:"):
+            ctx.goto(f"handoff.open:{ticket.id}")
         if message.to_person is None:
             ctx.say("handoff.queued")
         else:
-            await _relay_to_helper(ctx, ticket, message.to_person, message.id, message.text)
-            ctx.say("handoff.relayed")
+            await _relay_to_helper(ctx, ticket, message.to_person, message.id, message.text, attachment)
+            ctx.say("handoff.relayed", id=ticket.id)
         _warn_ids(ctx, text)
         return
+    if not (ctx.state_name or "").startswith("handoff.reply:"):
+        ctx.goto(f"handoff.reply:{ticket.id}")
     key, unit = _helper_params(ticket, handoff.helper_unit(ctx.actor, ticket.unit_path))
     await _push(
         ctx,
@@ -219,14 +245,89 @@ async def in_ticket(ctx: Context) -> None:
         kind="ticket_message",
         idempotency=f"ticket:{ticket.id}:msg:{message.id}",
         buttons=[[("handoff.buttons.answer", f"hr:o:{ticket.id}")]],
+        attachment=attachment,
         id=ticket.id,
         unit=unit,
         text=message.text,
     )
+    if not await reachability.reachable_accounts(ctx.session, ticket.citizen_id):
+        ctx.say("handoff.citizen_unreachable", buttons=[[_close_button(ctx, ticket.id)]], id=ticket.id)
+        return
     ctx.say("handoff.relayed_to_citizen", buttons=[[_close_button(ctx, ticket.id)]], id=ticket.id)
 
 
-async def _relay_to_helper(ctx: Context, ticket: TicketView, to: int, message_id: int, text: str) -> None:
+async def _tickets_of(ctx: Context) -> tuple[TicketView | None, list[TicketView]]:
+    """(my own active request, the tickets I hold as a helper)."""
+    mine = await handoff.active_ticket(ctx.session, ctx.actor.person_id)
+    held = await handoff.owned_by(ctx.session, ctx.actor) if ctx.actor.roles - {Role.CITIZEN} else []
+    return mine, held
+
+
+@router.text(priority=1)
+async def to_open_ticket(ctx: Context) -> bool:
+    """Outside any dialog (after /huy, a look-up, a night's sleep), plain text of someone with an
+    open hand-off goes to it: the citizen's to their ticket, the helper's to the one they hold."""
+    return await _route_outside_dialog(ctx)
+
+
+@router.on_media()
+async def media_to_open_ticket(ctx: Context) -> bool:
+    return await _route_outside_dialog(ctx)
+
+
+async def _route_outside_dialog(ctx: Context) -> bool:
+    mine, held = await _tickets_of(ctx)
+    if mine is not None:
+        await _relay(ctx, mine.id)
+        return True
+    if len(held) == 1:
+        await _relay(ctx, held[0].id)
+        return True
+    if held:
+        rows = [
+            [Button(ctx.t("handoff.buttons.mine", id=t.id, commune=t.unit_name), f"hr:r:{t.id}")]
+            for t in held
+        ]
+        ctx.say("handoff.which_ticket", buttons=rows, n=len(held))
+        return True
+    return False
+
+
+@router.after_cancel()
+async def ticket_after_cancel(ctx: Context) -> None:
+    """/huy leaves a dialog, not a hand-off: say what happens to the ticket and how to end it."""
+    mine, held = await _tickets_of(ctx)
+    if mine is not None:
+        ctx.say("handoff.cancel_note_citizen", id=mine.id)
+    for t in held:
+        ctx.say("handoff.cancel_note_helper", id=t.id)
+
+
+@router.command("xong", help_key="handoff.cmd.xong", private_only=True)
+async def xong(ctx: Context) -> None:
+    """The way out of a hand-off: the citizen ends their request, the helper closes the ticket."""
+    mine, held = await _tickets_of(ctx)
+    if mine is not None:
+        await _withdraw(ctx, mine.id, finished=True)
+        return
+    if len(held) == 1:
+        await _close(ctx, held[0].id)
+        return
+    if held:
+        rows = [[Button(ctx.t("handoff.buttons.close_n", id=t.id), f"hr:c:{t.id}")] for t in held]
+        ctx.say("handoff.which_to_close", buttons=rows, n=len(held))
+        return
+    ctx.say("handoff.nothing_open")
+
+
+async def _relay_to_helper(
+    ctx: Context,
+    ticket: TicketView,
+    to: int,
+    message_id: int,
+    text: str,
+    attachment: Attachment | None = None,
+) -> None:
     await _push(
         ctx,
         to,
@@ -236,6 +337,7 @@ async def _relay_to_helper(ctx: Context, ticket: TicketView, to: int, message_id
         buttons=[
             [("handoff.buttons.reply", f"hr:r:{ticket.id}"), ("handoff.buttons.close", f"hr:c:{ticket.id}")]
         ],
+        attachment=attachment,
         id=ticket.id,
         text=text,
     )
@@ -363,19 +465,54 @@ async def _rate(ctx: Context, ticket_id: int, rating: int) -> None:
     ctx.say("handoff.rated", edit=True, id=ticket.id, rating=rating)
 
 
-async def _withdraw(ctx: Context, ticket_id: int) -> None:
+async def _withdraw(ctx: Context, ticket_id: int, *, finished: bool = False) -> None:
     ticket = await handoff.cancel(ctx.session, ctx.actor, ticket_id, ctx.now)
     ctx.end()
-    ctx.say("handoff.withdrawn", edit=True, id=ticket.id)
+    ctx.say("handoff.finished" if finished else "handoff.withdrawn", edit=not finished, id=ticket.id)
     if ticket.claimed_by is not None:
         await _push(
             ctx,
             ticket.claimed_by,
-            "handoff.push.withdrawn",
+            "handoff.push.finished" if finished else "handoff.push.withdrawn",
             kind="ticket_cancelled",
             idempotency=f"ticket:{ticket.id}:cancelled",
             id=ticket.id,
         )
+
+
+# --- a relay that did not arrive -----------------------------------------------------------
+
+_RELAY_KEY = re.compile(r"^ticket:(\d+):msg:(\d+):")
+
+
+def undelivered_hook(catalog: Catalog, default_locale: str) -> Callable[[AsyncSession, Any], Awaitable[None]]:
+    """For the outbox dispatcher: a relayed message the platform refused (the citizen blocked the
+    bot) is reported to the helper, unless the citizen has another account the bot can reach."""
+
+    async def hook(session: AsyncSession, item: Any) -> None:
+        m = _RELAY_KEY.match(await reachability.outbox_key(session, item.id))
+        if m is None:
+            return
+        ticket = await handoff.get(session, int(m.group(1)))
+        if ticket.claimed_by is None or item.chat_id not in {
+            r.chat_id for r in await people.reach(session, ticket.citizen_id)
+        }:
+            return  # not a message to the citizen
+        if await reachability.reachable_accounts(session, ticket.citizen_id):
+            return  # another linked channel still reaches them: the ticket stays usable there
+        await push(
+            session,
+            catalog,
+            default_locale,
+            ticket.claimed_by,
+            "handoff.push.undelivered",
+            kind="ticket_undelivered",
+            idempotency=f"ticket:{ticket.id}:undelivered:{m.group(2)}",
+            buttons=[[("handoff.buttons.close", f"hr:c:{ticket.id}")]],
+            id=ticket.id,
+        )
+
+    return hook
 
 
 # --- volunteers' list ------------------------------------------------------------------------

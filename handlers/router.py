@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from handlers.core import Button, ChatType, Context, ResourceKey
+from handlers.core import Button, ChatType, Context, MessageKind, ResourceKey
 from services.access import Role
 
 Handler = Callable[[Context], Awaitable[None]]
@@ -32,6 +32,9 @@ class Router:
         self.command_list: list[Command] = []
         self.callbacks: dict[str, Handler] = {}
         self.states: dict[str, Handler] = {}
+        self.media_states: set[str] = set()  # states that take photos, files, voice… as answers
+        self.media: list[TextHandler] = []  # non-text outside any dialog (e.g. an open ticket)
+        self.cancel_notes: list[Handler] = []  # after /huy: say what still stands (e.g. a ticket)
         self.texts: list[tuple[int, TextHandler]] = []
         self.files: list[TextHandler] = []
         self.deep_links: dict[str, Handler] = {}
@@ -63,11 +66,30 @@ class Router:
 
         return deco
 
-    def state(self, prefix: str) -> Callable[[Handler], Handler]:
-        """Handle text while the dialog state name is `prefix` or starts with `prefix.`."""
+    def state(self, prefix: str, *, media: bool = False) -> Callable[[Handler], Handler]:
+        """Handle text while the dialog state name is `prefix` or starts with `prefix.`; with
+        `media=True` photos, files and voice notes go to it too (otherwise they never answer it)."""
 
         def deco(fn: Handler) -> Handler:
             self.states[prefix] = fn
+            if media:
+                self.media_states.add(prefix)
+            return fn
+
+        return deco
+
+    def on_media(self) -> Callable[[TextHandler], TextHandler]:
+        """Non-text messages outside any dialog; returns True when it took the message."""
+
+        def deco(fn: TextHandler) -> TextHandler:
+            self.media.append(fn)
+            return fn
+
+        return deco
+
+    def after_cancel(self) -> Callable[[Handler], Handler]:
+        def deco(fn: Handler) -> Handler:
+            self.cancel_notes.append(fn)
             return fn
 
         return deco
@@ -111,6 +133,9 @@ class Router:
                 raise ValueError(f"callback prefix {prefix!r} registered twice")
             self.callbacks[prefix] = fn
         self.states.update(other.states)
+        self.media_states |= other.media_states
+        self.media.extend(other.media)
+        self.cancel_notes.extend(other.cancel_notes)
         self.texts.extend(other.texts)
         self.texts.sort(key=lambda x: x[0])
         self.files.extend(other.files)
@@ -121,30 +146,38 @@ class Router:
     def visible_commands(self, roles: frozenset[Role]) -> list[Command]:
         return [c for c in self.command_list if c.help_key and c.roles & roles]
 
+    def _state_prefix(self, name: str) -> str | None:
+        best: str | None = None
+        for prefix in self.states:
+            if (name == prefix or name.startswith(prefix + ".")) and (
+                best is None or len(prefix) > len(best)
+            ):
+                best = prefix
+        return best
+
     def _state_handler(self, name: str) -> Handler | None:
-        best: tuple[int, Handler] | None = None
-        for prefix, fn in self.states.items():
-            if (name == prefix or name.startswith(prefix + ".")) and (best is None or len(prefix) > best[0]):
-                best = (len(prefix), fn)
-        return best[1] if best else None
+        prefix = self._state_prefix(name)
+        return self.states[prefix] if prefix is not None else None
 
     async def dispatch(self, ctx: Context) -> None:
         msg = ctx.msg
+        if msg.edited and msg.payload is None:
+            # A correction of an earlier message: the earlier one was already acted on; say so
+            # at once rather than let the person believe the edit changed anything.
+            if msg.chat_type is ChatType.GROUP:
+                ctx.silent = True
+                return
+            ctx.say("core.edit_ignored" if ctx.state_name else "core.edit_ignored_idle")
+            return
         if msg.payload is not None:
             await self._dispatch_payload(ctx, msg.payload)
             return
-        command = msg.command
+        command = msg.command  # a caption is text: "/ghi …" under a photo is the command
         if command is not None:
             await self._dispatch_command(ctx, *command)
             return
-        if msg.file is not None:
-            if ctx.state_name and (handler := self._state_handler(ctx.state_name)):
-                await handler(ctx)
-                return
-            for fn in self.files:
-                if await fn(ctx):
-                    return
-            ctx.say("core.file_unexpected")
+        if msg.is_media:
+            await self._dispatch_media(ctx)
             return
         text = (msg.text or "").strip()
         if not text:
@@ -164,6 +197,38 @@ class Router:
                 return
         ctx.say("core.unknown_text", buttons=[[Button(ctx.t("core.buttons.help"), "core:help")]])
 
+    async def _dispatch_media(self, ctx: Context) -> None:
+        """A file, photo, voice note, sticker, location…: routed by what it is, never taken as
+        the answer to a question about something else."""
+        msg = ctx.msg
+        state = ctx.state_name
+        prefix = self._state_prefix(state) if state else None
+        if msg.file is not None:
+            for fn in self.files:  # e.g. the one-stop export goes to the import, whatever is open
+                if await fn(ctx):
+                    if ctx.state_name:
+                        ctx.say("core.dialog_kept")
+                    return
+        if prefix is not None and prefix in self.media_states:
+            await self.states[prefix](ctx)
+            return
+        if msg.chat_type is ChatType.GROUP:
+            ctx.silent = True
+            return
+        what = ctx.t(f"core.kinds.{msg.kind.value}")
+        if state and prefix is not None:
+            ctx.say("core.media_not_an_answer", what=what)
+            return
+        if state:
+            ctx.end()
+        for fn in self.media:
+            if await fn(ctx):
+                return
+        if msg.kind is MessageKind.DOCUMENT:
+            ctx.say("core.file_unexpected")
+        else:
+            ctx.say("core.media_unsupported", what=what)
+
     async def _dispatch_payload(self, ctx: Context, payload: str) -> None:
         if payload == CANCEL_PAYLOAD:
             await cancel(ctx, edit=True)
@@ -171,13 +236,18 @@ class Router:
         prefix = payload.split(":", 1)[0]
         handler = self.callbacks.get(prefix)
         if handler is None:
-            ctx.say("core.stale_button", edit=True)
+            ctx.say("core.stale_button", toast=True)
             return
         await handler(ctx)
 
-    async def _dispatch_command(self, ctx: Context, name: str, _args: str) -> None:
+    async def _dispatch_command(self, ctx: Context, name: str, args: str) -> None:
         if name in CANCEL_COMMANDS:
             await cancel(ctx)
+            for note in self.cancel_notes:
+                await note(ctx)
+            return
+        if name == "start" and args and args.split()[0].lower() in self.commands:
+            await self._deep_link_command(ctx, args.split()[0].lower())
             return
         cmd = self.commands.get(name)
         if cmd is None:
@@ -191,6 +261,19 @@ class Router:
         # A new command leaves whatever dialog was open (cancel is implicit, as in most bots).
         ctx.end()
         await cmd.handler(ctx)
+
+    async def _deep_link_command(self, ctx: Context, name: str) -> None:
+        """`/start ghi` from a group's "open the private chat" link runs `/ghi` (no arguments),
+        and never silently drops a dialog the person has open here."""
+        if name in CANCEL_COMMANDS or name == "start":
+            ctx.msg = replace(ctx.msg, text="/start")
+            await self._dispatch_command(ctx, "start", "")
+            return
+        if ctx.state_name and self._state_handler(ctx.state_name) is not None:
+            ctx.say("core.deep_link_busy", command=name)
+            return
+        ctx.msg = replace(ctx.msg, text=f"/{name}")
+        await self._dispatch_command(ctx, name, "")
 
 
 async def cancel(ctx: Context, *, edit: bool = False) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from handlers.core import Button, Context
 from handlers.router import Router, command_args
 from services import dossiers
-from services.dossiers import CODE_EXAMPLE, DossierView
+from services.dossiers import CODE_EXAMPLE, DossierView, Status
 from services.errors import NotFound
 
 router = Router()
@@ -30,8 +30,23 @@ def status_text(ctx: Context, view: DossierView) -> str:
         lines.append(ctx.t("tracuu.overdue"))
     elif view.late:
         lines.append(ctx.t("tracuu.late"))
-    lines.append(ctx.t(f"tracuu.next.{view.status.value}"))
+    lines.append(next_step(ctx, view))
     return "\n".join(lines)
+
+
+# While the agency still holds an overdue dossier, the citizen is owed a written apology with a
+# new date (Phiếu xin lỗi và hẹn lại ngày trả kết quả: Decree 61/2018/NĐ-CP art. 19, kept by Decree
+# 118/2025/NĐ-CP which replaced it on 1 July 2025). Waiting for the citizen's papers is not that case.
+_APOLOGY_OWED = frozenset({Status.RECEIVED, Status.PROCESSING})
+
+
+def next_step(ctx: Context, view: DossierView) -> str:
+    """What to do now; an overdue dossier never says "wait for the due date"."""
+    if view.overdue and view.status in _APOLOGY_OWED:
+        return ctx.t("tracuu.next_overdue.apology", unit=view.unit_name)
+    if view.overdue and view.status is Status.SUPPLEMENT:
+        return ctx.t("tracuu.next_overdue.supplement", unit=view.unit_name)
+    return ctx.t(f"tracuu.next.{view.status.value}")
 
 
 async def answer(ctx: Context, code: str) -> None:

@@ -169,7 +169,9 @@ def parse_day(token: str, today: date, backdate_days: int) -> date | None:
             day = date(year, mo, d)
         except ValueError:
             raise InvalidInput("ghi.errors.bad_date", value=token) from None
-        if not m.group(3) and day > today:
+        # No year: a date up to a month ahead is a future date (refused as such below); further
+        # ahead it is last year's (31/12 typed on 2 January).
+        if not m.group(3) and (day - today).days > 31:
             day = date(year - 1, mo, d) if (mo, d) != (2, 29) else day
     if day > today:
         raise InvalidInput("ghi.errors.future_date")

@@ -59,7 +59,7 @@ async def test_nonsense_gets_dont_know_handoff_and_a_logged_gap(app: App) -> Non
     async with app.sessions() as s:
         found = await faq_feedback.gaps(s)
     assert [(g.normalized, g.count) for g in found] == [("qwxz blorf", 2)]
-    # A greeting alone is not a question: the general fallback answers.
+    # A greeting alone is not a question: answered like a person, with what the bot can do.
     said = await lan.send("alo")
     assert "core:help" in payloads(said) and "hr:start" not in payloads(said)
 

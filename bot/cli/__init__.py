@@ -12,6 +12,7 @@ from rich.table import Table
 
 from bot import __version__
 from bot.backup import BackupError, backup, default_name, restore_sqlite
+from bot.cli._messages import pick_locale, usage_line
 from bot.cli._runtime import DEMO_UNITS_CSV, Fail, console, err, run_async, settings
 from bot.cli.faq import faq_cli
 from bot.cli.importing import import_cli
@@ -61,6 +62,9 @@ def root(
     version: Annotated[
         bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Show the version.")
     ] = False,
+    lang: Annotated[
+        str, typer.Option("--lang", help="Language of error lines: vi (default) or en (or TOCNS_LOCALE).")
+    ] = "vi",
 ) -> None:
     """tocns command line."""
 
@@ -92,13 +96,14 @@ def run(
 @cli.command()
 def chat(
     as_user: Annotated[
-        str, typer.Option("--as", help="Demo user: dan, tnv, totruong, canbo, lanhdao, tinh, admin.")
+        str, typer.Option("--as", help="Demo user: " + ", ".join(u.key for u in demo.DEMO_USERS) + ".")
     ] = "dan",
     script: Annotated[
         Path | None, typer.Option("--script", help="Run lines from a file, print replies.")
     ] = None,
 ) -> None:
-    """Chat with the bot in the terminal as a demo user (buttons appear as numbered choices)."""
+    """Chat with the bot in the terminal as a demo user (buttons appear as numbered choices).
+    A --script runs every line (no flood guard); `#as <user>` switches user."""
     lines: list[str] | None = None
     if script is not None:
         lines = script.read_text(encoding="utf-8").splitlines()
@@ -215,8 +220,9 @@ def backup_command(
 ) -> None:
     """Back up the database (SQLite online backup, or pg_dump for PostgreSQL)."""
 
-    url = settings().database.url
-    target = out or Path("backups") / default_name(url)
+    cfg = settings()
+    url = cfg.database.url
+    target = out or Path("backups") / default_name(url, cfg.tz)
     try:
         done = backup(url, target)
     except BackupError as exc:
@@ -244,8 +250,9 @@ def restore_command(
 def main(argv: list[str] | None = None) -> Any:
     """Entry point: configuration and start-up problems are one line and a non-zero exit."""
 
+    lang, args = pick_locale(list(sys.argv[1:] if argv is None else argv))
     try:
-        return cli(args=argv, standalone_mode=False)
+        return cli(args=args, standalone_mode=False)
     except (ConfigError, StartupError, Fail) as exc:
         err.print(f"[red]tocns:[/] {exc}", highlight=False)
         sys.exit(2)
@@ -259,10 +266,8 @@ def main(argv: list[str] | None = None) -> Any:
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+        # Click (vendored by Typer) usage errors: missing argument, unknown command or option.
+        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
+            err.print(f"[red]tocns:[/] {usage_line(exc, lang)}", highlight=False, markup=True, soft_wrap=True)
+            sys.exit(2)
         raise
-

@@ -19,7 +19,16 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot.channels.telegram._send import ReplyRenderer, TelegramSender, answer_callback
-from bot.channels.telegram._translate import FileRef, Me, language_hint, to_incoming, update_key, with_file
+from bot.channels.telegram._translate import (
+    FileRef,
+    Me,
+    ignored_reason,
+    language_hint,
+    thread_of,
+    to_incoming,
+    update_key,
+    with_file,
+)
 from bot.config import TelegramSettings
 from bot.intake import DatabaseUnavailable, Outcome
 from bot.kernel import StartupError
@@ -31,7 +40,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tocns.telegram")
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+# Edits are answered at once ("an edit changes nothing, type it again"), never silently ignored.
+ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 MAX_FILE_BYTES = 20 * 1024 * 1024  # what the public Bot API lets a bot download
 SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
@@ -176,6 +186,11 @@ class TelegramChannel:
         """Translate and hand to the intake (which commits); raises DatabaseUnavailable."""
         translated = to_incoming(update, self.me)
         if translated is None:
+            log.info(
+                "telegram update not used key=%s reason=%s",
+                update_key(update),
+                ignored_reason(update, self.me),
+            )
             return None
         incoming, ref = translated
         if ref is not None:
@@ -210,14 +225,17 @@ class TelegramChannel:
         chat = (
             incoming.chat_id if incoming else str(update.effective_chat.id if update.effective_chat else "")
         )
+        thread = thread_of(update)
         try:
             async with self._locks.hold(chat):
                 if query is not None:  # always answered, or the button spins on the phone
-                    await answer_callback(self.bot, query.id)
+                    toast = next((r.text for r in replies if r.toast), None)
+                    await answer_callback(self.bot, query.id, toast)
+                    replies = [r for r in replies if not r.toast]
                 edit_id = query.message.message_id if query is not None and query.message else None
                 for reply in replies:
                     target = edit_id if reply.edit and reply.attachment is None else None
-                    await self.renderer.send(int(chat), reply, edit_message_id=target)
+                    await self.renderer.send(int(chat), reply, edit_message_id=target, thread_id=thread)
                     if target is not None:
                         edit_id = None  # one message is edited; further replies are new messages
         except Exception as exc:
@@ -270,9 +288,27 @@ class TelegramChannel:
         if not self.ready.is_set():
             return web.Response(status=503, text="starting")
         try:
-            update = Update.de_json(await request.json(), self.bot)
-        except (ValueError, TypeError, KeyError):
+            body = await request.json()
+        except ValueError:
+            log.info("telegram webhook refused: body is not JSON")
             return web.Response(status=400, text="not an update")
+        if not isinstance(body, dict) or not isinstance(body.get("update_id"), int):
+            # [], null, 123, "x": not an Update at all.
+            log.info("telegram webhook refused: not an update object (%s)", type(body).__name__)
+            return web.Response(status=400, text="not an update")
+        try:
+            update = Update.de_json(body, self.bot)
+        except Exception as exc:
+            # A well-formed update in a shape this library version cannot read (e.g. an older Bot
+            # API's poll without persistent_id): not one we use. Logged, and 200 so Telegram does
+            # not retry it forever.
+            log.info(
+                "telegram update not used key=%s%s reason=unreadable:%s",
+                "telegram:",
+                body["update_id"],
+                type(exc).__name__,
+            )
+            return web.json_response({"ok": True})
         try:
             result = await self.process(update)
         except DatabaseUnavailable:
