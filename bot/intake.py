@@ -70,8 +70,10 @@ def _route_label(msg: Incoming, state: str | None) -> str:
         return "button:" + msg.payload.split(":", 1)[0]
     if (cmd := msg.command) is not None:
         return "command:" + cmd[0]
-    if msg.file is not None:
-        return "file"
+    if msg.is_media:
+        return f"media:{msg.kind.value}"
+    if msg.edited:
+        return "edited"
     return f"state:{state}" if state else "text"
 
 
@@ -241,6 +243,8 @@ class Intake:
             new_menu: list[Any] = []
             if not msg.supports_buttons:
                 replies, new_menu = self._number_buttons(ctx, replies)
+                if not new_menu and ctx.state_name and ctx.state_name == state_name:
+                    new_menu = menu  # a reminder without options: the open question's list still holds
             await repo.save_dialog_state(
                 session, msg.channel, msg.chat_id, msg.user_id, ctx.state_name, ctx.state, new_menu, now
             )

@@ -89,7 +89,7 @@ async def small_talk(ctx: Context) -> bool:
             unit=unit or "",
         )
         return True
-    if said in _THANKS or said.startswith("cam on"):
+    if said in _THANKS or "cam on" in said or "thank" in said:
         ctx.say("basic.thanks", buttons=[[Button(ctx.t("core.buttons.help"), "core:help")]])
         return True
     if said in _ACKS:

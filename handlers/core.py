@@ -86,6 +86,10 @@ class Incoming:
             return None
         return m.group(1).lower(), (m.group(3) or "").strip()
 
+    def __post_init__(self) -> None:
+        if self.file is not None and self.kind is MessageKind.TEXT:
+            object.__setattr__(self, "kind", MessageKind.DOCUMENT)  # a file is at least a document
+
     @property
     def is_media(self) -> bool:
         """Anything but plain text: a file, a photo, a voice note, a sticker, a location…"""

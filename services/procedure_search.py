@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from services import dossiers
 from services.dossiers import Procedure
+from services.text_fold import fold_phrase
 
 
 def _rank(query_words: list[str], name: str) -> tuple[int, int, int, int]:
-    words = dossiers.fold(name).split()
+    words = fold_phrase(name).split()
     whole = sum(1 for w in query_words if w in words)
     phrase = " ".join(query_words)
     folded = " ".join(words)
@@ -19,7 +20,7 @@ def _rank(query_words: list[str], name: str) -> tuple[int, int, int, int]:
 
 def search(query: str, limit: int = 5) -> list[Procedure]:
     """search_procedures, best match first."""
-    query_words = dossiers.fold(query).split()
+    query_words = fold_phrase(query).split()
     hits = sorted(dossiers.search_procedures(query, limit=200), key=lambda p: _rank(query_words, p.name))
     if hits and -_rank(query_words, hits[0].name)[0] == len(query_words):
         # Some names hold every typed word whole: pieces of words elsewhere are noise.

@@ -24,7 +24,7 @@ from bot.kernel import App, StartupError
 from db import migrate
 from db.base import utcnow
 from handlers.i18n import Catalog
-from services import demo, outbox, people
+from services import demo, outbox, people, reachability
 from services.access import Role
 from services.errors import DomainError
 
@@ -204,14 +204,36 @@ def users_grant(
 def outbox_status() -> None:
     """Pending, sent, dead and unreachable pushes per kind."""
 
-    async def go(app: App) -> list[tuple[str, str, int]]:
+    async def go(app: App) -> tuple[list[tuple[str, str, int]], list[reachability.Unreachable], Any]:
         async with app.sessions() as session:
-            return await outbox.summary(session)
+            return (
+                await outbox.summary(session),
+                await reachability.unreachable_people(session),
+                app.settings.tz,
+            )
 
+    counts, unreachable, tz = run_async(go)
     table = Table("kind", "status", "count")
-    for kind, status, count in run_async(go):
+    for kind, status, count in counts:
         table.add_row(kind, status, str(count))
     console.print(table)
+    if unreachable:
+        people_table = Table(
+            "person",
+            "channel",
+            "unreachable since",
+            "pushes kept",
+            title="Unreachable people (blocked the bot?)",
+        )
+        for u in unreachable:
+            people_table.add_row(
+                u.name, u.channel, f"{u.since.astimezone(tz):%Y-%m-%d %H:%M}", str(u.waiting)
+            )
+        console.print(people_table)
+        console.print(
+            "Their pushes are sent again (7 days back) once they write to the bot; `tocns jobs run` and the "
+            "running bot check for that."
+        )
 
 
 @cli.command("backup")
@@ -254,7 +276,7 @@ def main(argv: list[str] | None = None) -> Any:
     try:
         return cli(args=args, standalone_mode=False)
     except (ConfigError, StartupError, Fail) as exc:
-        err.print(f"[red]tocns:[/] {exc}", highlight=False)
+        err.print(f"[red]tocns:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except DomainError as exc:
         err.print(f"[red]tocns:[/] {Catalog.load().text('vi', exc.key, **exc.params)}", highlight=False)

@@ -33,6 +33,15 @@ TEXTS: dict[str, dict[str, str]] = {
 }
 
 
+_CURRENT: dict[str, str] = {}
+
+
+def current_locale() -> str:
+    """The language chosen for this invocation (set by `tocns` main; else TOCNS_LOCALE, else vi)."""
+    lang = _CURRENT.get("lang") or os.environ.get("TOCNS_LOCALE", "vi")
+    return lang if lang in TEXTS else "vi"
+
+
 def pick_locale(argv: list[str]) -> tuple[str, list[str]]:
     """`--lang en` / `--lang=en` anywhere on the line (removed), else TOCNS_LOCALE, else vi."""
     lang = os.environ.get("TOCNS_LOCALE", "vi")
@@ -48,7 +57,8 @@ def pick_locale(argv: list[str]) -> tuple[str, list[str]]:
             lang = arg.split("=", 1)[1]
         else:
             rest.append(arg)
-    return (lang if lang in TEXTS else "vi"), rest
+    _CURRENT["lang"] = lang if lang in TEXTS else "vi"
+    return _CURRENT["lang"], rest
 
 
 def text(lang: str, key: str, **params: Any) -> str:

@@ -6,9 +6,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from bot import scheduler
+from bot.cli._messages import current_locale
+from bot.cli._messages import text as cli_text
 from bot.cli._runtime import Fail, console, run_async
 from bot.kernel import App
 from db.base import utcnow
@@ -32,7 +34,9 @@ def jobs_list() -> None:
     async def go(app: App) -> Table:
         async with app.sessions() as session:
             last = await kpi.last_runs(session)
-        table = Table("job", "schedule (cron)", "next run", "last period", "finished")
+        table = Table("schedule (cron)", "next run", "last period", "finished")
+        # Job names are never cut, whatever the terminal width (they are typed back to `jobs run`).
+        table.columns.insert(0, Column("job", no_wrap=True, min_width=max(len(j) for j in JOBS)))
         for job, expr, nxt in scheduler.next_runs(app, utcnow()):
             period, finished = last.get(job, ("", None))
             table.add_row(
@@ -57,18 +61,22 @@ def jobs_run(
     """Run one job now (same code path as the scheduler; already-queued messages are not repeated)."""
 
     if name not in JOBS:
-        raise Fail(f"unknown job {name!r}; choose one of {', '.join(JOBS)}")
+        raise Fail(cli_text(current_locale(), "unknown_job", name=name, choices=", ".join(JOBS)))
     period = kpi.parse_period(week) if week else None
     if period is not None and period.kind != "week":
-        raise Fail("--week: expected like 2026-W47")
+        raise Fail(cli_text(current_locale(), "bad_week"))
 
-    async def go(app: App) -> RunResult:
-        return await scheduler.run_job(app, name, utcnow(), week=period, force=True)
+    async def go(app: App) -> tuple[RunResult, int]:
+        # People who blocked the bot and have written to it since get their kept pushes again.
+        revived = await app.dispatcher.requeue_reachable()
+        return await scheduler.run_job(app, name, utcnow(), week=period, force=True), revived
 
-    result = run_async(go)
+    result, revived = run_async(go)
     console.print(
         f"{result.job}: {result.status}, period {result.period or '-'}, queued {result.messages} messages"
     )
+    if revived:
+        console.print(f"re-queued {revived} earlier push(es) to people who are reachable again")
 
 
 @targets_cli.command("import")

@@ -1,0 +1,433 @@
+"""Conversations as people really have them (issue 15), through the dialog core.
+
+Channels differ, at the dialog core, in one way: Telegram and Zalo OA show buttons; the Zalo Bot
+platform and the console show them as a list to answer by typing (`numbered`). Each scenario runs
+in both shapes, as the same demo people."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.kernel import App, DeliveryError
+from db.models import HelpSession, OutboxMessage, Ticket
+from handlers.core import Reply
+from services import handoff, reachability, sessions
+from tests.support import ChatDriver, Said, demo_driver, outbox_rows, seed_demo
+from tests.test_import import make_xlsx, sample_rows
+
+SHAPES = ["buttons", "numbered"]
+
+
+@pytest.fixture(params=SHAPES)
+def shape(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def person(app: App, key: str, shape: str) -> ChatDriver:
+    return demo_driver(app, key, supports_buttons=shape == "buttons")
+
+
+async def choose(driver: ChatDriver, label: str) -> Said:
+    """Pick an option as a person would: tap it, or type its number/letter on list channels."""
+    for said in reversed(driver.history):  # the latest answer that offered it
+        if driver.supports_buttons:
+            if any(label.lower() in b.lower() for b in said.labels()):
+                return await driver.press(said.button(label))
+            continue
+        for line in said.text.splitlines():
+            m = re.match(r"^([0-9]+|[a-z]{1,2})\. (.*)$", line.strip())
+            if m and label.lower() in m.group(2).lower():
+                return await driver.send(m.group(1))
+    raise AssertionError(f"no option {label!r} in {driver.history[-1].text!r}")
+
+
+async def session_count(app: App, person_key: str) -> int:
+    from db.repositories import core as repo
+
+    async with app.sessions() as s:
+        acc = await repo.find_account(s, "console", f"demo-{person_key}")
+        assert acc is not None
+        stmt = select(func.count(HelpSession.id)).where(
+            HelpSession.volunteer_id == acc.person_id, HelpSession.deleted_at.is_(None)
+        )
+        return int((await s.execute(stmt)).scalar_one())
+
+
+async def last_session(app: App, person_key: str) -> sessions.SessionView:
+    from db.repositories import core as repo
+
+    async with app.sessions() as s:
+        acc = await repo.find_account(s, "console", f"demo-{person_key}")
+        assert acc is not None
+        view = await sessions.last_session(s, acc.person_id)
+    assert view is not None
+    return view
+
+
+# --- 1. typed numbers vs numbered choices ------------------------------------------------------
+
+
+async def test_a_typed_number_is_the_number_of_people(app: App, shape: str) -> None:
+    await seed_demo(app)
+    tnv = person(app, "tnv", shape)
+    await tnv.send("/ghi")
+    await choose(tnv, "Kích hoạt VNeID")
+    said = await choose(tnv, "tại nhà")
+    assert "Bao nhiêu người dân" in said.text
+    if shape == "numbered":
+        # The options are the numbers themselves, so they are picked by letter, never by position.
+        assert "4. 5" not in said.text and "d. 5" in said.text, said.text
+    said = await tnv.send("4")
+    assert "Kết quả thế nào" in said.text, said.text
+    await choose(tnv, "Đã xong")
+    said = await choose(tnv, "Lưu")
+    assert "4 người" in said.text, said.text
+    assert (await last_session(app, "tnv")).citizens == 4
+    # A listed option still works by its letter (or tap) and by its own text.
+    await tnv.send("/ghi")
+    await choose(tnv, "Kích hoạt VNeID")
+    await choose(tnv, "tại nhà")
+    await choose(tnv, "5")
+    await choose(tnv, "Đã xong")
+    await choose(tnv, "Lưu")
+    assert (await last_session(app, "tnv")).citizens == 5
+
+
+# --- 2. the hand-off outlives the dialog ---------------------------------------------------------
+
+
+async def open_claimed_ticket(app: App, dan: ChatDriver, tnv: ChatDriver) -> int:
+    await dan.send("/hotro")
+    await dan.send("thuan hoa")
+    await choose(dan, "Phường Thuận Hóa")
+    said = await dan.send("Tôi muốn làm lại căn cước cho mẹ, cần giấy tờ gì?")
+    assert "phiếu #" in said.text, said.text
+    claim = next(
+        b[1]
+        for r in await outbox_rows(app)
+        if r.chat_id == "demo-tnv"
+        for row in r.payload.get("buttons", [])
+        for b in row
+        if b[1].startswith("hr:k:")
+    )
+    said = await tnv.press(claim)
+    assert "đã nhận phiếu" in said.text, said.text
+    return int(claim.rsplit(":", 1)[1])
+
+
+async def pushes_to(app: App, chat_id: str, since: int) -> list[str]:
+    return [r.payload["text"] for r in await outbox_rows(app) if r.chat_id == chat_id and r.id > since]
+
+
+async def last_id(app: App) -> int:
+    rows = await outbox_rows(app)
+    return rows[-1].id if rows else 0
+
+
+async def test_hand_off_outlives_cancel_and_other_commands(app: App, shape: str) -> None:
+    await seed_demo(app)
+    dan, tnv = person(app, "dan", shape), person(app, "tnv", shape)
+    ticket_id = await open_claimed_ticket(app, dan, tnv)
+
+    # The citizen cancels: told the ticket stays open and how to end it.
+    said = await dan.send("/huy")
+    assert f"#{ticket_id} vẫn mở" in said.text and "/xong" in said.text, said.text
+    # The helper answers; the citizen, after another command (a look-up overnight), says thanks.
+    mark = await last_id(app)
+    said = await tnv.send("Chị mang theo giấy khai sinh của mẹ nhé.")
+    assert "Đã chuyển tới người dân" in said.text
+    assert any("giấy khai sinh" in t for t in await pushes_to(app, "demo-dan", mark))
+    await dan.send("/tracuu H46.19786-261130-0001")
+    mark = await last_id(app)
+    said = await dan.send("ok cam on")
+    assert "chưa hiểu" not in said.text and "Đã chuyển tới người hỗ trợ" in said.text, said.text
+    assert "/xong" in said.text
+    assert any("ok cam on" in t for t in await pushes_to(app, "demo-tnv", mark))
+
+    # The helper's side likewise: after /tuan, plain text still reaches the citizen.
+    await tnv.send("/tuan")
+    said = await tnv.send("/huy")
+    assert f"#{ticket_id}" in said.text and "vẫn mở" in said.text, said.text
+    mark = await last_id(app)
+    said = await tnv.send("Không có gì ạ.")
+    assert "Đã chuyển tới người dân" in said.text
+    assert any("Không có gì" in t for t in await pushes_to(app, "demo-dan", mark))
+
+    # The way out: /xong ends the request; the helper is told; text is ordinary again.
+    mark = await last_id(app)
+    said = await dan.send("/xong")
+    assert f"Đã kết thúc phiếu #{ticket_id}" in said.text, said.text
+    assert any("xong việc" in t for t in await pushes_to(app, "demo-tnv", mark))
+    async with app.sessions() as s:
+        row = await s.get(Ticket, ticket_id)
+        assert row is not None and row.status == handoff.Status.CANCELLED.value
+    said = await dan.send("ok cam on")
+    assert "không có gì" in said.text.lower(), said.text
+
+
+# --- 3. a volunteer reopens the dossier they recorded ---------------------------------------------
+
+
+async def record_dossier(
+    driver: ChatDriver, code: str, *, received: str | None = None, due: str | None = None
+) -> None:
+    said = await driver.send(f"/hoso {code}")
+    assert "thủ tục" in said.text.lower(), said.text
+    await driver.send("khai tu")
+    await choose(driver, "Đăng ký khai tử")
+    await choose(driver, "Nộp tại quầy")
+    if received:
+        await driver.send(received)
+    else:
+        await choose(driver, "Hôm nay")
+    if due:
+        await driver.send(due)
+    else:
+        await choose(driver, "Chưa có ngày hẹn")
+    said = await choose(driver, "Không")
+    assert f"Đã ghi hồ sơ {code}" in said.text, said.text
+
+
+async def test_volunteer_reopens_the_dossier_they_recorded(app: App, shape: str) -> None:
+    await seed_demo(app)
+    tnv = person(app, "tnv", shape)
+    code = "H46.19786-261130-0099"
+    await record_dossier(tnv, code)
+    said = await tnv.send(f"/hoso {code}")
+    assert "thuộc đơn vị khác" not in said.text, said.text
+    assert code in said.text and "Đăng ký khai tử" in said.text
+
+
+async def test_procedure_search_ranks_whole_words_and_keeps_full_names(app: App, shape: str) -> None:
+    await seed_demo(app)
+    tnv = person(app, "tnv", shape)
+    await tnv.send("/hoso H46.19786-261130-0098")
+    said = await tnv.send("dang ky khai tu")
+    labels = (
+        said.labels()
+        if shape == "buttons"
+        else [ln.split(". ", 1)[1] for ln in said.text.splitlines() if re.match(r"^\d+\. ", ln)]
+    )
+    assert labels[0] == "Đăng ký khai tử", labels
+    assert not any("khai sinh" in label for label in labels), labels
+    said = await tnv.send("khai sinh")
+    full = "Liên thông đăng ký khai sinh, thường trú, cấp thẻ BHYT cho trẻ dưới 6 tuổi"
+    assert full in said.text  # the message keeps every full name
+    cut = [label for label in said.labels()] if shape == "buttons" else []
+    for label in cut:
+        if label.endswith("…"):
+            assert full.startswith(label[:-1]) and full[len(label) - 1] == " ", label
+
+
+# --- 4. an overdue dossier says whom to contact --------------------------------------------------
+
+
+async def test_overdue_dossier_says_whom_to_contact_not_to_wait(app: App, shape: str) -> None:
+    await seed_demo(app)
+    canbo, dan = person(app, "canbo", shape), person(app, "dan", shape)
+    code = "H46.19786-261101-0777"
+    today = canbo.app.intake.clock().astimezone(app.settings.tz).date()
+    received = (today - timedelta(days=20)).strftime("%d/%m/%Y")
+    due = (today - timedelta(days=5)).strftime("%d/%m/%Y")
+    await record_dossier(canbo, code, received=received, due=due)
+    said = await dan.send(f"/tracuu {code}")
+    assert "quá ngày hẹn trả" in said.text, said.text
+    assert "chờ đến ngày hẹn trả" not in said.text
+    assert "Một cửa của Phường Thuận Hóa" in said.text
+    assert "Phiếu xin lỗi và hẹn lại ngày trả kết quả" in said.text and "118/2025" in said.text
+
+
+# --- 7. «Như lần trước» and «Lưu» are idempotent per message -----------------------------------------
+
+
+async def test_same_as_last_time_saves_once_per_message(app: App, shape: str) -> None:
+    await seed_demo(app)
+    tnv = demo_driver(app, "tnv")  # the button's payload is tapped again, as a double tap does
+    await tnv.send("/ghi dvc nha 2")
+    before = await session_count(app, "tnv")
+    said = await tnv.send("/ghi")
+    same = said.button("Như lần trước")
+    first = await tnv.press(same)
+    assert "Đã ghi" in first.text
+    for _ in range(2):
+        again = await tnv.press(same)
+        assert "đã được lưu rồi" in again.text, again.text
+    assert await session_count(app, "tnv") == before + 1
+    # «Lưu» tapped twice at the last step: one session.
+    await tnv.send("/ghi")
+    await tnv.press(tnv.history[-1].button("Kích hoạt VNeID"))
+    await tnv.press(tnv.history[-1].button("tại nhà"))
+    await tnv.press(tnv.history[-1].button("1"))
+    await tnv.press(tnv.history[-1].button("Đã xong"))
+    save = tnv.history[-1].button("Lưu")
+    await tnv.press(save)
+    said = await tnv.press(save)
+    assert "đã được lưu rồi" in said.text, said.text
+    assert await session_count(app, "tnv") == before + 2
+
+
+# --- 8. a file is routed by what it is --------------------------------------------------------------
+
+
+async def test_a_file_never_answers_another_question(app: App, shape: str) -> None:
+    await seed_demo(app)
+    tnv = person(app, "tnv", shape)
+    before = await session_count(app, "tnv")
+    await tnv.send("/ghi")
+    await choose(tnv, "Kích hoạt VNeID")
+    await choose(tnv, "tại nhà")
+    await tnv.send("2")
+    await choose(tnv, "Đã xong")
+    said = await tnv.upload("giay-to.pdf", b"%PDF-1.4 ...", "application/pdf", caption="hihi")
+    assert "không phải câu trả lời" in said.text, said.text
+    said = await tnv.upload("meo.gif", b"GIF89a", "image/gif", caption="hihi")
+    assert "không phải câu trả lời" in said.text
+    assert await session_count(app, "tnv") == before
+    said = await choose(tnv, "Lưu")  # the dialog is still there
+    assert "Đã ghi" in said.text
+    view = await last_session(app, "tnv")
+    assert view.citizens == 2
+
+
+async def test_one_stop_export_sent_during_a_report_goes_to_the_import(app: App, shape: str) -> None:
+    await seed_demo(app)
+    canbo = person(app, "canbo", shape)
+    said = await canbo.send("/baocao")
+    assert "?" in said.text or ":" in said.text
+    said = await canbo.upload("hoso.xlsx", make_xlsx(sample_rows()))
+    assert "chưa phải một số" not in said.text, said.text
+    assert "3 hồ sơ mới" in said.text, said.text
+    assert "vẫn giữ nguyên" in said.text  # and the report is still open
+
+
+# --- 9. edits ----------------------------------------------------------------------------------------
+
+
+async def test_an_edit_is_answered_at_once(app: App, shape: str) -> None:
+    from dataclasses import replace
+
+    await seed_demo(app)
+    canbo = person(app, "canbo", shape)
+    await canbo.send("/baocao")
+    msg = replace(canbo._msg(text="120"), edited=True)
+    outcome = await app.intake.handle(msg)
+    text = "\n".join(r.text for r in outcome.replies)
+    assert "sửa tin không có tác dụng" in text and "gõ lại" in text, text
+    async with app.sessions() as s:
+        from db.repositories import core as repo
+
+        state = await repo.account_bundle(s, "console", "demo-canbo", "demo-canbo")
+        assert state.state is not None and (state.state.name or "").startswith("baocao")
+
+
+# --- 10. deep links from a group -----------------------------------------------------------------------
+
+
+async def test_start_ghi_opens_the_dialog_and_keeps_an_open_one(app: App, shape: str) -> None:
+    await seed_demo(app)
+    tnv = person(app, "tnv", shape)
+    group = demo_driver(app, "tnv", chat_type="group", chat_id="-100777")
+    said = await group.send("/ghi")
+    link = next(b.url for r in said.replies for row in r.buttons for b in row if b.url)
+    assert link is not None and link.endswith("?start=ghi")
+    said = await tnv.send("/start ghi")
+    assert "Cần ít nhất" not in said.text and "hỗ trợ người dân việc gì" in said.text, said.text
+    await choose(tnv, "Kích hoạt VNeID")
+    said = await tnv.send("/start ghi")  # the link tapped again mid-dialog
+    assert "đang làm dở" in said.text, said.text
+    said = await choose(tnv, "tại nhà")  # the open dialog went on
+    assert "Bao nhiêu người dân" in said.text
+
+
+# --- 11. relays to a citizen who blocked the bot -----------------------------------------------------
+
+
+class BlockedSender:
+    """A console-channel sender for which some chats have blocked the bot (Forbidden on Telegram)."""
+
+    channel = "console"
+    supports_buttons = False
+
+    def __init__(self) -> None:
+        self.blocked: set[str] = set()
+        self.sent: list[tuple[str, str]] = []
+
+    async def send(self, chat_id: str, reply: Reply) -> None:
+        if chat_id in self.blocked:
+            raise DeliveryError("Forbidden: bot was blocked by the user", unreachable=True)
+        self.sent.append((chat_id, reply.text))
+
+
+async def test_relay_to_a_citizen_who_blocked_the_bot_is_reported(app: App, shape: str) -> None:
+    await seed_demo(app)
+    sender = BlockedSender()
+    app.add_sender(sender)
+    dan, tnv = person(app, "dan", shape), person(app, "tnv", shape)
+    ticket_id = await open_claimed_ticket(app, dan, tnv)
+    while await app.dispatcher.drain_once():
+        pass
+    sender.blocked.add("demo-dan")
+    await tnv.send("Chị cần mang theo giấy khai sinh.")
+    while await app.dispatcher.drain_once():
+        pass
+    # The helper is told the message did not arrive (a push), and the next relay says so at once.
+    assert any(c == "demo-tnv" and "CHƯA tới được người dân" in t for c, t in sender.sent), sender.sent
+    said = await tnv.send("Chị còn cần gì nữa không?")
+    assert "CHƯA tới được người dân" in said.text and "Đã chuyển tới người dân" not in said.text, said.text
+    async with app.sessions() as s:
+        gone = await reachability.unreachable_people(s)
+    assert [u.name for u in gone] == ["Nguyễn Thị Lan"]
+    # She unblocks and writes: her kept messages are sent again.
+    sender.blocked.clear()
+    await dan.send("alo, tôi đây")
+    assert await app.dispatcher.requeue_reachable() >= 1
+    while await app.dispatcher.drain_once():
+        pass
+    assert any(c == "demo-dan" and "giấy khai sinh" in t for c, t in sender.sent)
+    async with app.sessions() as s:
+        assert await reachability.unreachable_people(s) == []
+        ticket = await s.get(Ticket, ticket_id)
+        assert ticket is not None and ticket.status == "claimed"
+
+
+# --- Minor ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("said_text", "expected"),
+    [("xin chao", "Xin chào"), ("Alo", "Xin chào"), ("cảm ơn!", "không có gì"), ("ok", "Dạ vâng")],
+)
+async def test_greetings_and_thanks_are_answered_like_a_person(
+    app: App, said_text: str, expected: str
+) -> None:
+    dan = ChatDriver(app, "u1501")
+    said = await dan.send(said_text)
+    assert expected.lower() in said.text.lower() and "xin lỗi" not in said.text.lower(), said.text
+
+
+async def test_a_future_date_is_called_future(app: App, shape: str) -> None:
+    await seed_demo(app)
+    tnv = person(app, "tnv", shape)
+    tomorrow = (app.intake.clock().astimezone(app.settings.tz) + timedelta(days=5)).strftime("%d/%m")
+    said = await tnv.send(f"/ghi dvc nha 2 {tomorrow}")
+    assert "tương lai" in said.text and "14 ngày" not in said.text, said.text
+
+
+async def test_non_text_outside_a_dialog_says_what_the_bot_takes(app: App) -> None:
+    from dataclasses import replace
+
+    from handlers.core import MessageKind
+
+    dan = ChatDriver(app, "u1502")
+    outcome = await app.intake.handle(replace(dan._msg(), kind=MessageKind.STICKER))
+    text = "\n".join(r.text for r in outcome.replies)
+    assert "nhãn dán" in text and "/help" in text, text
+
+
+def _unused(*_: Any) -> None:  # keep imports used by type checkers in every branch
+    _ = OutboxMessage
