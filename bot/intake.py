@@ -18,10 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.base import utcnow
 from db.repositories import core as repo
+from handlers.basic import refusal_text
 from handlers.core import Button, Context, Incoming, Reply, Resources
 from handlers.i18n import Catalog
 from handlers.router import Router
-from services import people
+from services import people, reachability
+from services.access import Actor
 from services.errors import DomainError, PermissionDenied
 
 log = logging.getLogger("tocns.update")
@@ -149,9 +151,12 @@ class Intake:
                 return Outcome(replies)
             except DomainError as exc:
                 outcome = "domain_error"
-                await self._mark_seen_after_failure(
+                actor = await self._mark_seen_after_failure(
                     msg, denied=exc if isinstance(exc, PermissionDenied) else None
                 )
+                if isinstance(exc, PermissionDenied) and actor is not None:
+                    # Who can do it for *this* person (a citizen, a volunteer, a city leader…).
+                    return Outcome([Reply(refusal_text(self.catalog, actor.locale or locale, actor))])
                 return Outcome([Reply(self.catalog.text(locale, exc.key, **exc.params))])
             except (OperationalError, DBAPIError, OSError, TimeoutError) as exc:
                 if _is_connection_problem(exc):
@@ -179,9 +184,12 @@ class Intake:
                 ms,
             )
 
-    async def _mark_seen_after_failure(self, msg: Incoming, denied: PermissionDenied | None = None) -> None:
+    async def _mark_seen_after_failure(
+        self, msg: Incoming, denied: PermissionDenied | None = None
+    ) -> Actor | None:
         # The failed transaction was rolled back; remember the update so a redelivery of the
-        # same poisoned update does not loop. Refusals are audit-logged (who tried what).
+        # same poisoned update does not loop. Refusals are audit-logged (who tried what); the
+        # refused person's roles are returned, to say who can do it for them.
         async with self.sessions() as session, session.begin():
             await repo.mark_update_seen(session, msg.update_key)
             if denied is not None:
@@ -193,6 +201,9 @@ class Intake:
                     _route_label(msg, None),
                     {k: str(v) for k, v in denied.params.items()},
                 )
+                if account is not None:
+                    return await people.load_actor(session, account.person_id)
+        return None
 
     async def _process(self, msg: Incoming) -> tuple[list[Reply], str, str, bool]:
         async with self.sessions() as session, session.begin():
@@ -207,6 +218,8 @@ class Intake:
                 msg.display_name,
                 bundle=bundle,
             )
+            # Whoever writes can be written to again: pushes that failed as unreachable are due.
+            await reachability.on_contact(session, msg.channel, msg.chat_id, self.clock())
             row = bundle.state if bundle.account is not None else None
             state_name: str | None = None
             data: dict[str, Any] = {}

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from handlers.core import Button, Context, rows
+from handlers.i18n import Catalog
 from handlers.router import ROUTER, Router, command_args
 from services import people
-from services.access import Role
+from services.access import Actor, Role
 from services.text_fold import fold_phrase
 
 router = Router()
@@ -15,8 +16,20 @@ _ROLE_ORDER = (Role.ADMIN, Role.LEADER, Role.OFFICER, Role.TEAM_LEADER, Role.VOL
 
 
 def main_role(ctx: Context) -> Role:
-    roles = ctx.actor.roles
-    return next(r for r in _ROLE_ORDER if r in roles)
+    return senior_role(ctx.actor)
+
+
+def senior_role(actor: Actor) -> Role:
+    return next(r for r in _ROLE_ORDER if r in actor.roles)
+
+
+def refusal_text(catalog: Catalog, lang: str, actor: Actor) -> str:
+    """A refusal that says who can do it for *this* person: a citizen is pointed to a team, a
+    volunteer to their team leader, a leader to the people who do the work."""
+    role = senior_role(actor)
+    unit = next((g.unit_name for g in actor.grants if g.role is role and g.unit_name), None)
+    who = catalog.text(lang, f"errors.ask.{role.value}", unit=unit or "")
+    return catalog.text(lang, "errors.denied") + " " + who
 
 
 @router.command("start", help_key="basic.cmd.start")
@@ -117,9 +130,13 @@ async def _help_list(ctx: Context) -> None:
     app_router: Router | None = ctx.resources.get(ROUTER)
     commands = app_router.visible_commands(ctx.actor.roles) if app_router else []
     lines = [ctx.t("basic.help_title")]
+    role = main_role(ctx)
     for cmd in commands:
         assert cmd.help_key is not None
-        lines.append(f"/{cmd.names[0]} — {ctx.t(cmd.help_key)}")
+        # A line worded for this person's role where the general one would promise too much
+        # (a team leader's /moi invites members, not officers).
+        own = f"basic.help_for.{role.value}.{cmd.names[0]}"
+        lines.append(f"/{cmd.names[0]} — {ctx.t(own if ctx.catalog.has(own) else cmd.help_key)}")
     lines.append(ctx.t("basic.help_footer"))
     ctx.reply("\n".join(lines))
 

@@ -307,8 +307,28 @@ async def sua_button(ctx: Context) -> None:
             edit=True,
         )
     elif kind == "del":
+        # Deleting is not undone by a tap: ask first, showing what would go.
+        recent = await sessions.recent(ctx.session, ctx.actor.person_id, ctx.now)
+        view = next((v for v in recent if v.id == sid), None)
+        if view is None:
+            ctx.say("core.stale_button")
+            return
+        ctx.say(
+            "ghi.sua_confirm_delete",
+            rows(
+                Button(ctx.t("ghi.buttons.delete_yes"), f"sua:delok:{sid}"),
+                Button(ctx.t("ghi.buttons.delete_no"), f"sua:keep:{sid}"),
+            ),
+            edit=True,
+            summary=_when(ctx, view)
+            + " "
+            + summary(ctx, view.activity, view.place, view.citizens, view.result),
+        )
+    elif kind == "delok":
         view = await sessions.delete(ctx.session, ctx.actor, sid, ctx.now)
         ctx.say("ghi.undone", edit=True, summary=summary(ctx, view.activity, view.place, view.citizens, None))
+    elif kind == "keep":
+        ctx.say("ghi.sua_kept", edit=True)
     elif kind == "n":
         ctx.goto("ghi_sua.count", session_id=sid)
         ctx.say("ghi.ask_count")

@@ -1,22 +1,24 @@
 """Who cannot be messaged right now (the platform said so: blocked the bot, left, deleted the
-account) and who can be again because they wrote to the bot since.
+account) and who can be again.
 
 An outbox row marked `unreachable` keeps, in `next_attempt_at`, the moment that attempt failed
-(see outbox.mark_failed). A person's account is unreachable when its latest push failed that way
-and they have not written to the bot since; once they write, their unreachable pushes of the last
-`window` days are due again (the week's digest reaches the leader who unblocked the bot)."""
+(see outbox.mark_failed). An address is unreachable while its latest push failed that way. When
+the person writes to the bot again (the intake calls `on_contact`), their unreachable pushes of
+the last `window` are due again: the week's digest reaches the leader who unblocked the bot."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import ChannelAccount, DialogState, OutboxMessage, Person
+from db.models import ChannelAccount, OutboxMessage, Person
 
 UNREACHABLE = "unreachable"
+SENT = "sent"
+PENDING = "pending"
 RESEND_WINDOW = timedelta(days=7)
 
 
@@ -30,18 +32,11 @@ class Unreachable:
     waiting: int  # pushes kept for them
 
 
-async def _last_seen(session: AsyncSession, channel: str, chat_id: str) -> datetime | None:
-    stmt = select(func.max(DialogState.updated_at)).where(
-        DialogState.channel == channel, DialogState.chat_id == chat_id
-    )
-    return (await session.execute(stmt)).scalar_one_or_none()
-
-
 async def _latest_row(session: AsyncSession, channel: str, chat_id: str) -> OutboxMessage | None:
     stmt = (
         select(OutboxMessage)
         .where(OutboxMessage.channel == channel, OutboxMessage.chat_id == chat_id)
-        .where(OutboxMessage.status.in_(("sent", UNREACHABLE)))
+        .where(OutboxMessage.status.in_((SENT, UNREACHABLE)))
         .order_by(OutboxMessage.id.desc())
         .limit(1)
     )
@@ -49,11 +44,28 @@ async def _latest_row(session: AsyncSession, channel: str, chat_id: str) -> Outb
 
 
 async def account_unreachable(session: AsyncSession, channel: str, chat_id: str) -> bool:
+    """The latest push to this address failed as unreachable (and nothing since got through)."""
     row = await _latest_row(session, channel, chat_id)
-    if row is None or row.status != UNREACHABLE:
-        return False
-    seen = await _last_seen(session, channel, chat_id)
-    return seen is None or seen <= row.next_attempt_at
+    return row is not None and row.status == UNREACHABLE
+
+
+async def on_contact(
+    session: AsyncSession, channel: str, chat_id: str, now: datetime, window: timedelta = RESEND_WINDOW
+) -> int:
+    """Someone wrote to the bot from this address: it is reachable again, so its pushes of the
+    last `window` that failed as unreachable are due now. Returns how many."""
+    stmt = (
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.status == UNREACHABLE,
+            OutboxMessage.channel == channel,
+            OutboxMessage.chat_id == chat_id,
+            OutboxMessage.created_at >= now - window,
+        )
+        .values(status=PENDING, next_attempt_at=now, claimed_until=None)
+    )
+    result = await session.execute(stmt)
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def reachable_accounts(session: AsyncSession, person_id: int) -> list[tuple[str, str]]:
@@ -88,10 +100,23 @@ async def unreachable_people(session: AsyncSession) -> list[Unreachable]:
                 )
             )
         ).scalar_one()
-        person = await session.get(Person, row.person_id) if row.person_id else None
+        person_id = row.person_id
+        if person_id is None:  # a push queued by address only: whose account is it?
+            person_id = (
+                (
+                    await session.execute(
+                        select(ChannelAccount.person_id).where(
+                            ChannelAccount.channel == channel, ChannelAccount.chat_id == chat_id
+                        )
+                    )
+                )
+                .scalars()
+                .first()
+            )
+        person = await session.get(Person, person_id) if person_id else None
         out.append(
             Unreachable(
-                row.person_id,
+                person_id,
                 person.display_name if person else "?",
                 channel,
                 chat_id,
@@ -103,22 +128,25 @@ async def unreachable_people(session: AsyncSession) -> list[Unreachable]:
 
 
 async def requeue_reachable(session: AsyncSession, now: datetime, window: timedelta = RESEND_WINDOW) -> int:
-    """Unreachable pushes of the last `window` to people who wrote to the bot since they failed:
-    due again now. Returns how many rows were put back."""
+    """Unreachable pushes of the last `window` to addresses a later push reached (the person
+    unblocked the bot and was reached on the way): due again now. Returns how many."""
     stmt = select(OutboxMessage).where(
         OutboxMessage.status == UNREACHABLE, OutboxMessage.created_at >= now - window
     )
-    seen_cache: dict[tuple[str, str], datetime | None] = {}
     revived = 0
-    for row in (await session.execute(stmt)).scalars():
-        key = (row.channel, row.chat_id)
-        if key not in seen_cache:
-            seen_cache[key] = await _last_seen(session, *key)
-        seen = seen_cache[key]
-        if seen is not None and seen > row.next_attempt_at:
-            row.status = "pending"
-            row.next_attempt_at = now
-            row.claimed_until = None
+    for row in (await session.execute(stmt)).scalars().all():
+        later = await session.execute(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.channel == row.channel,
+                OutboxMessage.chat_id == row.chat_id,
+                OutboxMessage.status == SENT,
+                OutboxMessage.id > row.id,
+            )
+            .limit(1)
+        )
+        if later.first() is not None:
+            row.status, row.next_attempt_at, row.claimed_until = PENDING, now, None
             revived += 1
     return revived
 

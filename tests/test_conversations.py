@@ -385,7 +385,6 @@ async def test_relay_to_a_citizen_who_blocked_the_bot_is_reported(app: App, shap
     # She unblocks and writes: her kept messages are sent again.
     sender.blocked.clear()
     await dan.send("alo, tôi đây")
-    assert await app.dispatcher.requeue_reachable() >= 1
     while await app.dispatcher.drain_once():
         pass
     assert any(c == "demo-dan" and "giấy khai sinh" in t for c, t in sender.sent)
@@ -431,3 +430,39 @@ async def test_non_text_outside_a_dialog_says_what_the_bot_takes(app: App) -> No
 
 def _unused(*_: Any) -> None:  # keep imports used by type checkers in every branch
     _ = OutboxMessage
+
+
+async def test_refusal_says_who_can_do_it_for_this_person(app: App, shape: str) -> None:
+    await seed_demo(app)
+    city_leader = await person(app, "tinh", shape).send("/hoso H46.19786-261130-0555")
+    assert "chưa có quyền" in city_leader.text and "/kpi" in city_leader.text, city_leader.text
+    assert "liên hệ tổ trưởng" not in city_leader.text
+    citizen = await person(app, "dan", shape).send("/hoso H46.19786-261130-0555")
+    assert "/thamgia" in citizen.text and "/hotro" in citizen.text, citizen.text
+
+
+async def test_sua_asks_before_deleting(app: App, shape: str) -> None:
+    await seed_demo(app)
+    tnv = person(app, "tnv", shape)
+    await tnv.send("/ghi dvc nha 2")
+    before = await session_count(app, "tnv")
+    await tnv.send("/sua")
+    await choose(tnv, "DVC")
+    said = await choose(tnv, "Xoá buổi này")
+    assert "Xoá hẳn buổi" in said.text, said.text
+    assert await session_count(app, "tnv") == before
+    said = await choose(tnv, "Giữ lại")
+    assert await session_count(app, "tnv") == before
+    await tnv.send("/sua")
+    await choose(tnv, "DVC")
+    await choose(tnv, "Xoá buổi này")
+    said = await choose(tnv, "🗑 Xoá")
+    assert "Đã xoá buổi" in said.text, said.text
+    assert await session_count(app, "tnv") == before - 1
+
+
+async def test_team_leader_help_does_not_promise_inviting_officers(app: App) -> None:
+    await seed_demo(app)
+    said = await demo_driver(app, "totruong").send("/help")
+    line = next(ln for ln in said.text.splitlines() if ln.startswith("/moi"))
+    assert "cán bộ" not in line and "thành viên" in line, line
