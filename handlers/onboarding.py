@@ -120,10 +120,8 @@ async def _create(ctx: Context, uses: int, days: int) -> None:
     )
     if ctx.msg.bot_username:
         ctx.say("onboarding.moi.link", link=invites.deep_link(ctx.msg.bot_username, invite.code))
-    ctx.say(
-        "onboarding.moi.approval_note" if invite.needs_approval else "onboarding.moi.share_note",
-        code=invite.code,
-    )
+    share = "onboarding.moi.share_note" if ctx.msg.bot_username else "onboarding.moi.share_note_code"
+    ctx.say("onboarding.moi.approval_note" if invite.needs_approval else share, code=invite.code)
 
 
 # --- joining ---------------------------------------------------------------------------------

@@ -466,3 +466,21 @@ async def test_team_leader_help_does_not_promise_inviting_officers(app: App) -> 
     said = await demo_driver(app, "totruong").send("/help")
     line = next(ln for ln in said.text.splitlines() if ln.startswith("/moi"))
     assert "cán bộ" not in line and "thành viên" in line, line
+
+
+async def test_invite_without_a_link_does_not_say_tap_the_link(app: App) -> None:
+    from dataclasses import replace
+
+    await seed_demo(app)
+    leader = demo_driver(app, "totruong")
+
+    async def no_link(**kw: Any) -> Said:  # a channel without deep links (Zalo, console)
+        outcome = await app.intake.handle(replace(leader._msg(**kw), bot_username=None))
+        said = Said(outcome.replies)
+        leader.history.append(said)
+        return said
+
+    said = await no_link(text="/moi")
+    said = await no_link(payload=said.button("Thành viên"))
+    said = await no_link(payload=said.button("10 người"))
+    assert "/thamgia" in said.text and "bấm đường dẫn" not in said.text, said.text
