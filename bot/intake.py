@@ -256,7 +256,7 @@ class Intake:
             new_menu: list[Any] = []
             if not msg.supports_buttons:
                 replies, new_menu = self._number_buttons(ctx, replies)
-                if not new_menu and ctx.state_name and ctx.state_name == state_name:
+                if not new_menu and ctx.keep_menu:
                     new_menu = menu  # a reminder without options: the open question's list still holds
             await repo.save_dialog_state(
                 session, msg.channel, msg.chat_id, msg.user_id, ctx.state_name, ctx.state, new_menu, now

@@ -88,7 +88,9 @@ class Incoming:
 
     def __post_init__(self) -> None:
         if self.file is not None and self.kind is MessageKind.TEXT:
-            object.__setattr__(self, "kind", MessageKind.DOCUMENT)  # a file is at least a document
+            # A channel that only hands over a file (Zalo's images, documents): known by its type.
+            image = self.file.mime.startswith("image/") and self.file.mime != "image/gif"
+            object.__setattr__(self, "kind", MessageKind.PHOTO if image else MessageKind.DOCUMENT)
 
     @property
     def is_media(self) -> bool:
@@ -231,6 +233,9 @@ class Context:
     # The open step takes a typed number: options shown as a numbered list use letters instead,
     # so a typed "4" is the number 4, never the fourth option.
     letter_choices: bool = False
+    # This answer only reminds of the open question (a file that is not an answer, an edit…): on
+    # channels without buttons the question's numbered list stays valid.
+    keep_menu: bool = False
 
     @property
     def locale(self) -> str:

@@ -168,6 +168,7 @@ class Router:
                 ctx.silent = True
                 return
             ctx.say("core.edit_ignored" if ctx.state_name else "core.edit_ignored_idle")
+            ctx.keep_menu = True
             return
         if msg.payload is not None:
             await self._dispatch_payload(ctx, msg.payload)
@@ -208,6 +209,7 @@ class Router:
                 if await fn(ctx):
                     if ctx.state_name:
                         ctx.say("core.dialog_kept")
+                        ctx.keep_menu = True
                     return
         if prefix is not None and prefix in self.media_states:
             await self.states[prefix](ctx)
@@ -218,6 +220,7 @@ class Router:
         what = ctx.t(f"core.kinds.{msg.kind.value}")
         if state and prefix is not None:
             ctx.say("core.media_not_an_answer", what=what)
+            ctx.keep_menu = True
             return
         if state:
             ctx.end()
@@ -271,6 +274,7 @@ class Router:
             return
         if ctx.state_name and self._state_handler(ctx.state_name) is not None:
             ctx.say("core.deep_link_busy", command=name)
+            ctx.keep_menu = True
             return
         ctx.msg = replace(ctx.msg, text=f"/{name}")
         await self._dispatch_command(ctx, name, "")

@@ -484,3 +484,20 @@ async def test_invite_without_a_link_does_not_say_tap_the_link(app: App) -> None
     said = await no_link(payload=said.button("Thành viên"))
     said = await no_link(payload=said.button("10 người"))
     assert "/thamgia" in said.text and "bấm đường dẫn" not in said.text, said.text
+
+
+async def test_an_image_in_a_ticket_reaches_the_helper_on_every_channel_shape(app: App, shape: str) -> None:
+    """Zalo hands over images as a file only (no kind): it is still a photo, and relayed."""
+    await seed_demo(app)
+    dan, tnv = person(app, "dan", shape), person(app, "tnv", shape)
+    ticket_id = await open_claimed_ticket(app, dan, tnv)
+    mark = await last_id(app)
+    said = await dan.upload(
+        "zalo-image.jpg", b"\xff\xd8\xff papers", "image/jpeg", caption="Giấy tờ của mẹ tôi"
+    )
+    assert "Đã chuyển tới người hỗ trợ" in said.text, said.text
+    rows = [r for r in await outbox_rows(app) if r.id > mark and r.chat_id == "demo-tnv"]
+    assert rows and rows[-1].payload["attachment"]["kind"] == "photo"
+    assert (
+        f"phiếu #{ticket_id}" in rows[-1].payload["text"] and "Giấy tờ của mẹ tôi" in rows[-1].payload["text"]
+    )

@@ -70,8 +70,9 @@ def print_reply(reply: Reply, out: TextIO, files_dir: Path) -> None:
     out.flush()
 
 
-async def chat(app: App, user: DemoUser, lines: Iterable[str] | None, out: TextIO = sys.stdout) -> int:
+async def chat(app: App, user: DemoUser, lines: Iterable[str] | None, out: TextIO | None = None) -> int:
     """Run a console conversation; `lines` None means read the terminal interactively."""
+    out = out or sys.stdout  # looked up now: whatever stdout is at call time
     sender = ConsoleSender(out, app)
     app.add_sender(sender)
     current = user

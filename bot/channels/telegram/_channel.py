@@ -284,6 +284,7 @@ class TelegramChannel:
         secret = self.settings.webhook_secret
         given = request.headers.get(SECRET_HEADER, "")
         if secret is None or not hmac.compare_digest(given.encode(), secret.get_secret_value().encode()):
+            log.info("telegram webhook refused: wrong or missing secret token")
             return web.Response(status=403, text="forbidden")
         if not self.ready.is_set():
             return web.Response(status=503, text="starting")
