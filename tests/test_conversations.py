@@ -342,6 +342,8 @@ async def test_start_ghi_opens_the_dialog_and_keeps_an_open_one(app: App, shape:
     assert "đang làm dở" in said.text, said.text
     said = await choose(tnv, "tại nhà")  # the open dialog went on
     assert "Bao nhiêu người dân" in said.text
+    said = await person(app, "canbo", shape).send("/start baocao")  # same for /baocao
+    assert "/start baocao" not in said.text and "8" in said.text and "?" in said.text, said.text
 
 
 # --- 11. relays to a citizen who blocked the bot -----------------------------------------------------
