@@ -7,6 +7,7 @@ from handlers.router import Router, command_args
 from services import dossiers
 from services.dossiers import CODE_EXAMPLE, DossierView, Status
 from services.errors import NotFound
+from services.text_fold import fold_phrase
 
 router = Router()
 MAX_CODE_IN_PAYLOAD = 64 - len("tc:sub:")
@@ -102,6 +103,20 @@ async def bare_code(ctx: Context) -> bool:
         ctx.say("tracuu.bad_code", example=CODE_EXAMPLE)
         return True
     return False
+
+
+# "hồ sơ của tôi đã xong chưa?" without a code: the look-up is the answer, not a how-to entry.
+_STATUS_WORDS = ("xong chua", "den dau", "toi dau", "the nao roi", "co ket qua chua", "bao gio co", "tra cuu")
+
+
+@router.text(priority=12)
+async def status_question(ctx: Context) -> bool:
+    said = fold_phrase(ctx.msg.text or "")
+    if "ho so" not in said or not any(w in said for w in _STATUS_WORDS):
+        return False
+    ctx.goto("tracuu.code")
+    ctx.say("tracuu.ask_code", example=CODE_EXAMPLE)
+    return True
 
 
 @router.callback("tc")

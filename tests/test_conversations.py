@@ -503,3 +503,12 @@ async def test_an_image_in_a_ticket_reaches_the_helper_on_every_channel_shape(ap
     assert (
         f"phiếu #{ticket_id}" in rows[-1].payload["text"] and "Giấy tờ của mẹ tôi" in rows[-1].payload["text"]
     )
+
+
+async def test_my_dossier_status_question_leads_to_the_lookup_first(app: App, shape: str) -> None:
+    await seed_demo(app)
+    dan = person(app, "dan", shape)
+    said = await dan.send("ho so cua toi da xong chua")
+    assert "mã hồ sơ" in said.text and "khai sinh" not in said.text.lower(), said.text
+    said = await dan.send("H46.19786-261130-0404")
+    assert "H46.19786-261130-0404" in said.text  # the code typed next is looked up
