@@ -53,7 +53,19 @@ async def on_contact(
     session: AsyncSession, channel: str, chat_id: str, now: datetime, window: timedelta = RESEND_WINDOW
 ) -> int:
     """Someone wrote to the bot from this address: it is reachable again, so its pushes of the
-    last `window` that failed as unreachable are due now. Returns how many."""
+    last `window` that failed as unreachable are due now. Returns how many. A read first: the
+    intake calls this for every update and must not take SQLite's write lock for nothing."""
+    any_kept = await session.execute(
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.status == UNREACHABLE,
+            OutboxMessage.channel == channel,
+            OutboxMessage.chat_id == chat_id,
+        )
+        .limit(1)
+    )
+    if any_kept.first() is None:
+        return 0
     stmt = (
         update(OutboxMessage)
         .where(
