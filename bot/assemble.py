@@ -53,6 +53,7 @@ def build(settings: Settings) -> App:
     )
     dispatcher = Dispatcher(sessions, {}, settings.outbox)
     dispatcher.on_unreachable = handoff_undelivered(catalog, settings.app.locale)
+    dispatcher.unreachable_marked = intake.forget_reachability
     return App(settings, engine, sessions, catalog, router, resources, intake, dispatcher)
 
 

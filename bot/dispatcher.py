@@ -62,6 +62,7 @@ class Dispatcher:
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
         self.on_unreachable: UnreachableHook | None = None
+        self.unreachable_marked: Callable[[], None] | None = None  # e.g. the intake re-reads its list
         self._requeued_at = 0.0
         self.sent = 0
         self.failed = 0
@@ -142,6 +143,8 @@ class Dispatcher:
                 )
             self.failed += 1
             log.info("outbox send failed id=%s kind=%s status=%s", item.id, item.kind, status)
+            if status is outbox.OutboxStatus.UNREACHABLE and self.unreachable_marked is not None:
+                self.unreachable_marked()
             if status is outbox.OutboxStatus.UNREACHABLE and self.on_unreachable is not None:
                 async with self.sessions() as session, session.begin():
                     await self.on_unreachable(session, item)

@@ -27,6 +27,7 @@ from services.access import Actor
 from services.errors import DomainError, PermissionDenied
 
 log = logging.getLogger("tocns.update")
+UNREACHABLE_REFRESH = 30.0  # seconds between reads of the unreachable addresses
 
 
 class DatabaseUnavailable(Exception):
@@ -128,6 +129,8 @@ class Intake:
         self.flood = FloodGuard(flood_limit)
         self.feature_config = feature_config or {}
         self.clock = clock
+        self._unreachable: set[tuple[str, str]] = set()
+        self._unreachable_at = float("-inf")
 
     async def handle(self, msg: Incoming) -> Outcome:
         """Process one update; raises DatabaseUnavailable when nothing could be stored."""
@@ -218,8 +221,7 @@ class Intake:
                 msg.display_name,
                 bundle=bundle,
             )
-            # Whoever writes can be written to again: pushes that failed as unreachable are due.
-            await reachability.on_contact(session, msg.channel, msg.chat_id, self.clock())
+            await self._reachable_again(session, msg)
             row = bundle.state if bundle.account is not None else None
             state_name: str | None = None
             data: dict[str, Any] = {}
@@ -262,6 +264,22 @@ class Intake:
                 session, msg.channel, msg.chat_id, msg.user_id, ctx.state_name, ctx.state, new_menu, now
             )
             return replies, route, locale, False
+
+    async def _reachable_again(self, session: AsyncSession, msg: Incoming) -> None:
+        """Whoever writes can be written to again: their pushes that failed as unreachable are due.
+        The (short) list of unreachable addresses is re-read every UNREACHABLE_REFRESH seconds, so
+        an ordinary update costs a set look-up, not a query."""
+        if time.monotonic() - self._unreachable_at > UNREACHABLE_REFRESH:
+            self._unreachable = set(await reachability.unreachable_addresses(session))
+            self._unreachable_at = time.monotonic()
+        address = (msg.channel, msg.chat_id)
+        if address in self._unreachable:
+            await reachability.on_contact(session, msg.channel, msg.chat_id, self.clock())
+            self._unreachable.discard(address)
+
+    def forget_reachability(self) -> None:
+        """Re-read unreachable addresses at the next update (after the dispatcher marked one)."""
+        self._unreachable_at = float("-inf")
 
     @staticmethod
     def _apply_menu(msg: Incoming, menu: list[Any]) -> Incoming:

@@ -49,6 +49,16 @@ async def account_unreachable(session: AsyncSession, channel: str, chat_id: str)
     return row is not None and row.status == UNREACHABLE
 
 
+async def unreachable_addresses(session: AsyncSession) -> frozenset[tuple[str, str]]:
+    """(channel, chat_id) of every address with a push kept as unreachable (a short list)."""
+    stmt = (
+        select(OutboxMessage.channel, OutboxMessage.chat_id)
+        .where(OutboxMessage.status == UNREACHABLE)
+        .group_by(OutboxMessage.channel, OutboxMessage.chat_id)
+    )
+    return frozenset((str(c), str(i)) for c, i in (await session.execute(stmt)).all())
+
+
 async def on_contact(
     session: AsyncSession, channel: str, chat_id: str, now: datetime, window: timedelta = RESEND_WINDOW
 ) -> int:
