@@ -55,6 +55,8 @@ def tocns(*args: str, db: Path, **env: str) -> subprocess.CompletedProcess[str]:
         (("import", "dossiers"), "thiếu tham số «FILE»", "missing argument 'FILE'"),
         (("nosuch",), "không có lệnh «nosuch»", "no such command 'nosuch'"),
         (("jobs", "run", "nosuch"), "không có việc «nosuch»", "unknown job 'nosuch'"),
+        (("import", "dossiers", "/nonexist.xlsx", "--unit", "19786"), "không tìm thấy tệp", "file not found"),
+        (("kpi", "show", "--unit", "NOPE"), "không có đơn vị mã «NOPE»", "no unit with code 'NOPE'"),
     ],
 )
 def test_usage_mistakes_are_one_line_exit_2_one_language(

@@ -12,7 +12,8 @@ from rich.table import Table
 
 from bot import __version__
 from bot.backup import BackupError, backup, default_name, restore_sqlite
-from bot.cli._messages import pick_locale, usage_line
+from bot.cli._messages import current_locale, pick_locale, usage_line
+from bot.cli._messages import text as cli_text
 from bot.cli._runtime import DEMO_UNITS_CSV, Fail, console, err, run_async, settings
 from bot.cli.faq import faq_cli
 from bot.cli.importing import import_cli
@@ -118,7 +119,7 @@ async def _console(app: App, as_user: str, lines: list[str] | None) -> None:
 
     user = find_demo_user(as_user)
     if user is None:
-        raise Fail(f"unknown demo user {as_user!r}; choose one of:\n{demo_users_text()}")
+        raise Fail(cli_text(current_locale(), "unknown_demo_user", name=as_user, choices=demo_users_text()))
     await console_chat(app, user, lines)
 
 
@@ -181,7 +182,7 @@ def users_grant(
         role_value = Role(role)
     except ValueError:
         raise Fail(
-            f"--role: unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}"
+            cli_text(current_locale(), "unknown_role", name=role, choices=", ".join(r.value for r in Role))
         ) from None
 
     async def go(app: App) -> None:
@@ -279,7 +280,7 @@ def main(argv: list[str] | None = None) -> Any:
         err.print(f"[red]tocns:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except DomainError as exc:
-        err.print(f"[red]tocns:[/] {Catalog.load().text('vi', exc.key, **exc.params)}", highlight=False)
+        err.print(f"[red]tocns:[/] {Catalog.load().text(lang, exc.key, **exc.params)}", highlight=False)
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

@@ -5,6 +5,7 @@ traceback."""
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -18,6 +19,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "usage": "lệnh chưa đúng: {detail} — xem `tocns --help`.",
         "unknown_job": "không có việc «{name}»; chọn một trong: {choices}.",
         "bad_week": "--week: cần dạng 2026-W47.",
+        "no_file": "không tìm thấy tệp «{path}».",
+        "no_unit": "--unit: không có đơn vị mã «{code}».",
+        "unknown_demo_user": "không có người dùng demo «{name}»; chọn một trong:\n{choices}",
+        "unknown_role": "--role: không có vai trò «{name}»; chọn một trong: {choices}.",
+        "bad_value_short": "giá trị «{name}» chưa đúng — xem `tocns {command}--help`.",
     },
     "en": {
         "missing": "missing {what} '{name}' for `tocns {command}` — see `tocns {command} --help`.",
@@ -29,6 +35,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "usage": "wrong usage: {detail} — see `tocns --help`.",
         "unknown_job": "unknown job '{name}'; choose one of: {choices}.",
         "bad_week": "--week: expected like 2026-W47.",
+        "no_file": "file not found: '{path}'.",
+        "no_unit": "--unit: no unit with code '{code}'.",
+        "unknown_demo_user": "unknown demo user '{name}'; choose one of:\n{choices}",
+        "unknown_role": "--role: unknown role '{name}'; choose one of: {choices}.",
+        "bad_value_short": "invalid value for '{name}' — see `tocns {command}--help`.",
     },
 }
 
@@ -87,5 +98,10 @@ def usage_line(exc: Any, lang: str) -> str:
         return text(lang, "no_command", name=name, command=command)
     if kind == "BadParameter":
         name = str(getattr(param, "name", "")) if param is not None else ""
+        missing = re.search(r"(?:file|directory|path) '([^']*)' does not exist", message, re.IGNORECASE)
+        if missing:
+            return text(lang, "no_file", path=missing.group(1))
+        if lang != "en":  # Click's own wording is English: name the parameter, point to --help
+            return text(lang, "bad_value_short", name=name, command=command)
         return text(lang, "bad_value", name=name, detail=message)
     return text(lang, "usage", detail=message)

@@ -86,7 +86,7 @@ def targets_import(
     """Import targets (all rows or none)."""
 
     if not file.exists():
-        raise Fail(f"{file}: file not found")
+        raise Fail(cli_text(current_locale(), "no_file", path=file))
     data = file.read_text(encoding="utf-8-sig")
 
     async def go(app: App) -> ImportResult:
@@ -116,7 +116,7 @@ def kpi_show(
         async with app.sessions() as session:
             row = await repo.unit_by_code(session, unit)
             if row is None:
-                raise Fail(f"--unit: no unit with code {unit!r}")
+                raise Fail(cli_text(current_locale(), "no_unit", code=unit))
             uf = (await kpi.figures_for(session, row, [row], 0, period, now, cfg, app.settings.tz))[0]
         table = Table(
             "indicator", "value", "last week", "target", "source", title=f"{row.name} — {period.key}"
