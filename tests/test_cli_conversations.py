@@ -13,7 +13,6 @@ import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -219,7 +218,3 @@ async def test_jobs_run_requeues_pushes_to_people_reached_since(
     while await app.dispatcher.drain_once():
         pass
     assert sender.sent == ["demo-lanhdao", "demo-lanhdao"]
-
-
-def _unused(*_: Any) -> None:
-    pass
