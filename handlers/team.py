@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from handlers.core import Button, Context, rows
+from handlers.link import channel_name
 from handlers.onboarding import role_label
 from handlers.router import Router, command_args
-from services import membership, sessions, units
+from services import linking, membership, sessions, units
 from services.access import Action, Role
 from services.units import UnitKind
 
@@ -156,5 +157,7 @@ async def toi(ctx: Context) -> None:
         monday = today - timedelta(days=today.weekday())
         tally = await sessions.week_tally(ctx.session, ctx.actor.person_id, monday, ctx.tz)
         lines.append(ctx.t("team.profile_tally", sessions=tally.sessions, citizens=tally.citizens))
-    lines.append(ctx.t("team.profile_channels", channels=", ".join(me.channels)))
+    mine = await linking.accounts(ctx.session, ctx.actor.person_id)
+    listed = ", ".join(f"{channel_name(a.channel)} {a.masked_id}" for a in mine)
+    lines.append(ctx.t("team.profile_channels", channels=listed or ", ".join(me.channels)))
     ctx.reply("\n".join(lines))

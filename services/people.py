@@ -143,3 +143,9 @@ async def grant_role(
         )
     await session.flush()
     return person
+
+
+async def account_id(session: AsyncSession, channel: str, external_id: str) -> int | None:
+    """The id of the channel account a message came from."""
+    account = await repo.find_account(session, channel, external_id)
+    return account.id if account else None
