@@ -19,7 +19,7 @@ from handlers.i18n import Catalog
 from handlers.router import Router
 from services import handoff, people
 from services.access import Role
-from services.errors import Conflict
+from services.errors import Conflict, PermissionDenied
 from services.handoff import HandoffSettings, Status, TicketView
 
 router = Router()
@@ -70,7 +70,9 @@ def when_text(catalog: Catalog, lang: str, at: datetime) -> str:
 
 def _helper_params(ticket: TicketView, role_unit: tuple[Role, str] | None) -> tuple[str, str]:
     """(message key, unit name) the citizen sees for the person answering: no personal name."""
-    role, unit = role_unit or (Role.OFFICER, ticket.unit_name)
+    if role_unit is None:  # never a role the person does not hold
+        return "handoff.relay.from_helper", ticket.unit_name
+    role, unit = role_unit
     if role is Role.OFFICER:
         return "handoff.relay.from_officer", unit or ticket.unit_name
     return "handoff.relay.from_volunteer", unit
@@ -203,6 +205,10 @@ async def in_ticket(ctx: Context) -> None:
         ctx.end()
         ctx.say("handoff.ticket_ended", id=ticket_id)
         return
+    except PermissionDenied:  # the role that let them answer was removed meanwhile
+        ctx.end()
+        ctx.say("handoff.not_yours", id=ticket_id)
+        return
     if ticket.citizen_id == ctx.actor.person_id:
         if message.to_person is None:
             ctx.say("handoff.queued")
@@ -294,9 +300,9 @@ async def _claim(ctx: Context, ticket_id: int) -> None:
     await _push(
         ctx,
         ticket.citizen_id,
-        "handoff.push.claimed_volunteer" if key.endswith("volunteer") else "handoff.push.claimed_officer",
+        "handoff.push.claimed_officer" if key.endswith("officer") else "handoff.push.claimed_volunteer",
         kind="ticket_claimed",
-        idempotency=f"ticket:{ticket.id}:claimed",
+        idempotency=f"ticket:{ticket.id}:claimed:{ctx.actor.person_id}",  # a released ticket is claimed again
         buttons=[[("handoff.buttons.answer", f"hr:o:{ticket.id}")]],
         id=ticket.id,
         unit=unit,
@@ -315,7 +321,8 @@ async def _claim(ctx: Context, ticket_id: int) -> None:
 
 async def _reply_mode(ctx: Context, ticket_id: int) -> None:
     ticket = await handoff.get(ctx.session, ticket_id)
-    if ticket.status is not Status.CLAIMED or ticket.claimed_by != ctx.actor.person_id:
+    mine = ticket.status is Status.CLAIMED and ticket.claimed_by == ctx.actor.person_id
+    if not mine or not handoff.can_handle(ctx.actor, ticket.unit_path):
         ctx.say("handoff.not_yours", id=ticket_id)
         return
     ctx.goto(f"handoff.reply:{ticket.id}")

@@ -13,11 +13,6 @@ from services.invites import ALPHABET, JoinStatus
 router = Router()
 STAFF = (Role.TEAM_LEADER, Role.OFFICER, Role.LEADER, Role.ADMIN)
 OPEN = "open"  # the /moi choice "open code, needs approval" (volunteers of a team)
-# (uses, days) offered at the last /moi step.
-PRESETS: dict[Role, tuple[tuple[int, int], ...]] = {
-    Role.VOLUNTEER: ((1, 7), (10, 7), (30, 30)),
-}
-STAFF_PRESETS = ((1, 3), (1, 7), (5, 7))
 
 
 def role_label(ctx: Context, role: Role | str) -> str:
@@ -90,8 +85,8 @@ async def moi_search(ctx: Context) -> None:
 async def _picked_unit(ctx: Context, unit_id: int) -> None:
     role = Role(ctx.state["role"])
     ctx.goto("onboarding.moi.limits", unit_id=unit_id)
-    presets = PRESETS.get(role, STAFF_PRESETS)
-    buttons = [Button(ctx.t("onboarding.moi.preset", uses=u, days=d), f"moi:n:{u}:{d}") for u, d in presets]
+    offered = invites.presets(role)  # the service accepts only these from chat
+    buttons = [Button(ctx.t("onboarding.moi.preset", uses=u, days=d), f"moi:n:{u}:{d}") for u, d in offered]
     ctx.say("onboarding.moi.choose_limits", buttons=rows(*buttons, per_row=1))
 
 

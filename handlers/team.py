@@ -7,9 +7,11 @@ from datetime import timedelta
 from handlers.core import Button, Context, rows
 from handlers.link import channel_name
 from handlers.onboarding import role_label
+from handlers.revoke import after_role_loss
 from handlers.router import Router, command_args
 from services import linking, membership, sessions, units
 from services.access import Action, Role
+from services.revocation import forget_dialogs
 from services.units import UnitKind
 
 router = Router()
@@ -88,6 +90,8 @@ async def to_buttons(ctx: Context) -> None:
         )
     elif step == "rmy":
         member = await membership.remove_member(ctx.session, ctx.actor, number, ctx.now)
+        await forget_dialogs(ctx.session, member.person_id)
+        await after_role_loss(ctx.session, ctx.catalog, ctx.default_locale, member.person_id, ctx.now)
         ctx.say("team.removed", edit=True, name=member.name)
         await ctx.notify(
             member.person_id, "team.you_were_removed", kind="team_removed", idempotency=f"team:rm:{number}"
@@ -138,6 +142,7 @@ async def leave(ctx: Context) -> None:
         ctx.say("core.stale_button", edit=True)
         return
     team = await membership.leave(ctx.session, ctx.actor, int(parts[2]), ctx.now)
+    await after_role_loss(ctx.session, ctx.catalog, ctx.default_locale, ctx.actor.person_id, ctx.now)
     ctx.say("team.left", edit=True, team=team.name)
 
 

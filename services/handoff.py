@@ -18,6 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Membership, Ticket, TicketMessage, Unit
+from services import people
 from services.access import Action, Actor, Role
 from services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from services.faq_text import fold
@@ -406,6 +407,37 @@ async def claim(session: AsyncSession, actor: Actor, ticket_id: int, now: dateti
     return await _ticket_view(session, t)
 
 
+async def _still_helps(session: AsyncSession, person_id: int, ticket: TicketView) -> bool:
+    """Whether the person holding a ticket may, with the roles they hold now, still answer it."""
+    try:
+        helper = await people.load_actor(session, person_id)
+    except NotFound:
+        return False
+    return can_handle(helper, ticket.unit_path)
+
+
+async def release(session: AsyncSession, ticket_id: int) -> TicketView:
+    """Back to open and unclaimed; escalation starts over, so the escalation job hands it to the
+    commune's officers on its next run (the caller may tell them at once)."""
+    t = await _ticket(session, ticket_id)
+    t.status, t.claimed_by, t.claimed_at, t.escalated_at = Status.OPEN.value, None, None, None
+    # Messages the citizen sends from now on wait for the next helper.
+    await session.flush()
+    return await _ticket_view(session, t)
+
+
+async def release_unheld(session: AsyncSession, person_id: int) -> list[TicketView]:
+    """Release every ticket `person_id` holds but may no longer answer (after a removal, a
+    revocation or a team's closing)."""
+    stmt = select(Ticket).where(Ticket.claimed_by == person_id, Ticket.status == Status.CLAIMED.value)
+    released = []
+    for t in list((await session.execute(stmt)).scalars()):
+        view_ = await _ticket_view(session, t)
+        if not await _still_helps(session, person_id, view_):
+            released.append(await release(session, t.id))
+    return released
+
+
 async def take_queued(session: AsyncSession, ticket_id: int) -> list[str]:
     """Citizen messages written before the claim, oldest first; marked delivered."""
     stmt = (
@@ -434,7 +466,14 @@ async def relay(
         raise Conflict("handoff.errors.not_active", id=ticket_id)
     if ticket.citizen_id == actor.person_id:
         sender, to = "citizen", ticket.claimed_by if ticket.status is Status.CLAIMED else None
-    elif ticket.status is Status.CLAIMED and ticket.claimed_by == actor.person_id:
+        if to is not None and not await _still_helps(session, to, ticket):
+            # The helper was removed or revoked meanwhile: never relay to them; back to the queue.
+            ticket, to = await release(session, ticket_id), None
+    elif (
+        ticket.status is Status.CLAIMED
+        and ticket.claimed_by == actor.person_id
+        and can_handle(actor, ticket.unit_path)
+    ):
         sender, to = "helper", ticket.citizen_id
     else:
         raise PermissionDenied(action=Action.HANDLE_TICKETS.value)
@@ -454,7 +493,7 @@ async def relay(
 async def close(session: AsyncSession, actor: Actor, ticket_id: int, now: datetime) -> TicketView:
     """Only the volunteer who claimed the ticket closes it."""
     t = await _ticket(session, ticket_id)
-    if t.claimed_by != actor.person_id:
+    if t.claimed_by != actor.person_id or not can_handle(actor, (await _ticket_view(session, t)).unit_path):
         raise PermissionDenied(action=Action.HANDLE_TICKETS.value)
     if t.status != Status.CLAIMED.value:
         raise Conflict("handoff.errors.not_active", id=ticket_id)
@@ -585,6 +624,8 @@ __all__ = [
     "owned_by",
     "rate",
     "relay",
+    "release",
+    "release_unheld",
     "settings_from",
     "take_queued",
     "waiting_for",

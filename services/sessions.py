@@ -327,7 +327,9 @@ async def _own_recent(session: AsyncSession, actor: Actor, session_id: int, now:
     row = await session.get(HelpSession, session_id)
     if row is None or row.deleted_at is not None:
         raise NotFound("ghi.errors.entry_gone")
-    if row.volunteer_id != actor.person_id:
+    team = await session.get(Unit, row.unit_id)
+    # Still a member of that team now: a removed volunteer no longer edits the team's figures.
+    if row.volunteer_id != actor.person_id or team is None or not actor.can(Action.LOG_SESSION, team.path):
         raise PermissionDenied(action=Action.LOG_SESSION.value)
     if now - row.logged_at > EDIT_WINDOW:
         raise InvalidInput("ghi.errors.too_late_to_edit")

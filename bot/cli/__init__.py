@@ -195,6 +195,42 @@ def users_grant(
     run_async(go)
 
 
+@users_cli.command("revoke")
+def users_revoke(
+    channel: Annotated[str, typer.Option(help="telegram, zalo_bot, zalo_oa or console.")],
+    user_id: Annotated[str, typer.Option("--user-id", help="The person's id on that channel.")],
+    role: Annotated[str, typer.Option(help="volunteer, team_leader, officer, leader or admin.")],
+    unit: Annotated[str | None, typer.Option(help="Unit code (none for an installation-wide admin).")] = None,
+) -> None:
+    """End a role at once: open dialogs end, claimed hand-off tickets go back to the commune."""
+    from handlers.revoke import after_role_loss
+    from services import revocation
+
+    try:
+        role_value = Role(role)
+    except ValueError:
+        raise Fail(
+            f"--role: unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}"
+        ) from None
+
+    async def go(app: App) -> int:
+        now = utcnow()
+        async with app.sessions() as session, session.begin():
+            done = await revocation.revoke_account_role(session, channel, user_id, role_value, unit, now)
+            released = 0
+            for person_id in {d.person_id for d in done}:
+                released += await after_role_loss(
+                    session, app.catalog, app.settings.app.locale, person_id, now
+                )
+        return released
+
+    released = run_async(go)
+    console.print(
+        f"[green]Revoked[/] {role_value.value} on {unit or 'the whole installation'}; "
+        f"{released} claimed ticket(s) handed back."
+    )
+
+
 @outbox_cli.command("status")
 def outbox_status() -> None:
     """Pending, sent, dead and unreachable pushes per kind."""
@@ -265,4 +301,3 @@ def main(argv: list[str] | None = None) -> Any:
             exc.show()
             sys.exit(exc.exit_code)
         raise
-
