@@ -140,6 +140,8 @@ class Intake:
         locale = self.default_locale
         try:
             try:
+                if msg.file is not None:
+                    msg = await self.router.prepare(msg, self.sessions)  # no transaction open
                 replies, route, locale, duplicate = await self._process(msg)
                 if duplicate:
                     outcome = "duplicate"

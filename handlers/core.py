@@ -32,6 +32,8 @@ class IncomingFile:
     name: str
     mime: str
     data: bytes
+    # Set before the update's transaction by a feature's file preparer (e.g. parsed rows).
+    prepared: Any = None
 
 
 @dataclass(frozen=True, slots=True)

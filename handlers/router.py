@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from handlers.core import Button, ChatType, Context, ResourceKey
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handlers.core import Button, ChatType, Context, Incoming, ResourceKey
 from services.access import Role
 
 Handler = Callable[[Context], Awaitable[None]]
 # A free-text handler returns True when it answered; the next one is tried otherwise.
 TextHandler = Callable[[Context], Awaitable[bool]]
+FilePreparer = Callable[[Incoming, async_sessionmaker[AsyncSession]], Awaitable[Incoming]]
 CANCEL_COMMANDS = ("huy", "cancel")
 CANCEL_PAYLOAD = "core:cancel"
 
@@ -35,6 +38,9 @@ class Router:
         self.texts: list[tuple[int, TextHandler]] = []
         self.files: list[TextHandler] = []
         self.deep_links: dict[str, Handler] = {}
+        # Run on an incoming file before its transaction opens (slow, bounded work such as
+        # parsing a spreadsheet in a child process): Incoming in, Incoming (file.prepared) out.
+        self.file_preparers: list[FilePreparer] = []
 
     # --- registration ------------------------------------------------------------------------
 
@@ -89,6 +95,21 @@ class Router:
 
         return deco
 
+    def prepare_file(self) -> Callable[[FilePreparer], FilePreparer]:
+        def deco(fn: FilePreparer) -> FilePreparer:
+            self.file_preparers.append(fn)
+            return fn
+
+        return deco
+
+    async def prepare(self, msg: Incoming, sessions: async_sessionmaker[AsyncSession]) -> Incoming:
+        """Outside any transaction: let features prepare an incoming file (see prepare_file)."""
+        for fn in self.file_preparers:
+            if msg.file is None or msg.file.prepared is not None:
+                break
+            msg = await fn(msg, sessions)
+        return msg
+
     def deep_link(self, prefix: str) -> Callable[[Handler], Handler]:
         """Handle `/start <prefix>…` (a t.me/<bot>?start=<prefix>… link); args via command_args."""
 
@@ -114,6 +135,7 @@ class Router:
         self.texts.extend(other.texts)
         self.texts.sort(key=lambda x: x[0])
         self.files.extend(other.files)
+        self.file_preparers.extend(other.file_preparers)
         self.deep_links.update(other.deep_links)
 
     # --- dispatch ----------------------------------------------------------------------------

@@ -648,7 +648,7 @@ _Row = tuple[int, str, str | None, tuple[Any, ...]]  # row number, code, unit co
 async def import_file(
     session: AsyncSession,
     actor: Actor,
-    data: bytes | Path,
+    data: bytes | Path | Sheet,
     filename: str,
     unit_code: str,
     now: datetime,
@@ -664,7 +664,8 @@ async def import_file(
         raise NotFound("errors.unit_not_found", code=unit_code)
     actor.require(Action.IMPORT_DOSSIERS, unit.path)
     prof = load_profile(profile)
-    sheet = open_sheet(data, filename)
+    # A Sheet: rows already parsed by services.spreadsheet_guard (bounded child process).
+    sheet = data if isinstance(data, Sheet) else open_sheet(data, filename)
     try:
         head: list[tuple[int, list[Any]]] = []
         for item in sheet.rows:

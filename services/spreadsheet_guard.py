@@ -1,0 +1,281 @@
+"""Hostile spreadsheets: a 2 MB .xlsx whose sharedStrings inflate to 2 GB froze the whole bot.
+
+Two defences, in order:
+1. `check_archive` reads only the zip directory (milliseconds): entry count, total uncompressed size,
+   compression ratio. The declared sizes are what `zipfile` will ever inflate (it stops there
+   and checks the CRC), so a lying header gains nothing.
+2. `open_guarded` parses in a child process (`python -m services.spreadsheet_guard`) under
+   RLIMIT_AS / RLIMIT_CPU and a wall-clock timeout, capping rows, cells per row and string
+   lengths, and streams the rows back as JSON lines. Whatever the file does to the parser, only
+   the child dies; the refusal is one sentence.
+
+The bot calls `collect` off the event loop and outside the intake transaction (handlers/nhap.py
+`prepare_upload`); `tocns import dossiers` streams through `open_guarded` directly.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import IO, Any
+
+from services.errors import InvalidInput
+
+ROOT = Path(__file__).resolve().parent.parent
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_entries: int
+    max_uncompressed: int  # bytes, all entries together
+    max_ratio: int  # uncompressed ÷ compressed, per entry above `ratio_floor`
+    max_rows: int
+    max_cells: int  # per row; further cells are dropped (no profile maps that far)
+    max_chars: int  # per string cell; longer strings are cut
+    max_output: int  # bytes of rows the child may send back
+    memory: int  # RLIMIT_AS of the child
+    cpu_seconds: int
+    timeout: float
+    ratio_floor: int = 1 * MB
+
+
+# A chat upload (≤ 20 MB): a real one-stop export of that size inflates ~10×.
+UPLOAD = Limits(
+    max_entries=200,
+    max_uncompressed=200 * MB,
+    max_ratio=100,
+    max_rows=200_000,
+    max_cells=100,
+    max_chars=2_000,
+    max_output=256 * MB,
+    memory=1536 * MB,
+    cpu_seconds=120,
+    timeout=150.0,
+)
+# The operator's own file on the server (`tocns import dossiers`): bigger, still bounded.
+COMMAND_LINE = Limits(
+    max_entries=1_000,
+    max_uncompressed=2048 * MB,
+    max_ratio=100,
+    max_rows=5_000_000,
+    max_cells=200,
+    max_chars=10_000,
+    max_output=1 << 62,  # streamed, never held
+    memory=4096 * MB,
+    cpu_seconds=3600,
+    timeout=4000.0,
+)
+
+
+class SpreadsheetRefused(InvalidInput):
+    """The file is refused as a whole; nothing was read into the database."""
+
+    key = "nhap.errors.hostile"
+
+
+def _is_xlsx(filename: str) -> bool:
+    return filename.lower().endswith((".xlsx", ".xlsm"))
+
+
+def check_archive(data: bytes | Path, filename: str, limits: Limits) -> None:
+    """Refuse an archive whose directory promises too much; cheap (no inflating)."""
+    if not _is_xlsx(filename):
+        return
+    name = filename[-60:]
+    try:
+        with zipfile.ZipFile(io.BytesIO(data) if isinstance(data, bytes) else data) as z:
+            infos = z.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise InvalidInput("nhap.errors.unreadable") from None
+    if len(infos) > limits.max_entries:
+        raise SpreadsheetRefused("nhap.errors.hostile", name=name)
+    total = sum(i.file_size for i in infos)
+    if total > limits.max_uncompressed:
+        raise SpreadsheetRefused("nhap.errors.hostile", name=name)
+    for i in infos:
+        if i.file_size > limits.ratio_floor and i.file_size > limits.max_ratio * max(i.compress_size, 1):
+            raise SpreadsheetRefused("nhap.errors.hostile", name=name)
+
+
+# --- the child process -----------------------------------------------------------------------
+
+
+def _encode(value: Any, max_chars: int) -> Any:
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, datetime):
+        return {"$dt": value.isoformat()}
+    if isinstance(value, date):
+        return {"$d": value.isoformat()}
+    if isinstance(value, time):
+        return {"$t": value.isoformat()}
+    return str(value)[:max_chars]
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "$dt" in value:
+            return datetime.fromisoformat(value["$dt"])
+        if "$d" in value:
+            return date.fromisoformat(value["$d"])
+        if "$t" in value:
+            return time.fromisoformat(value["$t"])
+        return None
+    return value
+
+
+def _child(path: str, filename: str, limits: Limits, out: IO[str]) -> int:
+    """Runs in the child: parse and write one JSON line per row, then a status line."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (limits.memory, limits.memory))
+    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds))
+    from services.dossier_import import open_sheet  # after the limits: its imports count too
+
+    written = 0
+    try:
+        check_archive(Path(path), filename, limits)
+        sheet = open_sheet(Path(path), filename)
+        try:
+            for n, cells in sheet.rows:
+                if n > limits.max_rows:
+                    out.write(
+                        json.dumps({"$error": "nhap.errors.too_many_rows", "limit": limits.max_rows}) + "\n"
+                    )
+                    return 0
+                line = json.dumps([n, [_encode(c, limits.max_chars) for c in cells[: limits.max_cells]]])
+                written += len(line) + 1
+                if written > limits.max_output:
+                    out.write(json.dumps({"$error": "nhap.errors.hostile"}) + "\n")
+                    return 0
+                out.write(line + "\n")
+        finally:
+            sheet.close()
+    except MemoryError:
+        out.write(json.dumps({"$error": "nhap.errors.hostile"}) + "\n")
+        return 0
+    except InvalidInput as exc:
+        if _out_of_memory(exc.__context__):  # open_sheet says "unreadable" for a MemoryError too
+            out.write(json.dumps({"$error": "nhap.errors.hostile"}) + "\n")
+            return 0
+        out.write(json.dumps({"$error": exc.key, **{k: str(v) for k, v in exc.params.items()}}) + "\n")
+        return 0
+    except Exception as exc:
+        # Parsers report running out of memory in their own words (lxml: "Memory allocation failed").
+        key = "nhap.errors.hostile" if _out_of_memory(exc) else "nhap.errors.unreadable"
+        out.write(json.dumps({"$error": key}) + "\n")
+        return 0
+    out.write(json.dumps({"$done": True}) + "\n")
+    return 0
+
+
+def _out_of_memory(exc: BaseException | None) -> bool:
+    while exc is not None:
+        if isinstance(exc, MemoryError) or "memory" in str(exc).lower():
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+@dataclass
+class GuardedSheet:
+    """Rows streamed from the child, in the shape of services.dossier_import.Sheet."""
+
+    rows: Iterator[tuple[int, list[Any]]]
+    total: int | None
+    close: Any
+    reader: str = "guarded"
+
+
+def open_guarded(data: bytes | Path, filename: str, limits: Limits) -> GuardedSheet:
+    """Check the archive, then parse it in a bounded child; rows arrive as they are read.
+
+    Iterating raises SpreadsheetRefused / InvalidInput when the child refuses or dies."""
+    check_archive(data, filename, limits)
+    temp: Path | None = None
+    if isinstance(data, bytes):
+        fd, name = tempfile.mkstemp(suffix=Path(filename).suffix[-5:] or ".bin", prefix="tocns-up-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        path, temp = Path(name), Path(name)
+    else:
+        path = data
+    limits_json = json.dumps(asdict(limits))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "services.spreadsheet_guard", str(path), filename, limits_json],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        cwd=ROOT,
+        text=True,
+        encoding="utf-8",
+    )
+    short = filename[-60:]
+
+    def close() -> None:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+        if temp is not None:
+            temp.unlink(missing_ok=True)
+
+    def rows() -> Iterator[tuple[int, list[Any]]]:
+        import threading
+
+        timer = threading.Timer(limits.timeout, proc.kill)
+        timer.daemon = True
+        timer.start()
+        done = False
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                item = json.loads(line)
+                if isinstance(item, dict):
+                    if "$done" in item:
+                        done = True
+                        break
+                    key = item.pop("$error")
+                    if key == "nhap.errors.hostile":
+                        raise SpreadsheetRefused(key, name=short)
+                    raise InvalidInput(key, **({"name": short} | item))
+                yield int(item[0]), [_decode(c) for c in item[1]]
+        finally:
+            timer.cancel()
+        if not done:  # killed: memory, CPU time or the clock
+            raise SpreadsheetRefused("nhap.errors.hostile", name=short)
+
+    return GuardedSheet(rows(), None, close)
+
+
+def collect(data: bytes, filename: str, limits: Limits = UPLOAD) -> list[tuple[int, list[Any]]]:
+    """Every row of an upload, parsed in the bounded child (call it off the event loop)."""
+    sheet = open_guarded(data, filename, limits)
+    try:
+        return list(sheet.rows)
+    finally:
+        sheet.close()
+
+
+def _main(argv: list[str]) -> int:
+    path, filename, raw = argv
+    limits = Limits(**json.loads(raw))
+    out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", write_through=False)
+    code = _child(path, filename, limits, out)
+    out.flush()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
