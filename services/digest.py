@@ -15,6 +15,7 @@ from db.repositories import kpi as repo
 from db.repositories.kpi import UnitRow
 from services import chart, kpi
 from services.access import Action, Actor
+from services.export_safety import append_row
 from services.kpi import TZ, Finding, KpiSettings, Period, UnitFigures
 
 
@@ -128,12 +129,12 @@ def xlsx(
     ws = wb.active
     assert ws is not None
     ws.title = "KPI"
-    ws.append([title])
+    append_row(ws, [title])
     ws["A1"].font = Font(bold=True)
     header: list[str] = [unit_header, code_header]
     for ind in settings.indicators:
         header += [ind.name(lang), f"{target_header}", f"{source_header}"]
-    ws.append(header)
+    append_row(ws, header)
     for cell in ws[2]:
         cell.font = Font(bold=True)
     for uf in rows:
@@ -145,7 +146,7 @@ def xlsx(
                 None if f.target is None else round(f.target, 2),
                 source_name(f.source),
             ]
-        ws.append(line)
+        append_row(ws, line)  # unit names are typed by people: never a live formula
     ws.column_dimensions["A"].width = 32
     buf = io.BytesIO()
     wb.save(buf)
