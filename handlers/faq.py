@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from handlers.core import Button, Context, ResourceKey
 from handlers.router import Router
-from services import faq_feedback, handoff
+from services import faq_feedback, handoff, privacy
 from services.access import Role
 from services.faq import FaqEntry, FaqIndex, MatchSettings, Verdict
 
@@ -144,7 +144,7 @@ async def free_text(ctx: Context) -> bool:
     index = ctx.resources.get(FAQ_INDEX)
     if index is None:
         return False
-    match = index.search(ctx.msg.text or "")
+    match = index.search(privacy.redact(ctx.msg.text or ""))  # the question log never holds them
     if not any(c.isalpha() for c in match.normalized):
         return False  # nothing to ask about ("2", "???", an emoji): the general fallback answers
     top = match.top

@@ -11,6 +11,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import FaqFeedback, FaqQuestion
+from services import privacy
 from services.access import Action, Actor
 
 MAX_NORMALIZED = 400
@@ -34,7 +35,7 @@ class Gap:
 
 def scrub(normalized: str) -> str:
     """The normalised question as stored: long numbers masked, length capped."""
-    return _LONG_NUMBER.sub("#", normalized)[:MAX_NORMALIZED].strip()
+    return _LONG_NUMBER.sub("#", privacy.redact(normalized, "#"))[:MAX_NORMALIZED].strip()
 
 
 async def vote(session: AsyncSession, person_id: int, entry_id: str, up: bool, now: datetime) -> bool:

@@ -18,7 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Membership, Ticket, TicketMessage, Unit
-from services import people
+from services import people, privacy
 from services.access import Action, Actor, Role
 from services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from services.faq_text import fold
@@ -174,7 +174,7 @@ def working_minutes(hours: WorkingHours, start: datetime, end: datetime) -> floa
 
 
 def looks_like_id_or_phone(text: str) -> bool:
-    return bool(_ID_OR_PHONE.search(text))
+    return bool(_ID_OR_PHONE.search(text)) or privacy.contains_personal_data(text)
 
 
 # --- values ----------------------------------------------------------------------------------
@@ -369,7 +369,7 @@ async def create(
     session: AsyncSession, actor: Actor, unit_id: int, question: str, now: datetime
 ) -> TicketView:
     """Open a ticket for the actor (as a citizen) to a commune; one active ticket per person."""
-    text = question.strip()
+    text = privacy.redact(question.strip())  # volunteers of the whole commune see it
     if not text:
         raise InvalidInput("handoff.errors.empty")
     if len(text) > MAX_QUESTION:
@@ -456,7 +456,7 @@ async def relay(
 ) -> tuple[TicketView, RelayedMessage]:
     """Store a message of either side and say whom to deliver it to (None: queued until claimed).
     The citizen writes to their own active ticket; only the owner writes back."""
-    body = text.strip()
+    body = privacy.redact(text.strip())  # relayed to the other side: never an ID, phone or e-mail
     if not body:
         raise InvalidInput("handoff.errors.empty")
     if len(body) > MAX_MESSAGE:
