@@ -43,13 +43,15 @@ def _fold(text: str) -> str:
 
 
 def _clean_text(value: str | None) -> str | None:
-    """Drop control characters (but newlines and tabs) and lone surrogates: PostgreSQL rejects NUL,
-    and nothing a person types needs them."""
+    """Drop control characters (but newlines and tabs), lone surrogates, and invisible format
+    characters — bidirectional overrides (U+202E turns «Tổ 1» into a lie on the reader's screen)
+    and zero-width spaces — from everything typed: names, relayed text, payloads. PostgreSQL
+    rejects NUL, and nothing a person types needs them. The emoji joiner (U+200D) stays."""
     if value is None:
         return None
     if value.isprintable():
         return value
-    return "".join(c for c in value if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cs"))
+    return "".join(c for c in value if c in "\n\t\u200d" or unicodedata.category(c) not in ("Cc", "Cs", "Cf"))
 
 
 def sanitize(msg: Incoming) -> Incoming:

@@ -15,7 +15,7 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.kernel import App, StartupError
 from db.base import utcnow
 from handlers import handoff, jobs
-from services import kpi
+from services import kpi, upkeep
 from services.kpi import KpiSettings, Period
 
 log = logging.getLogger("tocns.scheduler")
@@ -128,10 +128,35 @@ def build(app: App) -> AsyncIOScheduler:
         max_instances=1,
         replace_existing=True,
     )
+    scheduler.add_job(
+        prune_updates,
+        "interval",
+        args=[app],
+        hours=PRUNE_EVERY_HOURS,
+        id="prune_processed_updates",
+        name="prune_processed_updates",
+        coalesce=True,
+        max_instances=1,
+        replace_existing=True,
+    )
     return scheduler
 
 
 ESCALATION_EVERY_MINUTES = 5
+PRUNE_EVERY_HOURS = 6
+
+
+async def prune_updates(app: App, now: datetime | None = None) -> int:
+    """Old dedupe marks go (the window of possible redeliveries stays)."""
+    try:
+        async with app.sessions() as session, session.begin():
+            count = await upkeep.prune_processed_updates(session, now or utcnow())
+    except Exception:
+        log.exception("pruning processed updates failed")
+        return 0
+    if count:
+        log.info("pruned %d processed-update marks", count)
+    return count
 
 
 async def escalate_tickets(app: App, now: datetime | None = None) -> int:

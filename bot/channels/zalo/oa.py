@@ -22,6 +22,7 @@ from bot.channels.zalo.oa_tokens import NotAuthorized, OAuthConfig, OAuthError, 
 from bot.config import ZaloOASettings
 from bot.intake import DatabaseUnavailable
 from bot.kernel import App, DeliveryError, StartupError
+from db import crypto
 from handlers.core import AttachmentKind, Button, Incoming, IncomingFile, Reply
 
 log = logging.getLogger("tocns.zalo_oa")
@@ -67,6 +68,8 @@ def load_config(app: App, environ: Mapping[str, str]) -> ZaloOAConfig | None:
     except ValidationError as exc:
         err = exc.errors()[0]
         raise StartupError(f"zalo_oa.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}") from None
+    # OA tokens are stored encrypted with a key from the environment (db.crypto).
+    crypto.use_key(environ.get("TOCNS_SECRET_KEY") or values[1])
     return ZaloOAConfig(settings=settings, app_id=values[0], secret_key=values[1], oa_secret_key=values[2])
 
 
