@@ -24,7 +24,9 @@ REVOKERS = (Role.LEADER, Role.ADMIN)
 async def after_role_loss(
     session: AsyncSession, catalog: Catalog, default_locale: str, person_id: int, now: datetime
 ) -> int:
-    """Release what the person may no longer hold; returns how many tickets went back."""
+    """End the person's open dialogs and release what they may no longer hold; returns how many
+    tickets went back."""
+    await revocation.forget_dialogs(session, person_id)
     released = await handoff.release_unheld(session, person_id)
     for ticket in released:
         await handoff.mark_escalated(session, ticket.id, now)

@@ -11,7 +11,6 @@ from handlers.revoke import after_role_loss
 from handlers.router import Router, command_args
 from services import linking, membership, sessions, units
 from services.access import Action, Role
-from services.revocation import forget_dialogs
 from services.units import UnitKind
 
 router = Router()
@@ -90,7 +89,6 @@ async def to_buttons(ctx: Context) -> None:
         )
     elif step == "rmy":
         member = await membership.remove_member(ctx.session, ctx.actor, number, ctx.now)
-        await forget_dialogs(ctx.session, member.person_id)
         await after_role_loss(ctx.session, ctx.catalog, ctx.default_locale, member.person_id, ctx.now)
         ctx.say("team.removed", edit=True, name=member.name)
         await ctx.notify(

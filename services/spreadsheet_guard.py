@@ -21,6 +21,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import zipfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -232,8 +233,6 @@ def open_guarded(data: bytes | Path, filename: str, limits: Limits) -> GuardedSh
             temp.unlink(missing_ok=True)
 
     def rows() -> Iterator[tuple[int, list[Any]]]:
-        import threading
-
         timer = threading.Timer(limits.timeout, proc.kill)
         timer.daemon = True
         timer.start()
@@ -259,13 +258,24 @@ def open_guarded(data: bytes | Path, filename: str, limits: Limits) -> GuardedSh
     return GuardedSheet(rows(), None, close)
 
 
+MAX_CHILDREN = 2  # uploads parsed at once; more wait for a free slot up to BUSY_WAIT seconds
+BUSY_WAIT = 30.0
+_SLOTS = threading.BoundedSemaphore(MAX_CHILDREN)
+
+
 def collect(data: bytes, filename: str, limits: Limits = UPLOAD) -> list[tuple[int, list[Any]]]:
     """Every row of an upload, parsed in the bounded child (call it off the event loop)."""
-    sheet = open_guarded(data, filename, limits)
+    check_archive(data, filename, limits)  # refusals never wait for a slot
+    if not _SLOTS.acquire(timeout=BUSY_WAIT):
+        raise InvalidInput("nhap.errors.busy")
     try:
-        return list(sheet.rows)
+        sheet = open_guarded(data, filename, limits)
+        try:
+            return list(sheet.rows)
+        finally:
+            sheet.close()
     finally:
-        sheet.close()
+        _SLOTS.release()
 
 
 def _main(argv: list[str]) -> int:

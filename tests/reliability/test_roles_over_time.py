@@ -247,3 +247,22 @@ async def test_removed_volunteer_cannot_undo_or_edit_sessions(app: App) -> None:
     async with app.sessions() as s:
         row = await s.get(HelpSession, sid)
         assert row is not None and row.deleted_at is None and row.result != other
+
+
+async def test_closing_a_team_releases_its_members_tickets_and_dialogs(app: App) -> None:
+    dan, tnv, ticket = await claimed_by_tnv(app)
+    canbo = demo_driver(app, "canbo")
+    async with app.sessions() as s:
+        team = await repo.unit_by_code(s, "19786-1")
+        assert team is not None
+        team_id = team.id
+    said = await canbo.press(f"dv:cly:{team_id}")
+    assert "19786-1" not in said.text or "đóng" in said.text.lower()
+    async with app.sessions() as s:
+        row = await s.get(Ticket, ticket)
+        assert row is not None and row.status == "open" and row.claimed_by is None
+        states = (
+            (await s.execute(select(DialogState).where(DialogState.user_id == "demo-tnv"))).scalars().all()
+        )
+    assert not [st for st in states if st.name]
+    assert any(f"#{ticket}" in t and "trả lại" in t for t in await texts_to(app, "demo-canbo"))
