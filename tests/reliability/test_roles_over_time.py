@@ -250,7 +250,7 @@ async def test_removed_volunteer_cannot_undo_or_edit_sessions(app: App) -> None:
 
 
 async def test_closing_a_team_releases_its_members_tickets_and_dialogs(app: App) -> None:
-    dan, tnv, ticket = await claimed_by_tnv(app)
+    _dan, _tnv, ticket = await claimed_by_tnv(app)
     canbo = demo_driver(app, "canbo")
     async with app.sessions() as s:
         team = await repo.unit_by_code(s, "19786-1")
