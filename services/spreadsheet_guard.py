@@ -15,9 +15,11 @@ The bot calls `collect` off the event loop and outside the intake transaction (h
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
+import queue
 import subprocess
 import sys
 import tempfile
@@ -111,28 +113,41 @@ def check_archive(data: bytes | Path, filename: str, limits: Limits) -> None:
 # --- the child process -----------------------------------------------------------------------
 
 
-def _encode(value: Any, max_chars: int) -> Any:
-    if value is None or isinstance(value, bool | int | float):
-        return value
+_PLAIN = (type(None), bool, int, float)
+BATCH_ROWS = 500  # rows per JSON line: per-line overhead dominates with one row a line
+READ_AHEAD = 40  # batches decoded ahead of the caller (≈ 20,000 rows)
+
+
+def _default(value: Any) -> Any:
+    """json.dumps hook: dates and times tagged, anything else as its text."""
     if isinstance(value, datetime):
         return {"$dt": value.isoformat()}
     if isinstance(value, date):
         return {"$d": value.isoformat()}
     if isinstance(value, time):
         return {"$t": value.isoformat()}
+    return str(value)
+
+
+def _hook(obj: dict[str, Any]) -> Any:
+    """json.loads hook: the tagged dates and times back (other objects are status lines)."""
+    if "$dt" in obj:
+        return datetime.fromisoformat(obj["$dt"])
+    if "$d" in obj:
+        return date.fromisoformat(obj["$d"])
+    if "$t" in obj:
+        return time.fromisoformat(obj["$t"])
+    return obj
+
+
+def _cap(value: Any, max_chars: int) -> Any:
+    if type(value) in _PLAIN:
+        return value
+    if isinstance(value, str):
+        return value[:max_chars]
+    if isinstance(value, date | time):
+        return value
     return str(value)[:max_chars]
-
-
-def _decode(value: Any) -> Any:
-    if isinstance(value, dict):
-        if "$dt" in value:
-            return datetime.fromisoformat(value["$dt"])
-        if "$d" in value:
-            return date.fromisoformat(value["$d"])
-        if "$t" in value:
-            return time.fromisoformat(value["$t"])
-        return None
-    return value
 
 
 def _child(path: str, filename: str, limits: Limits, out: IO[str]) -> int:
@@ -144,6 +159,20 @@ def _child(path: str, filename: str, limits: Limits, out: IO[str]) -> int:
     from services.dossier_import import open_sheet  # after the limits: its imports count too
 
     written = 0
+    batch: list[Any] = []
+    cap, width, chars = _cap, limits.max_cells, limits.max_chars
+
+    def flush() -> bool:
+        nonlocal written
+        line = json.dumps(batch, default=_default, ensure_ascii=False)
+        batch.clear()
+        written += len(line) + 1
+        if written > limits.max_output:
+            out.write(json.dumps({"$error": "nhap.errors.hostile"}) + "\n")
+            return False
+        out.write(line + "\n")
+        return True
+
     try:
         check_archive(Path(path), filename, limits)
         sheet = open_sheet(Path(path), filename)
@@ -154,12 +183,11 @@ def _child(path: str, filename: str, limits: Limits, out: IO[str]) -> int:
                         json.dumps({"$error": "nhap.errors.too_many_rows", "limit": limits.max_rows}) + "\n"
                     )
                     return 0
-                line = json.dumps([n, [_encode(c, limits.max_chars) for c in cells[: limits.max_cells]]])
-                written += len(line) + 1
-                if written > limits.max_output:
-                    out.write(json.dumps({"$error": "nhap.errors.hostile"}) + "\n")
+                batch.append([n, [cap(c, chars) for c in cells[:width]]])
+                if len(batch) >= BATCH_ROWS and not flush():
                     return 0
-                out.write(line + "\n")
+            if batch and not flush():
+                return 0
         finally:
             sheet.close()
     except MemoryError:
@@ -218,8 +246,7 @@ def open_guarded(data: bytes | Path, filename: str, limits: Limits) -> GuardedSh
         stderr=subprocess.DEVNULL,
         stdin=subprocess.DEVNULL,
         cwd=ROOT,
-        text=True,
-        encoding="utf-8",
+        bufsize=1 << 20,
     )
     short = filename[-60:]
 
@@ -227,20 +254,38 @@ def open_guarded(data: bytes | Path, filename: str, limits: Limits) -> GuardedSh
         if proc.poll() is None:
             proc.kill()
         proc.wait()
+        while reader.is_alive():  # unblock a reader waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                lines.get_nowait()
+            reader.join(0.05)
         if proc.stdout is not None:
             proc.stdout.close()
         if temp is not None:
             temp.unlink(missing_ok=True)
 
+    # A reader thread drains the pipe into a bounded queue, so the child keeps parsing while the
+    # caller writes to the database (a 64 KiB pipe alone would make the two take turns).
+    lines: queue.Queue[Any] = queue.Queue(maxsize=READ_AHEAD)
+
+    def drain() -> None:
+        assert proc.stdout is not None
+        try:
+            for line in proc.stdout:
+                lines.put(json.loads(line, object_hook=_hook))
+        except (OSError, ValueError):  # closed by close(), or a line cut short by a kill
+            pass
+        lines.put(None)
+
+    reader = threading.Thread(target=drain, name="spreadsheet-guard-reader", daemon=True)
+
     def rows() -> Iterator[tuple[int, list[Any]]]:
         timer = threading.Timer(limits.timeout, proc.kill)
         timer.daemon = True
         timer.start()
+        reader.start()
         done = False
         try:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                item = json.loads(line)
+            while (item := lines.get()) is not None:
                 if isinstance(item, dict):
                     if "$done" in item:
                         done = True
@@ -249,7 +294,7 @@ def open_guarded(data: bytes | Path, filename: str, limits: Limits) -> GuardedSh
                     if key == "nhap.errors.hostile":
                         raise SpreadsheetRefused(key, name=short)
                     raise InvalidInput(key, **({"name": short} | item))
-                yield int(item[0]), [_decode(c) for c in item[1]]
+                yield from ((int(n), cells) for n, cells in item)
         finally:
             timer.cancel()
         if not done:  # killed: memory, CPU time or the clock
@@ -281,7 +326,7 @@ def collect(data: bytes, filename: str, limits: Limits = UPLOAD) -> list[tuple[i
 def _main(argv: list[str]) -> int:
     path, filename, raw = argv
     limits = Limits(**json.loads(raw))
-    out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", write_through=False)
+    out = open(1, "w", buffering=1 << 20, encoding="utf-8", closefd=False)  # noqa: SIM115
     code = _child(path, filename, limits, out)
     out.flush()
     return code
