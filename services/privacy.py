@@ -22,11 +22,28 @@ LOOKUP_WINDOW = timedelta(minutes=10)
 _HIDDEN = "[…]"
 
 
-def redact(text: str, mask: str = _HIDDEN) -> str:
-    """The text with every e-mail, phone number and ID number replaced by `mask`."""
+# A dossier code (`000.00.19786.H46-260324-000003`) is not personal data and must survive intact;
+# the same shape as services.dossiers._CODE_IN_TEXT.
+DOSSIER_CODE = re.compile(
+    r"(?<![\w.])(?=[0-9.]*[A-Za-z])[A-Za-z0-9]{1,8}(?:\.[A-Za-z0-9]{1,8}){0,5}-\d{6}-\d{3,6}(?![\w-])"
+)
+
+
+def _redact_part(text: str, mask: str) -> str:
     text = EMAIL.sub(mask, text)
     text = ID_NUMBER.sub(mask, text)  # before phones: a spaced CCCD starts like a phone number
     return PHONE.sub(mask, text)
+
+
+def redact(text: str, mask: str = _HIDDEN) -> str:
+    """The text with every e-mail, phone number and ID number replaced by `mask` (dossier codes,
+    which look like long numbers, are kept)."""
+    out, last = [], 0
+    for m in DOSSIER_CODE.finditer(text):
+        out += [_redact_part(text[last : m.start()], mask), m.group(0)]
+        last = m.end()
+    out.append(_redact_part(text[last:], mask))
+    return "".join(out)
 
 
 def contains_personal_data(text: str) -> bool:

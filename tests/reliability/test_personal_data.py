@@ -75,3 +75,12 @@ async def test_faq_log_keeps_no_personal_data(app: App) -> None:
     assert logged
     for text in logged:
         assert "0905" not in text and "gmail" not in text and "nguyen" not in text.replace("nguyễn", ""), text
+
+
+def test_the_filter_keeps_dossier_codes_and_ordinary_numbers() -> None:
+    from services.privacy import redact
+
+    kept = "Hồ sơ 000.00.19786.H46-260324-000003 nộp ngày 12/11/2026, lệ phí 50.000 đồng, 2025 có 1200 hồ sơ"
+    assert redact(kept) == kept
+    for secret in (PHONE, PHONE_DOTS, "+84 905 123 456", "0905-123-456", CCCD, "046 201 001 234", EMAIL):
+        assert secret not in redact(f"liên hệ {secret} nhé"), secret
