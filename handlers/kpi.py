@@ -3,13 +3,15 @@ and the number formatting shared with the digest and reminders."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from handlers.core import Attachment, AttachmentKind, Button, Context, rows
 from handlers.i18n import Catalog
 from handlers.router import Router, command_args
 from services import digest, kpi, targets
 from services.access import Action, Role
+from services.calendar import WEEKDAYS
 from services.kpi import Figure, IndicatorDef, KpiSettings, Period, UnitFigures
 
 router = Router()
@@ -56,6 +58,31 @@ def dates(period: Period) -> str:
     return f"{period.start:%d/%m}–{last:%d/%m}"
 
 
+ROMAN = ("I", "II", "III", "IV")
+
+
+def period_label(period: Period, catalog: Catalog, lang: str) -> str:
+    """'tuần 47/2026 (16/11–22/11)', 'Quý IV/2026', 'tháng 11/2026', 'năm 2026'."""
+    if period.kind == "week":
+        year, number = int(period.key[:4]), int(period.key[-2:])
+        return catalog.text(lang, "kpi.label.week", number=number, year=year, dates=dates(period))
+    if period.kind == "quarter":
+        q = ROMAN[(period.start.month - 1) // 3]
+        return catalog.text(lang, "kpi.label.quarter", quarter=q, year=period.start.year)
+    if period.kind == "month":
+        return catalog.text(lang, "kpi.label.month", month=period.start.month, year=period.start.year)
+    return catalog.text(lang, "kpi.label.year", year=period.start.year)
+
+
+def moment_label(when: datetime, tz: ZoneInfo, catalog: Catalog, lang: str) -> str:
+    """'17:00 thứ Sáu 20/11/2026'."""
+    local = when.astimezone(tz)
+    day = catalog.text(lang, f"kpi.weekday.{WEEKDAYS[local.weekday()]}")
+    return catalog.text(
+        lang, "kpi.label.moment", time=f"{local:%H:%M}", weekday=day, date=f"{local:%d/%m/%Y}"
+    )
+
+
 def figure_lines(
     uf: UnitFigures, cfg: KpiSettings, catalog: Catalog, lang: str, *, with_delta: bool = True
 ) -> list[str]:
@@ -81,26 +108,30 @@ def figure_lines(
 def _args(ctx: Context) -> tuple[str | None, Period | None]:
     parts = command_args(ctx).split()
     code = parts[0] if parts else None
-    period = kpi.parse_period(parts[1]) if len(parts) > 1 else None
+    period = kpi.parse_period(parts[1], settings(ctx).week_starts) if len(parts) > 1 else None
     return code, period
 
 
 def this_week(ctx: Context) -> Period:
-    return kpi.period_of("week", kpi.local_day(ctx.now, ctx.tz))
+    """The default week of /kpi, /xephang, /xuat: the last complete reporting week."""
+    return kpi.week_period(settings(ctx).calendar(ctx.tz).last_complete_week(ctx.now))
 
 
 @router.command("kpi", "chitieutuan", help_key="kpi.cmd.kpi", roles=STAFF)
 async def show_kpi(ctx: Context) -> None:
     cfg = settings(ctx)
     code, week = _args(ctx)
-    wk, quarter = await kpi.unit_report(ctx.session, ctx.actor, code, ctx.now, cfg, ctx.tz, week)
+    wk, quarter = await kpi.unit_report(
+        ctx.session, ctx.actor, code, ctx.now, cfg, ctx.tz, week or this_week(ctx)
+    )
     lang = ctx.locale
-    lines = [ctx.t("kpi.title", unit=wk.unit.name, week=wk.period.key, dates=dates(wk.period))]
+    label = period_label(wk.period, ctx.catalog, lang)
+    lines = [ctx.t("kpi.title", unit=wk.unit.name, week=label)]
     if not wk.has_data:
-        lines.append(ctx.t("kpi.no_data_week", week=wk.period.key, unit=wk.unit.name))
+        lines.append(ctx.t("kpi.no_data_week", week=label, unit=wk.unit.name))
     else:
         lines += figure_lines(wk, cfg, ctx.catalog, lang)
-    lines += ["", ctx.t("kpi.quarter_title", quarter=quarter.period.key)]
+    lines += ["", ctx.t("kpi.quarter_title", quarter=period_label(quarter.period, ctx.catalog, lang))]
     lines += figure_lines(quarter, cfg, ctx.catalog, lang, with_delta=False)
     ctx.reply("\n".join(lines))
 
@@ -120,11 +151,16 @@ async def _ranking(
         indicator = digest.TEAM_CHART_INDICATOR if teams else cfg.chart_indicator
     ind = cfg.indicator(indicator)
     lang = ctx.locale
-    lines = [ctx.t("kpi.rank_title", indicator=ind.name(lang), unit=unit.name, week=week.key)]
-    for rnk, uf in kpi.rank(table, ind):
+    label = period_label(week, ctx.catalog, lang)
+    lines = [ctx.t("kpi.rank_title", indicator=ind.name(lang), unit=unit.name, week=label)]
+    apart: list[str] = []
+    for rnk, uf in kpi.rank(table, ind, cfg):
         f = uf.figures[ind.id]
         if rnk is None:
-            lines.append(ctx.t("kpi.rank_none", name=uf.unit.name))
+            if f.value is None:
+                apart.append(ctx.t("kpi.rank_none", name=uf.unit.name))
+            else:
+                apart.append(ctx.t("kpi.rank_few", name=uf.unit.name, count=number(f.denominator or 0, 0)))
         else:
             lines.append(
                 ctx.t(
@@ -135,6 +171,8 @@ async def _ranking(
                     delta=fmt_delta(ind, f, ctx.catalog, lang),
                 )
             )
+    if apart:
+        lines += ["", ctx.t("kpi.rank_apart", least=cfg.rank_min_denominator), *apart]
     buttons = [
         Button(("• " if i.id == ind.id else "") + i.name(lang), f"kpr:{i.id}:{unit.code}:{week.key}")
         for i in cfg.indicators
@@ -157,7 +195,7 @@ async def ranking_switch(ctx: Context) -> None:
     if len(parts) != 4:
         ctx.say("core.stale_button")
         return
-    await _ranking(ctx, parts[2], parts[1], kpi.parse_period(parts[3]), edit=True)
+    await _ranking(ctx, parts[2], parts[1], kpi.parse_period(parts[3], settings(ctx).week_starts), edit=True)
 
 
 async def send_excel(ctx: Context, code: str | None, week: Period) -> None:
@@ -165,7 +203,7 @@ async def send_excel(ctx: Context, code: str | None, week: Period) -> None:
     unit = await kpi.resolve_unit(ctx.session, ctx.actor, code, Action.VIEW_KPI)
     total, table = await kpi.child_table_with_total(ctx.session, ctx.actor, unit, week, ctx.now, cfg, ctx.tz)
     lang = ctx.locale
-    caption = ctx.t("kpi.export_caption", unit=unit.name, week=week.key)
+    caption = ctx.t("kpi.export_caption", unit=unit.name, week=period_label(week, ctx.catalog, lang))
     data = digest.xlsx(
         caption,
         ctx.t("kpi.excel.unit"),
@@ -193,7 +231,7 @@ async def export_button(ctx: Context) -> None:
     if len(parts) != 3:
         ctx.say("core.stale_button")
         return
-    await send_excel(ctx, parts[1], kpi.parse_period(parts[2]))
+    await send_excel(ctx, parts[1], kpi.parse_period(parts[2], settings(ctx).week_starts))
 
 
 @router.command("chitieu", help_key="kpi.cmd.chitieu", roles=(Role.LEADER, Role.ADMIN), private_only=True)

@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.repositories import kpi as repo
 from db.repositories.kpi import Measures, Span, UnitRow
 from services.access import Action, Actor
+from services.calendar import Calendar, Convention, Week, parse_weekday
+from services.calendar import parse_deadline as parse_deadline
 from services.errors import InvalidInput, NotFound
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -133,7 +135,12 @@ class KpiSettings(_Model):
     tolerance: float = Field(5.0, ge=0)  # percentage points (percent indicators)
     tolerance_relative: float = Field(0.1, ge=0)  # share of the target (count / score indicators)
     services_offered_default: int = Field(30, ge=1)
-    report_deadline: str = "fri 17:00"  # weekday and local time in the reported week
+    # The reporting calendar (services/calendar.py, docs/kpi.md): which week a commune reports,
+    # the week's last day, and the deadline (weekday and local time; in the reported week for
+    # current_week, in the following week for previous_week).
+    report_convention: Convention = "current_week"
+    week_ends: str = "sun"
+    report_deadline: str = "fri 17:00"
     rules: Rules = Rules()
     # Suggestion text per rule or indicator, overriding the catalog: {"online_rate": {"vi": …, "en": …}}
     suggestions: dict[str, dict[str, str]] = Field(default_factory=dict)
@@ -141,6 +148,8 @@ class KpiSettings(_Model):
     grace_minutes: int = Field(12 * 60, ge=0)  # a missed run is made up at start-up within this window
     quarter_end_days_before: int = Field(14, ge=1)
     top: int = Field(3, ge=1)
+    # A rate is ranked (/xephang, the digest) only on at least this many dossiers (its denominator).
+    rank_min_denominator: int = Field(5, ge=0)
     due_alert_codes: int = Field(5, ge=0)
     chart_indicator: str = "online_rate"
 
@@ -149,6 +158,19 @@ class KpiSettings(_Model):
     def _deadline(cls, value: str) -> str:
         parse_deadline(value)
         return value
+
+    @field_validator("week_ends")
+    @classmethod
+    def _week_ends(cls, value: str) -> str:
+        parse_weekday(value)
+        return value
+
+    def calendar(self, tz: ZoneInfo | None = None) -> Calendar:
+        return Calendar.make(self.report_convention, self.week_ends, self.report_deadline, tz or TZ)
+
+    @property
+    def week_starts(self) -> int:
+        return (parse_weekday(self.week_ends) + 1) % 7
 
     def indicator(self, indicator_id: str) -> IndicatorDef:
         for ind in self.indicators:
@@ -168,19 +190,13 @@ def settings_from(config: dict[str, Any] | None) -> KpiSettings:
     return KpiSettings.model_validate({**raw, "schedules": schedules})
 
 
-def parse_deadline(value: str) -> tuple[int, time]:
-    m = re.fullmatch(r"\s*([a-z]{3})\s+(\d{1,2}):(\d{2})\s*", value.lower())
-    if not m or m.group(1) not in WEEKDAYS:
-        raise ValueError(f"expected like 'fri 17:00', got {value!r}")
-    return WEEKDAYS.index(m.group(1)), time(int(m.group(2)), int(m.group(3)))
-
-
 # --- periods ----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class Period:
-    """A week (Monday–Sunday), month, quarter or year in local time; `end` is exclusive."""
+    """A reporting week (services/calendar.py), month, quarter or year in local time; `end` is
+    exclusive. A week is named by the ISO week of its Thursday."""
 
     kind: Literal["week", "month", "quarter", "year"]
     start: date
@@ -189,7 +205,7 @@ class Period:
     @property
     def key(self) -> str:
         if self.kind == "week":
-            y, w, _ = self.start.isocalendar()
+            y, w, _ = (self.start + timedelta(days=(3 - self.start.weekday()) % 7)).isocalendar()
             return f"{y}-W{w:02d}"
         if self.kind == "month":
             return f"{self.start.year}-{self.start.month:02d}"
@@ -202,12 +218,15 @@ class Period:
         return (self.end - self.start).days
 
     def previous(self) -> Period:
+        if self.kind == "week":
+            return Period("week", self.start - timedelta(days=7), self.start)
         return period_of(self.kind, self.start - timedelta(days=1))
 
 
-def period_of(kind: str, day: date) -> Period:
+def period_of(kind: str, day: date, week_starts: int = 0) -> Period:
+    """The period of `kind` containing `day`; weeks begin on `week_starts` (0 = Monday)."""
     if kind == "week":
-        start = day - timedelta(days=day.weekday())
+        start = day - timedelta(days=(day.weekday() - week_starts) % 7)
         return Period("week", start, start + timedelta(days=7))
     if kind == "month":
         start = day.replace(day=1)
@@ -223,12 +242,18 @@ def period_of(kind: str, day: date) -> Period:
     raise ValueError(kind)
 
 
-def parse_period(text: str) -> Period:
-    """'2026-W47', '2026-11', '2026-Q4' or '2026'."""
+def week_period(week: Week) -> Period:
+    return Period("week", week.start, week.end)
+
+
+def parse_period(text: str, week_starts: int = 0) -> Period:
+    """'2026-W47' (the reporting week whose Thursday is in ISO week 47), '2026-11', '2026-Q4' or
+    '2026'."""
     s = text.strip().upper()
     if m := re.fullmatch(r"(\d{4})-W(\d{1,2})", s):
         try:
-            return period_of("week", date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1))
+            thursday = date.fromisocalendar(int(m.group(1)), int(m.group(2)), 4)
+            return period_of("week", thursday, week_starts)
         except ValueError:
             pass
     elif m := re.fullmatch(r"(\d{4})-Q([1-4])", s):
@@ -250,26 +275,21 @@ def _utc(day: date, tz: ZoneInfo, at: time = time(0)) -> datetime:
 
 
 def report_deadline(week_start: date, settings: KpiSettings, tz: ZoneInfo = TZ) -> datetime:
-    weekday, at = parse_deadline(settings.report_deadline)
-    return _utc(week_start + timedelta(days=weekday), tz, at)
+    """When the report of the week beginning `week_start` is due (the reporting calendar)."""
+    cal = settings.calendar(tz)
+    return cal.deadline(cal.week_of(week_start))
 
 
 def make_span(period: Period, now: datetime, settings: KpiSettings, tz: ZoneInfo = TZ) -> Span:
+    """The period in UTC and the reporting weeks that belong to it (weeks beginning in it)."""
     start, end = _utc(period.start, tz), _utc(period.end, tz)
-    first_week = period.start + timedelta(days=(7 - period.start.weekday()) % 7)
+    ws = settings.week_starts
+    first_week = period.start + timedelta(days=(ws - period.start.weekday()) % 7)
+    end_week = period.end + timedelta(days=(ws - period.end.weekday()) % 7)
     if period.kind == "week":
-        first_week = period.start
-    end_week = period.end + timedelta(days=(7 - period.end.weekday()) % 7)
-    if period.kind == "week":
-        end_week = period.end
-    due: list[tuple[date, datetime]] = []
-    wk = first_week
-    while wk < end_week:
-        deadline = report_deadline(wk, settings, tz)
-        if deadline <= now:
-            due.append((wk, deadline))
-        wk += timedelta(days=7)
-    return Span(start, end, min(end, now), first_week, end_week, tuple(due))
+        first_week, end_week = period.start, period.end
+    due, pending = settings.calendar(tz).due_weeks(first_week, end_week, now)
+    return Span(start, end, min(end, now), first_week, end_week, tuple(due), tuple(pending))
 
 
 # --- figures ----------------------------------------------------------------------------------
@@ -356,7 +376,9 @@ def figure(ind: IndicatorDef, m: Measures, settings: KpiSettings) -> Figure:
 def _derive(m: Measures, due_weeks: int) -> Measures:
     m = dict(m)
     m["resolved_and_overdue"] = m.get("resolved", 0) + m.get("overdue_open", 0)
-    m["reports_expected"] = m.get("communes", 0) * due_weeks
+    # Weeks whose deadline has passed, for every commune; and reports already in for weeks not yet
+    # due (a report sent early is on time, and counts before its deadline comes).
+    m["reports_expected"] = m.get("communes", 0) * due_weeks + m.get("reports_early", 0)
     return m
 
 
@@ -548,14 +570,31 @@ async def child_table_with_total(
     return await figures_with_total(session, unit, kids, 1, period, now, settings, tz)
 
 
-def rank(table: list[UnitFigures], indicator: IndicatorDef) -> list[tuple[int | None, UnitFigures]]:
-    """Best first; units without data last with rank None."""
-    with_value = [u for u in table if u.figures[indicator.id].value is not None]
-    without = [u for u in table if u.figures[indicator.id].value is None]
-    with_value.sort(
-        key=lambda u: (u.figures[indicator.id].value or 0.0) * (-1 if indicator.higher_is_better else 1)
-    )
-    ranked: list[tuple[int | None, UnitFigures]] = [(i + 1, u) for i, u in enumerate(with_value)]
+def rankable(f: Figure, settings: KpiSettings | None) -> bool:
+    """A value, and for a rate or score at least `rank_min_denominator` in its denominator."""
+    if f.value is None:
+        return False
+    least = settings.rank_min_denominator if settings is not None else 0
+    return f.denominator is None or f.denominator >= least
+
+
+def rank(
+    table: list[UnitFigures], indicator: IndicatorDef, settings: KpiSettings | None = None
+) -> list[tuple[int | None, UnitFigures]]:
+    """Best first; equal values share a rank (1, 1, 3); units with no data, or too small a
+    denominator to rank a rate on, last with rank None (by name)."""
+    with_value = [u for u in table if rankable(u.figures[indicator.id], settings)]
+    without = [u for u in table if not rankable(u.figures[indicator.id], settings)]
+    sign = -1 if indicator.higher_is_better else 1
+
+    def value(u: UnitFigures) -> float:
+        return round((u.figures[indicator.id].value or 0.0) * sign, 6)
+
+    with_value.sort(key=lambda u: (value(u), u.unit.name))
+    ranked: list[tuple[int | None, UnitFigures]] = []
+    for i, u in enumerate(with_value):
+        same = i > 0 and value(u) == value(with_value[i - 1])
+        ranked.append((ranked[-1][0] if same else i + 1, u))
     return ranked + [(None, u) for u in sorted(without, key=lambda u: u.unit.name)]
 
 

@@ -8,7 +8,7 @@ from bot.kernel import App
 from services import kpi
 from services.kpi import period_of, settings_from
 from tests import kpi_helpers as h
-from tests.kpi_helpers import NOW, WEEK, at
+from tests.kpi_helpers import FRIDAY, NOW, WEEK, at
 
 
 def row(u: object) -> kpi.UnitRow:
@@ -32,15 +32,17 @@ async def test_indicators_and_source_precedence(app: App) -> None:
         await h.dossier(s, t["C1"], "counter", at(d1))
         # An older dossier, overdue and still open at the end of the week.
         await h.dossier(s, t["C1"], "counter", at(WEEK - timedelta(20)), due=at(WEEK - timedelta(2)))
-        await h.report(s, t["C1"], WEEK, received=100, online=100)
-        # C2: only a weekly report.
-        await h.report(s, t["C2"], WEEK, received=10, online=0, full=0, resolved=4, on_time=3, overdue=2)
         # C3: nothing.
         vol = await h.person(s, "TNV A", "volunteer", t["T1a"])
         await h.person(s, "TNV B", "volunteer", t["T1b"])
         await h.help_session(s, vol, t["T1a"], at(d1), citizens=3)
         await h.help_session(s, vol, t["T1a"], at(d1 + timedelta(1)), citizens=2)
         await h.help_session(s, vol, t["T1a"], at(WEEK - timedelta(1)), citizens=9)  # last week
+        off_c1 = await h.person(s, "Cán bộ C1", "officer", t["C1"])
+        off_c2 = await h.person(s, "Cán bộ C2", "officer", t["C2"])
+    # C1 also files a weekly report (ignored: it has dossiers); C2 has only its weekly report.
+    await h.baocao(app, off_c1.id, FRIDAY, "100 100 2 8 6 1 20 4")
+    await h.baocao(app, off_c2.id, FRIDAY, "10 0 0 4 3 2 20 4")
 
     async with app.sessions() as s:
         p = row(t["P"])

@@ -59,6 +59,8 @@ class Span:
     end_week: date  # exclusive
     # (week_start, deadline) for every week whose report deadline has passed by `now`.
     due_weeks: tuple[tuple[date, datetime], ...]
+    # (week_start, deadline) for the period's other weeks (deadline still ahead).
+    pending_weeks: tuple[tuple[date, datetime], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,20 +299,26 @@ async def commune_measures(
         subtree(session, base_path), Unit.kind == "commune", Unit.active.is_(True)
     )
     out = await _rows(session, communes, key, levels, ["communes", "services_offered"], total)
-    if span.due_weeks:
-        deadline = case(*[(r.week_start == wk, dl) for wk, dl in span.due_weeks], else_=None)
+    weeks = [*span.due_weeks, *span.pending_weeks]
+    if weeks:
+        # On time: final and submitted by the week's deadline. Early: final for a week whose
+        # deadline is still ahead (counted as expected too, so sending early never lowers the rate).
+        deadline = case(*[(r.week_start == wk, dl) for wk, dl in weeks], else_=None)
+        pending = [wk for wk, _ in span.pending_weeks]
+        early = case((r.week_start.in_(pending), 1), else_=0) if pending else literal(0)
         on_time = (
-            select(key, func.count())
+            select(key, func.count(), func.sum(early))
             .join_from(r, Unit, Unit.id == r.unit_id)
             .where(
                 subtree(session, base_path),
                 Unit.kind == "commune",
                 r.status == "final",
-                r.week_start.in_([wk for wk, _ in span.due_weeks]),
+                r.week_start.in_([wk for wk, _ in weeks]),
                 r.submitted_at <= deadline,
             )
         )
-        for k, m in (await _rows(session, on_time, key, levels, ["reports_on_time"], total)).items():
+        names = ["reports_on_time", "reports_early"]
+        for k, m in (await _rows(session, on_time, key, levels, names, total)).items():
             out.setdefault(k, {}).update(m)
     return out
 
