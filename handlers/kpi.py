@@ -96,7 +96,12 @@ def figure_lines(
                 lang,
                 "kpi.line",
                 name=ind.name(lang),
-                value=fmt(ind, f.value, catalog, lang),
+                value=fmt(ind, f.value, catalog, lang)
+                + (
+                    catalog.text(lang, "kpi.ratings", count=int(f.denominator or 0))
+                    if ind.unit == "score"
+                    else ""
+                ),
                 delta=fmt_delta(ind, f, catalog, lang) if with_delta else "",
                 target=fmt_target(ind, f, catalog, lang),
                 source=catalog.text(lang, f"kpi.source.{f.source}"),
@@ -236,19 +241,42 @@ async def export_button(ctx: Context) -> None:
 
 @router.command("chitieu", help_key="kpi.cmd.chitieu", roles=(Role.LEADER, Role.ADMIN), private_only=True)
 async def set_target(ctx: Context) -> None:
+    """/chitieu MÃ <chỉ tiêu: mã hoặc tên tiếng Việt, có dấu hoặc không> <kỳ> <giá trị>."""
     cfg = settings(ctx)
     parts = command_args(ctx).split()
-    if len(parts) != 4:
-        ctx.reply(ctx.t("kpi.help.chitieu") + "\n" + ctx.t("kpi.codes", indicators=", ".join(cfg.ids)))
+    parsed = _target_args(parts)
+    if parsed is None:
+        ctx.reply(ctx.t("kpi.help.chitieu") + "\n" + ctx.t("kpi.codes", indicators=_indicator_list(ctx, cfg)))
         return
-    code, indicator, period, raw = parts
+    code, indicator_text, period, raw = parsed
+    ind = targets.find_indicator(cfg, indicator_text)
     value = targets.parse_value(raw)
-    unit, key = await targets.set_target(ctx.session, ctx.actor, cfg, code, indicator, period, value)
-    ind = cfg.indicator(indicator)
+    unit, key = await targets.set_target(ctx.session, ctx.actor, cfg, code, ind.id, period, value)
     ctx.say(
         "kpi.target_set",
         indicator=ind.name(ctx.locale),
         unit=unit.name,
-        period=key,
+        period=period_label(kpi.parse_period(key), ctx.catalog, ctx.locale),
         value=fmt(ind, value, ctx.catalog, ctx.locale),
+    )
+
+
+def _target_args(parts: list[str]) -> tuple[str, str, str, str] | None:
+    """(unit code, indicator words, period, value); the period may be two words ('Quý IV/2026')."""
+    if len(parts) < 4:
+        return None
+    for width in (2, 1):
+        if len(parts) < 3 + width:
+            continue
+        period = " ".join(parts[-1 - width : -1])
+        key = targets.parse_target_period(period)
+        if key != period.strip() or width == 1:
+            return parts[0], " ".join(parts[1 : -1 - width]), period, parts[-1]
+    return None
+
+
+def _indicator_list(ctx: Context, cfg: KpiSettings) -> str:
+    return "\n".join(
+        ctx.t("kpi.indicator_item", name=i.name(ctx.locale), unit=ctx.t(f"kpi.unit.{i.unit}"))
+        for i in cfg.indicators
     )

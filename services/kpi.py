@@ -103,8 +103,9 @@ DEFAULT_INDICATORS: tuple[IndicatorDef, ...] = (
     ),
     IndicatorDef(
         id="satisfaction",
-        name_vi="Mức hài lòng của người dân",
-        name_en="Citizen satisfaction",
+        # The 1–5 stars citizens give the team's help (/hotro) — not Decision 766's satisfaction.
+        name_vi="Mức hài lòng với hỗ trợ của Tổ (1–5 sao)",
+        name_en="Satisfaction with the team's help (1–5 stars)",
         numerator="rating_sum",
         denominator="rating_count",
         unit="score",
@@ -131,10 +132,14 @@ class Rules(_Model):
 
 class KpiSettings(_Model):
     indicators: tuple[IndicatorDef, ...] = DEFAULT_INDICATORS
-    on_time_denominator: Literal["resolved", "resolved_and_overdue"] = "resolved"
+    # On-time rate: resolved on time ÷ resolved (with a due date) | ÷ (resolved + overdue open) |
+    # decision_766: (resolved on time + open and still in time) ÷ (resolved + open), docs/kpi.md.
+    on_time_denominator: Literal["resolved", "resolved_and_overdue", "decision_766"] = "resolved"
     tolerance: float = Field(5.0, ge=0)  # percentage points (percent indicators)
     tolerance_relative: float = Field(0.1, ge=0)  # share of the target (count / score indicators)
-    services_offered_default: int = Field(30, ge=1)
+    # Online services a commune offers when it has never reported the number; none by default (the
+    # commune's coverage is then "chưa có số liệu").
+    services_offered_default: int | None = Field(None, ge=1)
     # The reporting calendar (services/calendar.py, docs/kpi.md): which week a commune reports,
     # the week's last day, and the deadline (weekday and local time; in the reported week for
     # current_week, in the following week for previous_week).
@@ -303,6 +308,9 @@ DOSSIER_SOURCED = {
     "overdue_open",
     "services_with_online",
     "resolved_and_overdue",
+    "resolved_with_due",
+    "open_in_time",
+    "on_time_766",
 }
 SOURCE_OF = {
     "help_sessions": "sessions",
@@ -362,10 +370,17 @@ def _source(ind: IndicatorDef, m: Measures) -> str:
 
 def figure(ind: IndicatorDef, m: Measures, settings: KpiSettings) -> Figure:
     num = m.get(ind.numerator, 0.0)
+    if ind.denominator == "on_time_denominator" and settings.on_time_denominator == "decision_766":
+        num = m.get("on_time_766", 0.0)
     source = _source(ind, m)
     if ind.denominator is None:
         return Figure(ind.id, num, num, None, source)
-    den_name = settings.on_time_denominator if ind.denominator == "on_time_denominator" else ind.denominator
+    den_name = ind.denominator
+    if ind.denominator == "on_time_denominator":
+        # Dossiers without a due date are neither on time nor late: left out.
+        den_name = {"resolved": "resolved_with_due"}.get(
+            settings.on_time_denominator, settings.on_time_denominator
+        )
     den = m.get(den_name, 0.0)
     if not den:
         return Figure(ind.id, None, num, den, source)
@@ -375,7 +390,11 @@ def figure(ind: IndicatorDef, m: Measures, settings: KpiSettings) -> Figure:
 
 def _derive(m: Measures, due_weeks: int) -> Measures:
     m = dict(m)
-    m["resolved_and_overdue"] = m.get("resolved", 0) + m.get("overdue_open", 0)
+    with_due = m.get("resolved_with_due", m.get("resolved", 0))
+    m["resolved_and_overdue"] = with_due + m.get("overdue_open", 0)
+    # Decision 766: (resolved on time + open and not yet due) ÷ (resolved + open), due dates known.
+    m["on_time_766"] = m.get("resolved_on_time", 0) + m.get("open_in_time", 0)
+    m["decision_766"] = with_due + m.get("overdue_open", 0) + m.get("open_in_time", 0)
     # Weeks whose deadline has passed, for every commune; and reports already in for weeks not yet
     # due (a report sent early is on time, and counts before its deadline comes).
     m["reports_expected"] = m.get("communes", 0) * due_weeks + m.get("reports_early", 0)
@@ -416,6 +435,11 @@ async def measures(
         for m in out.values():
             m.setdefault("rating_count", 0.0)
     due = len(span.due_weeks)
+    if period.kind != "week":
+        # Distinct services are not additive across weeks: no coverage from weekly reports alone.
+        for m in out.values():
+            if m.get("n_weekly_units") and not m.get("n_dossier_units"):
+                m["services_offered"] = 0.0
     return {("" if k == repo.TOTAL else k): _derive(m, due) for k, m in out.items() if k != "" or levels == 0}
 
 

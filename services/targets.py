@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +16,7 @@ from db.repositories import kpi as repo
 from db.repositories.kpi import UnitRow
 from services.access import Action, Actor
 from services.errors import InvalidInput, NotFound
-from services.kpi import KpiSettings, Period, parse_period, period_of
+from services.kpi import IndicatorDef, KpiSettings, Period, parse_period, period_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,45 @@ def target_periods(period: Period) -> list[Period]:
     return [period_of("quarter", period.start), period_of("year", period.start)]
 
 
+_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFD", " ".join(text.strip().lower().split())).replace("đ", "d")
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+def find_indicator(settings: KpiSettings, text: str) -> IndicatorDef:
+    """An indicator by its id, or its Vietnamese or English name, with or without diacritics;
+    a few words of the name are enough when only one indicator has them all."""
+    want = _fold(text).replace("_", " ")
+    if not want:
+        raise InvalidInput("kpi.errors.unknown_indicator", indicator=text)
+    names = {
+        ind.id: [_fold(ind.id).replace("_", " "), _fold(ind.name_vi), _fold(ind.name_en)]
+        for ind in settings.indicators
+    }
+    exact = [i for i, ns in names.items() if want in ns]
+    if len(exact) == 1:
+        return settings.indicator(exact[0])
+    words = want.split()
+    close = [i for i, ns in names.items() if any(all(w in n.split() for w in words) for n in ns)]
+    if len(close) == 1:
+        return settings.indicator(close[0])
+    raise InvalidInput("kpi.errors.unknown_indicator", indicator=text)
+
+
+def parse_target_period(text: str) -> str:
+    """'2026-Q4', 'Quý IV/2026', 'quy 4/2026', 'Q4/2026', '2026', 'năm 2026' → '2026-Q4' / '2026'."""
+    t = _fold(text)
+    if m := re.fullmatch(r"(?:quy|q)\s*(iv|iii|ii|i|[1-4])\s*[/-]\s*(\d{4})", t):
+        q = _ROMAN.get(m.group(1)) or int(m.group(1))
+        return f"{m.group(2)}-Q{q}"
+    if m := re.fullmatch(r"(?:nam\s*)?(\d{4})", t):
+        return m.group(1)
+    return text.strip()
+
+
 def parse_value(text: str) -> float:
     try:
         value = float(text.strip().rstrip("%").replace(",", "."))
@@ -47,7 +88,7 @@ def parse_value(text: str) -> float:
 
 def _check(settings: KpiSettings, indicator: str, period_text: str, value: float) -> str:
     ind = settings.indicator(indicator)
-    period = parse_period(period_text)
+    period = parse_period(parse_target_period(period_text))
     if period.kind not in ("quarter", "year"):
         raise InvalidInput("kpi.errors.target_period", value=period_text)
     if ind.unit == "percent" and value > 100:

@@ -32,6 +32,12 @@ async def test_indicators_and_source_precedence(app: App) -> None:
         await h.dossier(s, t["C1"], "counter", at(d1))
         # An older dossier, overdue and still open at the end of the week.
         await h.dossier(s, t["C1"], "counter", at(WEEK - timedelta(20)), due=at(WEEK - timedelta(2)))
+        # Received earlier: one still open and not yet due at the end of the week (766: in time),
+        # one resolved this week with no due date (neither on time nor late), one withdrawn.
+        old = at(WEEK - timedelta(20))
+        await h.dossier(s, t["C1"], "counter", old, due=at(WEEK + timedelta(10)))
+        await h.dossier(s, t["C1"], "counter", old, finished=at(d1 + timedelta(1)))
+        await h.dossier(s, t["C1"], "counter", old, due=at(WEEK - timedelta(1)), status="withdrawn")
         # C3: nothing.
         vol = await h.person(s, "TNV A", "volunteer", t["T1a"])
         await h.person(s, "TNV B", "volunteer", t["T1b"])
@@ -50,7 +56,8 @@ async def test_indicators_and_source_precedence(app: App) -> None:
         by = {uf.unit.code: uf.figures for uf in table}
         assert by["C1"]["online_rate"].value == 50.0 and by["C1"]["online_rate"].source == "dossiers"
         assert by["C1"]["full_online_rate"].value == 25.0
-        assert by["C1"]["on_time_rate"].value == 50.0  # one of two resolved by its due date
+        # One of the two resolved dossiers that have a due date; the one without is left out.
+        assert by["C1"]["on_time_rate"].value == 50.0 and by["C1"]["on_time_rate"].denominator == 2
         assert by["C1"]["service_coverage"].numerator == 2  # two procedures with online dossiers
         assert by["C1"]["service_coverage"].denominator == 20  # from the weekly report
         assert by["C1"]["help_sessions"].value == 2 and by["C1"]["citizens_helped"].value == 5
@@ -60,7 +67,8 @@ async def test_indicators_and_source_precedence(app: App) -> None:
         assert by["C2"]["on_time_rate"].value == 75.0
         assert by["C3"]["online_rate"].value is None and by["C3"]["online_rate"].source == "none"
         assert by["C3"]["report_on_time"].value == 0.0
-        assert by["C3"]["service_coverage"].denominator == 30  # the configured default
+        # No number of services offered: no coverage figure (no invented default).
+        assert by["C3"]["service_coverage"].value is None
         assert by["C1"]["satisfaction"].value is None  # no tickets table yet
 
         total = (await kpi.figures_for(s, p, [p], 0, week, NOW, cfg))[0].figures
@@ -70,7 +78,14 @@ async def test_indicators_and_source_precedence(app: App) -> None:
 
         other = settings_from({"kpi": {"on_time_denominator": "resolved_and_overdue"}})
         c1 = (await kpi.figures_for(s, row(t["C1"]), [row(t["C1"])], 0, week, NOW, other))[0].figures
-        assert c1["on_time_rate"].denominator == 3  # 2 resolved + 1 overdue open
+        assert c1["on_time_rate"].denominator == 3  # 2 resolved + 1 overdue open (not the withdrawn)
+        d766 = settings_from({"kpi": {"on_time_denominator": "decision_766"}})
+        c1 = (await kpi.figures_for(s, row(t["C1"]), [row(t["C1"])], 0, week, NOW, d766))[0].figures
+        # (1 on time + 1 open in time) ÷ (2 resolved + 1 overdue + 1 open in time)
+        assert (c1["on_time_rate"].numerator, c1["on_time_rate"].denominator) == (2, 4)
+        month = kpi.parse_period("2026-11")
+        c2 = (await kpi.figures_for(s, row(t["C2"]), [row(t["C2"])], 0, month, NOW, cfg))[0].figures
+        assert c2["service_coverage"].value is None  # weekly counts of services do not add up
 
         # Grouping two levels down (teams under the province).
         teams = await kpi.figures_for(s, p, [row(t["T1a"]), row(t["T2a"])], 2, week, NOW, cfg)

@@ -19,7 +19,6 @@ from sqlalchemy import (
     func,
     inspect,
     literal,
-    or_,
     select,
     table,
     text,
@@ -161,6 +160,8 @@ DOSSIER_MEASURES = [
     "resolved_on_time",
     "overdue_open",
     "services_with_online",
+    "resolved_with_due",
+    "open_in_time",
 ]
 
 
@@ -180,12 +181,20 @@ async def work_measures(
     )
     overdue_open = and_(overdue_base, Dossier.finished_at.is_(None))
     overdue_late = and_(overdue_base, Dossier.finished_at >= span.cap)
+    # Still being handled at the cap and not yet due (Decision 766's "đang giải quyết trong hạn").
+    in_time_base = and_(
+        Dossier.received_at < span.cap, Dossier.due_at >= span.cap, Dossier.status != "withdrawn"
+    )
+    in_time_open = and_(in_time_base, Dossier.finished_at.is_(None))
+    in_time_late = and_(in_time_base, Dossier.finished_at >= span.cap)
     online = Dossier.mode.in_(ONLINE_MODES)
 
     def count_if(cond: ColumnElement[bool]) -> ColumnElement[Any]:
         return func.sum(case((cond, 1), else_=0))
 
-    on_time = or_(Dossier.due_at.is_(None), Dossier.finished_at <= Dossier.due_at)
+    # A dossier without a due date is neither on time nor late: it is left out of on-time rates.
+    has_due = Dossier.due_at.is_not(None)
+    on_time = and_(has_due, Dossier.finished_at <= Dossier.due_at)
     procedure = func.coalesce(Dossier.procedure_code, Dossier.procedure_name)
     zero = literal(0)
     lateral_ = per_unit(session, base_path)
@@ -220,12 +229,21 @@ async def work_measures(
         zero,
         zero,
         func.count(distinct(case((online, procedure), else_=None))),
+        zero,
+        zero,
     )
-    resolved = part(fin_p, zero, zero, zero, func.count(), count_if(on_time), zero, zero)
+    resolved = part(
+        fin_p, zero, zero, zero, func.count(), count_if(on_time), zero, zero, count_if(has_due), zero
+    )
     overdue_rows = [
-        part(cond, zero, zero, zero, zero, zero, func.count(), zero) for cond in (overdue_open, overdue_late)
+        part(cond, zero, zero, zero, zero, zero, func.count(), zero, zero, zero)
+        for cond in (overdue_open, overdue_late)
     ]
-    parts = union_all(received, resolved, *overdue_rows).subquery("dp")
+    in_time_rows = [
+        part(cond, zero, zero, zero, zero, zero, zero, zero, zero, func.count())
+        for cond in (in_time_open, in_time_late)
+    ]
+    parts = union_all(received, resolved, *overdue_rows, *in_time_rows).subquery("dp")
     d = (
         select(
             parts.c.unit_id.label("unit_id"),
@@ -245,7 +263,13 @@ async def work_measures(
             func.sum(r.resolved).label("resolved"),
             func.sum(r.resolved_on_time).label("resolved_on_time"),
             func.max(r.overdue_open).label("overdue_open"),
-            func.max(r.services_with_online).label("services_with_online"),
+            # Distinct services cannot be added across weeks: one week's count, or none.
+            case((func.count() == 1, func.max(r.services_with_online)), else_=None).label(
+                "services_with_online"
+            ),
+            # A weekly report gives no due dates and no open-in-time count.
+            func.sum(r.resolved).label("resolved_with_due"),
+            literal(0).label("open_in_time"),
         )
         .join(Unit, Unit.id == r.unit_id)
         .where(
@@ -281,11 +305,11 @@ async def commune_measures(
     base_path: str,
     levels: int,
     span: Span,
-    services_default: int,
+    services_default: int | None,
     total: bool = False,
 ) -> dict[str, Measures]:
-    """Communes per group, services offered (latest weekly report, else the default) and weekly
-    reports submitted by their deadline."""
+    """Communes per group, services offered (latest weekly report, else the configured default
+    if any: a commune with neither adds nothing) and weekly reports submitted by their deadline."""
     r = WeeklyReport
     latest = (
         select(r.services_offered)
@@ -295,7 +319,8 @@ async def commune_measures(
         .scalar_subquery()
     )
     key = group_key(session, base_path, levels)
-    communes = select(key, func.count(), func.sum(func.coalesce(latest, services_default))).where(
+    offered = latest if services_default is None else func.coalesce(latest, services_default)
+    communes = select(key, func.count(), func.sum(offered)).where(
         subtree(session, base_path), Unit.kind == "commune", Unit.active.is_(True)
     )
     out = await _rows(session, communes, key, levels, ["communes", "services_offered"], total)
