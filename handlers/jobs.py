@@ -308,12 +308,21 @@ async def due_alert(env: JobEnv, period: str) -> int:
     units = await kpi.units_by_ids(env.session, sorted(due))
     officers = await kpi.holders_of(env.session, sorted(due), "officer")
     added = 0
-    for unit_id, (soon, late, codes) in sorted(due.items()):
+    for unit_id, d in sorted(due.items()):
         for person_id in officers.get(unit_id, []):
             lang = await env.lang(person_id)
-            lines = [env.t(lang, "reminders.due_alert", unit=units[unit_id].name, soon=soon, late=late)]
-            if codes:
-                lines.append(env.t(lang, "reminders.due_codes", codes=", ".join(codes)))
+            parts = [
+                env.t(lang, f"reminders.due_{name}", count=count)
+                for name, count in (("overdue", d.overdue), ("today", d.today), ("tomorrow", d.tomorrow))
+                if count
+            ]
+            lines = [env.t(lang, "reminders.due_alert", unit=units[unit_id].name, parts="; ".join(parts))]
+            if d.codes:
+                more = d.total - len(d.codes)
+                codes = ", ".join(d.codes) + (
+                    env.t(lang, "reminders.due_more", count=more) if more > 0 else ""
+                )
+                lines.append(env.t(lang, "reminders.due_codes", codes=codes))
             key = f"due_alert:{person_id}:{units[unit_id].code}:{period}"
             added += await send(env, person_id, Reply("\n".join(lines)), kind="due_alert", key=key)
     return added

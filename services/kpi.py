@@ -795,9 +795,30 @@ async def communes_reported(session: AsyncSession, week: Period) -> set[int]:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class DueDossiers:
+    """A commune's open dossiers: overdue, due later today, due tomorrow, the first few codes."""
+
+    overdue: int
+    today: int
+    tomorrow: int
+    codes: list[str]
+
+    @property
+    def total(self) -> int:
+        return self.overdue + self.today + self.tomorrow
+
+
 async def due_dossiers(
     session: AsyncSession, now: datetime, settings: KpiSettings, tz: ZoneInfo = TZ
-) -> dict[int, tuple[int, int, list[str]]]:
-    """Per commune: open dossiers due by the end of tomorrow, already overdue, a few codes."""
-    until = _utc(local_day(now, tz) + timedelta(days=2), tz)
-    return await repo.due_dossiers(session, now, until, settings.due_alert_codes)
+) -> dict[int, DueDossiers]:
+    """Per commune: open dossiers overdue, due today, due tomorrow (local days), a few codes."""
+    today = local_day(now, tz)
+    rows = await repo.due_dossiers(
+        session,
+        now,
+        _utc(today + timedelta(days=1), tz),
+        _utc(today + timedelta(days=2), tz),
+        settings.due_alert_codes,
+    )
+    return {u: DueDossiers(*r) for u, r in rows.items()}

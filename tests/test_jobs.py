@@ -119,7 +119,8 @@ async def test_report_reminder_and_due_alert(app: App) -> None:
     assert reminded == {ids["off_c1"], ids["off_c2"], ids["off_c3"]}  # nobody has reported W48 yet
     due = [r for r in rows if r.kind == "due_alert"]
     assert [r.person_id for r in due] == [ids["off_c1"]]
-    assert "1 hồ sơ đến hạn" in due[0].payload["text"] and "1 hồ sơ đã quá hạn" in due[0].payload["text"]
+    text = due[0].payload["text"]
+    assert "1 hồ sơ đã quá hạn; 1 hồ sơ đến hạn ngày mai." in text and "hôm nay" not in text
 
 
 async def test_quarter_end_notice_only_near_the_end(app: App) -> None:
@@ -129,3 +130,21 @@ async def test_quarter_end_notice_only_near_the_end(app: App) -> None:
     result = await scheduler.run_job(app, "quarter_end", late)
     assert result.period == "2026-Q4" and result.messages == 2
     assert (await scheduler.run_job(app, "quarter_end", late + timedelta(days=1))).status == "skipped"
+
+
+async def test_due_alert_separates_overdue_today_tomorrow_and_counts_the_rest(app: App) -> None:
+    ids = await seed(app)
+    t = ids["t"]
+    today = kpi.local_day(NOW)
+    async with app.sessions() as s, s.begin():
+        received = at(today - timedelta(10))
+        await h.dossier(s, t["C2"], "counter", received, due=at(today - timedelta(2)))
+        for hour in (13, 15, 16):
+            await h.dossier(s, t["C2"], "counter", received, due=at(today, hour))
+        for hour in (8, 9, 10):
+            await h.dossier(s, t["C2"], "counter", received, due=at(today + timedelta(1), hour))
+        await h.dossier(s, t["C2"], "counter", received, due=at(today + timedelta(1), 11), finished=at(today))
+    await scheduler.run_job(app, "due_alert", NOW)
+    (alert,) = [r.payload["text"] for r in await outbox_rows(app) if r.kind == "due_alert"]
+    assert "Xã Hai: 1 hồ sơ đã quá hạn; 3 hồ sơ đến hạn hôm nay; 3 hồ sơ đến hạn ngày mai." in alert
+    assert "và 2 hồ sơ khác" in alert  # 7 open dossiers, 5 codes shown

@@ -517,30 +517,32 @@ async def communes_with_report(session: AsyncSession, base_path: str, week: date
 
 
 async def due_dossiers(
-    session: AsyncSession, now: datetime, until: datetime, limit_codes: int
-) -> dict[int, tuple[int, int, list[str]]]:
-    """Per commune: (due by `until`, already overdue, a few codes) of open dossiers."""
+    session: AsyncSession, now: datetime, today_end: datetime, until: datetime, limit_codes: int
+) -> dict[int, tuple[int, int, int, list[str]]]:
+    """Per commune, open dossiers: (overdue at `now`, due later today, due by `until` (end of
+    tomorrow), the first `limit_codes` codes by due time)."""
     d = Dossier
     open_ = and_(d.finished_at.is_(None), d.status.not_in(("withdrawn", "rejected", "returned")))
     stmt = (
         select(
             d.unit_id,
-            func.sum(case((d.due_at >= now, 1), else_=0)),
             func.sum(case((d.due_at < now, 1), else_=0)),
+            func.sum(case((and_(d.due_at >= now, d.due_at < today_end), 1), else_=0)),
+            func.sum(case((d.due_at >= today_end, 1), else_=0)),
         )
         .where(open_, d.due_at < until)
         .group_by(d.unit_id)
     )
-    out: dict[int, tuple[int, int, list[str]]] = {}
-    for unit_id, soon, late in (await session.execute(stmt)).all():
+    out: dict[int, tuple[int, int, int, list[str]]] = {}
+    for unit_id, late, today, tomorrow in (await session.execute(stmt)).all():
         codes_stmt = (
             select(d.code)
             .where(open_, d.due_at < until, d.unit_id == unit_id)
-            .order_by(d.due_at)
+            .order_by(d.due_at, d.code)
             .limit(limit_codes)
         )
         codes = [str(c) for c in (await session.execute(codes_stmt)).scalars()]
-        out[int(unit_id)] = (int(soon or 0), int(late or 0), codes)
+        out[int(unit_id)] = (int(late or 0), int(today or 0), int(tomorrow or 0), codes)
     return out
 
 
