@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.repositories import kpi as repo
@@ -135,6 +135,10 @@ class KpiSettings(_Model):
     # On-time rate: resolved on time ÷ resolved (with a due date) | ÷ (resolved + overdue open) |
     # decision_766: (resolved on time + open and still in time) ÷ (resolved + open), docs/kpi.md.
     on_time_denominator: Literal["resolved", "resolved_and_overdue", "decision_766"] = "resolved"
+    # Online rate over every dossier received, or only over dossiers of the procedures the province
+    # offers online (`online_procedures`: procedure codes or names as recorded).
+    online_rate_scope: Literal["all_dossiers", "online_procedures"] = "all_dossiers"
+    online_procedures: tuple[str, ...] = ()
     tolerance: float = Field(5.0, ge=0)  # percentage points (percent indicators)
     tolerance_relative: float = Field(0.1, ge=0)  # share of the target (count / score indicators)
     # Online services a commune offers when it has never reported the number; none by default (the
@@ -163,6 +167,12 @@ class KpiSettings(_Model):
     def _deadline(cls, value: str) -> str:
         parse_deadline(value)
         return value
+
+    @model_validator(mode="after")
+    def _scope(self) -> KpiSettings:
+        if self.online_rate_scope == "online_procedures" and not self.online_procedures:
+            raise ValueError("online_rate_scope: online_procedures needs the list `online_procedures`")
+        return self
 
     @field_validator("week_ends")
     @classmethod
@@ -311,6 +321,8 @@ DOSSIER_SOURCED = {
     "resolved_with_due",
     "open_in_time",
     "on_time_766",
+    "received_listed",
+    "received_online_listed",
 }
 SOURCE_OF = {
     "help_sessions": "sessions",
@@ -372,10 +384,14 @@ def figure(ind: IndicatorDef, m: Measures, settings: KpiSettings) -> Figure:
     num = m.get(ind.numerator, 0.0)
     if ind.denominator == "on_time_denominator" and settings.on_time_denominator == "decision_766":
         num = m.get("on_time_766", 0.0)
+    den_name = ind.denominator or ""
+    if (ind.numerator, ind.denominator) == ("received_online", "received") and (
+        settings.online_rate_scope == "online_procedures"
+    ):
+        num, den_name = m.get("received_online_listed", 0.0), "received_listed"
     source = _source(ind, m)
     if ind.denominator is None:
         return Figure(ind.id, num, num, None, source)
-    den_name = ind.denominator
     if ind.denominator == "on_time_denominator":
         # Dossiers without a due date are neither on time nor late: left out.
         den_name = {"resolved": "resolved_with_due"}.get(
@@ -418,7 +434,7 @@ async def measures(
     total = with_total and levels > 0
     async with repo.analytics(session):
         parts = [
-            await repo.work_measures(session, base.path, levels, span, total),
+            await repo.work_measures(session, base.path, levels, span, total, settings.online_procedures),
             await repo.commune_measures(
                 session, base.path, levels, span, settings.services_offered_default, total
             ),

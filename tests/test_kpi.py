@@ -83,6 +83,11 @@ async def test_indicators_and_source_precedence(app: App) -> None:
         c1 = (await kpi.figures_for(s, row(t["C1"]), [row(t["C1"])], 0, week, NOW, d766))[0].figures
         # (1 on time + 1 open in time) ÷ (2 resolved + 1 overdue + 1 open in time)
         assert (c1["on_time_rate"].numerator, c1["on_time_rate"].denominator) == (2, 4)
+        scoped = settings_from(
+            {"kpi": {"online_rate_scope": "online_procedures", "online_procedures": ["Đăng ký kết hôn"]}}
+        )
+        c1 = (await kpi.figures_for(s, row(t["C1"]), [row(t["C1"])], 0, week, NOW, scoped))[0].figures
+        assert (c1["online_rate"].numerator, c1["online_rate"].denominator) == (1, 1)  # kết hôn only
         month = kpi.parse_period("2026-11")
         c2 = (await kpi.figures_for(s, row(t["C2"]), [row(t["C2"])], 0, month, NOW, cfg))[0].figures
         assert c2["service_coverage"].value is None  # weekly counts of services do not add up
@@ -90,6 +95,13 @@ async def test_indicators_and_source_precedence(app: App) -> None:
         # Grouping two levels down (teams under the province).
         teams = await kpi.figures_for(s, p, [row(t["T1a"]), row(t["T2a"])], 2, week, NOW, cfg)
         assert [u.figures["help_sessions"].value for u in teams] == [2.0, 0.0]
+
+
+def test_online_scope_needs_the_list() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="online_procedures"):
+        settings_from({"kpi": {"online_rate_scope": "online_procedures"}})
 
 
 async def test_periods() -> None:

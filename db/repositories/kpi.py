@@ -19,6 +19,7 @@ from sqlalchemy import (
     func,
     inspect,
     literal,
+    or_,
     select,
     table,
     text,
@@ -162,11 +163,18 @@ DOSSIER_MEASURES = [
     "services_with_online",
     "resolved_with_due",
     "open_in_time",
+    "received_listed",
+    "received_online_listed",
 ]
 
 
 async def work_measures(
-    session: AsyncSession, base_path: str, levels: int, span: Span, total: bool = False
+    session: AsyncSession,
+    base_path: str,
+    levels: int,
+    span: Span,
+    total: bool = False,
+    online_procedures: tuple[str, ...] = (),
 ) -> dict[str, Measures]:
     """Dossier counts per group; each commune uses its dossiers when it has any for the period,
     else its weekly reports. `n_dossier_units` / `n_weekly_units` say which source was used."""
@@ -197,6 +205,12 @@ async def work_measures(
     on_time = and_(has_due, Dossier.finished_at <= Dossier.due_at)
     procedure = func.coalesce(Dossier.procedure_code, Dossier.procedure_name)
     zero = literal(0)
+    # Dossiers of procedures the province offers online (by code or name), when it lists them.
+    listed: ColumnElement[bool] = (
+        or_(Dossier.procedure_code.in_(online_procedures), Dossier.procedure_name.in_(online_procedures))
+        if online_procedures
+        else literal(False)
+    )
     lateral_ = per_unit(session, base_path)
 
     def part(cond: ColumnElement[bool], *measures: ColumnElement[Any]) -> Any:
@@ -231,16 +245,29 @@ async def work_measures(
         func.count(distinct(case((online, procedure), else_=None))),
         zero,
         zero,
+        count_if(listed),
+        count_if(and_(listed, online)),
     )
     resolved = part(
-        fin_p, zero, zero, zero, func.count(), count_if(on_time), zero, zero, count_if(has_due), zero
+        fin_p,
+        zero,
+        zero,
+        zero,
+        func.count(),
+        count_if(on_time),
+        zero,
+        zero,
+        count_if(has_due),
+        zero,
+        zero,
+        zero,
     )
     overdue_rows = [
-        part(cond, zero, zero, zero, zero, zero, func.count(), zero, zero, zero)
+        part(cond, zero, zero, zero, zero, zero, func.count(), zero, zero, zero, zero, zero)
         for cond in (overdue_open, overdue_late)
     ]
     in_time_rows = [
-        part(cond, zero, zero, zero, zero, zero, zero, zero, zero, func.count())
+        part(cond, zero, zero, zero, zero, zero, zero, zero, zero, func.count(), zero, zero)
         for cond in (in_time_open, in_time_late)
     ]
     parts = union_all(received, resolved, *overdue_rows, *in_time_rows).subquery("dp")
@@ -270,6 +297,9 @@ async def work_measures(
             # A weekly report gives no due dates and no open-in-time count.
             func.sum(r.resolved).label("resolved_with_due"),
             literal(0).label("open_in_time"),
+            # A weekly report does not say which procedures its dossiers were for.
+            func.sum(r.received).label("received_listed"),
+            func.sum(r.received_online).label("received_online_listed"),
         )
         .join(Unit, Unit.id == r.unit_id)
         .where(
