@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.repositories import kpi as repo
+from services import reports
+from services.calendar import Calendar
 from services.kpi import local_day, period_of
 
 DEMO_PROVINCE = "46"
@@ -37,3 +41,22 @@ async def seed(session: AsyncSession, now: datetime) -> None:
         await repo.upsert_target(session, commune.id, "online_rate", quarter, value, None)
         for indicator, count in COMMUNE_YEAR_COUNTS.items():
             await repo.upsert_target(session, commune.id, indicator, year, count, None)
+
+
+async def file_reports(
+    session: AsyncSession, rows: Sequence[dict[str, Any]], cal: Calendar | None = None
+) -> None:
+    """The demo communes' weekly reports, each filed at its `submitted_at` through reports.file —
+    the call /baocao makes — so drafts, deadlines and on-time marks follow the same calendar."""
+    cal = cal or Calendar()
+    for row in sorted(rows, key=lambda r: r["submitted_at"]):
+        counts = reports.Counts(*(int(row[f]) for f in reports.FIELDS))
+        await reports.file(
+            session,
+            row["unit_id"],
+            row["week_start"],
+            counts,
+            row["submitted_at"],
+            cal,
+            person_id=row.get("submitted_by"),
+        )

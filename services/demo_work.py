@@ -19,7 +19,6 @@ from db.models import (
     Membership,
     Person,
     Unit,
-    WeeklyReport,
 )
 from services.dossiers import Mode, Status, procedures
 from services.sessions import Activity, Outcome, Place
@@ -319,7 +318,10 @@ async def _dossiers_and_reports(
     for i in range(0, len(dossiers), 2000):
         await session.execute(insert(_table(Dossier)), dossiers[i : i + 2000])
     if reports:
-        await session.execute(insert(_table(WeeklyReport)), reports)
+        # Filed through the same service call as /baocao (services/demo_kpi.py).
+        from services import demo_kpi
+
+        await demo_kpi.file_reports(session, reports)
     await _histories(session, rng, now)
 
 
