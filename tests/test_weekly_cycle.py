@@ -76,6 +76,7 @@ async def world(app: App) -> dict[str, Any]:
             "off_c2": (await h.person(s, "Cán bộ Hai", "officer", t["C2"])).id,
             "tl_c1": (await h.person(s, "Tổ trưởng Một", "team_leader", t["T1a"])).id,
             "leader": (await h.person(s, "Lãnh đạo tỉnh", "leader", t["P"])).id,
+            "leader_c1": (await h.person(s, "Chủ tịch xã Một", "leader", t["C1"])).id,
         }
     return {"t": t, **ids}
 
@@ -138,6 +139,10 @@ async def test_friday_report_is_on_time_and_everyone_agrees(cycle: tuple[App, Pa
         reasons = [x[2:] for x in text.splitlines() if x.startswith("• ")]
         assert line == f"• {name}: " + " ".join(reasons)
     assert "Không có xã/phường nào chậm" not in digest
+    # The commune's own leader: the digest (its teams ranked) names the commune with the same reasons.
+    own = next(x for x in texts(rows, "weekly_digest", ids["leader_c1"]) if "Tổng hợp" in x)
+    reasons = " ".join(x[2:] for x in reminder.splitlines() if x.startswith("• "))
+    assert f"• Xã Một: {reasons}" in own.splitlines()
 
     # `tocns kpi show --unit C1 --week 2026-W47` (the CLI, in its own process).
     table = kpi_show(db_url, config, "C1", "2026-W47")
@@ -192,3 +197,22 @@ async def test_previous_week_convention_drafts_until_the_week_ends(db_url: str, 
         assert "đúng hạn" in said_again.text
     finally:
         await app.close()
+
+
+async def test_escalation_is_one_message_per_leader(app: App) -> None:
+    """Three communes without reports three weeks running: the province's leader gets one message
+    naming all three, which asks them to follow up — not to file a report."""
+    ids = await world(app)
+    async with app.sessions() as s, s.begin():
+        t = ids["t"]
+        ids["off_c3"] = (await h.person(s, "Cán bộ Ba", "officer", t["C3"])).id
+    await scheduler.run_job(app, "lagging_reminders", MONDAY_0800)
+    rows = await outbox_rows(app)
+    (escalation,) = texts(rows, "lagging_reminders", ids["leader"])
+    assert "Đơn vị chậm tiến độ từ 3 tuần liên tiếp trở lên (đến tuần 47/2026 (16/11–22/11)): 3" in escalation
+    for name in ("Xã Ba", "Xã Hai", "Xã Một"):
+        assert f"• {name} (3 tuần): Chưa nộp báo cáo tuần đúng hạn." in escalation
+    assert "/baocao" not in escalation and "Anh/chị gõ" not in escalation
+    # The officers are each asked, with the week to type.
+    (c3,) = texts(rows, "lagging_reminders", ids["off_c3"])
+    assert "/baocao tuan 47" in c3
