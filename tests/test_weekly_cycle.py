@@ -8,6 +8,7 @@ reminders. Everything through the product's flows (dialog core, scheduler.run_jo
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -216,3 +217,38 @@ async def test_escalation_is_one_message_per_leader(app: App) -> None:
     # The officers are each asked, with the week to type.
     (c3,) = texts(rows, "lagging_reminders", ids["off_c3"])
     assert "/baocao tuan 47" in c3
+
+
+def tocns_at(when: str, db_url: str, config: Path, *args: str) -> str:
+    """`tocns …` in its own process with the clock set by libfaketime (local time in Huế)."""
+    env = {
+        **os.environ,
+        "TOCNS_DATABASE_URL": db_url,
+        "TOCNS_CONFIG": str(config),
+        "TZ": "Asia/Ho_Chi_Minh",
+        "COLUMNS": "200",
+    }
+    cmd = ["faketime", when, sys.executable, "-m", "bot.cli", *args]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=120, check=False)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+@pytest.mark.skipif(
+    shutil.which("faketime") is None, reason="libfaketime not installed (apt-get install faketime)"
+)
+async def test_the_cli_with_a_faked_clock(cycle: tuple[App, Path], db_url: str) -> None:
+    """`tocns jobs run` and `tocns kpi show` (no --week) at Friday 15:00 and Monday 08:00."""
+    app, config = cycle
+    ids = await world(app)
+    await h.baocao(app, ids["canbo"], FRIDAY_1400, "40 20 10 30 28 2 25 12")
+    out = tocns_at("2026-11-20 15:00:00", db_url, config, "jobs", "run", "report_reminder")
+    assert "period 2026-W47, queued 1 messages" in out  # only the commune that has not reported
+    out = tocns_at("2026-11-23 08:00:00", db_url, config, "jobs", "run", "lagging_reminders")
+    assert "period 2026-W47" in out
+    rows = await outbox_rows(app)
+    assert [r.person_id for r in rows if r.kind == "report_reminder"] == [ids["off_c2"]]
+    assert all("Chưa nộp báo cáo" not in x for x in texts(rows, "lagging_reminders", ids["canbo"]))
+    table = tocns_at("2026-11-23 08:05:00", db_url, config, "kpi", "show", "--unit", "C1")
+    assert "tuần 47" in table or "2026-W47" in table
+    assert figure(table, "report_on_time") == "100.0"
