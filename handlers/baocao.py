@@ -18,6 +18,7 @@ from services.errors import DomainError, InvalidInput, PermissionDenied
 router = Router()
 _NUMBERS = re.compile(r"^[\d\s.,-]+$")
 _FIX = re.compile(r"^\s*(?:sua|sửa|fix)?\s*(\d)\s*[:=.\s]\s*(-?[\d.,]+)\s*$", re.IGNORECASE)
+_FIX_WORD = re.compile(r"^\s*(?:sua|sửa|fix)\s", re.IGNORECASE)
 
 
 def _calendar(ctx: Context) -> Calendar:
@@ -117,6 +118,9 @@ def _problem_text(ctx: Context, p: reports.Problem) -> str:
 @router.state("baocao.ask")
 async def typed(ctx: Context) -> None:
     text = (ctx.msg.text or "").strip()
+    if _FIX_WORD.match(text):
+        await _fix_earlier(ctx, text)
+        return
     try:
         if not _NUMBERS.match(text):
             raise InvalidInput("baocao.errors.not_a_number", value=text[:20])
@@ -137,6 +141,34 @@ async def typed(ctx: Context) -> None:
         await _ask(ctx)
         return
     await _review(ctx, values)
+
+
+async def _fix_earlier(ctx: Context, text: str) -> None:
+    """'sửa 2 15' during the guided questions: change an answer already given, then go on."""
+    values = [int(v) for v in ctx.state["values"]]
+    m = _FIX.match(text)
+    if not m or not 1 <= int(m.group(1)) <= len(values):
+        ctx.say("baocao.fix_during", last=max(len(values), 1))
+        await _ask(ctx)
+        return
+    try:
+        if m.group(2).startswith("-"):
+            raise InvalidInput("baocao.errors.negative")
+        value = reports.parse_number(m.group(2))
+    except InvalidInput as exc:
+        ctx.say(exc.key, **exc.params)
+        await _ask(ctx)
+        return
+    changed = [*values[: int(m.group(1)) - 1], value, *values[int(m.group(1)) :]]
+    wrong = reports.problems(list(changed))
+    if wrong:
+        ctx.reply("\n".join(_problem_text(ctx, p) for p in wrong))
+        await _ask(ctx)
+        return
+    ctx.goto("baocao.ask", values=changed)
+    i = int(m.group(1)) - 1
+    ctx.say("baocao.fixed", name=ctx.t(f"baocao.name.{reports.FIELDS[i]}"), value=value)
+    await _ask(ctx)
 
 
 async def _review(ctx: Context, values: list[int]) -> None:

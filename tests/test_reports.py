@@ -83,12 +83,18 @@ async def test_guided_report_checks_each_answer(app: App) -> None:
     # Checked at once against the answers already given; only this number is asked again.
     said = await canbo.send("150")
     assert "«Nộp trực tuyến» (150) không thể lớn hơn «Tiếp nhận» (110)" in said.text and "(2/8)" in said.text
-    for value in ("70", "25", "95", "90", "1", "45"):
+    said = await canbo.send("70")
+    # An earlier answer corrected without retyping the rest; a correction that breaks a check is refused.
+    said = await canbo.send("sửa 1 60")
+    assert "«Nộp trực tuyến» (70) không thể lớn hơn «Tiếp nhận» (60)" in said.text and "(3/8)" in said.text
+    said = await canbo.send("sửa 1 112")
+    assert "Đã sửa «Tiếp nhận» thành 112" in said.text and "(3/8)" in said.text
+    for value in ("25", "95", "90", "1", "45"):
         said = await canbo.send(value)
     assert "(8/8)" in said.text and "tuần trước: 18" in said.text
     said = await canbo.send("20")
     assert "Đã lưu báo cáo" in said.text
-    assert [r.received for r in await stored(app)] == [100, 110]
+    assert [r.received for r in await stored(app)] == [100, 112]
 
 
 async def test_every_problem_listed_and_one_answer_fixed(app: App) -> None:
