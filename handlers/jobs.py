@@ -262,11 +262,14 @@ async def lagging_reminders(env: JobEnv, period: str) -> int:
                 week=env.label(week, lang),
             )
         ]
-        for unit_id, weeks in items:
+        shown = items[: env.settings.top * 4]
+        for unit_id, weeks in shown:
             reasons = " ".join(reason_text(f, env, lang) for f in found_by_unit[unit_id])
             lines.append(
                 env.t(lang, "reminders.escalate_line", unit=units[unit_id].name, weeks=weeks, reasons=reasons)
             )
+        if len(items) > len(shown):
+            lines.append(env.t(lang, "digest.lagging_more", count=len(items) - len(shown)))
         lines.append(env.t(lang, "reminders.escalate_ask"))
         key = f"lagging_escalation:{person_id}:{period}"
         added += await send(env, person_id, Reply("\n".join(lines)), kind="lagging_reminders", key=key)
