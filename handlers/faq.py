@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from handlers.core import Button, Context, ResourceKey
 from handlers.router import Router
 from services import faq_feedback, handoff
-from services.access import Role
+from services.access import Action
 from services.faq import FaqEntry, FaqIndex, MatchSettings, Verdict
 
 router = Router()
@@ -191,7 +191,7 @@ async def faq_buttons(ctx: Context) -> None:
         ctx.say("core.stale_button")
 
 
-@router.command("phanhoi", help_key="faq.cmd.phanhoi", roles=(Role.ADMIN,), private_only=True)
+@router.command("phanhoi", help_key="faq.cmd.phanhoi", action=Action.ADMINISTER, private_only=True)
 async def phanhoi(ctx: Context) -> None:
     """👍/👎 per entry and the most frequent unanswered questions."""
     found, missing = await faq_feedback.report(ctx.session, ctx.actor)

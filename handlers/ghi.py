@@ -9,12 +9,11 @@ from typing import Any
 from handlers.core import Button, Context, rows
 from handlers.router import Router, command_args
 from services import dossiers, sessions
-from services.access import Role
+from services.access import Action
 from services.errors import DomainError, InvalidInput
 from services.sessions import Activity, Outcome, Place, SessionDraft, SessionView
 
 router = Router()
-STAFF = (Role.VOLUNTEER, Role.TEAM_LEADER)
 COUNT_CHOICES = (1, 2, 3, 5)
 
 
@@ -62,7 +61,9 @@ async def _save(ctx: Context, team_id: int, draft: SessionDraft) -> None:
 # --- /ghi ----------------------------------------------------------------------------------
 
 
-@router.command("ghi", help_key="ghi.cmd.ghi", roles=STAFF, private_only=True)
+@router.command(
+    "ghi", help_key="ghi.cmd.ghi", action=Action.LOG_SESSION, denied_key="ghi.no_team", private_only=True
+)
 async def ghi(ctx: Context) -> None:
     teams = await sessions.teams(ctx.session, ctx.actor)
     if not teams:
@@ -251,7 +252,9 @@ async def _extra(ctx: Context, text: str) -> None:
 # --- /sua ----------------------------------------------------------------------------------
 
 
-@router.command("sua", help_key="ghi.cmd.sua", roles=STAFF, private_only=True)
+@router.command(
+    "sua", help_key="ghi.cmd.sua", action=Action.LOG_SESSION, denied_key="ghi.no_team", private_only=True
+)
 async def sua(ctx: Context) -> None:
     entries = await sessions.recent(ctx.session, ctx.actor.person_id, ctx.now)
     if not entries:
@@ -324,7 +327,9 @@ async def sua_typed(ctx: Context) -> None:
 # --- /tuan ---------------------------------------------------------------------------------
 
 
-@router.command("tuan", help_key="ghi.cmd.tuan", roles=STAFF, private_only=True)
+@router.command(
+    "tuan", help_key="ghi.cmd.tuan", action=Action.LOG_SESSION, denied_key="ghi.no_team", private_only=True
+)
 async def tuan(ctx: Context) -> None:
     today = ctx.local_now.date()
     start = sessions.week_start_of(today)

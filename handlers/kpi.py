@@ -9,11 +9,10 @@ from handlers.core import Attachment, AttachmentKind, Button, Context, rows
 from handlers.i18n import Catalog
 from handlers.router import Router, command_args
 from services import digest, kpi, targets
-from services.access import Action, Role
+from services.access import Action
 from services.kpi import Figure, IndicatorDef, KpiSettings, Period, UnitFigures
 
 router = Router()
-STAFF = (Role.TEAM_LEADER, Role.OFFICER, Role.LEADER, Role.ADMIN)
 
 
 def settings(ctx: Context) -> KpiSettings:
@@ -89,7 +88,7 @@ def this_week(ctx: Context) -> Period:
     return kpi.period_of("week", kpi.local_day(ctx.now, ctx.tz))
 
 
-@router.command("kpi", "chitieutuan", help_key="kpi.cmd.kpi", roles=STAFF)
+@router.command("kpi", "chitieutuan", help_key="kpi.cmd.kpi", action=Action.VIEW_KPI)
 async def show_kpi(ctx: Context) -> None:
     cfg = settings(ctx)
     code, week = _args(ctx)
@@ -144,7 +143,7 @@ async def _ranking(
     ctx.reply("\n".join(lines), rows(*buttons), edit=edit)
 
 
-@router.command("xephang", help_key="kpi.cmd.xephang", roles=STAFF)
+@router.command("xephang", help_key="kpi.cmd.xephang", action=Action.VIEW_KPI)
 async def ranking(ctx: Context) -> None:
     code, week = _args(ctx)
     await _ranking(ctx, code, None, week or this_week(ctx), edit=False)
@@ -181,7 +180,7 @@ async def send_excel(ctx: Context, code: str | None, week: Period) -> None:
     ctx.reply(caption, attachment=Attachment(AttachmentKind.DOCUMENT, name, data, caption))
 
 
-@router.command("xuat", help_key="kpi.cmd.xuat", roles=STAFF)
+@router.command("xuat", help_key="kpi.cmd.xuat", action=Action.VIEW_KPI)
 async def export(ctx: Context) -> None:
     code, week = _args(ctx)
     await send_excel(ctx, code, week or this_week(ctx))
@@ -196,7 +195,7 @@ async def export_button(ctx: Context) -> None:
     await send_excel(ctx, parts[1], kpi.parse_period(parts[2]))
 
 
-@router.command("chitieu", help_key="kpi.cmd.chitieu", roles=(Role.LEADER, Role.ADMIN), private_only=True)
+@router.command("chitieu", help_key="kpi.cmd.chitieu", action=Action.SET_TARGETS, private_only=True)
 async def set_target(ctx: Context) -> None:
     cfg = settings(ctx)
     parts = command_args(ctx).split()

@@ -445,6 +445,7 @@ def bot_env(workdir: Path, token: str, database_url: str, extra: dict[str, str])
             "TOCNS_TELEGRAM_TOKEN": token,
             "TOCNS_LOG_LEVEL": "INFO",
             "PYTHONUNBUFFERED": "1",
+            "TOCNS_WEB_PORT": "0",  # never a fixed port: other bots may run on this machine
             **extra,
         }
     )
