@@ -97,7 +97,9 @@ def test_a_state_typo_fails_at_once_and_clashing_prefixes_refuse() -> None:
         app_router.include(_feature())
 
 
-async def test_button_and_typed_text_reach_the_same_step(mounted: App, as_user: Callable[..., ChatDriver]) -> None:
+async def test_button_and_typed_text_reach_the_same_step(
+    mounted: App, as_user: Callable[..., ChatDriver]
+) -> None:
     dan = as_user("dan")
     await dan.send("/tcount")
     assert "count=7" in (await dan.tap("7")).text
@@ -106,7 +108,9 @@ async def test_button_and_typed_text_reach_the_same_step(mounted: App, as_user: 
     assert "count=12" in (await dan.send("12")).text
 
 
-async def test_an_old_step_button_is_answered_out_of_date(mounted: App, as_user: Callable[..., ChatDriver]) -> None:
+async def test_an_old_step_button_is_answered_out_of_date(
+    mounted: App, as_user: Callable[..., ChatDriver]
+) -> None:
     dan = as_user("dan")
     await dan.send("/tcount")
     old = dan.history[-1].button("5")
