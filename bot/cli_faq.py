@@ -3,6 +3,7 @@ and validation of knowledge files before they are deployed."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -68,8 +69,10 @@ def faq_check(
         Path | None, typer.Argument(help="A directory of entries (default: knowledge/ and faq.local_dir).")
     ] = None,
 ) -> None:
-    """Validate knowledge files: one line naming the file and field on the first error."""
-    from services.faq import KnowledgeBaseError, load_entries
+    """Validate knowledge files (one line naming the file and field on the first error), fail on a
+    citation of a replaced document (knowledge/_legal.yaml), warn on entries due for review."""
+    from services.faq import KnowledgeBaseError
+    from services.faq_legal import check_knowledge
 
     dirs: list[Path] = [directory] if directory is not None else [ROOT / "knowledge"]
     if directory is None:
@@ -82,7 +85,11 @@ def faq_check(
         if local:
             dirs.append(Path(local))
     try:
-        entries = load_entries(dirs)
+        report = check_knowledge(dirs, date.today())
     except KnowledgeBaseError as exc:
         raise _cli().Fail(str(exc)) from None
-    _cli().console.print(f"[green]{len(entries)} entries OK[/] in {', '.join(map(str, dirs))}")
+    for line in report.warnings:
+        _cli().console.print(f"[yellow]warning[/] {line}")
+    if not report.ok:
+        raise _cli().Fail("\n".join(report.errors))
+    _cli().console.print(f"[green]{len(report.entries)} entries OK[/] in {', '.join(map(str, dirs))}")
