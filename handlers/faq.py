@@ -147,7 +147,9 @@ def show_details(ctx: Context, entry: FaqEntry) -> None:
     if entry.sources:
         lines += ["", ctx.t("faq.sources")]
         lines += [f"• {src.document} ({src.date:%d/%m/%Y})" for src in entry.sources]
-    lines += ["", ctx.t("faq.reviewed", date=entry.last_reviewed.strftime("%d/%m/%Y"))]
+    # An entry flagged `needs_review` must not look checked: say that some details are unchecked.
+    reviewed = "faq.reviewed_partly" if entry.needs_review else "faq.reviewed"
+    lines += ["", ctx.t(reviewed, date=entry.last_reviewed.strftime("%d/%m/%Y"))]
     ctx.reply("\n".join(lines), _answer_buttons(ctx, entry, details=False))
 
 
