@@ -200,7 +200,11 @@ class MatchSettings:
     confident: float = 0.7  # top score needed to answer directly
     margin: float = 0.12  # ... and by how much it must beat the runner-up
     explained: float = 0.75  # ... and explain this share of the question's words
-    floor: float = 0.3  # below this we don't know
+    floor: float = 0.4  # below this we don't know
+    # A weak top hit that also explains little of the question is a guess, not a choice to offer
+    # ("đổi tiền lẻ ở đâu" must not offer three procedures): below both, we don't know.
+    weak: float = 0.45
+    weak_coverage: float = 0.45
     reach_share: float = 0.4  # part of a phrase's score that depends on how much it explains
     coverage_share: float = 0.4  # part of the score that depends on the entry explaining the rest
     context_weight: float = 0.3  # how much a summary/audience/document word explains one
@@ -469,7 +473,7 @@ class FaqIndex:
         s = self.settings
         top = ranked[0].score
         second = ranked[1].score if len(ranked) > 1 else 0.0
-        if top < s.floor:
+        if top < s.floor or (top < s.weak and top_coverage < s.weak_coverage):
             return Verdict.NONE
         if top >= s.confident and top - second >= s.margin and top_coverage >= s.explained:
             return Verdict.CONFIDENT
