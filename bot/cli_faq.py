@@ -85,7 +85,7 @@ def faq_check(
         if local:
             dirs.append(Path(local))
     try:
-        report = check_knowledge(dirs, date.today())
+        report = check_knowledge(dirs, date.today(), registry_dirs=[ROOT / "knowledge"])
     except KnowledgeBaseError as exc:
         raise _cli().Fail(str(exc)) from None
     for line in report.warnings:

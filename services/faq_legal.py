@@ -132,9 +132,7 @@ def check_entries(
             for doc in registry:
                 if doc.replaced(today) and _cites(citation, doc):
                     since = f" since {doc.replaced_on:%Y-%m-%d}" if doc.replaced_on else ""
-                    errors.append(
-                        f"{entry.id}: cites '{citation}', replaced by {doc.replaced_by}{since}"
-                    )
+                    errors.append(f"{entry.id}: cites '{citation}', replaced by {doc.replaced_by}{since}")
             for number in _NUMBER.findall(citation):
                 if _key(number) not in known_numbers:
                     warnings.append(f"{entry.id}: '{number}' is not in {LEGAL_FILE}")
@@ -147,9 +145,13 @@ def check_entries(
     return errors, warnings
 
 
-def check_knowledge(dirs: Sequence[Path | str], today: date) -> KnowledgeReport:
-    """Load and validate the entries (KnowledgeBaseError on a bad file), then check them."""
+def check_knowledge(
+    dirs: Sequence[Path | str], today: date, registry_dirs: Sequence[Path | str] = ()
+) -> KnowledgeReport:
+    """Load and validate the entries of `dirs` (KnowledgeBaseError on a bad file), then check them
+    against the registries of `registry_dirs` and `dirs` (a local directory may add documents)."""
     entries = load_entries(dirs)
-    registry = load_registry(dirs)
+    unique = dict.fromkeys(Path(d).resolve() for d in (*registry_dirs, *dirs))
+    registry = load_registry(unique)
     errors, warnings = check_entries(entries, registry, today)
     return KnowledgeReport(entries, registry, tuple(errors), tuple(dict.fromkeys(warnings)))

@@ -154,6 +154,9 @@ _ABBREVIATIONS: Mapping[str, str] = {
     "atm": "the atm",
 }
 
+# Expansions that must keep the marks of the word meant: "b" is "bạn" (filler), not "bán".
+_EXPANDED_ACCENTS: Mapping[str, str] = {"ban": "bạn"}
+
 # "phường" is a commune-level unit like "xã" and is folded into it, but "phương" in "đơn phương",
 # "địa phương", "phương tiện" is another word: typed without marks, its neighbours tell.
 _WARD = "phuong"
@@ -349,7 +352,10 @@ def _expand(tokens: list[Token]) -> list[Token]:
         elif million:
             out += [Token(million.group(1)), Token("trieu")]
         elif token.text in _ABBREVIATIONS:
-            out += [Token(canonical_token(t)) for t in _ABBREVIATIONS[token.text].split()]
+            out += [
+                Token(canonical_token(t), accent_signature(_EXPANDED_ACCENTS.get(t, "")))
+                for t in _ABBREVIATIONS[token.text].split()
+            ]
         else:
             out.append(Token(canonical_token(token.text), token.accent))
     return out
