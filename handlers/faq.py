@@ -101,7 +101,8 @@ def _answer_buttons(ctx: Context, entry: FaqEntry, *, details: bool) -> list[lis
     rows: list[list[Button]] = []
     if details:
         rows.append([Button(ctx.t("faq.buttons.details"), f"faq:d:{ref}")])
-    rows.append([Button(ctx.t("faq.buttons.portal"), url=entry.portal_url)])
+    if entry.portal_url:
+        rows.append([Button(ctx.t(_link_label(entry.portal_url)), url=entry.portal_url)])
     rows.append([Button(ctx.t("faq.buttons.human"), HANDOFF_PAYLOAD)])
     rows.append(
         [
@@ -110,6 +111,15 @@ def _answer_buttons(ctx: Context, entry: FaqEntry, *, details: bool) -> list[lis
         ]
     )
     return rows
+
+
+# Hosts whose button may say "public service portal"; any other official page is just "official page".
+_PORTAL_HOSTS = ("dichvucong.", "vneid.gov.vn")
+
+
+def _link_label(url: str) -> str:
+    host = url.split("/")[2]
+    return "faq.buttons.portal" if any(h in host for h in _PORTAL_HOSTS) else "faq.buttons.site"
 
 
 def _numbered(items: Sequence[str]) -> list[str]:
@@ -134,7 +144,12 @@ def show_details(ctx: Context, entry: FaqEntry) -> None:
         lines.append(ctx.t("faq.time", time=entry.processing_time))
     if entry.legal_basis:
         lines += ["", ctx.t("faq.legal"), *(f"• {item}" for item in entry.legal_basis)]
-    lines += ["", ctx.t("faq.reviewed", date=entry.last_reviewed.strftime("%d/%m/%Y"))]
+    if entry.sources:
+        lines += ["", ctx.t("faq.sources")]
+        lines += [f"• {src.document} ({src.date:%d/%m/%Y})" for src in entry.sources]
+    # An entry flagged `needs_review` must not look checked: say that some details are unchecked.
+    reviewed = "faq.reviewed_partly" if entry.needs_review else "faq.reviewed"
+    lines += ["", ctx.t(reviewed, date=entry.last_reviewed.strftime("%d/%m/%Y"))]
     ctx.reply("\n".join(lines), _answer_buttons(ctx, entry, details=False))
 
 

@@ -44,6 +44,7 @@ __all__ = [
     "FaqMatch",
     "KnowledgeBaseError",
     "MatchSettings",
+    "Source",
     "Verdict",
     "Where",
     "load_entries",
@@ -81,6 +82,18 @@ class Verdict(StrEnum):
 _Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 _Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=80)]
 _Url = Annotated[str, StringConstraints(pattern=r"^https://[a-z0-9.-]+\.[a-z]{2,}(/\S*)?$")]
+# A source may be an older http:// page; the bot never links it, it is for reviewers.
+_SourceUrl = Annotated[str, StringConstraints(pattern=r"^https?://[A-Za-z0-9.-]+\.[a-z]{2,}(/\S*)?$")]
+
+
+class Source(BaseModel):
+    """Where a reviewer checked the entry: a page, the legal document it states, that document's date."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: _SourceUrl
+    document: _Text
+    date: date
 
 
 class FaqEntry(BaseModel):
@@ -100,8 +113,11 @@ class FaqEntry(BaseModel):
     fee: _Text | None = None
     processing_time: _Text | None = None
     legal_basis: tuple[_Text, ...] = ()
-    portal_url: _Url
-    last_reviewed: date
+    # The official page the answer's button opens; none when no official page does the job.
+    portal_url: _Url | None = None
+    sources: tuple[Source, ...] = ()
+    last_reviewed: date  # the day someone checked the entry against its sources
+    needs_review: _Text | None = None  # what is still unchecked; `tocns faq check` warns
     category: Category
 
 
@@ -143,6 +159,8 @@ def load_entries(dirs: Iterable[Path | str]) -> tuple[FaqEntry, ...]:
         if not directory.is_dir():
             raise KnowledgeBaseError(directory, None, "knowledge directory does not exist")
         for path in sorted(directory.glob("*.yaml")):
+            if path.name.startswith("_"):
+                continue  # _legal.yaml and other registries are not entries
             entry = load_entry(path)
             if entry.id in seen:
                 duplicate = f"duplicate id '{entry.id}' (also {seen[entry.id]})"
@@ -182,7 +200,11 @@ class MatchSettings:
     confident: float = 0.7  # top score needed to answer directly
     margin: float = 0.12  # ... and by how much it must beat the runner-up
     explained: float = 0.75  # ... and explain this share of the question's words
-    floor: float = 0.3  # below this we don't know
+    floor: float = 0.4  # below this we don't know
+    # A weak top hit that also explains little of the question is a guess, not a choice to offer
+    # ("đổi tiền lẻ ở đâu" must not offer three procedures): below both, we don't know.
+    weak: float = 0.45
+    weak_coverage: float = 0.45
     reach_share: float = 0.4  # part of a phrase's score that depends on how much it explains
     coverage_share: float = 0.4  # part of the score that depends on the entry explaining the rest
     context_weight: float = 0.3  # how much a summary/audience/document word explains one
@@ -451,7 +473,7 @@ class FaqIndex:
         s = self.settings
         top = ranked[0].score
         second = ranked[1].score if len(ranked) > 1 else 0.0
-        if top < s.floor:
+        if top < s.floor or (top < s.weak and top_coverage < s.weak_coverage):
             return Verdict.NONE
         if top >= s.confident and top - second >= s.margin and top_coverage >= s.explained:
             return Verdict.CONFIDENT

@@ -152,8 +152,16 @@ _ABBREVIATIONS: Mapping[str, str] = {
     "vnid": "vneid",
     "passport": "ho chieu",
     "atm": "the atm",
-    "phuong": "xa",
 }
+
+# Expansions that must keep the marks of the word meant: "b" is "bạn" (filler), not "bán".
+_EXPANDED_ACCENTS: Mapping[str, str] = {"ban": "bạn"}
+
+# "phường" is a commune-level unit like "xã" and is folded into it, but "phương" in "đơn phương",
+# "địa phương", "phương tiện" is another word: typed without marks, its neighbours tell.
+_WARD = "phuong"
+_NOT_WARD_BEFORE = frozenset({"don", "dia", "da", "song", "dong", "tay", "nam", "bac"})
+_NOT_WARD_AFTER = frozenset({"tien", "an", "phap", "thuc", "trinh", "huong", "cham"})
 
 # Word pairs rewritten as a whole, mostly into one token because the parts are ambiguous once
 # folded ("cửa" = "của", "căn" = "cần", "đỏ" = "đó", "ánh" = "anh", "hội" = "hỏi") or because
@@ -170,6 +178,7 @@ _COMPOUNDS: Mapping[tuple[str, str], str] = {
     ("ca", "vet"): "cavet",
     ("ca", "ve"): "cavet",
     ("ban", "sao"): "bansao",
+    ("truoc", "ba"): "truocba",  # "trước bạ"; apart, "ba" is a father and "trước" is "before"
     ("sao", "y"): "saoy",
     ("ban", "chinh"): "banchinh",
     ("ban", "be"): "banbe",
@@ -240,14 +249,15 @@ _FILLER_PHRASES: tuple[tuple[str, ...], ...] = tuple(
 # and stays ("chợ" is not "cho", "rơi" is not "rồi", "sạp" is not "sắp").
 _FILLER_SPELLINGS = """
     a ạ à á ah ak dạ đã ơi ui nhé nhe nhen nè hì hihi hic hả ha ừ uh um ok oke okie alo chào
-    hello admin không khong chưa rồi em anh chị mình tôi tới tối tui tao bạn có cô cháu bác
+    hello admin không khong chưa rồi em anh chị mình tôi tới tối tui tao có cô cháu bác
     gì nào là và của cho với giúp giùm dùm xin hỏi muốn phải nếu những nhưng các này nay kia
     bị làm như về đến đi nhiều luôn nữa hay hoặc vào trong sau sẽ vẫn cũng rất cách cần ở
     trên lên xuống vừa sắp giờ để được
 """
 
 # Filler only when typed with marks: without them they are content words ("thi", "mã", "đỏ").
-_MARKED_FILLER_SPELLINGS = "thì mà đó đấy"
+# "bạn" is filler, but typed without marks "ban" is as often "bán" (sell) or "bản" (a copy).
+_MARKED_FILLER_SPELLINGS = "thì mà đó đấy bạn"
 
 # Words of the filler phrases that are not filler on their own, with their marks.
 _PHRASE_SPELLINGS = (
@@ -320,17 +330,32 @@ def _split(text: str) -> list[Token]:
     return tokens
 
 
+def _is_ward(tokens: list[Token], i: int) -> bool:
+    """Whether "phuong" at `i` is the commune-level unit "phường"."""
+    token = tokens[i]
+    if token.accent:
+        return token.accent == accent_signature("phường")
+    before = tokens[i - 1].text if i else ""
+    after = tokens[i + 1].text if i + 1 < len(tokens) else ""
+    return before not in _NOT_WARD_BEFORE and after not in _NOT_WARD_AFTER
+
+
 def _expand(tokens: list[Token]) -> list[Token]:
     out: list[Token] = []
-    for token in tokens:
+    for i, token in enumerate(tokens):
         age = _AGE.match(token.text)
         million = _MILLION.match(token.text)
-        if age:
+        if token.text == _WARD:
+            out.append(Token("xa") if _is_ward(tokens, i) else token)
+        elif age:
             out += [Token(age.group(1)), Token("tuoi")]
         elif million:
             out += [Token(million.group(1)), Token("trieu")]
         elif token.text in _ABBREVIATIONS:
-            out += [Token(canonical_token(t)) for t in _ABBREVIATIONS[token.text].split()]
+            out += [
+                Token(canonical_token(t), accent_signature(_EXPANDED_ACCENTS.get(t, "")))
+                for t in _ABBREVIATIONS[token.text].split()
+            ]
         else:
             out.append(Token(canonical_token(token.text), token.accent))
     return out
