@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli_faq import faq_cli
+from bot.cli.faq import faq_cli
 from services.faq import FaqIndex, Verdict, load_entries
 from services.faq_legal import check_knowledge, load_registry
 
