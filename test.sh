@@ -6,11 +6,13 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 PY="${PYTHON:-python3}"
-if [ ! -x .venv/bin/pytest ] || [ pyproject.toml -nt .venv/.installed-dev ]; then
+if [ ! -x .venv/bin/pytest ] || [ pyproject.toml -nt .venv/.installed-dev ] || [ requirements-dev.lock -nt .venv/.installed-dev ]; then
   echo "Cài đặt thư viện kiểm thử / installing test dependencies into .venv …" >&2
   "$PY" -m venv .venv
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-  if ! .venv/bin/python -m pip install -q -e ".[dev,provinces]" >.venv/install.log 2>&1; then
+  # The pinned versions first (requirements-dev.lock, made by deploy/lock.sh), then the project itself.
+  if ! { .venv/bin/python -m pip install -q -r requirements-dev.lock &&
+         .venv/bin/python -m pip install -q --no-deps -e .; } >.venv/install.log 2>&1; then
     tail -n 30 .venv/install.log >&2
     echo "Cài đặt thất bại / install failed: see .venv/install.log" >&2
     exit 1

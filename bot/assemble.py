@@ -51,7 +51,10 @@ def build(settings: Settings) -> App:
         feature_config=settings.extra,
     )
     dispatcher = Dispatcher(sessions, {}, settings.outbox)
-    return App(settings, engine, sessions, catalog, router, resources, intake, dispatcher)
+    app = App(settings, engine, sessions, catalog, router, resources, intake, dispatcher)
+    intake.observe = app.metrics.observe_update
+    dispatcher.observe = app.metrics.observe_delivery
+    return app
 
 
 async def prepare_database(app: App) -> None:

@@ -85,6 +85,27 @@ class LogSettings(_Section):
     format: Literal["text", "json"] = "text"
 
 
+class OpsSettings(_Section):
+    """Metrics and the watchdog that tells admins when something stops working (docs/deploy.md)."""
+
+    metrics: Literal["localhost", "token", "off"] = "localhost"
+    metrics_token: SecretStr | None = None  # TOCNS_METRICS_TOKEN, for `metrics: token`
+    alert_chat: str = ""  # also alert this chat, as "channel:chat_id" (e.g. a Telegram group)
+    check_seconds: float = Field(60.0, ge=1)
+    db_down_after_seconds: float = Field(60.0, ge=1)
+    job_grace_minutes: int = Field(30, ge=1)
+    zalo_silence_hours: float = Field(24.0, gt=0)
+    webhook_pending_max: int = Field(100, ge=1)
+    token_warn_days: int = Field(7, ge=1)
+
+    @field_validator("alert_chat")
+    @classmethod
+    def _channel_and_chat(cls, value: str) -> str:
+        if value and (":" not in value or not all(value.split(":", 1))):
+            raise ValueError('expected "channel:chat_id", e.g. "telegram:-1001234567890"')
+        return value
+
+
 class Settings(_Section):
     app: AppSettings = AppSettings()
     database: DatabaseSettings = DatabaseSettings()
@@ -92,6 +113,7 @@ class Settings(_Section):
     web: WebSettings = WebSettings()
     outbox: OutboxSettings = OutboxSettings()
     log: LogSettings = LogSettings()
+    ops: OpsSettings = OpsSettings()
     # Extra sections owned by later features are validated by their own models.
     extra: dict[str, Any] = Field(default_factory=dict)
 
@@ -114,8 +136,10 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "TOCNS_WEB_PORT": ("web", "port"),
     "TOCNS_LOG_LEVEL": ("log", "level"),
     "TOCNS_LOG_FORMAT": ("log", "format"),
+    "TOCNS_DATABASE_AUTO_MIGRATE": ("database", "auto_migrate"),
+    "TOCNS_METRICS_TOKEN": ("ops", "metrics_token"),
 }
-SECRET_KEYS = {("telegram", "token"), ("telegram", "webhook_secret")}
+SECRET_KEYS = {("telegram", "token"), ("telegram", "webhook_secret"), ("ops", "metrics_token")}
 KNOWN_SECTIONS = set(Settings.model_fields) - {"extra"}
 
 

@@ -124,6 +124,8 @@ class Intake:
         self.flood = FloodGuard(flood_limit)
         self.feature_config = feature_config or {}
         self.clock = clock
+        # Told of every update (channel, route, outcome, seconds): the metrics hook.
+        self.observe: Callable[[str, str, str, float], None] | None = None
 
     async def handle(self, msg: Incoming) -> Outcome:
         """Process one update; raises DatabaseUnavailable when nothing could be stored."""
@@ -168,6 +170,8 @@ class Intake:
             return Outcome([Reply(self.catalog.text(locale, "core.error"))])
         finally:
             ms = (time.perf_counter() - started) * 1000
+            if self.observe is not None:
+                self.observe(msg.channel, route, outcome, ms / 1000)
             log.info(
                 "update channel=%s key=%s route=%s outcome=%s ms=%.1f",
                 msg.channel,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.metrics import Metrics
 from handlers.core import Reply, Resources
 from handlers.i18n import Catalog
 from handlers.router import Router
@@ -72,6 +73,7 @@ class App:
     resources: Resources
     intake: Intake
     dispatcher: Dispatcher
+    metrics: Metrics = field(default_factory=Metrics)
     senders: dict[str, Sender] = field(default_factory=dict)
     channels: list[Channel] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)

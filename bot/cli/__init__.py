@@ -16,6 +16,7 @@ from bot.cli._runtime import DEMO_UNITS_CSV, Fail, console, err, run_async, sett
 from bot.cli.faq import faq_cli
 from bot.cli.importing import import_cli
 from bot.cli.kpi import jobs_cli, kpi_cli, targets_cli
+from bot.cli.status import status as status_command
 from bot.cli.units import invites_cli, units_cli
 from bot.cli.zalo import zalo_cli
 from bot.config import ConfigError
@@ -48,6 +49,7 @@ cli.add_typer(jobs_cli, name="jobs")
 cli.add_typer(targets_cli, name="targets")
 cli.add_typer(kpi_cli, name="kpi")
 cli.add_typer(faq_cli, name="faq")
+cli.command("status")(status_command)
 
 
 def version_callback(value: bool) -> None:
