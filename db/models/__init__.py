@@ -14,8 +14,8 @@ from db.models.core import (
 from db.models.handoff import FaqFeedback, FaqQuestion, Ticket, TicketMessage
 from db.models.kpi import JobRun, KpiTarget
 from db.models.lease import Lease
-from db.models.ops import Incident, JobAttempt
 from db.models.onboarding import Invite, JoinRequest, LinkCode
+from db.models.ops import Incident, JobAttempt
 from db.models.work import Dossier, DossierEvent, DossierSubscription, HelpSession, WeeklyReport
 from db.models.zalo import ZaloOAToken
 
