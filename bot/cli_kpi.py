@@ -12,7 +12,7 @@ from bot.app import App
 
 if TYPE_CHECKING:
     from bot.scheduler import RunResult
-    from services.targets import ImportResult
+    from services.kpi.targets import ImportResult
 
 jobs_cli = typer.Typer(help="Scheduled jobs (digest, reminders, alerts).", no_args_is_help=True)
 targets_cli = typer.Typer(help="KPI targets.", no_args_is_help=True)
@@ -84,7 +84,8 @@ def targets_import(
     file: Annotated[Path, typer.Argument(help="CSV: unit_code,indicator,period,target")],
 ) -> None:
     """Import targets (all rows or none)."""
-    from services import kpi, targets
+    from services import kpi
+    from services.kpi import targets
 
     if not file.exists():
         raise _cli().Fail(f"{file}: file not found")

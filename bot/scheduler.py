@@ -16,7 +16,8 @@ from apscheduler.triggers.cron import CronTrigger
 from db.base import utcnow
 from handlers import handoff, jobs
 from services import kpi
-from services.kpi import KpiSettings, Period
+from services.kpi.periods import Period
+from services.kpi.settings import KpiSettings
 
 log = logging.getLogger("tocns.scheduler")
 

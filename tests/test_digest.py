@@ -7,7 +7,8 @@ from datetime import timedelta
 from bot.app import App
 from handlers import jobs
 from services import digest, kpi
-from services.kpi import period_of, settings_from
+from services.kpi.periods import period_of
+from services.kpi.settings import settings_from
 from tests.kpi_helpers import NOW, TZ, WEEK
 from tests.support import ChatDriver
 from tests.test_jobs import seed

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 from bot.app import App
 from services import kpi
-from services.kpi import period_of, settings_from
+from services.kpi.periods import period_of
+from services.kpi.settings import settings_from
 from tests import kpi_helpers as h
 from tests.kpi_helpers import NOW, WEEK, at
 

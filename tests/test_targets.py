@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.app import App
-from services import kpi, targets
-from services.kpi import period_of, settings_from
+from services import kpi
+from services.kpi import targets
+from services.kpi.periods import period_of
+from services.kpi.settings import settings_from
 from tests import kpi_helpers as h
 from tests.kpi_helpers import WEEK
 from tests.support import ChatDriver
