@@ -28,7 +28,7 @@ def faq_gaps(
     limit: Annotated[int, typer.Option("--limit", min=1, max=500, help="How many questions.")] = 20,
 ) -> None:
     """The most frequent questions the bot could not answer (normalised text)."""
-    from services import faq_feedback
+    from services.faq import feedback as faq_feedback
 
     async def go(app: App) -> Table:
         async with app.sessions() as session:
@@ -47,7 +47,7 @@ def faq_gaps(
 def faq_feedback_command() -> None:
     """👍/👎 counts per knowledge-base entry, the most disliked first."""
     from handlers.faq import FAQ_INDEX
-    from services import faq_feedback
+    from services.faq import feedback as faq_feedback
 
     async def go(app: App) -> Table:
         async with app.sessions() as session:
@@ -69,7 +69,7 @@ def faq_check(
     ] = None,
 ) -> None:
     """Validate knowledge files: one line naming the file and field on the first error."""
-    from services.faq import KnowledgeBaseError, load_entries
+    from services.faq.entries import KnowledgeBaseError, load_entries
 
     dirs: list[Path] = [directory] if directory is not None else [ROOT / "knowledge"]
     if directory is None:

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Membership, Ticket, TicketMessage, Unit
 from services.access import Action, Actor, Role
 from services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from services.faq_text import fold
+from services.text import fold_words
 from services.units import UnitKind, UnitView, view
 
 MAX_QUESTION = 2000
@@ -238,7 +238,7 @@ async def get(session: AsyncSession, ticket_id: int) -> TicketView:
 
 
 def _words(text: str) -> list[str]:
-    return fold(text).split()
+    return fold_words(text).split()
 
 
 async def find_communes(session: AsyncSession, query: str, limit: int = 5) -> list[UnitView]:

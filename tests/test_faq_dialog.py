@@ -12,7 +12,7 @@ from bot.app import ROOT, App, StartupError, build
 from bot.config import ConfigError
 from handlers.core import MAX_PAYLOAD_BYTES
 from handlers.faq import FAQ_INDEX, entry_ref, find_entry
-from services import faq_feedback
+from services.faq import feedback as faq_feedback
 from tests.support import ChatDriver, demo_driver, make_settings, seed_demo
 
 
