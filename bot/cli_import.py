@@ -27,8 +27,8 @@ def import_dossiers(
 ) -> None:
     """Upsert dossiers by code; bad rows are listed, a structurally broken file imports nothing."""
     from handlers.i18n import Catalog
-    from services import dossier_import
     from services.access import Actor, Grant, Role
+    from services.dossiers import import_ as dossier_import
     from services.errors import DomainError
 
     settings = load_settings()

@@ -21,7 +21,8 @@ from db.models import (
     Unit,
     WeeklyReport,
 )
-from services.dossiers import Mode, Status, procedures
+from services.dossiers.catalogue import procedures
+from services.dossiers.records import Mode, Status
 from services.sessions import Activity, Outcome, Place
 
 

@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import HelpSession, Unit
 from services.access import Action, Actor
-from services.dossiers import fold, parse_code
+from services.dossiers.codes import parse_code
 from services.errors import InvalidInput, NotFound, PermissionDenied
+from services.text import fold
 
 MAX_CITIZENS = 500
 _T = TypeVar("_T")
