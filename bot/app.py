@@ -73,7 +73,7 @@ def _section_validators() -> dict[str, Callable[[dict[str, Any]], object]]:
     from bot.zalo_oa import ZaloOASettings
     from handlers.faq import FaqConfig
     from services import kpi
-    from services.handoff import HandoffSettings
+    from services.handoff.hours import HandoffSettings
     from services.sessions import LoggingConfig
 
     return {
