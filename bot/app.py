@@ -74,7 +74,7 @@ def _section_validators() -> dict[str, Callable[[dict[str, Any]], object]]:
     from handlers.faq import FaqConfig
     from services import kpi
     from services.handoff.hours import HandoffSettings
-    from services.sessions import LoggingConfig
+    from services.sessions.values import LoggingConfig
 
     return {
         "kpi": lambda extra: kpi.settings_from(extra),

@@ -11,7 +11,7 @@ from handlers.router import Router, command_args
 from services import dossiers, sessions
 from services.access import Role
 from services.errors import DomainError, InvalidInput
-from services.sessions import Activity, Outcome, Place, SessionDraft, SessionView
+from services.sessions.values import Activity, Outcome, Place, SessionDraft, SessionView
 from services.text import fold
 
 router = Router()

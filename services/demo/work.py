@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Dossier, HelpSession, Membership, Person, Unit
 from services.demo.dossiers import PROVINCE, TZ, WEEKS, dossiers_and_reports, table
-from services.sessions import Activity, Outcome, Place
+from services.sessions.values import Activity, Outcome, Place
 
 SEED = 46_2026
 
