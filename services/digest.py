@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.repositories import kpi as repo
-from db.repositories.kpi import UnitRow
+from db.repositories.kpi.base import UnitRow
 from services import chart, kpi
 from services.access import Action, Actor
 from services.kpi.figures import UnitFigures

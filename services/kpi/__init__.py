@@ -7,7 +7,7 @@ callers (dialogs, jobs, CLI) use as `kpi.<name>`.
 
 from __future__ import annotations
 
-from db.repositories.kpi import UnitRow
+from db.repositories.kpi.base import UnitRow
 from services.kpi.figures import (
     Figure,
     UnitFigures,

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.repositories import kpi as repo
-from db.repositories.kpi import Measures, UnitRow
+from db.repositories.kpi.base import Measures, UnitRow
 from services.access import Action, Actor
 from services.errors import NotFound
 from services.kpi import targets

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.repositories import kpi as repo
-from db.repositories.kpi import UnitRow
+from db.repositories.kpi.base import UnitRow
 from services.kpi.figures import Figure, UnitFigures, figures_for
 from services.kpi.periods import Period, report_deadline
 from services.kpi.settings import TZ, IndicatorDef, KpiSettings

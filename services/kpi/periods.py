@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from db.repositories.kpi import Span
+from db.repositories.kpi.base import Span
 from services.errors import InvalidInput
 from services.kpi.settings import TZ, KpiSettings, parse_deadline
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.repositories import kpi as repo
-from db.repositories.kpi import UnitRow
+from db.repositories.kpi.base import UnitRow
 from services.kpi.periods import Period, local_day, local_to_utc
 from services.kpi.settings import TZ, KpiSettings
 
