@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
 from bot.app import ROOT, App
@@ -282,3 +282,9 @@ def run(coro: Any) -> Any:
 
 def lines(*items: str) -> Iterable[str]:
     return items
+
+
+async def count(app: App, model: type) -> int:
+    """Rows of `model` in the app's database."""
+    async with app.sessions() as s:
+        return int((await s.execute(select(func.count()).select_from(model))).scalar_one())
