@@ -27,7 +27,7 @@ if str(ROOT) not in sys.path:
 
 import yaml  # noqa: E402
 
-from services.faq import FaqIndex, FaqMatch, Verdict  # noqa: E402
+from services.faq.index import FaqIndex, FaqMatch, Verdict  # noqa: E402
 
 EVAL_FILE = ROOT / "bench" / "data" / "faq_eval.yaml"
 KNOWLEDGE_DIR = ROOT / "knowledge"

@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from handlers.faq import FaqConfig
 from services import kpi
-from services.handoff import HandoffSettings
-from services.sessions import LoggingConfig
+from services.handoff.hours import HandoffSettings
+from services.sessions.values import LoggingConfig
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
 

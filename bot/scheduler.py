@@ -18,7 +18,8 @@ from bot.kernel import App, StartupError
 from db.base import utcnow
 from handlers import handoff, jobs
 from services import kpi, ops
-from services.kpi import KpiSettings, Period
+from services.kpi.periods import Period
+from services.kpi.settings import KpiSettings
 
 log = logging.getLogger("tocns.scheduler")
 WORKER = f"{socket.gethostname()}:{os.getpid()}"

@@ -10,7 +10,8 @@ from handlers.router import Router, command_args
 from handlers.tracuu import status_text
 from services import dossiers
 from services.access import Action
-from services.dossiers import CODE_EXAMPLE, DossierInput, DossierView, Mode, Status
+from services.dossiers.codes import CODE_EXAMPLE
+from services.dossiers.records import DossierInput, DossierView, Mode, Status
 from services.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 
 router = Router()

@@ -12,9 +12,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from handlers.core import Button, Context, ResourceKey
 from handlers.router import Router
-from services import faq_feedback, handoff
+from services import handoff
 from services.access import Action
-from services.faq import FaqEntry, FaqIndex, MatchSettings, Verdict
+from services.faq import feedback as faq_feedback
+from services.faq.entries import FaqEntry
+from services.faq.index import FaqIndex, MatchSettings, Verdict
 
 router = Router()
 FAQ_INDEX: ResourceKey[FaqIndex] = ResourceKey("faq_index")

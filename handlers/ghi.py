@@ -11,7 +11,8 @@ from handlers.router import Router, command_args
 from services import dossiers, sessions
 from services.access import Action
 from services.errors import DomainError, InvalidInput
-from services.sessions import Activity, Outcome, Place, SessionDraft, SessionView
+from services.sessions.values import Activity, Outcome, Place, SessionDraft, SessionView
+from services.text import fold
 
 router = Router()
 COUNT_CHOICES = (1, 2, 3, 5)
@@ -187,7 +188,7 @@ async def ghi_button(ctx: Context) -> None:
 async def ghi_typed(ctx: Context) -> None:
     text = (ctx.msg.text or "").strip()
     step = ctx.state_name
-    key = dossiers.fold(text).replace(" ", "")
+    key = fold(text).replace(" ", "")
     if step == "ghi.what" and key in sessions.ACTIVITY_ALIASES:
         ctx.goto("ghi.where", activity=sessions.ACTIVITY_ALIASES[key].value)
         _ask_where(ctx)
@@ -315,7 +316,7 @@ async def sua_button(ctx: Context) -> None:
 @router.state("ghi_sua")
 async def sua_typed(ctx: Context) -> None:
     try:
-        n = sessions.check_citizens(dossiers.fold(ctx.msg.text or "").replace(" ", "").removesuffix("nguoi"))
+        n = sessions.check_citizens(fold(ctx.msg.text or "").replace(" ", "").removesuffix("nguoi"))
     except InvalidInput as exc:
         ctx.say(exc.key)
         return

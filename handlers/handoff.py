@@ -20,7 +20,8 @@ from handlers.router import Router
 from services import handoff, people
 from services.access import Action, Role
 from services.errors import Conflict
-from services.handoff import HandoffSettings, Status, TicketView
+from services.handoff.hours import HandoffSettings
+from services.handoff.tickets import Status, TicketView
 
 router = Router()
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

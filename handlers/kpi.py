@@ -8,9 +8,12 @@ from datetime import timedelta
 from handlers.core import Attachment, AttachmentKind, Button, Context, rows
 from handlers.i18n import Catalog
 from handlers.router import Router, command_args
-from services import digest, kpi, targets
+from services import digest, kpi
 from services.access import Action
-from services.kpi import Figure, IndicatorDef, KpiSettings, Period, UnitFigures
+from services.kpi import targets
+from services.kpi.figures import Figure, UnitFigures
+from services.kpi.periods import Period
+from services.kpi.settings import IndicatorDef, KpiSettings
 
 router = Router()
 

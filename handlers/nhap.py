@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from handlers.core import Context
 from handlers.router import Router
-from services import dossier_import
 from services.access import Action
+from services.dossiers import import_ as dossier_import
 from services.errors import DomainError
 
 router = Router()

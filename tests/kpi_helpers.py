@@ -10,12 +10,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import ChannelAccount, Dossier, HelpSession, Membership, Person, Unit, WeeklyReport
 from db.repositories import core as repo
+from db.repositories.kpi.base import UnitRow
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 WEEK = date(2026, 11, 16)  # Monday of 2026-W47
 # Monday 2026-11-23 09:00 in Huế: the digest for W47 goes out now.
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=TZ).astimezone(UTC)
 _codes = itertools.count(1)
+
+
+def row(u: Unit) -> UnitRow:
+    """The KPI row of a unit built by the test."""
+    return UnitRow(u.id, u.code, u.name, u.kind, u.path, u.parent_id)
 
 
 def at(day: date, hour: int = 9) -> datetime:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
 from bot.config import load_settings
@@ -302,3 +302,7 @@ class Clock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+async def count(app: App, model: type) -> int:
+    """Rows of `model` in the app's database."""
+    async with app.sessions() as s:
+        return int((await s.execute(select(func.count()).select_from(model))).scalar_one())

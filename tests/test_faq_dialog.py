@@ -13,7 +13,7 @@ from bot.config import ConfigError
 from bot.kernel import ROOT, App, StartupError
 from handlers.core import MAX_PAYLOAD_BYTES
 from handlers.faq import FAQ_INDEX, entry_ref, find_entry
-from services import faq_feedback
+from services.faq import feedback as faq_feedback
 from tests.support import ChatDriver, demo_driver, make_settings, seed_demo
 
 

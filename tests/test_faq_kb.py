@@ -8,16 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from services.faq import (
-    Category,
-    FaqEntry,
-    FaqIndex,
-    KnowledgeBaseError,
-    Verdict,
-    Where,
-    load_entries,
-    load_entry,
-)
+from services.faq.entries import Category, FaqEntry, KnowledgeBaseError, Where, load_entries, load_entry
+from services.faq.index import FaqIndex, Verdict
 
 ROOT = Path(__file__).resolve().parents[1]
 KNOWLEDGE = ROOT / "knowledge"

@@ -10,8 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli.faq import faq_cli
-from services.faq import FaqIndex, Verdict, load_entries
-from services.faq_legal import check_knowledge, load_registry
+from services.faq.entries import load_entries
+from services.faq.index import FaqIndex, Verdict
+from services.faq.legal import check_knowledge, load_registry
 
 ROOT = Path(__file__).resolve().parents[1]
 KNOWLEDGE = ROOT / "knowledge"

@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer, unused_port
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.channels.zalo import bot as zalo_bot
 from bot.channels.zalo import oa as zalo_oa
@@ -19,6 +19,7 @@ from db.models import OutboxMessage, ProcessedUpdate
 from db.repositories import zalo as zalo_repo
 from tests.fakes.zalo_bot_api import FakeZaloBotApi
 from tests.fakes.zalo_oa_api import FakeZaloOA
+from tests.support import count
 
 BOT_TOKEN = "1459232241454765289:test-token"
 BOT_SECRET = "s3cret-webhook-token"
@@ -34,11 +35,6 @@ async def wait_until(cond: Any, limit: float = 10.0) -> None:
         if loop.time() > end:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.01)
-
-
-async def count(app: App, model: type) -> int:
-    async with app.sessions() as s:
-        return int((await s.execute(select(func.count()).select_from(model))).scalar_one())
 
 
 async def outbox(app: App) -> list[OutboxMessage]:

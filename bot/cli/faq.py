@@ -13,9 +13,9 @@ from rich.table import Table
 from bot.cli._runtime import Fail, console, run_async, settings
 from bot.kernel import ROOT, App
 from handlers.faq import FAQ_INDEX, faq_config
-from services import faq_feedback
-from services.faq import KnowledgeBaseError
-from services.faq_legal import check_knowledge
+from services.faq import feedback as faq_feedback
+from services.faq.entries import KnowledgeBaseError
+from services.faq.legal import check_knowledge
 
 faq_cli = typer.Typer(
     help="The how-to knowledge base (FAQ): gaps, feedback, validation.", no_args_is_help=True

@@ -14,8 +14,13 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.repositories import core as repo
-from services import demo_faq, demo_kpi, demo_units, demo_work, people, units
+from services import people
+from services import units as unit_tree
 from services.access import Role
+from services.demo import faq as demo_faq
+from services.demo import kpi as demo_kpi
+from services.demo import units as demo_units
+from services.demo import work as demo_work
 
 DEMO_CHANNEL = "console"
 DEMO_PROVINCE = "46"  # Thành phố Huế
@@ -50,24 +55,24 @@ Seeder = Callable[[AsyncSession, datetime], Awaitable[None]]
 SEEDERS: list[Seeder] = [demo_units.seed, demo_kpi.seed, demo_work.seed, demo_faq.seed]
 
 
-def read_units_csv(path: Path) -> list[units.UnitRow]:
+def read_units_csv(path: Path) -> list[unit_tree.UnitRow]:
     with path.open(encoding="utf-8-sig", newline="") as fh:
         return [
-            units.UnitRow(
+            unit_tree.UnitRow(
                 r["code"].strip(), r["name"].strip(), r["kind"].strip(), r["parent_code"].strip() or None
             )
             for r in csv.DictReader(fh)
         ]
 
 
-def team_rows(communes: list[units.UnitRow]) -> list[units.UnitRow]:
-    rows: list[units.UnitRow] = []
+def team_rows(communes: list[unit_tree.UnitRow]) -> list[unit_tree.UnitRow]:
+    rows: list[unit_tree.UnitRow] = []
     for commune in communes:
         # Wards have "tổ dân phố", rural communes have "thôn".
         names = TEAM_NAMES[:3] if commune.name.startswith("Phường") else TEAM_NAMES[3:]
         for n in range(1, TEAMS_PER_COMMUNE + 1):
             rows.append(
-                units.UnitRow(f"{commune.code}-{n}", f"Tổ CNSCĐ {names[n - 1]}", "team", commune.code)
+                unit_tree.UnitRow(f"{commune.code}-{n}", f"Tổ CNSCĐ {names[n - 1]}", "team", commune.code)
             )
     return rows
 
@@ -76,7 +81,7 @@ async def seed(session: AsyncSession, units_csv: Path, now: datetime) -> dict[st
     """Load the demo tree and people; run every feature seeder. Returns counts for the CLI."""
     tree = read_units_csv(units_csv)
     communes = [r for r in tree if r.kind == "commune"]
-    added, _updated = await units.upsert_rows(session, [*tree, *team_rows(communes)])
+    added, _updated = await unit_tree.upsert_rows(session, [*tree, *team_rows(communes)])
     people_added = 0
     for user in DEMO_USERS:
         existing = await repo.find_account(session, DEMO_CHANNEL, f"demo-{user.key}")

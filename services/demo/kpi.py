@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.repositories import kpi as repo
-from services.kpi import local_day, period_of
+from services.kpi.periods import local_day, period_of
 
 DEMO_PROVINCE = "46"
 PROVINCE_TARGETS = {"online_rate": 60.0, "full_online_rate": 35.0, "on_time_rate": 95.0,

@@ -22,7 +22,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from services.faq import FaqEntry, KnowledgeBaseError, load_entries
+from services.faq.entries import FaqEntry, KnowledgeBaseError, load_entries
 
 __all__ = [
     "LEGAL_FILE",

@@ -1,26 +1,20 @@
-"""Citizens' dossiers: code parsing, recording, the status lifecycle, public look-up, subscriptions."""
+"""Citizens' dossiers: recording, the status lifecycle, public look-up, subscriptions."""
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from enum import StrEnum
-from functools import lru_cache
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import yaml
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Dossier, DossierEvent, DossierSubscription, Unit
 from services.access import Action, Actor
+from services.dossiers.codes import CODE_EXAMPLE, parse_code
 from services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-
-PROCEDURES_FILE = Path(__file__).resolve().parent.parent / "data" / "procedures.yaml"
-CODE_EXAMPLE = "H12.34-241120-0001"
 
 
 class Status(StrEnum):
@@ -54,105 +48,6 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 # Statuses at which the commune's work is done (finished_at is the first time one is reached).
 FINISHING = frozenset({Status.RESULT_READY, Status.REJECTED})
 CLOSED = frozenset({Status.RESULT_READY, Status.RETURNED, Status.REJECTED, Status.WITHDRAWN})
-
-
-def fold(text: str) -> str:
-    """Lower-case, no diacritics, đ→d: how people type Vietnamese on a phone."""
-    text = unicodedata.normalize("NFD", text.strip().lower()).replace("đ", "d")
-    return "".join(c for c in text if not unicodedata.combining(c))
-
-
-# --- dossier codes -------------------------------------------------------------------------
-
-# e.g. H12.34-241120-0001, 000.00.12.H12-241120-0001, G22.99-250101-12345
-_CODE = re.compile(r"^(?=[0-9.]*[A-Z])[A-Z0-9]{1,8}(?:\.[A-Z0-9]{1,8}){0,5}-\d{6}-\d{3,6}$")
-_STRAY = " \t\r\n.,;:!?\"'()[]{}<>«»“”‘’*#`"
-_DASHES = re.compile(r"\s*[-–—_]\s*")
-_DOTS = re.compile(r"\s*\.\s*")
-# Words people put before a code: "mã hồ sơ: …", "tra cứu …", "hs …".
-_LEADING = re.compile(r"^(?:tra\s*cuu|ma\s*ho\s*so|ma\s*hs|ho\s*so|hs|ma|so)\b[\s:#-]*")
-
-
-def normalise_code(text: str) -> str:
-    """Upper-case, no spaces, no stray punctuation around the code or its separators."""
-    s = text.strip().strip(_STRAY).upper()
-    s = _DASHES.sub("-", s)
-    s = _DOTS.sub(".", s)
-    return s.replace(" ", "").strip(_STRAY)
-
-
-def parse_code(text: str) -> str | None:
-    """The normalised code, or None when `text` is not one dossier code."""
-    if not text or len(text) > 80:
-        return None
-    code = normalise_code(text)
-    return code if _CODE.match(code) else None
-
-
-def extract_code(text: str) -> str | None:
-    """A code when the message is essentially one code (maybe after 'mã hồ sơ'), else None."""
-    if not text or len(text) > 100:
-        return None
-    rest = _LEADING.sub("", fold(text)).strip()
-    if not rest or len(rest.split()) > 5:
-        return None
-    # Keep the original characters of the code part (letters are ASCII in codes anyway).
-    return parse_code(rest)
-
-
-_CODE_IN_TEXT = re.compile(
-    r"(?<![\w.])(?=[0-9.]*[A-Za-z])[A-Za-z0-9]{1,8}(?:\.[A-Za-z0-9]{1,8}){0,5}-\d{6}-\d{3,6}(?![\w-])"
-)
-
-
-def code_in_sentence(text: str) -> str | None:
-    """The one dossier code written inside a sentence ("mã của tôi là H12.34-241120-0001 ạ")."""
-    if not text or len(text) > 500:
-        return None
-    found = {parse_code(m.group(0)) for m in _CODE_IN_TEXT.finditer(text)} - {None}
-    return found.pop() if len(found) == 1 else None
-
-
-def looks_like_code_attempt(text: str) -> bool:
-    """A single token mixing digits with dots/dashes: probably a mistyped code."""
-    s = text.strip()
-    if not s or len(s) > 60 or len(s.split()) > 1:
-        return False
-    return bool(re.search(r"\d{4}", s)) and bool(re.search(r"[.\-–_]", s)) and len(s) >= 10
-
-
-# --- procedures catalogue ------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Procedure:
-    code: str
-    name: str
-
-
-@lru_cache(maxsize=1)
-def procedures() -> tuple[Procedure, ...]:
-    data = yaml.safe_load(PROCEDURES_FILE.read_text(encoding="utf-8")) or []
-    return tuple(Procedure(str(p["code"]), str(p["name"])) for p in data)
-
-
-def procedure_by_code(code: str) -> Procedure | None:
-    return next((p for p in procedures() if p.code == code), None)
-
-
-def search_procedures(query: str, limit: int = 6) -> list[Procedure]:
-    """Procedures whose unaccented name contains every typed word (typo-tolerant fallback)."""
-    words = fold(query).split()
-    if not words:
-        return []
-    hits = [p for p in procedures() if all(w in fold(p.name) for w in words)]
-    if hits:
-        return hits[:limit]
-    from rapidfuzz import fuzz, process
-
-    names = {p.code: fold(p.name) for p in procedures()}
-    found = process.extract(fold(query), names, scorer=fuzz.partial_ratio, limit=limit, score_cutoff=75)
-    return [p for _name, _score, code in found if (p := procedure_by_code(str(code))) is not None]
 
 
 # --- values --------------------------------------------------------------------------------

@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.repositories import core as core_repo
 from db.repositories import kpi as repo
-from db.repositories.kpi import UnitRow
+from db.repositories.kpi.base import UnitRow
 from services.access import Action, Actor
 from services.errors import InvalidInput, NotFound
-from services.kpi import KpiSettings, Period, parse_period, period_of
+from services.kpi.periods import Period, parse_period, period_of
+from services.kpi.settings import KpiSettings
 
 
 @dataclass(frozen=True, slots=True)
