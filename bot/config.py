@@ -5,15 +5,17 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from handlers.faq import FaqConfig
+from handlers.settings import FeatureSettings
 from services import kpi
 from services.handoff.hours import HandoffSettings
+from services.kpi.settings import KpiSettings
 from services.sessions.values import LoggingConfig
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
@@ -231,19 +233,27 @@ def _section_validators() -> dict[str, Callable[[dict[str, Any]], object]]:
     }
 
 
-def validate_feature_sections(settings: Settings) -> None:
-    """Stop start-up on an unknown section or a wrong value, naming the key (like the core ones)."""
+def validate_feature_sections(settings: Settings) -> FeatureSettings:
+    """The feature sections, typed and validated once; stops start-up on an unknown section or a wrong
+    value, naming the key (like the core ones)."""
     validators = _section_validators()
+    validated: dict[str, object] = {}
     for section in settings.extra:
         if section not in validators:
             known = ", ".join(sorted([*KNOWN_SECTIONS, *validators]))
             raise ConfigError(f"{section}: unknown section (known: {known})")
     for section, validate in validators.items():
         try:
-            validate(settings.extra)
+            validated[section] = validate(settings.extra)
         except ValidationError as exc:
             err = exc.errors()[0]
             loc = ".".join(str(p) for p in err["loc"])
             raise ConfigError(f"{section}.{loc}: {err['msg']}") from None
         except ValueError as exc:
             raise ConfigError(f"{section}: {exc}") from None
+    return FeatureSettings(
+        kpi=cast(KpiSettings, validated["kpi"]),
+        logging=cast(LoggingConfig, validated["logging"]),
+        faq=cast(FaqConfig, validated["faq"]),
+        handoff=cast(HandoffSettings, validated["handoff"]),
+    )

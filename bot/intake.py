@@ -21,6 +21,7 @@ from db.repositories import core as repo
 from handlers.core import Button, Context, Incoming, Reply, Resources
 from handlers.i18n import Catalog
 from handlers.router import Router
+from handlers.settings import FeatureSettings
 from services import people
 from services.errors import DomainError, PermissionDenied
 
@@ -112,6 +113,7 @@ class Intake:
         idle: timedelta,
         flood_limit: int = 20,
         feature_config: dict[str, Any] | None = None,
+        features: FeatureSettings | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.sessions = sessions
@@ -123,6 +125,7 @@ class Intake:
         self.idle = idle
         self.flood = FloodGuard(flood_limit)
         self.feature_config = feature_config or {}
+        self.features = features or FeatureSettings()
         self.clock = clock
         # Told of every update (channel, route, outcome, seconds): the metrics hook.
         self.observe: Callable[[str, str, str, float], None] | None = None
@@ -232,6 +235,7 @@ class Intake:
                 default_locale=self.default_locale,
                 resources=self.resources,
                 config=self.feature_config,
+                settings=self.features,
                 is_new_person=created,
                 state_name=state_name,
                 state=data,
