@@ -10,19 +10,24 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
 from bot import scheduler
 from bot.assemble import build
+from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram import build_channel as build_telegram
 from bot.kernel import App, DeliveryError
 from bot.serve import READINESS, build_channels
 from bot.watchdog import Watchdog
 from db.models import Incident, JobAttempt, OutboxMessage
+from db.repositories import zalo as zalo_repo
 from handlers import jobs
 from handlers.core import Reply
-from tests.support import ChatDriver, Clock, make_settings
+from tests.fakes.bot_api import FakeBotApi
+from tests.support import ChatDriver, Clock, make_settings, seed_demo
 
 MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # 16:00 in Huế, after every Monday job
 
@@ -228,3 +233,75 @@ async def test_database_down_is_told_straight_through_the_channel_once(seeded_ap
     assert len(recording.sent) == 1 and "cơ sở dữ liệu" in recording.sent[0][1]
     await watchdog.database_back()
     assert any("Đã trở lại bình thường" in m.payload["text"] for m in await alerts(app))
+
+
+async def test_telegram_webhook_errors_reported_by_telegram_alert_the_admins(db_url: str) -> None:
+    async with FakeBotApi(username="tocns_ops_bot") as api:
+        settings = make_settings(
+            db_url,
+            TOCNS_TELEGRAM_TOKEN=api.token,
+            TOCNS_TELEGRAM_BASE_URL=api.base_url,
+            TOCNS_TELEGRAM_MODE="webhook",
+            TOCNS_TELEGRAM_WEBHOOK_SECRET="ops-secret",
+            TOCNS_WEBHOOK_PUBLIC_URL="https://bot.example.vn",
+        )
+        app = build(settings)
+        channel = build_telegram(app, web.Application())
+        assert isinstance(channel, TelegramChannel)
+        await channel.start()
+        try:
+            await seed_demo(app)
+            watchdog = Watchdog(app, [channel])
+            assert "telegram.webhook" not in [p.key for p in (await watchdog.check_once()).opened]
+            now = datetime.now(UTC)
+            api.webhook_error = (
+                int(now.timestamp()) - 60,
+                "Wrong response from the webhook: 502 Bad Gateway",
+            )
+            api.pending_updates = 240
+            change = await watchdog.check_once()
+            assert "telegram.webhook" in [p.key for p in change.opened]
+            assert any("502 Bad Gateway" in m.payload["text"] for m in await alerts(app))
+            api.webhook_error, api.pending_updates = None, 0
+            change = await watchdog.check_once()
+            assert "telegram.webhook" in [k for k, _ in change.resolved]
+        finally:
+            await channel.stop()
+            await app.close()
+
+
+async def test_a_zalo_token_that_could_not_be_refreshed_or_is_expiring_alerts(seeded_app: App) -> None:
+    app = seeded_app
+    now = datetime.now(UTC)
+    async with app.sessions() as session, session.begin():  # as `tocns zalo oa-login` stores a pair
+        await zalo_repo.save_tokens(session, "4321", "access", "refresh", now + timedelta(hours=25))
+    watchdog = Watchdog(app, clock=Clock(now))
+    assert not [p for p in (await watchdog.check_once()).opened if p.key.startswith("zalo_oa")]
+    watchdog.clock = Clock(now + timedelta(days=2))  # the access token lapsed: refreshing failed
+    change = await watchdog.check_once()
+    assert "zalo_oa.token:4321" in [p.key for p in change.opened]
+    async with app.sessions() as session, session.begin():  # a refresh finally worked
+        await zalo_repo.save_tokens(session, "4321", "access2", "refresh2", now + timedelta(days=2, hours=25))
+    assert "zalo_oa.token:4321" in [k for k, _ in (await watchdog.check_once()).resolved]
+    # Refresh tokens rotate with every refresh (90 days each): one about to end means refreshing has
+    # stopped for weeks, and the admins hear of it.
+    watchdog.clock = Clock(now + timedelta(days=85))
+    change = await watchdog.check_once()
+    assert "zalo_oa.token:4321" in [p.key for p in change.opened]
+
+
+async def test_a_zalo_webhook_gone_quiet_alerts(seeded_app: App, as_user: Callable[..., ChatDriver]) -> None:
+    app = seeded_app
+
+    class ZaloOA(Recording):
+        channel = "zalo_oa"
+
+    app.add_sender(ZaloOA())
+    citizen = ChatDriver(app, "8800123", "Người dân Zalo", channel="zalo_oa", supports_buttons=False)
+    await citizen.send("xin chao", update_key="zalo_oa:user_send_text:m-1")  # events used to arrive
+    now = datetime.now(UTC)
+    assert "zalo_oa.silent" not in [
+        p.key for p in (await Watchdog(app, clock=Clock(now)).check_once()).opened
+    ]
+    change = await Watchdog(app, clock=Clock(now + timedelta(hours=25))).check_once()
+    assert "zalo_oa.silent" in [p.key for p in change.opened]
