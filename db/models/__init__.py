@@ -16,7 +16,7 @@ from db.models.kpi import JobRun, KpiTarget
 from db.models.lease import Lease
 from db.models.onboarding import Invite, JoinRequest, LinkCode
 from db.models.work import Dossier, DossierEvent, DossierSubscription, HelpSession, WeeklyReport
-from db.models.zalo import ZaloOAToken
+from db.models.zalo import ZaloInbound, ZaloOAToken
 
 __all__ = [
     "AuditLog",
@@ -43,5 +43,6 @@ __all__ = [
     "TicketMessage",
     "Unit",
     "WeeklyReport",
+    "ZaloInbound",
     "ZaloOAToken",
 ]
