@@ -276,6 +276,14 @@ async def test_pdf_is_attached_and_a_failed_upload_never_swallows_the_text(app: 
         big = Attachment(AttachmentKind.DOCUMENT, "lon.pdf", b"%PDF" + b"x" * (6 * 1024 * 1024))
         assert await push(app, "u14", Reply("Báo cáo lớn", attachment=big), "t:2") == "sent"
         assert h.texts_to("u14")[-2] == "Báo cáo lớn" and "lon.pdf" in h.texts_to("u14")[-1]
+        small = Attachment(AttachmentKind.PHOTO, "bieu-do.png", b"\x89PNG", caption="Biểu đồ")
+        assert await push(app, "u14", Reply("Tuần này", attachment=small), "t:3") == "sent"
+        media = h.fake.messages_to("u14")[-1]
+        assert media["text"] == "Biểu đồ" and media["attachment"]["payload"]["template_type"] == "media"
+        huge = Attachment(AttachmentKind.PHOTO, "lon.png", b"\x89PNG" + b"x" * (2 * 1024 * 1024))
+        assert await push(app, "u14", Reply("Ảnh lớn", attachment=huge), "t:4") == "sent"
+        assert "lon.png" in h.texts_to("u14")[-1] and "/zalo/oa/files/" in h.texts_to("u14")[-1]
+        assert h.fake.rejected == []
 
 
 async def test_xuat_on_oa_delivers_something_a_person_can_open(app: App) -> None:
@@ -512,7 +520,7 @@ async def test_oa_import_tokens_from_the_api_explorer(app: App) -> None:
             await import_tokens(app, h.channel.config, "", refresh, 90000)
 
 
-async def test_messages_are_refused_when_the_database_is_down_after_the_answer(
+async def test_database_down_after_the_answer_leaves_the_event_for_the_sweep(
     app: App, monkeypatch: Any
 ) -> None:
     async def down(msg: Incoming) -> Any:

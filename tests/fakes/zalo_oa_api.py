@@ -17,14 +17,18 @@ Sources (public):
 - Webhook: `X-ZEvent-Signature: mac=sha256(app_id + body + timestamp + OA secret key)`; answer
   200 within 2 seconds or Zalo retries after 30 s, 5 min, 15 min, 30 min, 1 h, then disables the
   webhook (Zalo webhook docs; also hoangnd25/monorepo wip/zalo-platform-integration.md, which
-  names oa_id instead of app_id in the MAC — the official page and Zalo's Java SDK use app_id).
+  names oa_id instead of app_id in the MAC — the official page uses app_id).
 - OAuth v4 (developers.zalo.me, "xác thực và ủy quyền", and zaloplatform/zalo-java-sdk):
   `/v4/oa/permission?app_id&redirect_uri&code_challenge&state`, `/v4/oa/access_token` with the
   `secret_key` header, form `app_id`, `grant_type` authorization_code (+`code_verifier`, S256)
   or refresh_token; access token ~25 h (`expires_in` "90000"), refresh token single-use and
   rotating, ~3 months. The OA console can keep a saved code challenge (`console_challenge`).
+- Zalo's Java SDK (zaloplatform/zalo-java-sdk, v3 samples): the media template with an optional
+  `text` (SendImageCSMessage), the transaction template with banner/header/text/table elements and
+  oa.open.url / oa.query.show / oa.open.phone buttons (SendTransactionMessage), MacUtils.
 - Messaging window: free within 48 h of the user's last interaction, billable to 7 days, refused
-  after (-230) (Zalo OA pricing pages; Chatwoot's and n8n's Zalo OA integrations).
+  after (-230) (the guide above; subiz.com.vn's Zalo OA error page and
+  khoicodedao/Poto_platform docs/FIX_ERROR_230.md report -230 in practice).
 - Upload types: n8n-node-zalo-oa docs list XLS/XLSX too; the official page does not — the fake
   follows the official page (stricter).
 """
