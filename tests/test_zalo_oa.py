@@ -546,3 +546,51 @@ def test_oa_text_renders_templates() -> None:
         "attachment": {"type": "template", "payload": {"elements": [{"type": "header", "content": "H"}]}}
     }
     assert oa_text(message) == "H"
+
+
+async def test_cli_import_tokens_and_outbox_status(app: App, db_url: str) -> None:
+    """The commands themselves: `tocns zalo oa-import-tokens` reads the pair from the environment
+    (never from options: shell history), `tocns outbox status` shows the window table."""
+    import os
+    import subprocess
+    import sys
+
+    from bot.kernel import ROOT
+
+    async with ZaloOAHarness(app) as h:
+        access, refresh = h.fake.issue_tokens()
+        h.fake.last_interaction["u26"] = h.fake.clock()
+        assert h.channel is not None
+        h.channel.inbound.clock = lambda: utcnow() - timedelta(days=3)
+        await h.send("u26", "/start")
+        h.channel.inbound.clock = utcnow
+        async with app.sessions() as s, s.begin():
+            await outbox_service.enqueue(
+                s, key="r:u26", kind="reminder", channel="zalo_oa", chat_id="u26", payload={"text": "x"}
+            )
+        env = {
+            **os.environ,
+            **h.env(),
+            "TOCNS_DATABASE_URL": db_url,
+            "TOCNS_CONFIG": str(ROOT / "config.yaml"),
+            "TOCNS_ZALO_OA_ACCESS_TOKEN": access,
+            "TOCNS_ZALO_OA_REFRESH_TOKEN": refresh,
+        }
+
+        def tocns(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [sys.executable, "-m", "bot.cli", *args],
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd=ROOT,
+                timeout=60,
+                stdin=subprocess.DEVNULL,
+            )
+
+        done = await asyncio.to_thread(tocns, "zalo", "oa-import-tokens")
+        assert done.returncode == 0, done.stderr
+        assert await stored_tokens(app) == (access, refresh)
+        status = await asyncio.to_thread(tocns, "outbox", "status")
+        assert status.returncode == 0, status.stderr
+        assert "48 h-7 days" in status.stdout and "reminder" in status.stdout
