@@ -17,6 +17,7 @@ import json
 import logging
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -166,7 +167,7 @@ class ZaloBotChannel:
         if self.settings.mode == "webhook":
             url = self.settings.webhook_public_url.rstrip("/") + self.settings.webhook_path
             await self.call("setWebhook", {"url": url, "secret_token": self._secret})
-            await self.inbound.sweep()
+            await self.inbound.sweep(timedelta(seconds=60))  # older: not in flight elsewhere
             self._sweeper = asyncio.create_task(self.inbound.sweep_forever(), name="zalo_bot.sweep")
         else:
             with contextlib.suppress(ZaloBotError):

@@ -52,6 +52,7 @@ class Inbound:
         self.retry_delays = retry_delays
         self._tasks: set[asyncio.Task[None]] = set()
         self._locks: dict[str, asyncio.Lock] = {}
+        self._users: dict[str, int] = {}  # tasks holding or waiting for each chat's lock
         self.processed = 0
 
     async def store(self, raw: bytes, body: dict[str, Any]) -> int:
@@ -68,6 +69,16 @@ class Inbound:
     async def _run(self, row_id: int, body: dict[str, Any], raw: bytes) -> None:
         key = self.chat_of(body)
         lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] = self._users.get(key, 0) + 1
+        try:
+            await self._run_locked(lock, row_id, body, raw)
+        finally:
+            self._users[key] -= 1
+            if not self._users[key]:
+                del self._users[key]
+                self._locks.pop(key, None)
+
+    async def _run_locked(self, lock: asyncio.Lock, row_id: int, body: dict[str, Any], raw: bytes) -> None:
         async with lock:
             for delay in (*self.retry_delays, None):
                 try:
@@ -85,8 +96,6 @@ class Inbound:
                 async with self.app.sessions() as session, session.begin():
                     await repo.mark_done(session, row_id)
             self.processed += 1
-        if not lock.locked():
-            self._locks.pop(key, None)
 
     async def sweep(self, older_than: timedelta = timedelta(seconds=0)) -> int:
         """Process events stored but never finished (a worker stopped in between)."""

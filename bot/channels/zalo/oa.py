@@ -19,6 +19,7 @@ import json
 import logging
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -165,7 +166,7 @@ class ZaloOAChannel:
             )
         except (OAuthError, aiohttp.ClientError, TimeoutError) as exc:
             log.warning("zalo_oa: token refresh failed at start: %s", exc)
-        await self.inbound.sweep()
+        await self.inbound.sweep(timedelta(seconds=60))  # older: not in flight elsewhere
         self._sweeper = asyncio.create_task(self.inbound.sweep_forever(), name="zalo_oa.sweep")
 
     async def stop(self) -> None:
