@@ -185,6 +185,11 @@ def load_settings(
 # --- channel sections (secrets come from the environment) -------------------------------
 
 
+# Hosts Zalo serves users' photos and files from (suffix match). Downloads go only there, never
+# to a private, loopback or link-local address (a forged event must not make us fetch internals).
+ZALO_FILE_HOSTS = ("zdn.vn", "zadn.vn", "zalo.me", "zaloapp.com", "zaloplatforms.com")
+
+
 class ZaloBotSettings(BaseModel):
     """The `zalo_bot:` section of config.yaml (secrets come from the environment)."""
 
@@ -196,11 +201,16 @@ class ZaloBotSettings(BaseModel):
     poll_interval: float = Field(0.0, ge=0)
     webhook_public_url: str = ""
     webhook_path: str = "/zalo/bot/webhook"
-    # Public HTTPS base URL of this server, to send generated images (charts) by URL; empty =
-    # send the caption and a note instead.
+    # Public HTTPS base URL of this server, to send generated images (charts) by URL and files
+    # as short-lived signed download links; empty = send the caption and a note instead.
     files_public_url: str = ""
     files_path: str = "/zalo/files"
+    link_ttl_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
     max_file_mb: float = Field(10.0, gt=0)
+    # Where people's photos may be downloaded from (host suffixes); private addresses only when
+    # allow_private_file_hosts is set (tests pointing at a local fake).
+    file_hosts: tuple[str, ...] = ZALO_FILE_HOSTS
+    allow_private_file_hosts: bool = False
 
 
 class ZaloOASettings(BaseModel):
@@ -213,8 +223,26 @@ class ZaloOASettings(BaseModel):
     webhook_path: str = "/zalo/oa/webhook"
     webhook_public_url: str = ""  # shown by `tocns zalo oa-login`; the URL itself is set in the console
     redirect_uri: str = ""  # the callback URL registered for the app (oa-login)
-    button_type: Literal["oa.query.show", "oa.query.hide"] = "oa.query.show"
+    # numbered: options as "1. …" lines, answered with the number (the default: /message/cs
+    # documents no buttons). transaction: the documented transaction template with buttons.
+    buttons: Literal["numbered", "transaction"] = "numbered"
+    template_type: Literal[
+        "transaction_event",
+        "transaction_account",
+        "transaction_internal",
+        "transaction_booking",
+        "transaction_order",
+    ] = "transaction_event"
+    # oa.query.hide keeps the tapped payload out of the chat history
+    button_type: Literal["oa.query.show", "oa.query.hide"] = "oa.query.hide"
     max_file_mb: float = Field(20.0, gt=0)
+    # Public HTTPS base of this server for short-lived signed download links (exports the OA
+    # cannot attach, e.g. .xlsx); empty = a note instead of the link.
+    files_public_url: str = ""
+    files_path: str = "/zalo/oa/files"
+    link_ttl_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
+    file_hosts: tuple[str, ...] = ZALO_FILE_HOSTS
+    allow_private_file_hosts: bool = False
 
 
 # --- feature sections ----------------------------------------------------------------------

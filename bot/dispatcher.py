@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -61,6 +61,9 @@ class Dispatcher:
         self.observe: Callable[[str, str, str | None], None] | None = None
         self.sent = 0
         self.failed = 0
+        # channel -> called in the transaction that marks a push unreachable (e.g. Zalo OA
+        # queues it on the person's other linked channel)
+        self.unreachable_hooks: dict[str, Callable[[AsyncSession, outbox.OutboxItem], Awaitable[None]]] = {}
 
     def wake(self) -> None:
         """Nudge the loop after a transaction added rows, so pushes don't wait a poll interval."""
@@ -125,6 +128,9 @@ class Dispatcher:
                     unreachable=exc.unreachable,
                     permanent=exc.permanent,
                 )
+                hook = self.unreachable_hooks.get(item.channel)
+                if hook is not None and status == outbox.OutboxStatus.UNREACHABLE:
+                    await hook(session, item)
             self.failed += 1
             if self.observe is not None:
                 code = getattr(exc, "code", None)

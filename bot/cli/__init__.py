@@ -18,7 +18,7 @@ from bot.cli.importing import import_cli
 from bot.cli.kpi import jobs_cli, kpi_cli, targets_cli
 from bot.cli.status import status as status_command
 from bot.cli.units import invites_cli, units_cli
-from bot.cli.zalo import zalo_cli
+from bot.cli.zalo import print_window_status, window_status, zalo_cli
 from bot.config import ConfigError
 from bot.kernel import App, StartupError
 from db import migrate
@@ -201,14 +201,17 @@ def users_grant(
 def outbox_status() -> None:
     """Pending, sent, dead and unreachable pushes per kind."""
 
-    async def go(app: App) -> list[tuple[str, str, int]]:
+    async def go(app: App) -> tuple[list[tuple[str, str, int]], list[tuple[str, str, int]]]:
         async with app.sessions() as session:
-            return await outbox.summary(session)
+            summary = await outbox.summary(session)
+        return summary, await window_status(app)
 
+    summary, zalo_window = run_async(go)
     table = Table("kind", "status", "count")
-    for kind, status, count in run_async(go):
+    for kind, status, count in summary:
         table.add_row(kind, status, str(count))
     console.print(table)
+    print_window_status(zalo_window)
 
 
 @cli.command("backup")

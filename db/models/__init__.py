@@ -17,7 +17,7 @@ from db.models.lease import Lease
 from db.models.onboarding import Invite, JoinRequest, LinkCode
 from db.models.ops import Incident, JobAttempt
 from db.models.work import Dossier, DossierEvent, DossierSubscription, HelpSession, WeeklyReport
-from db.models.zalo import ZaloOAToken
+from db.models.zalo import ZaloInbound, ZaloOAToken
 
 __all__ = [
     "AuditLog",
@@ -46,5 +46,6 @@ __all__ = [
     "TicketMessage",
     "Unit",
     "WeeklyReport",
+    "ZaloInbound",
     "ZaloOAToken",
 ]

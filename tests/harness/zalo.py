@@ -1,10 +1,13 @@
-"""Run the real Zalo adapters against the local fakes: the project's aiohttp web app on a real port
-(webhooks), the adapter's own HTTP client towards the fake API, the real App and intake."""
+"""Run the real Zalo adapters against the local contract fakes (tests/fakes/zalo_*.py): the
+project's aiohttp web app on a real port (webhooks, download links), the adapter's own HTTP client
+towards the fake API, the real App and intake. The fakes serve people's files from 127.0.0.1, so
+the harness lists that host and allows private addresses (off in production)."""
 
 from __future__ import annotations
 
 import asyncio
 import re
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -22,6 +25,7 @@ from tests.fakes.zalo_oa_api import FakeZaloOA
 from tests.support import count
 
 BOT_TOKEN = "1459232241454765289:test-token"
+FAKE_FILES = {"file_hosts": ["127.0.0.1"], "allow_private_file_hosts": True}
 BOT_SECRET = "s3cret-webhook-token"
 OA_APP_ID = "4321"
 OA_SECRET = "app-secret-key"
@@ -47,10 +51,12 @@ class ZaloBotHarness:
 
     name = "zalo_bot"
 
-    def __init__(self, app: App, mode: str = "polling", *, public_files: bool = True) -> None:
+    def __init__(self, app: App, mode: str = "polling", *, public_files: bool = True, **extra: Any) -> None:
         self.app = app
         self.mode = mode
         self.public_files = public_files
+        self.extra = extra
+        self.last_status: int | None = None
         self.fake = FakeZaloBotApi(BOT_TOKEN)
         self.port = unused_port()
         self.server: TestServer | None = None
@@ -68,6 +74,8 @@ class ZaloBotHarness:
             "poll_timeout": 1,
             "webhook_public_url": public,
             "files_public_url": public if self.public_files else "",
+            **FAKE_FILES,
+            **self.extra,
         }
         env = {
             "TOCNS_ZALO_BOT_TOKEN": BOT_TOKEN,
@@ -94,6 +102,7 @@ class ZaloBotHarness:
         channel = self.channel
         if self.mode == "polling":
             await wait_until(lambda: self.fake.updates.empty() and channel.processed >= self.fake.delivered)
+        await channel.inbound.drain()
         await channel.replies.drain()
 
     async def send(
@@ -128,8 +137,9 @@ class ZaloOAHarness:
     name = "zalo_oa"
     has_webhook = True
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, **extra: Any) -> None:
         self.app = app
+        self.extra = extra
         self.fake = FakeZaloOA(OA_APP_ID, OA_SECRET, OA_OA_SECRET)
         self.port = unused_port()
         self.server: TestServer | None = None
@@ -145,18 +155,21 @@ class ZaloOAHarness:
             "TOCNS_ZALO_OA_OAUTH_URL": self.fake.base_url,
         }
 
+    @property
+    def public_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
     async def __aenter__(self) -> ZaloOAHarness:
         await self.fake.start()
+        self.app.settings.extra["zalo_oa"] = {"files_public_url": self.public_url, **FAKE_FILES, **self.extra}
         webapp = web.Application()
         self.channel = zalo_oa.build_channel(self.app, webapp, environ=self.env())
         assert self.channel is not None
         self.server = TestServer(webapp, host="127.0.0.1", port=self.port)
         await self.server.start_server()
-        self.fake.webhook_url = f"http://127.0.0.1:{self.port}/zalo/oa/webhook"
+        self.fake.webhook_url = f"{self.public_url}/zalo/oa/webhook"
         access, refresh = self.fake.issue_tokens()  # as after `tocns zalo oa-login`
         async with self.app.sessions() as s, s.begin():
-            from datetime import timedelta
-
             await zalo_repo.save_tokens(s, OA_APP_ID, access, refresh, utcnow() + timedelta(hours=25))
         await self.channel.start()
         return self
@@ -166,181 +179,57 @@ class ZaloOAHarness:
         await self.channel.stop()
         await self.server.close()
         await self.fake.close()
+        self.app.settings.extra.pop("zalo_oa", None)
+        self.app.dispatcher.unreachable_hooks.pop("zalo_oa", None)
 
     async def deliver(self, event: dict[str, Any], **kw: Any) -> list[dict[str, Any]]:
+        """Zalo posts the event; wait until it is processed and answered (after the 200)."""
         assert self.channel is not None
         mark = len(self.fake.sent)
         self.last_status = await self.fake.deliver(event, **kw)
-        await self.channel.replies.drain()
+        await self.channel.drain()
         user = str((event.get("sender") or event.get("follower") or {}).get("id"))
         return [b["message"] for b in self.fake.sent[mark:] if b["recipient"]["user_id"] == user]
 
     async def send(self, user: str, text: str, *, message_id: str | None = None, name: str = "") -> list[str]:
         messages = await self.deliver(self.fake.text_event(user, text, msg_id=message_id))
-        return [_oa_text(m) for m in messages]
+        return [oa_text(m) for m in messages]
 
     async def choose(self, user: str, label: str) -> list[str]:
-        """Tap the template button titled `label`: Zalo sends its payload back as the user's text."""
+        """Pick an option as a person would: tap the template button (Zalo sends its payload, the
+        option's number, as the person's text) or type the number of a numbered line."""
         for message in reversed(self.fake.messages_to(user)):
-            for button in _oa_buttons(message):
-                if label.lower() in str(button["title"]).lower():
+            for button in oa_buttons(message):
+                if label.lower() in str(button["title"]).lower() and isinstance(button["payload"], str):
                     return await self.send(user, str(button["payload"]))
-        raise AssertionError(f"no button {label!r} shown to {user}")
+            for line in oa_text(message).splitlines():
+                m = re.match(r"^(\d+)\. (.*)$", line.strip())
+                if m and label.lower() in m.group(2).lower():
+                    return await self.send(user, m.group(1))
+        raise AssertionError(f"no option {label!r} shown to {user}")
 
     async def forge(self, user: str, text: str) -> int | None:
         return await self.fake.deliver(self.fake.text_event(user, text), oa_secret_key="not-the-key")
 
     def texts_to(self, user: str) -> list[str]:
-        return [_oa_text(m) for m in self.fake.messages_to(user)]
+        return [oa_text(m) for m in self.fake.messages_to(user)]
 
 
-def _oa_buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
+def oa_buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
     att = message.get("attachment") or {}
     return list((att.get("payload") or {}).get("buttons") or []) if att.get("type") == "template" else []
 
 
-def _oa_text(message: dict[str, Any]) -> str:
-    titles = [str(b["title"]) for b in _oa_buttons(message)]
-    return "\n".join([str(message.get("text") or ""), *(f"[{t}]" for t in titles)])
+def oa_text(message: dict[str, Any]) -> str:
+    """What a person reads: the text, a transaction template's header and text, button titles."""
+    parts = [str(message.get("text") or "")]
+    att = message.get("attachment") or {}
+    for el in (att.get("payload") or {}).get("elements") or []:
+        if el.get("type") in ("header", "text"):
+            parts.append(str(el.get("content") or ""))
+    titles = [str(b["title"]) for b in oa_buttons(message)]
+    return "\n".join([p for p in parts if p] + [f"[{t}]" for t in titles])
 
 
 async def processed_count(app: App) -> int:
     return await count(app, ProcessedUpdate)
-
-
-class TelegramHarness:
-    """The Telegram adapter (webhook mode) against tests/fakes/bot_api.py, for the shared scenarios.
-    It needs its own App: the Telegram token is part of the lead's typed settings."""
-
-    name = "telegram"
-    has_webhook = True
-    secret = "s3cret-token"
-
-    def __init__(self, app: App) -> None:
-        from tests.fakes.bot_api import FakeBotApi
-
-        self.db_url = app.settings.database.url
-        self.api = FakeBotApi(username="tocns_test_bot")
-        self.app = app
-        self._ids: dict[str, int] = {}
-        self._next = 1000
-        self.last_status: int | None = None
-
-    async def __aenter__(self) -> TelegramHarness:
-        from aiohttp.test_utils import TestClient
-
-        from bot.assemble import build
-        from bot.channels.telegram import build_channel
-        from tests.support import make_settings
-
-        await self.api.start()
-        settings = make_settings(
-            self.db_url,
-            TOCNS_TELEGRAM_TOKEN=self.api.token,
-            TOCNS_TELEGRAM_BASE_URL=self.api.base_url,
-            TOCNS_TELEGRAM_MODE="webhook",
-            TOCNS_TELEGRAM_WEBHOOK_SECRET=self.secret,
-            TOCNS_WEBHOOK_PUBLIC_URL="https://bot.example.vn",
-        )
-        self.app = build(settings)
-        webapp = web.Application()
-        self.channel = build_channel(self.app, webapp)
-        assert self.channel is not None
-        await self.channel.start()
-        self.client = TestClient(TestServer(webapp))
-        await self.client.start_server()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.client.close()
-        await self.channel.stop()
-        await self.app.close()
-        await self.api.stop()
-
-    @staticmethod
-    def chat(user: str) -> int:
-        return int(re.sub(r"\D", "", user) or "1")
-
-    def _update_id(self, message_id: str | None) -> int:
-        self._next += 1
-        if message_id is None:
-            return self._next
-        return self._ids.setdefault(message_id, self._next)
-
-    async def _post(self, update: dict[str, Any], secret: str) -> int:
-        from bot.channels.telegram import SECRET_HEADER
-
-        resp = await self.client.post("/telegram/webhook", json=update, headers={SECRET_HEADER: secret})
-        await self.channel.drain()
-        return resp.status
-
-    def _sent(self) -> list[Any]:
-        return [c for c in self.api.calls if c.method in ("sendMessage", "editMessageText")]
-
-    def _render(self, call: Any) -> str:
-        rows = (call.params.get("reply_markup") or {}).get("inline_keyboard") or []
-        return "\n".join([str(call.params.get("text", "")), *(f"[{b['text']}]" for row in rows for b in row)])
-
-    async def _deliver(self, user: str, update: dict[str, Any], secret: str | None = None) -> list[str]:
-        mark = len(self._sent())
-        self.last_status = await self._post(update, self.secret if secret is None else secret)
-        chat = str(self.chat(user))
-        return [self._render(c) for c in self._sent()[mark:] if str(c.params.get("chat_id")) == chat]
-
-    def _message(self, user: str, text: str, update_id: int) -> dict[str, Any]:
-        import time
-
-        uid = self.chat(user)
-        message: dict[str, Any] = {
-            "message_id": update_id,
-            "date": int(time.time()),
-            "chat": {"id": uid, "type": "private"},
-            "from": {"id": uid, "is_bot": False, "first_name": "Lan", "language_code": "vi"},
-            "text": text,
-        }
-        if text.startswith("/"):
-            message["entities"] = [{"offset": 0, "length": len(text.split()[0]), "type": "bot_command"}]
-        return {"update_id": update_id, "message": message}
-
-    async def send(self, user: str, text: str, *, message_id: str | None = None, name: str = "") -> list[str]:
-        return await self._deliver(user, self._message(user, text, self._update_id(message_id)))
-
-    async def choose(self, user: str, label: str) -> list[str]:
-        chat = str(self.chat(user))
-        for call in reversed(self._sent()):
-            if str(call.params.get("chat_id")) != chat:
-                continue
-            for row in (call.params.get("reply_markup") or {}).get("inline_keyboard") or []:
-                for b in row:
-                    if label.lower() in str(b["text"]).lower() and b.get("callback_data"):
-                        uid = self.chat(user)
-                        update_id = self._update_id(None)
-                        update = {
-                            "update_id": update_id,
-                            "callback_query": {
-                                "id": f"cb{update_id}",
-                                "chat_instance": "ci",
-                                "data": b["callback_data"],
-                                "from": {
-                                    "id": uid,
-                                    "is_bot": False,
-                                    "first_name": "Lan",
-                                    "language_code": "vi",
-                                },
-                                "message": {
-                                    "message_id": 77,
-                                    "date": 0,
-                                    "chat": {"id": uid, "type": "private"},
-                                    "text": "menu",
-                                },
-                            },
-                        }
-                        return await self._deliver(user, update)
-        raise AssertionError(f"no button {label!r} shown to {user}")
-
-    async def forge(self, user: str, text: str) -> int | None:
-        return await self._post(self._message(user, text, self._update_id(None)), "wrong-secret")
-
-    def texts_to(self, user: str) -> list[str]:
-        chat = str(self.chat(user))
-        return [self._render(c) for c in self._sent() if str(c.params.get("chat_id")) == chat]
