@@ -19,8 +19,8 @@ from rich.console import Console
 from rich.table import Table
 
 from bot.channels.zalo import window
-from bot.channels.zalo.oa import CHANNEL as OA_CHANNEL
 from bot.channels.zalo.oa import ZaloOAConfig, load_config
+from bot.channels.zalo.oa_send import CHANNEL as OA_CHANNEL
 from bot.channels.zalo.oa_tokens import (
     OAuthError,
     challenge_of,
