@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
 
@@ -15,8 +15,11 @@ from bot import scheduler
 from bot.channels.telegram import build_channel as telegram_channel
 from bot.channels.zalo.bot import build_channel as zalo_bot_channel
 from bot.channels.zalo.oa import build_channel as zalo_oa_channel
+from bot.health import Readiness
 from bot.kernel import App, Channel
 from bot.leader import Leadership
+from bot.metrics import metrics_handler
+from bot.watchdog import Watchdog
 
 log = logging.getLogger("tocns")
 
@@ -28,13 +31,19 @@ SCHEDULER_LEASE = "scheduler"
 SCHEDULER_LEASE_TTL = 30.0
 
 
-async def health(request: web.Request) -> web.Response:
-    return web.json_response({"ok": True})
+READINESS: web.AppKey[Readiness] = web.AppKey("readiness", Readiness)
 
 
 def build_channels(app: App) -> tuple[list[Channel], web.Application]:
+    """The web application (health, readiness, metrics, webhooks) and every configured channel."""
     webapp = web.Application()
-    webapp.router.add_get("/healthz", health)
+    readiness = Readiness(app)
+    webapp[READINESS] = readiness
+    webapp.router.add_get("/healthz", readiness.healthz)
+    webapp.router.add_get("/readyz", readiness.readyz)
+    ops = app.settings.ops
+    token = ops.metrics_token.get_secret_value() if ops.metrics_token else ""
+    webapp.router.add_get("/metrics", metrics_handler(app.metrics, mode=ops.metrics, token=token))
     channels = [c for builder in CHANNEL_BUILDERS if (c := builder(app, webapp)) is not None]
     return channels, webapp
 
@@ -46,13 +55,13 @@ async def serve(app: App, channels: list[Channel], webapp: web.Application) -> N
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
 
-    runner: web.AppRunner | None = None
-    if len(webapp.router.routes()) > 1:
-        runner = web.AppRunner(webapp, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, app.settings.web.host, app.settings.web.port)
-        await site.start()
-        log.info("web server on %s:%s", app.settings.web.host, app.settings.web.port)
+    # Always served: health and readiness for the proxy, metrics, and the webhooks if any.
+    runner = web.AppRunner(webapp, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, app.settings.web.host, app.settings.web.port)
+    await site.start()
+    bound = ", ".join(f"{a[0]}:{a[1]}" for a in runner.addresses if isinstance(a, tuple))
+    log.info("web server on %s", bound)
 
     started: list[Channel] = []
     stoppers: list[Callable[[], Awaitable[None]]] = []
@@ -62,7 +71,8 @@ async def serve(app: App, channels: list[Channel], webapp: web.Application) -> N
             await channel.start()
             started.append(channel)
             log.info("channel %s started", channel.name)
-        stoppers.append(await start_scheduler_when_leader(app))
+        webapp[READINESS].channels_started = True
+        stoppers.append(await start_scheduler_when_leader(app, channels))
         log.info("tocns is running; Ctrl-C to stop")
         await stop.wait()
     finally:
@@ -74,20 +84,24 @@ async def serve(app: App, channels: list[Channel], webapp: web.Application) -> N
                 await channel.stop()
         app.dispatcher.stop()
         await dispatcher_task
-        if runner is not None:
-            await runner.cleanup()
+        await runner.cleanup()
 
 
-async def start_scheduler_when_leader(app: App) -> Callable[[], Awaitable[None]]:
-    """Every worker competes for the scheduler lease; only the holder runs the jobs."""
+async def start_scheduler_when_leader(
+    app: App, channels: Sequence[Channel] = ()
+) -> Callable[[], Awaitable[None]]:
+    """Every worker competes for the scheduler lease; only the holder runs the jobs and the watchdog."""
     stopper: Callable[[], Awaitable[None]] | None = None
+    watchdog = Watchdog(app, channels)
 
     async def elected() -> None:
         nonlocal stopper
         stopper = await scheduler.start(app)
+        watchdog.start()
 
     async def deposed() -> None:
         nonlocal stopper
+        await watchdog.stop()
         if stopper is not None:
             await stopper()
             stopper = None

@@ -11,7 +11,7 @@ from handlers.core import Button, Context, rows
 from handlers.kpi import moment_label, period_label
 from handlers.router import Router, command_args
 from services import kpi, reports
-from services.access import Action, Role
+from services.access import Action
 from services.calendar import Calendar, Week
 from services.errors import DomainError, InvalidInput, PermissionDenied
 
@@ -47,7 +47,7 @@ def _split(args: str) -> tuple[str, list[str]]:
     return spec, numbers
 
 
-@router.command("baocao", help_key="baocao.cmd.baocao", roles=(Role.OFFICER,), private_only=True)
+@router.command("baocao", help_key="baocao.cmd.baocao", action=Action.SUBMIT_WEEKLY_REPORT, private_only=True)
 async def baocao(ctx: Context) -> None:
     units = await reports.commune_units(ctx.session, ctx.actor)
     if not units:

@@ -13,7 +13,9 @@ from handlers.core import Attachment, AttachmentKind, Button, Reply, push_reply
 from handlers.i18n import Catalog
 from handlers.kpi import figure_lines, fmt, fmt_delta, moment_label, period_label
 from services import digest, findings, kpi, people
-from services.kpi import Finding, KpiSettings, Period
+from services.kpi.findings import Finding
+from services.kpi.periods import Period
+from services.kpi.settings import KpiSettings
 
 JOBS = ("weekly_digest", "lagging_reminders", "report_reminder", "due_alert", "quarter_end")
 

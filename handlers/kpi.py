@@ -9,13 +9,15 @@ from zoneinfo import ZoneInfo
 from handlers.core import Attachment, AttachmentKind, Button, Context, rows
 from handlers.i18n import Catalog
 from handlers.router import Router, command_args
-from services import digest, kpi, targets
-from services.access import Action, Role
+from services import digest, kpi
+from services.access import Action
 from services.calendar import WEEKDAYS
-from services.kpi import Figure, IndicatorDef, KpiSettings, Period, UnitFigures
+from services.kpi import targets
+from services.kpi.figures import Figure, UnitFigures
+from services.kpi.periods import Period
+from services.kpi.settings import IndicatorDef, KpiSettings
 
 router = Router()
-STAFF = (Role.TEAM_LEADER, Role.OFFICER, Role.LEADER, Role.ADMIN)
 
 
 def settings(ctx: Context) -> KpiSettings:
@@ -122,7 +124,7 @@ def this_week(ctx: Context) -> Period:
     return kpi.week_period(settings(ctx).calendar(ctx.tz).last_complete_week(ctx.now))
 
 
-@router.command("kpi", "chitieutuan", help_key="kpi.cmd.kpi", roles=STAFF)
+@router.command("kpi", "chitieutuan", help_key="kpi.cmd.kpi", action=Action.VIEW_KPI)
 async def show_kpi(ctx: Context) -> None:
     cfg = settings(ctx)
     code, week = _args(ctx)
@@ -187,7 +189,7 @@ async def _ranking(
     ctx.reply("\n".join(lines), rows(*buttons), edit=edit)
 
 
-@router.command("xephang", help_key="kpi.cmd.xephang", roles=STAFF)
+@router.command("xephang", help_key="kpi.cmd.xephang", action=Action.VIEW_KPI)
 async def ranking(ctx: Context) -> None:
     code, week = _args(ctx)
     await _ranking(ctx, code, None, week or this_week(ctx), edit=False)
@@ -224,7 +226,7 @@ async def send_excel(ctx: Context, code: str | None, week: Period) -> None:
     ctx.reply(caption, attachment=Attachment(AttachmentKind.DOCUMENT, name, data, caption))
 
 
-@router.command("xuat", help_key="kpi.cmd.xuat", roles=STAFF)
+@router.command("xuat", help_key="kpi.cmd.xuat", action=Action.VIEW_KPI)
 async def export(ctx: Context) -> None:
     code, week = _args(ctx)
     await send_excel(ctx, code, week or this_week(ctx))
@@ -239,7 +241,7 @@ async def export_button(ctx: Context) -> None:
     await send_excel(ctx, parts[1], kpi.parse_period(parts[2], settings(ctx).week_starts))
 
 
-@router.command("chitieu", help_key="kpi.cmd.chitieu", roles=(Role.LEADER, Role.ADMIN), private_only=True)
+@router.command("chitieu", help_key="kpi.cmd.chitieu", action=Action.SET_TARGETS, private_only=True)
 async def set_target(ctx: Context) -> None:
     """/chitieu MÃ <chỉ tiêu: mã hoặc tên tiếng Việt, có dấu hoặc không> <kỳ> <giá trị>."""
     cfg = settings(ctx)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from handlers.core import Context
 from handlers.router import Router
-from services import dossier_import
-from services.access import Action, Role
+from services.access import Action
+from services.dossiers import import_ as dossier_import
 from services.errors import DomainError
 
 router = Router()
@@ -13,7 +13,7 @@ SHOWN_ERRORS = 15
 MAX_UPLOAD = 20 * 1024 * 1024
 
 
-@router.command("nhap", help_key="nhap.cmd.nhap", roles=(Role.OFFICER, Role.ADMIN), private_only=True)
+@router.command("nhap", help_key="nhap.cmd.nhap", action=Action.IMPORT_DOSSIERS, private_only=True)
 async def nhap(ctx: Context) -> None:
     ctx.say("nhap.help.nhap")
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 from handlers.core import Button, Context, rows
 from handlers.router import Router
 from services import units
-from services.access import Action, Role
+from services.access import Action
 from services.units import UnitKind
 
 router = Router()
-MANAGERS = (Role.OFFICER, Role.LEADER, Role.ADMIN)
 
 
-@router.command("donvi", "units", help_key="units.cmd.donvi", roles=MANAGERS, private_only=True)
+@router.command("donvi", "units", help_key="units.cmd.donvi", action=Action.MANAGE_UNITS, private_only=True)
 async def donvi(ctx: Context) -> None:
     scopes = ctx.actor.scope_paths(Action.MANAGE_UNITS)
     if scopes == ():

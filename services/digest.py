@@ -11,11 +11,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.repositories.kpi import UnitRow
+from db.repositories.kpi.base import UnitRow
 from services import chart, findings, kpi
 from services.access import Action, Actor
 from services.findings import Lagging
-from services.kpi import TZ, Finding, KpiSettings, Period, UnitFigures
+from services.kpi.figures import UnitFigures
+from services.kpi.findings import Finding
+from services.kpi.periods import Period
+from services.kpi.settings import TZ, KpiSettings
 
 
 @dataclass(frozen=True, slots=True)

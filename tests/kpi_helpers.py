@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.kernel import App
 from db.models import ChannelAccount, Dossier, HelpSession, Membership, Person, Unit
 from db.repositories import core as repo
+from db.repositories.kpi.base import UnitRow
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 WEEK = date(2026, 11, 16)  # Monday of 2026-W47
@@ -20,6 +21,11 @@ NOW = datetime(2026, 11, 23, 9, 0, tzinfo=TZ).astimezone(UTC)
 # Friday 2026-11-20 14:00: officers answer the week's report (due Friday 17:00).
 FRIDAY = datetime(2026, 11, 20, 14, 0, tzinfo=TZ).astimezone(UTC)
 _codes = itertools.count(1)
+
+
+def row(u: Unit) -> UnitRow:
+    """The KPI row of a unit built by the test."""
+    return UnitRow(u.id, u.code, u.name, u.kind, u.path, u.parent_id)
 
 
 def at(day: date, hour: int = 9) -> datetime:

@@ -6,15 +6,12 @@ from datetime import timedelta
 
 from bot.kernel import App
 from handlers import jobs
-from services import digest, kpi
-from services.kpi import period_of, settings_from
-from tests.kpi_helpers import NOW, TZ, WEEK
+from services import digest
+from services.kpi.periods import period_of
+from services.kpi.settings import settings_from
+from tests.kpi_helpers import NOW, TZ, WEEK, row
 from tests.support import ChatDriver
 from tests.test_jobs import seed
-
-
-def row(u: object) -> kpi.UnitRow:
-    return kpi.UnitRow(u.id, u.code, u.name, u.kind, u.path, u.parent_id)  # type: ignore[attr-defined]
 
 
 async def test_digest_values_and_no_data(app: App) -> None:

@@ -11,17 +11,18 @@ from types import ModuleType
 
 import pytest
 
-from services.faq import Category, FaqEntry, FaqIndex, Verdict, Where
-from services.faq_text import (
+from services.faq.entries import Category, FaqEntry, Where
+from services.faq.index import FaqIndex, Verdict
+from services.faq.text import (
     accent_signature,
     analyze,
     canonical_token,
-    fold,
     normalize,
     normalize_tokens,
     phonetic_key,
-    strip_diacritics,
 )
+from services.text import fold_words as fold
+from services.text import strip_diacritics
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -313,7 +314,7 @@ def test_eval_aims_for_top3_and_false_answers(bench: ModuleType, index: FaqIndex
 def test_the_issue_example_is_answered_directly() -> None:
     """The question from the issue, typed without diacritics at 10 pm: a direct answer, not a menu.
     (A phrase word repeated in a synonym — "tuyển sinh trực tuyến" — must not be paid twice.)"""
-    from services.faq import FaqIndex, Verdict
+    from services.faq.index import FaqIndex, Verdict
 
     index = FaqIndex.from_dirs([Path(__file__).resolve().parent.parent / "knowledge"])
     match = index.search("lam giay khai sinh cho con online the nao")

@@ -6,13 +6,10 @@ from datetime import timedelta
 
 from bot.kernel import App
 from services import kpi
-from services.kpi import period_of, settings_from
+from services.kpi.periods import period_of
+from services.kpi.settings import settings_from
 from tests import kpi_helpers as h
-from tests.kpi_helpers import FRIDAY, NOW, WEEK, at
-
-
-def row(u: object) -> kpi.UnitRow:
-    return kpi.UnitRow(u.id, u.code, u.name, u.kind, u.path, u.parent_id)  # type: ignore[attr-defined]
+from tests.kpi_helpers import FRIDAY, NOW, WEEK, at, row
 
 
 async def test_indicators_and_source_precedence(app: App) -> None:

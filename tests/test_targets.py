@@ -5,15 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.kernel import App
-from services import kpi, targets
-from services.kpi import period_of, settings_from
+from services.kpi import targets
+from services.kpi.periods import period_of
+from services.kpi.settings import settings_from
 from tests import kpi_helpers as h
-from tests.kpi_helpers import WEEK
+from tests.kpi_helpers import WEEK, row
 from tests.support import ChatDriver
-
-
-def row(u: object) -> kpi.UnitRow:
-    return kpi.UnitRow(u.id, u.code, u.name, u.kind, u.path, u.parent_id)  # type: ignore[attr-defined]
 
 
 async def test_import_and_inheritance(app: App) -> None:

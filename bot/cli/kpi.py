@@ -14,11 +14,12 @@ from bot.kernel import App
 from db.base import utcnow
 from db.repositories import kpi as repo
 from handlers.jobs import JOBS
-from services import kpi, targets
+from services import kpi
+from services.kpi import targets
 
 if TYPE_CHECKING:
     from bot.scheduler import RunResult
-    from services.targets import ImportResult
+    from services.kpi.targets import ImportResult
 
 jobs_cli = typer.Typer(help="Scheduled jobs (digest, reminders, alerts).", no_args_is_help=True)
 targets_cli = typer.Typer(help="KPI targets.", no_args_is_help=True)

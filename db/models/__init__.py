@@ -15,8 +15,9 @@ from db.models.handoff import FaqFeedback, FaqQuestion, Ticket, TicketMessage
 from db.models.kpi import JobRun, KpiTarget
 from db.models.lease import Lease
 from db.models.onboarding import Invite, JoinRequest, LinkCode
+from db.models.ops import Incident, JobAttempt
 from db.models.work import Dossier, DossierEvent, DossierSubscription, HelpSession, WeeklyReport
-from db.models.zalo import ZaloOAToken
+from db.models.zalo import ZaloInbound, ZaloOAToken
 
 __all__ = [
     "AuditLog",
@@ -29,7 +30,9 @@ __all__ = [
     "FaqFeedback",
     "FaqQuestion",
     "HelpSession",
+    "Incident",
     "Invite",
+    "JobAttempt",
     "JobRun",
     "JoinRequest",
     "KpiTarget",
@@ -43,5 +46,6 @@ __all__ = [
     "TicketMessage",
     "Unit",
     "WeeklyReport",
+    "ZaloInbound",
     "ZaloOAToken",
 ]
