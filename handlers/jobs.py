@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.core import Attachment, AttachmentKind, Button, Reply, push_reply
 from handlers.i18n import Catalog
-from handlers.kpi import figure_lines, fmt, fmt_delta, moment_label, period_label
+from handlers.kpi import ExportTable, figure_lines, fmt, fmt_delta, moment_label, period_label
 from services import digest, findings, kpi, people
 from services.kpi.findings import Finding
 from services.kpi.periods import Period
@@ -156,7 +156,7 @@ async def weekly_digest(env: JobEnv, period: str) -> int:
         key = f"weekly_digest:{person_id}:{unit.code}:{period}"
         buttons: tuple[tuple[Button, ...], ...] = ()
         if d.rows and d.has_data:
-            buttons = ((Button(env.t(lang, "kpi.buttons.excel"), f"kpx:{unit.code}:{week.key}"),),)
+            buttons = ((Button(env.t(lang, "kpi.buttons.excel"), ExportTable(unit.code, week.key).pack()),),)
         text = render_digest(d, env, lang)
         added += await send(env, person_id, Reply(text, buttons), kind="weekly_digest", key=key)
         if d.rows and d.has_data:

@@ -3,11 +3,13 @@ and the number formatting shared with the digest and reminders."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from handlers.core import Attachment, AttachmentKind, Button, Context, rows
 from handlers.i18n import Catalog
+from handlers.payloads import Payload
 from handlers.router import Router, command_args
 from services import digest, kpi
 from services.access import Action
@@ -20,8 +22,25 @@ from services.kpi.settings import IndicatorDef, KpiSettings
 router = Router()
 
 
+@dataclass(frozen=True)
+class RankBy(Payload, prefix="kpr"):
+    """Rank the unit's children on another indicator (the ranking's buttons)."""
+
+    indicator: str
+    unit: str
+    week: str
+
+
+@dataclass(frozen=True)
+class ExportTable(Payload, prefix="kpx"):
+    """The unit's table for a week as Excel (the ranking's and the digest's button)."""
+
+    unit: str
+    week: str
+
+
 def settings(ctx: Context) -> KpiSettings:
-    return kpi.settings_from(ctx.config)
+    return ctx.settings.kpi  # validated once at start-up
 
 
 def number(value: float, digits: int = 1) -> str:
@@ -181,11 +200,11 @@ async def _ranking(
     if apart:
         lines += ["", ctx.t("kpi.rank_apart", least=cfg.rank_min_denominator), *apart]
     buttons = [
-        Button(("• " if i.id == ind.id else "") + i.name(lang), f"kpr:{i.id}:{unit.code}:{week.key}")
+        Button(("• " if i.id == ind.id else "") + i.name(lang), RankBy(i.id, unit.code, week.key).pack())
         for i in cfg.indicators
         if i.id != "satisfaction"
     ]
-    buttons.append(Button(ctx.t("kpi.buttons.excel"), f"kpx:{unit.code}:{week.key}"))
+    buttons.append(Button(ctx.t("kpi.buttons.excel"), ExportTable(unit.code, week.key).pack()))
     ctx.reply("\n".join(lines), rows(*buttons), edit=edit)
 
 
@@ -195,14 +214,11 @@ async def ranking(ctx: Context) -> None:
     await _ranking(ctx, code, None, week or this_week(ctx), edit=False)
 
 
-@router.callback("kpr")
-async def ranking_switch(ctx: Context) -> None:
-    # Payload kpr:<indicator>:<unit code>:<week>; permissions are checked again by the service.
-    parts = (ctx.msg.payload or "").split(":")
-    if len(parts) != 4:
-        ctx.say("core.stale_button")
-        return
-    await _ranking(ctx, parts[2], parts[1], kpi.parse_period(parts[3], settings(ctx).week_starts), edit=True)
+@router.typed(RankBy)
+async def ranking_switch(ctx: Context, data: RankBy) -> None:
+    # Permissions are checked again by the service: a payload is as forgeable as typed text.
+    week = kpi.parse_period(data.week, settings(ctx).week_starts)
+    await _ranking(ctx, data.unit, data.indicator, week, edit=True)
 
 
 async def send_excel(ctx: Context, code: str | None, week: Period) -> None:
@@ -232,13 +248,9 @@ async def export(ctx: Context) -> None:
     await send_excel(ctx, code, week or this_week(ctx))
 
 
-@router.callback("kpx")
-async def export_button(ctx: Context) -> None:
-    parts = (ctx.msg.payload or "").split(":")
-    if len(parts) != 3:
-        ctx.say("core.stale_button")
-        return
-    await send_excel(ctx, parts[1], kpi.parse_period(parts[2], settings(ctx).week_starts))
+@router.typed(ExportTable)
+async def export_button(ctx: Context, data: ExportTable) -> None:
+    await send_excel(ctx, data.unit, kpi.parse_period(data.week, settings(ctx).week_starts))
 
 
 @router.command("chitieu", help_key="kpi.cmd.chitieu", action=Action.SET_TARGETS, private_only=True)

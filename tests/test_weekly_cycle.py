@@ -21,6 +21,7 @@ import yaml
 
 from bot import scheduler
 from bot.assemble import build
+from bot.config import ConfigError
 from bot.kernel import ROOT, App
 from db.repositories import kpi as krepo
 from tests import kpi_helpers as h
@@ -178,9 +179,20 @@ async def test_correction_before_the_week_ends_stays_on_time(app: App) -> None:
 async def test_previous_week_convention_drafts_until_the_week_ends(db_url: str, tmp_path: Path) -> None:
     """Previous week due Monday 17:00 (week ends Sunday): a report for the running week is a
     draft; the reminder and plain /baocao on Monday morning name the week that just ended."""
-    config = write_config(
-        tmp_path, {"report_convention": "previous_week", "week_ends": "sun", "report_deadline": "mon 17:00"}
+    monday_deadline = {
+        "report_convention": "previous_week",
+        "week_ends": "sun",
+        "report_deadline": "mon 17:00",
+    }
+    # The Monday digest and reminders at 07:30/08:00 would run before a Monday 17:00 deadline:
+    # start-up refuses that schedule, naming the key, and the province moves them to Tuesday.
+    with pytest.raises(ConfigError, match=r"schedules\.weekly_digest: runs before the report deadline"):
+        build(make_settings(db_url, TOCNS_CONFIG=str(write_config(tmp_path, monday_deadline))))
+    tuesday = {"weekly_digest": "30 7 * * tue", "lagging_reminders": "0 8 * * tue"}
+    raw_schedules = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))["kpi"].get(
+        "schedules", {}
     )
+    config = write_config(tmp_path, {**monday_deadline, "schedules": {**raw_schedules, **tuesday}})
     app = build(make_settings(db_url, TOCNS_CONFIG=str(config)))
     try:
         ids = await world(app)

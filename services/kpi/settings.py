@@ -162,7 +162,36 @@ class KpiSettings(_Model):
     def _scope(self) -> KpiSettings:
         if self.online_rate_scope == "online_procedures" and not self.online_procedures:
             raise ValueError("online_rate_scope: online_procedures needs the list `online_procedures`")
+        if self.report_convention == "previous_week":
+            self._jobs_after_deadline()
         return self
+
+    def _jobs_after_deadline(self) -> None:
+        """Under previous_week the report is due in the following week: a Monday digest or reminder
+        that runs before the deadline would call every commune late. Refuse such a schedule."""
+        week_start = (parse_weekday(self.week_ends) + 1) % 7
+        day, at = parse_deadline(self.report_deadline)
+
+        def offset(weekday: int, hour: int, minute: int) -> int:
+            return ((weekday - week_start) % 7) * 1440 + hour * 60 + minute
+
+        due = offset(day, at.hour, at.minute)
+        for job in ("weekly_digest", "lagging_reminders"):
+            fields = self.schedules.get(job, "").split()
+            if len(fields) != 5 or not (fields[0].isdigit() and fields[1].isdigit()):
+                continue  # a range or list of times: not checked
+            dow = fields[4].lower()
+            if dow.isdigit():
+                weekday = int(dow) % 7  # APScheduler reads crontab days as 0 = Monday
+            elif dow in WEEKDAYS:
+                weekday = WEEKDAYS.index(dow)
+            else:
+                continue
+            if offset(weekday, int(fields[1]), int(fields[0])) < due:
+                raise ValueError(
+                    f"schedules.{job}: runs before the report deadline ({self.report_deadline}) under "
+                    "report_convention previous_week; schedule it after the deadline"
+                )
 
     @field_validator("week_ends")
     @classmethod
