@@ -17,6 +17,7 @@ from bot.channels.zalo.bot import build_channel as zalo_bot_channel
 from bot.channels.zalo.oa import build_channel as zalo_oa_channel
 from bot.kernel import App, Channel
 from bot.leader import Leadership
+from bot.web import app as dashboard
 
 log = logging.getLogger("tocns")
 
@@ -25,6 +26,8 @@ log = logging.getLogger("tocns")
 ChannelBuilder = Callable[[App, web.Application], Channel | None]
 CHANNEL_BUILDERS: tuple[ChannelBuilder, ...] = (telegram_channel, zalo_bot_channel, zalo_oa_channel)
 SCHEDULER_LEASE = "scheduler"
+# Dashboard uploads (the one-stop export) need more than aiohttp's 1 MiB default.
+MAX_REQUEST_BYTES = 25 * 1024 * 1024
 SCHEDULER_LEASE_TTL = 30.0
 
 
@@ -33,8 +36,10 @@ async def health(request: web.Request) -> web.Response:
 
 
 def build_channels(app: App) -> tuple[list[Channel], web.Application]:
-    webapp = web.Application()
+    webapp = web.Application(client_max_size=MAX_REQUEST_BYTES)
     webapp.router.add_get("/healthz", health)
+    if app.settings.web.dashboard:
+        dashboard.mount(app, webapp)
     channels = [c for builder in CHANNEL_BUILDERS if (c := builder(app, webapp)) is not None]
     return channels, webapp
 
@@ -46,13 +51,7 @@ async def serve(app: App, channels: list[Channel], webapp: web.Application) -> N
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
 
-    runner: web.AppRunner | None = None
-    if len(webapp.router.routes()) > 1:
-        runner = web.AppRunner(webapp, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, app.settings.web.host, app.settings.web.port)
-        await site.start()
-        log.info("web server on %s:%s", app.settings.web.host, app.settings.web.port)
+    runner = await start_web(app, webapp)
 
     started: list[Channel] = []
     stoppers: list[Callable[[], Awaitable[None]]] = []
@@ -76,6 +75,18 @@ async def serve(app: App, channels: list[Channel], webapp: web.Application) -> N
         await dispatcher_task
         if runner is not None:
             await runner.cleanup()
+
+
+async def start_web(app: App, webapp: web.Application) -> web.AppRunner | None:
+    """Serve the webhooks and the dashboard (when any route besides /healthz is mounted)."""
+    if len(webapp.router.resources()) <= 1:
+        return None
+    runner = web.AppRunner(webapp, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, app.settings.web.host, app.settings.web.port)
+    await site.start()
+    log.info("web server on %s:%s", app.settings.web.host, app.settings.web.port)
+    return runner
 
 
 async def start_scheduler_when_leader(app: App) -> Callable[[], Awaitable[None]]:

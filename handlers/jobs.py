@@ -131,6 +131,7 @@ async def weekly_digest(env: JobEnv, period: str) -> int:
         buttons: tuple[tuple[Button, ...], ...] = ()
         if d.rows and d.has_data:
             buttons = ((Button(env.t(lang, "kpi.buttons.excel"), f"kpx:{unit.code}:{week.key}"),),)
+            buttons += ((Button(env.t(lang, "web.open_button"), f"web:{unit.code}:{week.key}"),),)
         text = render_digest(d, env, lang)
         added += await send(env, person_id, Reply(text, buttons), kind="weekly_digest", key=key)
         if d.rows and d.has_data:

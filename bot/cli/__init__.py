@@ -17,6 +17,7 @@ from bot.cli.faq import faq_cli
 from bot.cli.importing import import_cli
 from bot.cli.kpi import jobs_cli, kpi_cli, targets_cli
 from bot.cli.units import invites_cli, units_cli
+from bot.cli.web import demo_link, web_cli
 from bot.cli.zalo import zalo_cli
 from bot.config import ConfigError
 from bot.kernel import App, StartupError
@@ -48,6 +49,7 @@ cli.add_typer(jobs_cli, name="jobs")
 cli.add_typer(targets_cli, name="targets")
 cli.add_typer(kpi_cli, name="kpi")
 cli.add_typer(faq_cli, name="faq")
+cli.add_typer(web_cli, name="web")
 
 
 def version_callback(value: bool) -> None:
@@ -82,7 +84,17 @@ def run(
             # Keep the terminal for the conversation: only warnings and errors are logged here.
             if logging.getLogger().level < logging.WARNING:
                 logging.getLogger().setLevel(logging.WARNING)
-            await _console(app, as_user, None)
+            web_runner = await runner.start_web(app, webapp)
+            if web_runner is not None:  # the dashboard, next to the console prompt
+                link = await demo_link(app, "lanhdao")
+                err.print(f"Bảng điều khiển web / dashboard: {app.settings.web.base_url}/web/")
+                if link:
+                    err.print(f"Đăng nhập (lãnh đạo mẫu) / demo leader sign-in: {link}", soft_wrap=True)
+            try:
+                await _console(app, as_user, None)
+            finally:
+                if web_runner is not None:
+                    await web_runner.cleanup()
             return
         await runner.serve(app, channels, webapp)
 

@@ -15,6 +15,7 @@ from db.models.handoff import FaqFeedback, FaqQuestion, Ticket, TicketMessage
 from db.models.kpi import JobRun, KpiTarget
 from db.models.lease import Lease
 from db.models.onboarding import Invite, JoinRequest, LinkCode
+from db.models.web import WebLink, WebSession
 from db.models.work import Dossier, DossierEvent, DossierSubscription, HelpSession, WeeklyReport
 from db.models.zalo import ZaloOAToken
 
@@ -42,6 +43,8 @@ __all__ = [
     "Ticket",
     "TicketMessage",
     "Unit",
+    "WebLink",
+    "WebSession",
     "WeeklyReport",
     "ZaloOAToken",
 ]
