@@ -37,11 +37,12 @@ def this_week(page: Page) -> Period:
 
 
 def chosen_period(page: Page) -> Period:
-    """?period=2026-W47 | 2026-11 | 2026-Q4 (the week picker sends the ISO week); default this week."""
+    """?period=2026-W47 | 2026-11 | 2026-Q4 (the week picker sends the ISO week)."""
     q = page.request.query
     raw = q.get("period", "").strip()
     kind = q.get("kind", "")
-    period = kpi.parse_period(raw) if raw else this_week(page)
+    # Default: the last finished week — the one the Monday digest speaks about.
+    period = kpi.parse_period(raw) if raw else this_week(page).previous()
     if period.kind == "year":
         raise InvalidInput("kpi.errors.bad_period", value=raw)
     if kind in PERIOD_KINDS and kind != period.kind:
@@ -347,13 +348,16 @@ async def trend_data(
     )
     series: list[tuple[str, list[float | None]]] = [(unit.name, own)]
     series += [(k.name, [uf.figures[ind.id].value for uf in figs]) for k, figs in order[: MAX_LINES - 1]]
+    def shown(v: float | None) -> str:
+        return "—" if v is None else fmt(ind, v, page.app.catalog, page.lang)
+
     table = [
-        {"name": unit.name, "url": None, "values": [fmt(ind, v, page.app.catalog, page.lang) for v in own]},
+        {"name": unit.name, "url": None, "values": [shown(v) for v in own]},
         *[
             {
                 "name": k.name,
                 "url": url(f"/u/{k.code}/trend", indicator=ind.id, kind=kind, period=period.key),
-                "values": [fmt(ind, uf.figures[ind.id].value, page.app.catalog, page.lang) for uf in figs],
+                "values": [shown(uf.figures[ind.id].value) for uf in figs],
             }
             for k, figs in kids
         ],
