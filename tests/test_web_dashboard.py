@@ -4,10 +4,11 @@ chat, and the digest's "Xem trên web" path down to an export."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+from pathlib import Path
 from typing import Any
 
-import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
@@ -19,6 +20,10 @@ from tests.support import demo_driver, seed_demo
 from tests.web_support import browser, dashboard_server, link_in, require_browser, shot
 
 INDICATOR_NAMES_VI = [i.name_vi for i in kpi.DEFAULT_INDICATORS]
+
+
+async def read(path: Any) -> bytes:
+    return await asyncio.to_thread(Path(path).read_bytes)
 
 
 async def audit(app: App, action: str) -> list[AuditLog]:
@@ -47,7 +52,9 @@ async def test_sign_in_link_opens_the_overview_with_every_indicator(app: App) ->
         table = await page.inner_text("#indicators")
         for name in INDICATOR_NAMES_VI:
             assert name in table
-        assert await page.locator("#indicators tr.st-good, #indicators tr.st-bad, #indicators tr.st-warn").count()
+        assert await page.locator(
+            "#indicators tr.st-good, #indicators tr.st-bad, #indicators tr.st-warn"
+        ).count()
         await shot(page, "overview-commune")
         cookies = {c["name"]: c for c in await ctx.cookies()}
         assert cookies["tocns_web"]["httpOnly"] and cookies["tocns_web"]["sameSite"] == "Lax"
@@ -169,15 +176,18 @@ async def test_targets_csv_is_checked_against_the_leaders_scope(app: App) -> Non
     async with dashboard_server(app) as base, browser(exe) as ctx:
         page = await sign_in(app, ctx, "lanhdao")
         await page.goto(f"{base}/web/u/19786/targets")
-        bad = f"unit_code,indicator,period,target\n19786,on_time_rate,{quarter},91\n{other.code},online_rate,{quarter},50\n"
+        head = "unit_code,indicator,period,target\n"
+        bad = f"{head}19786,on_time_rate,{quarter},91\n{other.code},online_rate,{quarter},50\n"
         await page.set_input_files(
-            "#target-csv input[type=file]", files=[{"name": "t.csv", "mimeType": "text/csv", "buffer": bad.encode()}]
+            "#target-csv input[type=file]",
+            files=[{"name": "t.csv", "mimeType": "text/csv", "buffer": bad.encode()}],
         )
         await page.click("#target-csv button")
         assert other.code in await page.inner_text("#form-errors")
         good = f"unit_code,indicator,period,target\n19786,on_time_rate,{quarter},91\n"
         await page.set_input_files(
-            "#target-csv input[type=file]", files=[{"name": "t.csv", "mimeType": "text/csv", "buffer": good.encode()}]
+            "#target-csv input[type=file]",
+            files=[{"name": "t.csv", "mimeType": "text/csv", "buffer": good.encode()}],
         )
         await page.click("#target-csv button")
         assert "1" in await page.inner_text("#message")
@@ -201,7 +211,13 @@ async def test_officer_uploads_the_one_stop_export_and_sees_the_row_report(app: 
         await page.wait_for_selector("#upload-form")
         await page.set_input_files(
             "#upload-form input[type=file]",
-            files=[{"name": "hoso.xlsx", "mimeType": "application/octet-stream", "buffer": make_xlsx(sample_rows())}],
+            files=[
+                {
+                    "name": "hoso.xlsx",
+                    "mimeType": "application/octet-stream",
+                    "buffer": make_xlsx(sample_rows()),
+                }
+            ],
         )
         await page.click("#upload-form button")
         summary = await (await page.wait_for_selector("#upload-summary")).inner_text()
@@ -266,7 +282,7 @@ async def test_from_the_digest_to_the_weakest_commune_its_trend_and_an_export(ap
         async with page.expect_download() as info:
             await page.click("#export-trend")
         download = await info.value
-        wb = load_workbook(io.BytesIO(open(await download.path(), "rb").read()))  # noqa: ASYNC230
+        wb = load_workbook(io.BytesIO(await read(await download.path())))
         ws = wb.active
         assert ws is not None
         assert ws.cell(row=2, column=3 + 11).value == week
@@ -280,7 +296,7 @@ async def test_from_the_digest_to_the_weakest_commune_its_trend_and_an_export(ap
         await shot(page, "exports")
         async with page.expect_download() as info:
             await page.click("#export-children")
-        wb = load_workbook(io.BytesIO(open(await (await info.value).path(), "rb").read()))  # noqa: ASYNC230
+        wb = load_workbook(io.BytesIO(await read(await (await info.value).path())))
         ws = wb.active
         assert ws is not None
         assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)

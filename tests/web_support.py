@@ -3,6 +3,7 @@ port, and Debian's chromium driven by Playwright (the system browser, never a do
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -84,7 +85,7 @@ def link_in(text: str) -> str:
 
 
 async def shot(page: Any, name: str) -> Path:
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(SHOTS.mkdir, parents=True, exist_ok=True)
     path = SHOTS / f"{name}.png"
     await page.screenshot(path=str(path), full_page=True)
     return path

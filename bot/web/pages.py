@@ -348,6 +348,7 @@ async def trend_data(
     )
     series: list[tuple[str, list[float | None]]] = [(unit.name, own)]
     series += [(k.name, [uf.figures[ind.id].value for uf in figs]) for k, figs in order[: MAX_LINES - 1]]
+
     def shown(v: float | None) -> str:
         return "—" if v is None else fmt(ind, v, page.app.catalog, page.lang)
 
