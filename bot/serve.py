@@ -79,12 +79,24 @@ async def serve(app: App, channels: list[Channel], webapp: web.Application) -> N
 
 async def start_web(app: App, webapp: web.Application) -> web.AppRunner | None:
     """Serve the webhooks and the dashboard (when any route besides /healthz is mounted)."""
-    if len(webapp.router.resources()) <= 1:
+    resources = webapp.router.resources()
+    if len(resources) <= 1:
         return None
+    # Webhooks need the server; the dashboard alone does not stop the bot when its port is taken.
+    webhooks = any(
+        not isinstance(r, web.PrefixedSubAppResource) for r in resources if r.canonical != "/healthz"
+    )
     runner = web.AppRunner(webapp, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, app.settings.web.host, app.settings.web.port)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as exc:
+        if webhooks:
+            raise
+        log.warning("dashboard not served: %s:%s: %s", app.settings.web.host, app.settings.web.port, exc)
+        await runner.cleanup()
+        return None
     log.info("web server on %s:%s", app.settings.web.host, app.settings.web.port)
     return runner
 

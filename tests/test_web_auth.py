@@ -125,3 +125,38 @@ async def test_a_removed_team_leader_loses_the_dashboard_at_once(app: App) -> No
         async with http.get(f"{base}/web/u/19786-1") as r:
             assert r.status == 403
         assert [d["reason"] for a, d in await actions(app) if a == "web.refused"] == ["role"]
+
+
+async def test_run_serves_the_dashboard_without_webhooks_and_survives_a_taken_port(db_url: str) -> None:
+    import socket
+
+    from bot import serve
+    from bot.assemble import build
+    from tests.support import make_settings
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        app = build(make_settings(db_url, TOCNS_WEB_PORT=str(port)))
+        try:
+            channels, webapp = serve.build_channels(app)
+            assert channels == []
+            assert await serve.start_web(app, webapp) is None  # logged, not fatal
+        finally:
+            await app.close()
+    app = build(make_settings(db_url, TOCNS_WEB_PORT=str(port)))
+    try:
+        channels, webapp = serve.build_channels(app)
+        runner = await serve.start_web(app, webapp)
+        assert runner is not None
+        try:
+            async with aiohttp.ClientSession() as http:
+                async with http.get(f"http://127.0.0.1:{port}/web/signin") as r:
+                    assert r.status == 200 and "/web" in await r.text()
+                async with http.get(f"http://127.0.0.1:{port}/web/u/46", allow_redirects=False) as r:
+                    assert r.status == 302
+        finally:
+            await runner.cleanup()
+    finally:
+        await app.close()

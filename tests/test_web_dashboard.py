@@ -111,6 +111,12 @@ async def test_drill_down_province_commune_team_and_back(app: App) -> None:
         await page.go_back()
         await page.wait_for_url("**/web/u/46/children**")
         assert await page.locator("#children a.unit-link").count() > 1
+        # English, for the person (the same choice as /ngonngu in the chat).
+        await page.click("header form button[name=lang]")
+        await page.wait_for_selector("#children")
+        assert "Online dossier rate" in await page.inner_text("#children thead")
+        said = await demo_driver(app, "tinh").send("/kpi")
+        assert "Online dossier rate" in said.text
 
 
 async def test_commune_leader_is_refused_another_commune(app: App) -> None:
