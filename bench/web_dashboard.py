@@ -83,7 +83,9 @@ async def measure(url: str, data: Data, repeat: int) -> dict[str, Any]:
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="a tenth of the communes, teams and rows")
     parser.add_argument("--pg", default=DEFAULT_PG, help="PostgreSQL server (a scratch database is made)")
     parser.add_argument("--repeat", type=int, default=5, help="timed requests after one warm-up (best kept)")
