@@ -19,6 +19,7 @@ from db.repositories import kpi as repo
 from db.repositories.kpi import UnitRow
 from services import kpi, targets
 from services.access import Action, Actor
+from services.errors import DomainError, InvalidInput
 from services.kpi import TZ, KpiSettings, Period, UnitFigures
 
 TREND_WEEKS = 12
@@ -180,24 +181,58 @@ async def work(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class TargetsImport:
+    rows: int
+    errors: tuple[tuple[int, str, dict[str, object]], ...]  # (line, catalog key, parameters)
+
+
+def _check_row(settings: KpiSettings, indicator: str, period_text: str, raw: str) -> None:
+    """What /chitieu checks (services.targets): a known indicator, a quarter or year, a value."""
+    ind = settings.indicator(indicator)
+    period = kpi.parse_period(period_text)
+    if period.kind not in ("quarter", "year"):
+        raise InvalidInput("kpi.errors.target_period", value=period_text)
+    value = targets.parse_value(raw)
+    if ind.unit == "percent" and value > 100:
+        raise InvalidInput("kpi.errors.bad_target", value=raw)
+
+
 async def import_targets_csv(
     session: AsyncSession, actor: Actor, data: str, settings: KpiSettings
-) -> targets.ImportResult:
-    """The CSV `tocns targets import` takes, from a leader: every unit must be in their scope
-    (same check as /chitieu); then the same all-or-nothing import and validation."""
+) -> TargetsImport:
+    """The CSV `tocns targets import` takes (`unit_code,indicator,period,target`), from a leader:
+    every row checked like /chitieu and every unit in the leader's scope, then the same
+    all-or-nothing import. Errors name the line and say what to fix."""
     actor.require(Action.SET_TARGETS)
     reader = csv.DictReader(io.StringIO(data.lstrip("\ufeff")))
-    errors: list[str] = []
-    if reader.fieldnames and "unit_code" in {f.strip() for f in reader.fieldnames}:
-        for n, raw in enumerate(reader, start=2):
-            code = (raw.get("unit_code") or raw.get(" unit_code") or "").strip()
-            unit = await repo.unit_by_code(session, code) if code else None
-            if unit is not None and not actor.can(Action.SET_TARGETS, unit.path):
-                errors.append(f"line {n}: {code}: out of scope")
+    needed = {"unit_code", "indicator", "period", "target"}
+    if not reader.fieldnames or not needed <= {f.strip() for f in reader.fieldnames}:
+        return TargetsImport(0, ((1, "web.targets.csv_header", {"columns": ",".join(sorted(needed))}),))
+    errors: list[tuple[int, str, dict[str, object]]] = []
+    n_rows = 0
+    for n, raw in enumerate(reader, start=2):
+        r = {k.strip(): (v or "").strip() for k, v in raw.items() if k}
+        n_rows += 1
+        unit = await repo.unit_by_code(session, r["unit_code"])
+        if unit is None:
+            errors.append((n, "errors.unit_not_found", {"code": r["unit_code"]}))
+            continue
+        if not actor.can(Action.SET_TARGETS, unit.path):
+            errors.append((n, "web.targets.out_of_scope", {"unit": unit.name}))
+            continue
+        try:
+            _check_row(settings, r["indicator"], r["period"], r["target"])
+        except DomainError as exc:
+            errors.append((n, exc.key, dict(exc.params)))
+    if not n_rows:
+        errors.append((1, "web.targets.csv_empty", {}))
     if errors:
-        await core_repo.audit(session, actor.person_id, "web.refused", "targets.csv", {"reason": "scope"})
-        return targets.ImportResult(0, errors)
+        if any(k == "web.targets.out_of_scope" for _, k, _ in errors):
+            await core_repo.audit(session, actor.person_id, "web.refused", "targets.csv", {"reason": "scope"})
+        return TargetsImport(0, tuple(errors))
     result = await targets.import_csv(session, data, settings)
-    if not result.errors:
-        await core_repo.audit(session, actor.person_id, "kpi.targets_import", None, {"rows": result.rows})
-    return result
+    if result.errors:  # not expected after the checks above; never half-written (all or nothing)
+        return TargetsImport(0, tuple((0, "errors.invalid_input", {"detail": e}) for e in result.errors))
+    await core_repo.audit(session, actor.person_id, "kpi.targets_import", None, {"rows": result.rows})
+    return TargetsImport(result.rows, ())

@@ -189,7 +189,17 @@ async def test_targets_csv_is_checked_against_the_leaders_scope(app: App) -> Non
             files=[{"name": "t.csv", "mimeType": "text/csv", "buffer": bad.encode()}],
         )
         await page.click("#target-csv button")
-        assert other.code in await page.inner_text("#form-errors")
+        errors = await page.inner_text("#form-errors")
+        assert f"Dòng 3: {other.name} nằm ngoài phạm vi" in errors
+        bad = f"{head}19786,on_time_rate,{quarter},191\n19786,online_rate,2026-W40,50\n"
+        await page.set_input_files(
+            "#target-csv input[type=file]",
+            files=[{"name": "t.csv", "mimeType": "text/csv", "buffer": bad.encode()}],
+        )
+        await page.click("#target-csv button")
+        errors = await page.inner_text("#form-errors")
+        assert "Dòng 2: Giá trị chỉ tiêu «191» chưa hợp lệ" in errors
+        assert "Dòng 3: Chỉ tiêu đặt theo quý" in errors
         good = f"unit_code,indicator,period,target\n19786,on_time_rate,{quarter},91\n"
         await page.set_input_files(
             "#target-csv input[type=file]",

@@ -473,8 +473,10 @@ async def targets_page(request: web.Request) -> web.StreamResponse:
                 text = ""
             result = await dashboard.import_targets_csv(page.db, page.actor, text, cfg)
             if result.errors:
-                await page.db.rollback()
-                ctx["errors"] = result.errors
+                ctx["errors"] = [
+                    page.t("web.targets.csv_line", line=line, reason=page.t(key, **params))
+                    for line, key, params in result.errors[:SHOWN_ERRORS]
+                ]
             else:
                 ctx["message"] = page.t("web.targets.imported", rows=result.rows)
         else:
