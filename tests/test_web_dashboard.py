@@ -249,6 +249,16 @@ async def test_officer_uploads_the_one_stop_export_and_sees_the_row_report(app: 
         )
         await page.click("#upload-form button")
         assert "Chưa nhập dòng nào" in await (await page.wait_for_selector("#upload-error")).inner_text()
+        # The officer's work page lists the overdue dossiers: codes and procedures only.
+        await page.click("nav.tabs >> text=Tổng quan")
+        await page.click("nav.tabs >> text=Hoạt động")
+        dossiers = await (await page.wait_for_selector("#dossiers")).inner_text()
+        assert "H46.19786-261101-0001" in dossiers and "Đăng ký khai sinh" in dossiers
+        await shot(page, "work-officer")
+        leader = await sign_in(app, ctx, "lanhdao")
+        await leader.click("nav.tabs >> text=Hoạt động")
+        await leader.wait_for_selector("#tickets")
+        assert await leader.locator("#dossiers").count() == 0
     async with app.sessions() as s:
         after = int((await s.execute(select(func.count()).select_from(Dossier))).scalar_one())
     assert after > before
