@@ -78,6 +78,7 @@ async def test_link_expires_after_ten_minutes_and_sessions_after_idle_time(app: 
             assert "Secure" not in cookie  # plain HTTP here; behind HTTPS it is set
         async with http.get(f"{base}/web/u/19786") as r:
             assert r.status == 200
+            assert r.headers["X-Frame-Options"] == "DENY" and r.headers["Cache-Control"] == "no-store"
         # Idle for longer than web.session_idle_minutes: signed out.
         clock.now += timedelta(minutes=app.settings.web.session_idle_minutes + 1)
         async with http.get(f"{base}/web/u/19786", allow_redirects=False) as r:

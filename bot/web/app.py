@@ -171,6 +171,14 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         return response
 
 
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """No framing (clickjacking), no MIME sniffing, no cached pages with people's figures."""
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if not request.path.startswith(f"{WEB_PREFIX}/static/"):
+        response.headers.setdefault("Cache-Control", "no-store")
+
+
 def mount(app: App, webapp: web.Application, *, clock: Clock = utcnow) -> web.Application:
     """Add the dashboard under /web to the server's application (and tell /web its address)."""
     from bot.web import pages
@@ -185,6 +193,7 @@ def mount(app: App, webapp: web.Application, *, clock: Clock = utcnow) -> web.Ap
         undefined=jinja2.StrictUndefined,
     )
     env.globals["prefix"] = WEB_PREFIX
+    sub.on_response_prepare.append(security_headers)
     pages.add_routes(sub)
     sub.router.add_static("/static", HERE / "static", name="static")
     webapp.add_subapp(WEB_PREFIX, sub)
