@@ -6,6 +6,15 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 PY="${PYTHON:-python3}"
+# The web dashboard's browser tests drive Debian's chromium through Playwright (no browser download);
+# without it they are skipped with a visible reason.
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "Cài chromium cho kiểm thử trình duyệt / installing chromium for the browser tests …" >&2
+  if ! (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji) \
+      >/tmp/tocns-apt-chromium.log 2>&1; then
+    echo "chromium: install failed, browser tests will be skipped (see /tmp/tocns-apt-chromium.log)" >&2
+  fi
+fi
 if [ ! -x .venv/bin/pytest ] || [ pyproject.toml -nt .venv/.installed-dev ] || [ requirements-dev.lock -nt .venv/.installed-dev ]; then
   echo "Cài đặt thư viện kiểm thử / installing test dependencies into .venv …" >&2
   "$PY" -m venv .venv

@@ -73,6 +73,18 @@ class TelegramSettings(_Section):
 class WebSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
+    # The dashboard (bot/web): its public address for sign-in links ("" = http://host:port),
+    # how long an unused session stays signed in, and whether to serve it at all.
+    public_url: str = ""
+    session_idle_minutes: int = Field(120, ge=1)
+    dashboard: bool = True
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
 
 
 class OutboxSettings(_Section):
@@ -136,6 +148,7 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "TOCNS_LOCALE": ("app", "locale"),
     "TOCNS_WEB_HOST": ("web", "host"),
     "TOCNS_WEB_PORT": ("web", "port"),
+    "TOCNS_WEB_PUBLIC_URL": ("web", "public_url"),
     "TOCNS_LOG_LEVEL": ("log", "level"),
     "TOCNS_LOG_FORMAT": ("log", "format"),
     "TOCNS_DATABASE_AUTO_MIGRATE": ("database", "auto_migrate"),

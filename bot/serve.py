@@ -20,6 +20,7 @@ from bot.kernel import App, Channel
 from bot.leader import Leadership
 from bot.metrics import metrics_handler
 from bot.watchdog import Watchdog
+from bot.web import app as dashboard
 
 log = logging.getLogger("tocns")
 
@@ -28,6 +29,8 @@ log = logging.getLogger("tocns")
 ChannelBuilder = Callable[[App, web.Application], Channel | None]
 CHANNEL_BUILDERS: tuple[ChannelBuilder, ...] = (telegram_channel, zalo_bot_channel, zalo_oa_channel)
 SCHEDULER_LEASE = "scheduler"
+# Dashboard uploads (the one-stop export) need more than aiohttp's 1 MiB default.
+MAX_REQUEST_BYTES = 25 * 1024 * 1024
 SCHEDULER_LEASE_TTL = 30.0
 
 
@@ -36,7 +39,7 @@ READINESS: web.AppKey[Readiness] = web.AppKey("readiness", Readiness)
 
 def build_channels(app: App) -> tuple[list[Channel], web.Application]:
     """The web application (health, readiness, metrics, webhooks) and every configured channel."""
-    webapp = web.Application()
+    webapp = web.Application(client_max_size=MAX_REQUEST_BYTES)
     readiness = Readiness(app)
     webapp[READINESS] = readiness
     webapp.router.add_get("/healthz", readiness.healthz)
@@ -44,6 +47,8 @@ def build_channels(app: App) -> tuple[list[Channel], web.Application]:
     ops = app.settings.ops
     token = ops.metrics_token.get_secret_value() if ops.metrics_token else ""
     webapp.router.add_get("/metrics", metrics_handler(app.metrics, mode=ops.metrics, token=token))
+    if app.settings.web.dashboard:
+        dashboard.mount(app, webapp)
     channels = [c for builder in CHANNEL_BUILDERS if (c := builder(app, webapp)) is not None]
     return channels, webapp
 
@@ -55,13 +60,8 @@ async def serve(app: App, channels: list[Channel], webapp: web.Application) -> N
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
 
-    # Always served: health and readiness for the proxy, metrics, and the webhooks if any.
-    runner = web.AppRunner(webapp, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, app.settings.web.host, app.settings.web.port)
-    await site.start()
-    bound = ", ".join(f"{a[0]}:{a[1]}" for a in runner.addresses if isinstance(a, tuple))
-    log.info("web server on %s", bound)
+    # Always served: health and readiness for the proxy, metrics, the dashboard and the webhooks.
+    runner = await start_web(app, webapp)
 
     started: list[Channel] = []
     stoppers: list[Callable[[], Awaitable[None]]] = []
@@ -84,7 +84,33 @@ async def serve(app: App, channels: list[Channel], webapp: web.Application) -> N
                 await channel.stop()
         app.dispatcher.stop()
         await dispatcher_task
+        if runner is not None:
+            await runner.cleanup()
+
+
+async def start_web(app: App, webapp: web.Application) -> web.AppRunner | None:
+    """Serve health, readiness, metrics, the dashboard and the webhooks; the bound address is logged
+    (`web.port: 0` picks a free one)."""
+    ops_paths = {"/healthz", "/readyz", "/metrics"}
+    webhooks = any(
+        not isinstance(r, web.PrefixedSubAppResource) and r.canonical not in ops_paths
+        for r in webapp.router.resources()
+    )
+    runner = web.AppRunner(webapp, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, app.settings.web.host, app.settings.web.port)
+    try:
+        await site.start()
+    except OSError as exc:
+        if webhooks:
+            raise
+        # Without webhooks the bot still works: it says so loudly instead of stopping.
+        log.warning("web server not started on %s:%s: %s", app.settings.web.host, app.settings.web.port, exc)
         await runner.cleanup()
+        return None
+    bound = ", ".join(f"{a[0]}:{a[1]}" for a in runner.addresses if isinstance(a, tuple))
+    log.info("web server on %s", bound)
+    return runner
 
 
 async def start_scheduler_when_leader(

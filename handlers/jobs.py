@@ -157,6 +157,7 @@ async def weekly_digest(env: JobEnv, period: str) -> int:
         buttons: tuple[tuple[Button, ...], ...] = ()
         if d.rows and d.has_data:
             buttons = ((Button(env.t(lang, "kpi.buttons.excel"), ExportTable(unit.code, week.key).pack()),),)
+            buttons += ((Button(env.t(lang, "web.open_button"), f"web:{unit.code}:{week.key}"),),)
         text = render_digest(d, env, lang)
         added += await send(env, person_id, Reply(text, buttons), kind="weekly_digest", key=key)
         if d.rows and d.has_data:

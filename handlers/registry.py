@@ -16,6 +16,7 @@ from handlers import (
     team,
     tracuu,
     units_admin,
+    web,
 )
 from handlers.router import Router
 
@@ -33,6 +34,7 @@ FEATURES = [
     kpi.router,
     faq.router,
     handoff.router,
+    web.router,
 ]
 
 

@@ -16,6 +16,7 @@ from db.models.kpi import JobRun, KpiTarget
 from db.models.lease import Lease
 from db.models.onboarding import Invite, JoinRequest, LinkCode
 from db.models.ops import Incident, JobAttempt
+from db.models.web import WebLink, WebSession
 from db.models.work import Dossier, DossierEvent, DossierSubscription, HelpSession, WeeklyReport
 from db.models.zalo import ZaloInbound, ZaloOAToken
 
@@ -45,6 +46,8 @@ __all__ = [
     "Ticket",
     "TicketMessage",
     "Unit",
+    "WebLink",
+    "WebSession",
     "WeeklyReport",
     "ZaloInbound",
     "ZaloOAToken",
