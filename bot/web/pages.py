@@ -14,7 +14,7 @@ from bot.web import charts, export
 from bot.web.app import APP_KEY, CLOCK_KEY, COOKIE, WEB_PREFIX, Page, page_of, safe_next, set_cookie
 from db.repositories.kpi import UnitRow
 from handlers.jobs import JobEnv, reason_text, suggestion
-from handlers.kpi import dates, fmt, fmt_delta
+from handlers.kpi import dates, fmt, fmt_delta, period_label
 from handlers.nhap import MAX_UPLOAD, SHOWN_ERRORS
 from services import dashboard, digest, kpi, people, web_auth
 from services.access import Action
@@ -137,6 +137,7 @@ async def base_context(page: Page, unit: UnitRow | None, period: Period | None, 
     }
     if period is not None:
         ctx["period_dates"] = dates(period)
+        ctx["period_label"] = period_label(period, page.app.catalog, page.lang)
         keep = [(k, v) for k, v in page.request.query.items() if k not in ("period", "kind")]
         ctx["keep_query"] = keep
         path = page.request.path
