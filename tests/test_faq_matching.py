@@ -216,6 +216,14 @@ def test_long_pasted_text_is_bounded(index: FaqIndex) -> None:
     assert match.top is not None and match.top.entry.id == "dang-ky-ket-hon"
 
 
+def test_number_near_a_zero_padded_number_does_not_crash() -> None:
+    # The knowledge base may hold "0368" (a hotline prefix); "368" or "200" near it must not
+    # look up a token that is not in the vocabulary.
+    tiny = FaqIndex([entry("tong-dai", "Gọi tổng đài 0368 hỗ trợ", "tổng đài 0368")])
+    assert top_id(tiny, "tổng đài 368") == "tong-dai"
+    assert tiny.search("doanh thu 200 triệu").verdict is Verdict.NONE
+
+
 # -- matching logic on a tiny synthetic knowledge base ---------------------------------------
 
 

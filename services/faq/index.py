@@ -194,7 +194,8 @@ class FaqIndex:
     def _build_repair_tables(self) -> None:
         """Tables to repair typos: joined pairs, sound-alikes, the sorted vocabulary, numbers."""
         self._vocab_list = sorted(self._idf)
-        self._numbers = tuple(int(t) for t in self._vocab_list if t.isdigit())
+        # (value, token as written): "0368" is a known token, "368" is not.
+        self._numbers = tuple((int(t), t) for t in self._vocab_list if t.isdigit())
         joined: dict[str, tuple[str, str]] = {}
         for doc in self._docs:
             for phrase in doc.phrases:
@@ -290,13 +291,13 @@ class FaqIndex:
         """The number itself if known, and nearby known numbers with less confidence ("8 tuổi"
         is nearer "dưới 6 tuổi" than "14 tuổi")."""
         out: _Candidates = []
-        for number in self._numbers:
+        for number, token in self._numbers:
             if number == value:
-                out.append((str(number), 1.0))
+                out.append((token, 1.0))
                 continue
             closeness = 1.0 - abs(number - value) / max(number, value, 1)
             if closeness >= 0.5:
-                out.append((str(number), 0.8 * closeness))
+                out.append((token, 0.8 * closeness))
         return out
 
     def _weight(self, text: str, candidates: _Candidates) -> float:
