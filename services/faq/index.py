@@ -31,6 +31,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from services.faq.entries import FaqEntry, load_entries
+from services.faq.marks import entry_spellings, same_sound_marks
 from services.faq.text import Token, analyze, phonetic_key
 
 __all__ = [
@@ -79,7 +80,7 @@ class MatchSettings:
 
     confident: float = 0.7  # top score needed to answer directly
     margin: float = 0.12  # ... and by how much it must beat the runner-up
-    explained: float = 0.75  # ... and explain this share of the question's words
+    explained: float = 0.8  # ... and explain this share of the question's words
     floor: float = 0.4  # below this we don't know
     # A weak top hit that also explains little of the question is a guess, not a choice to offer
     # ("đổi tiền lẻ ở đâu" must not offer three procedures): below both, we don't know.
@@ -91,6 +92,10 @@ class MatchSettings:
     unknown_weight: float = 1.2  # weight of a question word no entry knows
     accent_mismatch: float = 0.5  # confidence in a word typed with other marks ("vàng"/"vắng")
     fuzzy_cutoff: float = 0.75  # minimal normalised Levenshtein similarity for a correction
+    # An entry whose words explain most of the question scores at least this share of that
+    # coverage, even when no single phrase of it is in the question ("sáp nhập rồi căn cước ghi
+    # tỉnh cũ" uses words of several phrases). Below `confident`, so it ranks, never answers alone.
+    bag_weight: float = 0.55
 
 
 # A pasted paragraph is not a question; only its beginning is worth matching.
@@ -111,6 +116,7 @@ class _Doc:
     phrases: tuple[_Phrase, ...]
     vocab: frozenset[str]
     context: frozenset[str]
+    spellings: dict[str, frozenset[str]] = field(default_factory=dict)  # word -> its marks here
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +126,8 @@ class _Question:
     terms: dict[str, float]  # every candidate term with its best confidence
     # How many question words may stand for each term.
     counts: dict[str, int] = field(default_factory=dict)
+    # Words typed as such and every time with marks: term -> the accent signatures typed.
+    marked: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def total(self) -> float:
@@ -184,7 +192,8 @@ class FaqIndex:
         postings: dict[str, list[int]] = {}
         for i, (entry, raw) in enumerate(zip(self._entries, raws, strict=True)):
             compiled = tuple(_Phrase(p, sum(self._idf[t] for t in p)) for p in sorted(raw.phrases))
-            docs.append(_Doc(entry, compiled, raw.vocab, raw.context))
+            texts = (t for group in _entry_texts(entry) for t in group)
+            docs.append(_Doc(entry, compiled, raw.vocab, raw.context, entry_spellings(texts)))
             for term in raw.vocab | raw.context:
                 postings.setdefault(term, []).append(i)
         self._docs = tuple(docs)
@@ -255,7 +264,11 @@ class FaqIndex:
         for position in positions:
             for term in {t for t, _ in position}:
                 counts[term] = counts.get(term, 0) + 1
-        return _Question(positions, weights, terms, counts)
+        typed: dict[str, set[str]] = {}
+        for token in tokens:
+            typed.setdefault(token.text, set()).add(token.accent)
+        marked = {t: frozenset(a) for t, a in typed.items() if "" not in a and t in self._idf}
+        return _Question(positions, weights, terms, counts, marked)
 
     def _resolve(self, token: Token) -> _Candidates:
         """Vocabulary terms a question word may stand for, with a confidence in (0, 1]."""
@@ -269,7 +282,8 @@ class FaqIndex:
             conf = 1.0 if same_word else self.settings.accent_mismatch
             # A real word can still be a regional misspelling of another ("kết hông").
             alike = 0.8 if same_word else 0.6
-            return [(text, conf), *((t, alike) for t in self._sounds.get(key, ()) if t != text)]
+            others = (t for t in self._sounds.get(key, ()) if t != text)
+            return [(text, conf), *((t, self._repair(token, t, alike)) for t in others)]
         pair = self._joined.get(text)
         if pair is not None:
             return [(pair[0], 0.95), (pair[1], 0.95)]
@@ -277,7 +291,7 @@ class FaqIndex:
             return []
         sound_alikes = self._sounds.get(key)
         if sound_alikes:
-            return [(t, 0.85) for t in sound_alikes]
+            return [(t, self._repair(token, t, 0.85)) for t in sound_alikes]
         found = process.extract(
             text,
             self._vocab_list,
@@ -285,7 +299,14 @@ class FaqIndex:
             score_cutoff=self.settings.fuzzy_cutoff,
             limit=2,
         )
-        return [(term, 0.9 * float(similarity)) for term, similarity, _ in found]
+        return [(term, self._repair(token, term, 0.9 * float(similarity))) for term, similarity, _ in found]
+
+    def _repair(self, token: Token, term: str, conf: float) -> float:
+        """Confidence that `token` is a misspelling of `term`: lower when the token's marks put
+        another vowel or tone than any spelling of the term ("bổng" is not "bảng")."""
+        if same_sound_marks(token.accent, self._accents.get(term, ())):
+            return conf
+        return conf * self.settings.accent_mismatch
 
     def _near_numbers(self, value: int) -> _Candidates:
         """The number itself if known, and nearby known numbers with less confidence ("8 tuổi"
@@ -313,11 +334,13 @@ class FaqIndex:
         """(score, share of the question's weight that the entry explains)."""
         s = self.settings
         total = q.total
+        # Words this entry writes with other marks than typed mean something else here.
+        other = {t for t, typed in q.marked.items() if (known := doc.spellings.get(t)) and not typed & known}
         # The best phrase is the one most fully present in the question and, among those, the
         # one that explains most of the question.
         best = 0.0
         for phrase in doc.phrases:
-            matched = self._phrase_match(phrase.tokens, q)
+            matched = self._phrase_match(phrase.tokens, q, other)
             if matched:
                 cover = matched / phrase.total
                 reach = min(1.0, matched / total)
@@ -328,15 +351,18 @@ class FaqIndex:
         for candidates, weight in zip(q.positions, q.weights, strict=True):
             share = 0.0
             for term, conf in candidates:
+                if term in other:
+                    conf *= s.accent_mismatch
                 if term in doc.vocab:
                     share = max(share, conf)
                 elif term in doc.context:
                     share = max(share, conf * s.context_weight)
             explained += weight * share
         coverage = explained / total
-        return best * (1.0 - s.coverage_share + s.coverage_share * coverage), coverage
+        score = best * (1.0 - s.coverage_share + s.coverage_share * coverage)
+        return max(score, s.bag_weight * coverage), coverage
 
-    def _phrase_match(self, tokens: tuple[str, ...], q: _Question) -> float:
+    def _phrase_match(self, tokens: tuple[str, ...], q: _Question, other: set[str]) -> float:
         """Weight of the phrase's words found in the question, each question word used once:
         "tuyển sinh trực tuyến" has "tuyến" twice, and one "trực tuyến" must not pay for both."""
         matched = 0.0
@@ -345,6 +371,8 @@ class FaqIndex:
             conf = q.terms.get(term, 0.0)
             if not conf:
                 continue
+            if term in other:
+                conf *= self.settings.accent_mismatch
             used[term] = used.get(term, 0) + 1
             if used[term] <= q.counts.get(term, 1):
                 matched += self._idf[term] * conf

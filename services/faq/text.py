@@ -102,6 +102,8 @@ def _expand(tokens: list[Token]) -> list[Token]:
             out += [Token(age.group(1)), Token("tuoi")]
         elif million:
             out += [Token(million.group(1)), Token("trieu")]
+        elif (standard := _regional(token)) is not None:
+            out.append(Token(canonical_token(fold_words(standard)), accent_signature(standard)))
         elif token.text in v.ABBREVIATIONS:
             out += [
                 Token(canonical_token(t), accent_signature(v.EXPANDED_ACCENTS.get(t, "")))
@@ -110,6 +112,23 @@ def _expand(tokens: list[Token]) -> list[Token]:
         else:
             out.append(Token(canonical_token(token.text), token.accent))
     return out
+
+
+@cache
+def _regional_table() -> Mapping[tuple[str, str], str]:
+    """(folded word, accent signature) -> the standard word with marks (built on first use)."""
+    table: dict[tuple[str, str], str] = {}
+    for word, standard in v.REGIONAL_WORDS.items():
+        folded = fold_words(word)
+        table[folded, accent_signature(word)] = standard
+        if folded in v.REGIONAL_UNMARKED:
+            table[folded, ""] = standard
+    return table
+
+
+def _regional(token: Token) -> str | None:
+    """The standard word for a regional one ("xài" -> "dùng"), None for any other word."""
+    return _regional_table().get((token.text, token.accent))
 
 
 def _join(tokens: list[Token]) -> list[Token]:
