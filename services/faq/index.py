@@ -31,8 +31,9 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from services.faq.entries import FaqEntry, load_entries
+from services.faq.keyboard import strip_tone_key
 from services.faq.marks import entry_spellings, same_sound_marks
-from services.faq.text import Token, analyze, phonetic_key
+from services.faq.text import Token, analyze, canonical_token, filler_words, phonetic_key
 
 __all__ = [
     "FaqHit",
@@ -101,6 +102,7 @@ class MatchSettings:
 # A pasted paragraph is not a question; only its beginning is worth matching.
 _MAX_QUESTION_CHARS = 400
 
+_FILLER_WORDS = filler_words()
 _Candidates = list[tuple[str, float]]  # vocabulary terms a question word may stand for
 
 
@@ -253,7 +255,8 @@ class FaqIndex:
 
     # -- question analysis ---------------------------------------------------------------------
 
-    def _question(self, tokens: Sequence[Token]) -> _Question:
+    def _question(self, typed: Sequence[Token]) -> _Question:
+        tokens = [part for token in typed for part in self._unjoin(token)]
         positions = tuple(self._resolve(t) for t in tokens)
         weights = tuple(self._weight(t.text, c) for t, c in zip(tokens, positions, strict=True))
         terms: dict[str, float] = {}
@@ -287,6 +290,9 @@ class FaqIndex:
         pair = self._joined.get(text)
         if pair is not None:
             return [(pair[0], 0.95), (pair[1], 0.95)]
+        bare = strip_tone_key(text)  # Telex tone key left at the end: "kys", "sinhf"
+        if bare is not None and canonical_token(bare) in self._idf:
+            return [(canonical_token(bare), 0.95)]
         if len(text) < 3:
             return []
         sound_alikes = self._sounds.get(key)
@@ -300,6 +306,35 @@ class FaqIndex:
             limit=2,
         )
         return [(term, self._repair(token, term, 0.9 * float(similarity))) for term, similarity, _ in found]
+
+    def _unjoin(self, token: Token) -> tuple[Token, ...]:
+        """An unknown word that is known words run together, as those words (each one a word
+        of the question, so an entry must explain each)."""
+        if token.text in self._idf:
+            return (token,)
+        parts = self._joined.get(token.text) or self._segment(token.text)
+        return tuple(Token(part) for part in parts) if parts else (token,)
+
+    def _segment(self, text: str) -> tuple[str, ...]:
+        """Known words run together ("lamcancuocchocon" -> cancuoc, con): the split into the
+        fewest known or filler words of two letters or more, at most four; () when none."""
+        if len(text) < 6 or not text.isalpha():
+            return ()
+        known = self._idf
+        best: list[tuple[str, ...] | None] = [None] * (len(text) + 1)
+        best[0] = ()
+        for end in range(2, len(text) + 1):
+            for start in range(max(0, end - 12), end - 1):
+                head = best[start]
+                word = canonical_token(text[start:end])
+                if head is None or not (word in known or word in _FILLER_WORDS):
+                    continue
+                if best[end] is None or len(head) + 1 < len(best[end] or ()):
+                    best[end] = (*head, word)
+        found = best[len(text)]
+        if found is None or not 2 <= len(found) <= 4:
+            return ()
+        return tuple(word for word in found if word in known)
 
     def _repair(self, token: Token, term: str, conf: float) -> float:
         """Confidence that `token` is a misspelling of `term`: lower when the token's marks put

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from services.faq import vocabulary as v
+from services.faq.keyboard import collapse_repeats, telex_fold
 from services.text import fold_words
 
 __all__ = [
@@ -74,7 +75,12 @@ def accent_signature(word: str) -> str:
 
 def _split(text: str) -> list[Token]:
     tokens: list[Token] = []
-    for word in _WORD.findall(unicodedata.normalize("NFC", text.lower())):
+    for typed in _WORD.findall(unicodedata.normalize("NFC", text.lower())):
+        word = collapse_repeats(typed)
+        telex = telex_fold(word) if word not in v.ABBREVIATIONS else None
+        if telex is not None:
+            tokens.append(Token(telex))
+            continue
         parts = fold_words(word).split()
         accent = accent_signature(word) if len(parts) == 1 else ""
         tokens.extend(Token(part, accent) for part in parts)
@@ -219,6 +225,12 @@ def _strip(tokens: list[Token]) -> list[Token]:
             break
         end -= 1
     return [t for t in kept[:end] if not _is_filler(t)]
+
+
+def filler_words() -> frozenset[str]:
+    """Every filler word, folded (for splitting words typed together)."""
+    words = f"{v.FILLER_SPELLINGS} {v.MARKED_FILLER_SPELLINGS} {v.PHRASE_SPELLINGS}".split()
+    return frozenset(canonical_token(fold_words(w)) for w in words)
 
 
 def analyze(text: str) -> tuple[Token, ...]:
