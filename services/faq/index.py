@@ -255,8 +255,8 @@ class FaqIndex:
 
     # -- question analysis ---------------------------------------------------------------------
 
-    def _question(self, typed: Sequence[Token]) -> _Question:
-        tokens = [part for token in typed for part in self._unjoin(token)]
+    def _question(self, words: Sequence[Token]) -> _Question:
+        tokens = [part for token in words for part in self._unjoin(token)]
         positions = tuple(self._resolve(t) for t in tokens)
         weights = tuple(self._weight(t.text, c) for t, c in zip(tokens, positions, strict=True))
         terms: dict[str, float] = {}
