@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import pairwise
 from pathlib import Path
 
 from rapidfuzz import process
@@ -316,25 +317,37 @@ class FaqIndex:
         return tuple(Token(part) for part in parts) if parts else (token,)
 
     def _segment(self, text: str) -> tuple[str, ...]:
-        """Known words run together ("lamcancuocchocon" -> cancuoc, con): the split into the
-        fewest known or filler words of two letters or more, at most four; () when none."""
+        """Known words run together ("dangkykethon" -> dang, ki, ket, hon): of the splits into
+        known or filler words of two letters or more (at most six, three letters a word on
+        average), the one with the fewest words, then the most word pairs found in the
+        entries' phrases ("ket hon", not "ke thon"); only its known words; () when none."""
         if len(text) < 6 or not text.isalpha():
             return ()
-        known = self._idf
-        best: list[tuple[str, ...] | None] = [None] * (len(text) + 1)
-        best[0] = ()
-        for end in range(2, len(text) + 1):
-            for start in range(max(0, end - 12), end - 1):
-                head = best[start]
-                word = canonical_token(text[start:end])
-                if head is None or not (word in known or word in _FILLER_WORDS):
+        splits: list[tuple[str, ...]] = []
+
+        def walk(rest: str, done: tuple[str, ...]) -> None:
+            if len(splits) >= 200 or len(done) >= 6:
+                return
+            for cut in range(min(len(rest), 12), 1, -1):
+                word = canonical_token(rest[:cut])
+                if word not in self._idf and word not in _FILLER_WORDS:
                     continue
-                if best[end] is None or len(head) + 1 < len(best[end] or ()):
-                    best[end] = (*head, word)
-        found = best[len(text)]
-        if found is None or not 2 <= len(found) <= 4:
+                if cut == len(rest):
+                    splits.append((*done, word))
+                else:
+                    walk(rest[cut:], (*done, word))
+
+        walk(text, ())
+        splits = [p for p in splits if len(p) >= 2 and len(text) / len(p) >= 3.0]
+        if not splits:
             return ()
-        return tuple(word for word in found if word in known)
+
+        def rank(parts: tuple[str, ...]) -> tuple[int, int]:
+            pairs = sum(a + b in self._joined for a, b in pairwise(parts))
+            return len(parts), -pairs
+
+        best = min(splits, key=rank)
+        return tuple(word for word in best if word in self._idf)
 
     def _repair(self, token: Token, term: str, conf: float) -> float:
         """Confidence that `token` is a misspelling of `term`: lower when the token's marks put

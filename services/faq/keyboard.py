@@ -15,10 +15,10 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 __all__ = ["collapse_repeats", "strip_tone_key", "telex_fold"]
 
-_REPEATS = re.compile(r"([^\W\d_])\1{2,}")
 _TELEX_MARK = re.compile(r"dd|aa|aw|ee|oo|ow|uw|w")
 _TELEX_PAIRS = (("dd", "d"), ("aa", "a"), ("aw", "a"), ("ee", "e"), ("oo", "o"), ("ow", "o"), ("uw", "u"))
 _TONE_KEYS = "sfrxj"
@@ -30,8 +30,26 @@ _SYLLABLE = re.compile(
 
 
 def collapse_repeats(word: str) -> str:
-    """ "khonggggg" -> "khong"; a letter three or more times in a row counts once."""
-    return _REPEATS.sub(r"\1", word)
+    """ "khônggggg" -> "không", "trúuuu" -> "trú": a letter three or more times in a row, with
+    or without marks, counts once (its first, marked, form stays)."""
+    out: list[str] = []
+    run = 0
+    for ch in word:
+        base = _base(ch)
+        if out and base.isalpha() and base == _base(out[-1]):
+            run += 1
+        else:
+            run = 1
+        out.append(ch)
+        if run == 3:
+            del out[-2:]
+        elif run > 3:
+            out.pop()
+    return "".join(out)
+
+
+def _base(ch: str) -> str:
+    return unicodedata.normalize("NFD", ch)[0]
 
 
 def is_syllable(folded: str) -> bool:

@@ -76,8 +76,11 @@ def accent_signature(word: str) -> str:
 def _split(text: str) -> list[Token]:
     tokens: list[Token] = []
     for typed in _WORD.findall(unicodedata.normalize("NFC", text.lower())):
-        word = collapse_repeats(typed)
-        telex = telex_fold(word) if word not in v.ABBREVIATIONS else None
+        if typed in v.ABBREVIATIONS:  # "cccd" is not a letter held down
+            word, telex = typed, None
+        else:
+            word = collapse_repeats(typed)
+            telex = telex_fold(word)
         if telex is not None:
             tokens.append(Token(telex))
             continue
