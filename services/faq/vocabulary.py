@@ -152,6 +152,7 @@ REGIONAL_WORDS: Mapping[str, str] = {
     "thiệt": "thật",
     "hổng": "không",
     "dìa": "về",
+    "đẻ": "sinh",
 }
 REGIONAL_UNMARKED = frozenset({"xai", "sanh", "lanh", "thiet"})
 
@@ -171,7 +172,7 @@ COMPOUNDS: Mapping[tuple[str, str], str] = {
     ("mot", "cua"): "motcua",
     ("can", "cuoc"): "cancuoc",
     ("so", "do"): "sodo",
-    ("so", "hong"): "sohong",
+    ("so", "hong"): "sodo",  # "sổ hồng" and "sổ đỏ" are one certificate since 2009
     ("bia", "do"): "biado",
     ("o", "to"): "oto",
     ("vn", "eid"): "vneid",
@@ -198,6 +199,10 @@ COMPOUNDS: Mapping[tuple[str, str], str] = {
     ("sap", "xep"): "sapxep",
     # "đăng nhập" (log in) is neither "đăng ký" nor "nhập" (hộ khẩu)
     ("dang", "nhap"): "dangnhap",
+    # one concept, several wordings
+    ("bang", "lai"): "giay phep lai",
+    ("qua", "doi"): "mat",
+    ("tu", "tran"): "mat",
 }
 
 # Question words, time words and politeness that carry no topic ("làm sao", "ở đâu", "ạ").
