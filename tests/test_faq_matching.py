@@ -294,6 +294,15 @@ def test_eval_set_is_big_enough(bench: ModuleType) -> None:
     assert len(cases) - len(answerable) >= 25
 
 
+@pytest.mark.parametrize("name", ["faq_eval_blind2.yaml", "faq_eval_blind3.yaml"])
+def test_blind_rounds_are_well_formed(bench: ModuleType, index: FaqIndex, name: str) -> None:
+    """Only their shape: their figures are read by a person, before and after a round of work."""
+    cases = bench.load_cases(ROOT / "bench" / "data" / name)
+    assert len(cases) >= 119
+    assert sum(c.expected is None for c in cases) >= 20
+    assert {c.expected for c in cases if c.expected} <= {e.id for e in index.entries}
+
+
 def test_eval_set_refers_to_existing_entries(bench: ModuleType, index: FaqIndex) -> None:
     missing = {c.expected for c in bench.load_cases() if c.expected} - {e.id for e in index.entries}
     assert not missing
