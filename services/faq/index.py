@@ -25,13 +25,16 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import pairwise
 from pathlib import Path
 
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from services.faq.entries import FaqEntry, load_entries
-from services.faq.text import Token, analyze, phonetic_key
+from services.faq.keyboard import strip_tone_key
+from services.faq.marks import entry_spellings, same_sound_marks
+from services.faq.text import Token, analyze, canonical_token, filler_words, phonetic_key
 
 __all__ = [
     "FaqHit",
@@ -79,7 +82,7 @@ class MatchSettings:
 
     confident: float = 0.7  # top score needed to answer directly
     margin: float = 0.12  # ... and by how much it must beat the runner-up
-    explained: float = 0.75  # ... and explain this share of the question's words
+    explained: float = 0.8  # ... and explain this share of the question's words
     floor: float = 0.4  # below this we don't know
     # A weak top hit that also explains little of the question is a guess, not a choice to offer
     # ("đổi tiền lẻ ở đâu" must not offer three procedures): below both, we don't know.
@@ -91,11 +94,16 @@ class MatchSettings:
     unknown_weight: float = 1.2  # weight of a question word no entry knows
     accent_mismatch: float = 0.5  # confidence in a word typed with other marks ("vàng"/"vắng")
     fuzzy_cutoff: float = 0.75  # minimal normalised Levenshtein similarity for a correction
+    # An entry whose words explain most of the question scores at least this share of that
+    # coverage, even when no single phrase of it is in the question ("sáp nhập rồi căn cước ghi
+    # tỉnh cũ" uses words of several phrases). Below `confident`, so it ranks, never answers alone.
+    bag_weight: float = 0.55
 
 
 # A pasted paragraph is not a question; only its beginning is worth matching.
 _MAX_QUESTION_CHARS = 400
 
+_FILLER_WORDS = filler_words()
 _Candidates = list[tuple[str, float]]  # vocabulary terms a question word may stand for
 
 
@@ -111,6 +119,7 @@ class _Doc:
     phrases: tuple[_Phrase, ...]
     vocab: frozenset[str]
     context: frozenset[str]
+    spellings: dict[str, frozenset[str]] = field(default_factory=dict)  # word -> its marks here
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +129,8 @@ class _Question:
     terms: dict[str, float]  # every candidate term with its best confidence
     # How many question words may stand for each term.
     counts: dict[str, int] = field(default_factory=dict)
+    # Words typed as such and every time with marks: term -> the accent signatures typed.
+    marked: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def total(self) -> float:
@@ -184,7 +195,8 @@ class FaqIndex:
         postings: dict[str, list[int]] = {}
         for i, (entry, raw) in enumerate(zip(self._entries, raws, strict=True)):
             compiled = tuple(_Phrase(p, sum(self._idf[t] for t in p)) for p in sorted(raw.phrases))
-            docs.append(_Doc(entry, compiled, raw.vocab, raw.context))
+            texts = (t for group in _entry_texts(entry) for t in group)
+            docs.append(_Doc(entry, compiled, raw.vocab, raw.context, entry_spellings(texts)))
             for term in raw.vocab | raw.context:
                 postings.setdefault(term, []).append(i)
         self._docs = tuple(docs)
@@ -194,7 +206,8 @@ class FaqIndex:
     def _build_repair_tables(self) -> None:
         """Tables to repair typos: joined pairs, sound-alikes, the sorted vocabulary, numbers."""
         self._vocab_list = sorted(self._idf)
-        self._numbers = tuple(int(t) for t in self._vocab_list if t.isdigit())
+        # (value, token as written): "0368" is a known token, "368" is not.
+        self._numbers = tuple((int(t), t) for t in self._vocab_list if t.isdigit())
         joined: dict[str, tuple[str, str]] = {}
         for doc in self._docs:
             for phrase in doc.phrases:
@@ -243,7 +256,8 @@ class FaqIndex:
 
     # -- question analysis ---------------------------------------------------------------------
 
-    def _question(self, tokens: Sequence[Token]) -> _Question:
+    def _question(self, words: Sequence[Token]) -> _Question:
+        tokens = [part for token in words for part in self._unjoin(token)]
         positions = tuple(self._resolve(t) for t in tokens)
         weights = tuple(self._weight(t.text, c) for t, c in zip(tokens, positions, strict=True))
         terms: dict[str, float] = {}
@@ -254,7 +268,11 @@ class FaqIndex:
         for position in positions:
             for term in {t for t, _ in position}:
                 counts[term] = counts.get(term, 0) + 1
-        return _Question(positions, weights, terms, counts)
+        typed: dict[str, set[str]] = {}
+        for token in tokens:
+            typed.setdefault(token.text, set()).add(token.accent)
+        marked = {t: frozenset(a) for t, a in typed.items() if "" not in a and t in self._idf}
+        return _Question(positions, weights, terms, counts, marked)
 
     def _resolve(self, token: Token) -> _Candidates:
         """Vocabulary terms a question word may stand for, with a confidence in (0, 1]."""
@@ -268,15 +286,19 @@ class FaqIndex:
             conf = 1.0 if same_word else self.settings.accent_mismatch
             # A real word can still be a regional misspelling of another ("kết hông").
             alike = 0.8 if same_word else 0.6
-            return [(text, conf), *((t, alike) for t in self._sounds.get(key, ()) if t != text)]
+            others = (t for t in self._sounds.get(key, ()) if t != text)
+            return [(text, conf), *((t, self._repair(token, t, alike)) for t in others)]
         pair = self._joined.get(text)
         if pair is not None:
             return [(pair[0], 0.95), (pair[1], 0.95)]
+        bare = strip_tone_key(text)  # Telex tone key left at the end: "kys", "sinhf"
+        if bare is not None and canonical_token(bare) in self._idf:
+            return [(canonical_token(bare), 0.95)]
         if len(text) < 3:
             return []
         sound_alikes = self._sounds.get(key)
         if sound_alikes:
-            return [(t, 0.85) for t in sound_alikes]
+            return [(t, self._repair(token, t, 0.85)) for t in sound_alikes]
         found = process.extract(
             text,
             self._vocab_list,
@@ -284,19 +306,67 @@ class FaqIndex:
             score_cutoff=self.settings.fuzzy_cutoff,
             limit=2,
         )
-        return [(term, 0.9 * float(similarity)) for term, similarity, _ in found]
+        return [(term, self._repair(token, term, 0.9 * float(similarity))) for term, similarity, _ in found]
+
+    def _unjoin(self, token: Token) -> tuple[Token, ...]:
+        """An unknown word that is known words run together, as those words (each one a word
+        of the question, so an entry must explain each)."""
+        if token.text in self._idf:
+            return (token,)
+        parts = self._joined.get(token.text) or self._segment(token.text)
+        return tuple(Token(part) for part in parts) if parts else (token,)
+
+    def _segment(self, text: str) -> tuple[str, ...]:
+        """Known words run together ("dangkykethon" -> dang, ki, ket, hon): of the splits into
+        known or filler words of two letters or more (at most six, three letters a word on
+        average), the one with the fewest words, then the most word pairs found in the
+        entries' phrases ("ket hon", not "ke thon"); only its known words; () when none."""
+        if len(text) < 6 or not text.isalpha():
+            return ()
+        splits: list[tuple[str, ...]] = []
+
+        def walk(rest: str, done: tuple[str, ...]) -> None:
+            if len(splits) >= 200 or len(done) >= 6:
+                return
+            for cut in range(min(len(rest), 12), 1, -1):
+                word = canonical_token(rest[:cut])
+                if word not in self._idf and word not in _FILLER_WORDS:
+                    continue
+                if cut == len(rest):
+                    splits.append((*done, word))
+                else:
+                    walk(rest[cut:], (*done, word))
+
+        walk(text, ())
+        splits = [p for p in splits if len(p) >= 2 and len(text) / len(p) >= 3.0]
+        if not splits:
+            return ()
+
+        def rank(parts: tuple[str, ...]) -> tuple[int, int]:
+            pairs = sum(a + b in self._joined for a, b in pairwise(parts))
+            return len(parts), -pairs
+
+        best = min(splits, key=rank)
+        return tuple(word for word in best if word in self._idf)
+
+    def _repair(self, token: Token, term: str, conf: float) -> float:
+        """Confidence that `token` is a misspelling of `term`: lower when the token's marks put
+        another vowel or tone than any spelling of the term ("bổng" is not "bảng")."""
+        if same_sound_marks(token.accent, self._accents.get(term, ())):
+            return conf
+        return conf * self.settings.accent_mismatch
 
     def _near_numbers(self, value: int) -> _Candidates:
         """The number itself if known, and nearby known numbers with less confidence ("8 tuổi"
         is nearer "dưới 6 tuổi" than "14 tuổi")."""
         out: _Candidates = []
-        for number in self._numbers:
+        for number, token in self._numbers:
             if number == value:
-                out.append((str(number), 1.0))
+                out.append((token, 1.0))
                 continue
             closeness = 1.0 - abs(number - value) / max(number, value, 1)
             if closeness >= 0.5:
-                out.append((str(number), 0.8 * closeness))
+                out.append((token, 0.8 * closeness))
         return out
 
     def _weight(self, text: str, candidates: _Candidates) -> float:
@@ -312,11 +382,13 @@ class FaqIndex:
         """(score, share of the question's weight that the entry explains)."""
         s = self.settings
         total = q.total
+        # Words this entry writes with other marks than typed mean something else here.
+        other = {t for t, typed in q.marked.items() if (known := doc.spellings.get(t)) and not typed & known}
         # The best phrase is the one most fully present in the question and, among those, the
         # one that explains most of the question.
         best = 0.0
         for phrase in doc.phrases:
-            matched = self._phrase_match(phrase.tokens, q)
+            matched = self._phrase_match(phrase.tokens, q, other)
             if matched:
                 cover = matched / phrase.total
                 reach = min(1.0, matched / total)
@@ -327,15 +399,18 @@ class FaqIndex:
         for candidates, weight in zip(q.positions, q.weights, strict=True):
             share = 0.0
             for term, conf in candidates:
+                if term in other:
+                    conf *= s.accent_mismatch
                 if term in doc.vocab:
                     share = max(share, conf)
                 elif term in doc.context:
                     share = max(share, conf * s.context_weight)
             explained += weight * share
         coverage = explained / total
-        return best * (1.0 - s.coverage_share + s.coverage_share * coverage), coverage
+        score = best * (1.0 - s.coverage_share + s.coverage_share * coverage)
+        return max(score, s.bag_weight * coverage), coverage
 
-    def _phrase_match(self, tokens: tuple[str, ...], q: _Question) -> float:
+    def _phrase_match(self, tokens: tuple[str, ...], q: _Question, other: set[str]) -> float:
         """Weight of the phrase's words found in the question, each question word used once:
         "tuyển sinh trực tuyến" has "tuyến" twice, and one "trực tuyến" must not pay for both."""
         matched = 0.0
@@ -344,6 +419,8 @@ class FaqIndex:
             conf = q.terms.get(term, 0.0)
             if not conf:
                 continue
+            if term in other:
+                conf *= self.settings.accent_mismatch
             used[term] = used.get(term, 0) + 1
             if used[term] <= q.counts.get(term, 1):
                 matched += self._idf[term] * conf

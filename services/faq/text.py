@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from services.faq import vocabulary as v
+from services.faq.keyboard import collapse_repeats, telex_fold
 from services.text import fold_words
 
 __all__ = [
@@ -74,7 +75,15 @@ def accent_signature(word: str) -> str:
 
 def _split(text: str) -> list[Token]:
     tokens: list[Token] = []
-    for word in _WORD.findall(unicodedata.normalize("NFC", text.lower())):
+    for typed in _WORD.findall(unicodedata.normalize("NFC", text.lower())):
+        if typed in v.ABBREVIATIONS:  # "cccd" is not a letter held down
+            word, telex = typed, None
+        else:
+            word = collapse_repeats(typed)
+            telex = telex_fold(word)
+        if telex is not None:
+            tokens.append(Token(telex))
+            continue
         parts = fold_words(word).split()
         accent = accent_signature(word) if len(parts) == 1 else ""
         tokens.extend(Token(part, accent) for part in parts)
@@ -102,6 +111,8 @@ def _expand(tokens: list[Token]) -> list[Token]:
             out += [Token(age.group(1)), Token("tuoi")]
         elif million:
             out += [Token(million.group(1)), Token("trieu")]
+        elif (standard := _regional(token)) is not None:
+            out.append(Token(canonical_token(fold_words(standard)), accent_signature(standard)))
         elif token.text in v.ABBREVIATIONS:
             out += [
                 Token(canonical_token(t), accent_signature(v.EXPANDED_ACCENTS.get(t, "")))
@@ -110,6 +121,23 @@ def _expand(tokens: list[Token]) -> list[Token]:
         else:
             out.append(Token(canonical_token(token.text), token.accent))
     return out
+
+
+@cache
+def _regional_table() -> Mapping[tuple[str, str], str]:
+    """(folded word, accent signature) -> the standard word with marks (built on first use)."""
+    table: dict[tuple[str, str], str] = {}
+    for word, standard in v.REGIONAL_WORDS.items():
+        folded = fold_words(word)
+        table[folded, accent_signature(word)] = standard
+        if folded in v.REGIONAL_UNMARKED:
+            table[folded, ""] = standard
+    return table
+
+
+def _regional(token: Token) -> str | None:
+    """The standard word for a regional one ("xài" -> "dùng"), None for any other word."""
+    return _regional_table().get((token.text, token.accent))
 
 
 def _join(tokens: list[Token]) -> list[Token]:
@@ -200,6 +228,12 @@ def _strip(tokens: list[Token]) -> list[Token]:
             break
         end -= 1
     return [t for t in kept[:end] if not _is_filler(t)]
+
+
+def filler_words() -> frozenset[str]:
+    """Every filler word, folded (for splitting words typed together)."""
+    words = f"{v.FILLER_SPELLINGS} {v.MARKED_FILLER_SPELLINGS} {v.PHRASE_SPELLINGS}".split()
+    return frozenset(canonical_token(fold_words(w)) for w in words)
 
 
 def analyze(text: str) -> tuple[Token, ...]:

@@ -118,7 +118,43 @@ ABBREVIATIONS: Mapping[str, str] = {
     "vnid": "vneid",
     "passport": "ho chieu",
     "atm": "the atm",
+    # more teen-code and officials' shorthand
+    "bt": "biet",
+    "ns": "noi",
+    "nt": "nhan tin",
+    "vk": "vo",
+    "bs": "bac si",
+    "lx": "lai xe",
+    "xm": "xe may",
+    "mst": "ma so thue",
+    "tncn": "thu nhap ca nhan",
+    "ttncn": "thue thu nhap ca nhan",
+    "ddcn": "dinh danh ca nhan",
+    "gpxd": "giay phep xay dung",
+    "nvqs": "nghia vu quan su",
+    "btxh": "bao tro xa hoi",
+    "tcxh": "tro cap xa hoi",
+    "tctn": "tro cap that nghiep",
+    "cqt": "co quan thue",
 }
+
+# Regional and colloquial words read as the standard word, keyed by their spelling with marks:
+# Southern "xài" (dùng), "lãnh" (lĩnh), "sanh" (sinh), "má" (mẹ), "tía" (cha), "bịnh" (bệnh),
+# "thiệt" (thật). Typed without marks they count only when listed in REGIONAL_UNMARKED ("ma"
+# without marks is as often "mã", a code).
+REGIONAL_WORDS: Mapping[str, str] = {
+    "xài": "dùng",
+    "lãnh": "lĩnh",
+    "sanh": "sinh",
+    "má": "mẹ",
+    "tía": "cha",
+    "bịnh": "bệnh",
+    "thiệt": "thật",
+    "hổng": "không",
+    "dìa": "về",
+    "đẻ": "sinh",
+}
+REGIONAL_UNMARKED = frozenset({"xai", "sanh", "lanh", "thiet"})
 
 # Expansions that must keep the marks of the word meant: "b" is "bạn" (filler), not "bán".
 EXPANDED_ACCENTS: Mapping[str, str] = {"ban": "bạn"}
@@ -136,7 +172,7 @@ COMPOUNDS: Mapping[tuple[str, str], str] = {
     ("mot", "cua"): "motcua",
     ("can", "cuoc"): "cancuoc",
     ("so", "do"): "sodo",
-    ("so", "hong"): "sohong",
+    ("so", "hong"): "sodo",  # "sổ hồng" and "sổ đỏ" are one certificate since 2009
     ("bia", "do"): "biado",
     ("o", "to"): "oto",
     ("vn", "eid"): "vneid",
@@ -157,6 +193,16 @@ COMPOUNDS: Mapping[tuple[str, str], str] = {
     ("tren", "mang"): "truc tuyen",
     ("qua", "mang"): "truc tuyen",
     ("thi", "tran"): "xa",
+    # "sáp nhập", "sắp xếp" (the 2025 merger): typed without marks "sap" would be dropped as
+    # "sắp" (about to)
+    ("sap", "nhap"): "sapnhap",
+    ("sap", "xep"): "sapxep",
+    # "đăng nhập" (log in) is neither "đăng ký" nor "nhập" (hộ khẩu)
+    ("dang", "nhap"): "dangnhap",
+    # one concept, several wordings
+    ("bang", "lai"): "giay phep lai",
+    ("qua", "doi"): "mat",
+    ("tu", "tran"): "mat",
 }
 
 # Question words, time words and politeness that carry no topic ("làm sao", "ở đâu", "ạ").
@@ -218,12 +264,14 @@ FILLER_SPELLINGS = """
     hello admin không khong chưa rồi em anh chị mình tôi tới tối tui tao có cô cháu bác
     gì nào là và của cho với giúp giùm dùm xin hỏi muốn phải nếu những nhưng các này nay kia
     bị làm như về đến đi nhiều luôn nữa hay hoặc vào trong sau sẽ vẫn cũng rất cách cần ở
-    trên lên xuống vừa sắp giờ để được
+    trên lên xuống vừa sắp giờ để được ni nghen
 """
 
 # Filler only when typed with marks: without them they are content words ("thi", "mã", "đỏ").
 # "bạn" is filler, but typed without marks "ban" is as often "bán" (sell) or "bản" (a copy).
-MARKED_FILLER_SPELLINGS = "thì mà đó đấy bạn"
+# Central question words ("mô" where, "răng" how, "rứa" so, "chừ" now, "tê" there) and Southern
+# "bả", "ổng" (she, he) are filler with their marks only: "mo" may be "mở", "rang" is "rằng".
+MARKED_FILLER_SPELLINGS = "thì mà đó đấy bạn mô răng rứa chừ tê nớ hỉ bả ổng vầy"
 
 # Words of the filler phrases that are not filler on their own, with their marks.
 PHRASE_SPELLINGS = (
