@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -57,8 +57,13 @@ class Dispatcher:
         self.limiter = RateLimiter(settings.rate_per_second)
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
+        # Told of every send (channel, result, platform error code): the metrics hook.
+        self.observe: Callable[[str, str, str | None], None] | None = None
         self.sent = 0
         self.failed = 0
+        # channel -> called in the transaction that marks a push unreachable (e.g. Zalo OA
+        # queues it on the person's other linked channel)
+        self.unreachable_hooks: dict[str, Callable[[AsyncSession, outbox.OutboxItem], Awaitable[None]]] = {}
 
     def wake(self) -> None:
         """Nudge the loop after a transaction added rows, so pushes don't wait a poll interval."""
@@ -123,7 +128,13 @@ class Dispatcher:
                     unreachable=exc.unreachable,
                     permanent=exc.permanent,
                 )
+                hook = self.unreachable_hooks.get(item.channel)
+                if hook is not None and status == outbox.OutboxStatus.UNREACHABLE:
+                    await hook(session, item)
             self.failed += 1
+            if self.observe is not None:
+                code = getattr(exc, "code", None)
+                self.observe(item.channel, status, None if code is None else str(code))
             log.info("outbox send failed id=%s kind=%s status=%s", item.id, item.kind, status)
             return
         # Mark sent right after the platform accepted it: the window in which a crash could
@@ -133,3 +144,5 @@ class Dispatcher:
             if menu:
                 await repo.set_menu(session, item.channel, item.chat_id, item.chat_id, menu)
         self.sent += 1
+        if self.observe is not None:
+            self.observe(item.channel, "sent", None)

@@ -21,6 +21,7 @@ from db.repositories import core as repo
 from handlers.core import Button, Context, Incoming, Reply, Resources
 from handlers.i18n import Catalog
 from handlers.router import Router
+from handlers.settings import FeatureSettings
 from services import people
 from services.errors import DomainError, PermissionDenied
 
@@ -114,6 +115,7 @@ class Intake:
         idle: timedelta,
         flood_limit: int = 20,
         feature_config: dict[str, Any] | None = None,
+        features: FeatureSettings | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.sessions = sessions
@@ -125,7 +127,10 @@ class Intake:
         self.idle = idle
         self.flood = FloodGuard(flood_limit)
         self.feature_config = feature_config or {}
+        self.features = features or FeatureSettings()
         self.clock = clock
+        # Told of every update (channel, route, outcome, seconds): the metrics hook.
+        self.observe: Callable[[str, str, str, float], None] | None = None
 
     async def handle(self, msg: Incoming) -> Outcome:
         """Process one update; raises DatabaseUnavailable when nothing could be stored."""
@@ -172,6 +177,8 @@ class Intake:
             return Outcome([Reply(self.catalog.text(locale, "core.error"))])
         finally:
             ms = (time.perf_counter() - started) * 1000
+            if self.observe is not None:
+                self.observe(msg.channel, route, outcome, ms / 1000)
             log.info(
                 "update channel=%s key=%s route=%s outcome=%s ms=%.1f",
                 msg.channel,
@@ -232,6 +239,7 @@ class Intake:
                 default_locale=self.default_locale,
                 resources=self.resources,
                 config=self.feature_config,
+                settings=self.features,
                 is_new_person=created,
                 state_name=state_name,
                 state=data,

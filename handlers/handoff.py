@@ -18,12 +18,12 @@ from handlers.core import Button, Context, Reply, push_reply
 from handlers.i18n import Catalog
 from handlers.router import Router
 from services import handoff, people
-from services.access import Role
+from services.access import Action, Role
 from services.errors import Conflict, PermissionDenied
-from services.handoff import HandoffSettings, Status, TicketView
+from services.handoff.hours import HandoffSettings
+from services.handoff.tickets import Status, TicketView
 
 router = Router()
-STAFF = (Role.VOLUNTEER, Role.TEAM_LEADER, Role.OFFICER)
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ButtonSpec = Sequence[Sequence[tuple[str, str]]]  # rows of (label key, payload)
 
@@ -388,7 +388,7 @@ async def _withdraw(ctx: Context, ticket_id: int) -> None:
 # --- volunteers' list ------------------------------------------------------------------------
 
 
-@router.command("phieu", help_key="handoff.cmd.phieu", roles=STAFF, private_only=True)
+@router.command("phieu", help_key="handoff.cmd.phieu", action=Action.HANDLE_TICKETS, private_only=True)
 async def phieu(ctx: Context) -> None:
     """The tickets I hold (switch between them) and the ones waiting in my communes."""
     mine = await handoff.owned_by(ctx.session, ctx.actor)

@@ -9,8 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.core import Context, Incoming, IncomingFile
 from handlers.router import Router
-from services import dossier_import, people, spreadsheet_guard
-from services.access import Action, Role
+from services import people, spreadsheet_guard
+from services.access import Action
+from services.dossiers import import_ as dossier_import
 from services.errors import DomainError
 
 router = Router()
@@ -18,7 +19,7 @@ SHOWN_ERRORS = 15
 MAX_UPLOAD = 20 * 1024 * 1024
 
 
-@router.command("nhap", help_key="nhap.cmd.nhap", roles=(Role.OFFICER, Role.ADMIN), private_only=True)
+@router.command("nhap", help_key="nhap.cmd.nhap", action=Action.IMPORT_DOSSIERS, private_only=True)
 async def nhap(ctx: Context) -> None:
     ctx.say("nhap.help.nhap")
 

@@ -6,12 +6,11 @@ from __future__ import annotations
 from handlers.core import Button, Context, rows
 from handlers.router import Router, command_args
 from services import invites, membership, people
-from services.access import Role
+from services.access import Action, Role
 from services.errors import DomainError
 from services.invites import ALPHABET, JoinStatus
 
 router = Router()
-STAFF = (Role.TEAM_LEADER, Role.OFFICER, Role.LEADER, Role.ADMIN)
 OPEN = "open"  # the /moi choice "open code, needs approval" (volunteers of a team)
 
 
@@ -22,7 +21,7 @@ def role_label(ctx: Context, role: Role | str) -> str:
 # --- /moi: create an invite -----------------------------------------------------------------
 
 
-@router.command("moi", help_key="onboarding.cmd.moi", roles=STAFF, private_only=True)
+@router.command("moi", help_key="onboarding.cmd.moi", action=Action.INVITE_VOLUNTEER, private_only=True)
 async def moi(ctx: Context) -> None:
     roles = invites.invitable_roles(ctx.actor)
     if not roles:

@@ -17,6 +17,7 @@ from handlers import (
     team,
     tracuu,
     units_admin,
+    web,
 )
 from handlers.router import Router
 
@@ -35,6 +36,7 @@ FEATURES = [
     kpi.router,
     faq.router,
     handoff.router,
+    web.router,
 ]
 
 

@@ -14,10 +14,9 @@ from services.access import Action, Role
 from services.units import UnitKind
 
 router = Router()
-VIEWERS = (Role.TEAM_LEADER, Role.OFFICER, Role.LEADER, Role.ADMIN)
 
 
-@router.command("to", "team", help_key="team.cmd.to", roles=VIEWERS, private_only=True)
+@router.command("to", "team", help_key="team.cmd.to", action=Action.VIEW_TEAM, private_only=True)
 async def to(ctx: Context) -> None:
     code = command_args(ctx)
     if code:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from handlers.core import Button, Context
 from handlers.router import Router, command_args
 from services import dossiers, privacy
-from services.dossiers import CODE_EXAMPLE, DossierView
+from services.dossiers.codes import CODE_EXAMPLE
+from services.dossiers.records import DossierView
 from services.errors import NotFound
 
 router = Router()

@@ -6,15 +6,14 @@ from handlers.core import Button, Context, rows
 from handlers.revoke import after_role_loss
 from handlers.router import Router
 from services import revocation, units
-from services.access import Action, Role
+from services.access import Action
 from services.errors import InvalidInput
 from services.units import UnitKind
 
 router = Router()
-MANAGERS = (Role.OFFICER, Role.LEADER, Role.ADMIN)
 
 
-@router.command("donvi", "units", help_key="units.cmd.donvi", roles=MANAGERS, private_only=True)
+@router.command("donvi", "units", help_key="units.cmd.donvi", action=Action.MANAGE_UNITS, private_only=True)
 async def donvi(ctx: Context) -> None:
     scopes = ctx.actor.scope_paths(Action.MANAGE_UNITS)
     if scopes == ():

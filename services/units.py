@@ -15,6 +15,7 @@ from db.models import Membership, Unit
 from db.repositories import core as repo
 from services.access import Action, Actor
 from services.errors import Conflict, InvalidInput, NotFound
+from services.text import fold
 
 
 class UnitKind(StrEnum):
@@ -120,12 +121,6 @@ async def find(
     if needle:
         found = [u for u in found if needle in fold(u.name) or needle in u.code.lower()]
     return found[:limit]
-
-
-def fold(text: str) -> str:
-    """Lower-case, without diacritics: Vietnamese typed without accents still matches."""
-    text = unicodedata.normalize("NFD", text.strip().lower()).replace("đ", "d")
-    return "".join(c for c in text if not unicodedata.combining(c))
 
 
 # --- teams managed from the bot ------------------------------------------------------------

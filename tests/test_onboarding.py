@@ -15,7 +15,7 @@ from db.models import AuditLog, JoinRequest
 from handlers.core import Reply
 from services import invites, linking, people, units
 from services.access import Role
-from services.demo_units import DEMO_INVITE_CODE
+from services.demo.units import DEMO_INVITE_CODE
 from services.errors import InvalidInput
 from tests.support import ChatDriver, Said, demo_driver, outbox_rows, seed_demo
 

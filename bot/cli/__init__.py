@@ -16,8 +16,10 @@ from bot.cli._runtime import DEMO_UNITS_CSV, Fail, console, err, run_async, sett
 from bot.cli.faq import faq_cli
 from bot.cli.importing import import_cli
 from bot.cli.kpi import jobs_cli, kpi_cli, targets_cli
+from bot.cli.status import status as status_command
 from bot.cli.units import invites_cli, units_cli
-from bot.cli.zalo import zalo_cli
+from bot.cli.web import demo_link, web_cli
+from bot.cli.zalo import print_window_status, window_status, zalo_cli
 from bot.config import ConfigError
 from bot.kernel import App, StartupError
 from db import migrate
@@ -48,6 +50,8 @@ cli.add_typer(jobs_cli, name="jobs")
 cli.add_typer(targets_cli, name="targets")
 cli.add_typer(kpi_cli, name="kpi")
 cli.add_typer(faq_cli, name="faq")
+cli.command("status")(status_command)
+cli.add_typer(web_cli, name="web")
 
 
 def version_callback(value: bool) -> None:
@@ -82,7 +86,17 @@ def run(
             # Keep the terminal for the conversation: only warnings and errors are logged here.
             if logging.getLogger().level < logging.WARNING:
                 logging.getLogger().setLevel(logging.WARNING)
-            await _console(app, as_user, None)
+            web_runner = await runner.start_web(app, webapp)
+            if web_runner is not None:  # the dashboard, next to the console prompt
+                link = await demo_link(app, "lanhdao")
+                err.print(f"Bảng điều khiển web / dashboard: {app.settings.web.base_url}/web/")
+                if link:
+                    err.print(f"Đăng nhập (lãnh đạo mẫu) / demo leader sign-in: {link}", soft_wrap=True)
+            try:
+                await _console(app, as_user, None)
+            finally:
+                if web_runner is not None:
+                    await web_runner.cleanup()
             return
         await runner.serve(app, channels, webapp)
 
@@ -235,14 +249,17 @@ def users_revoke(
 def outbox_status() -> None:
     """Pending, sent, dead and unreachable pushes per kind."""
 
-    async def go(app: App) -> list[tuple[str, str, int]]:
+    async def go(app: App) -> tuple[list[tuple[str, str, int]], list[tuple[str, str, int]]]:
         async with app.sessions() as session:
-            return await outbox.summary(session)
+            summary = await outbox.summary(session)
+        return summary, await window_status(app)
 
+    summary, zalo_window = run_async(go)
     table = Table("kind", "status", "count")
-    for kind, status, count in run_async(go):
+    for kind, status, count in summary:
         table.add_row(kind, status, str(count))
     console.print(table)
+    print_window_status(zalo_window)
 
 
 @cli.command("backup")

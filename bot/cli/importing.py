@@ -14,8 +14,9 @@ from bot.assemble import build, prepare_database
 from bot.config import load_settings
 from db.base import utcnow
 from handlers.i18n import Catalog
-from services import dossier_import, spreadsheet_guard
+from services import spreadsheet_guard
 from services.access import Actor, Grant, Role
+from services.dossiers import import_ as dossier_import
 from services.errors import DomainError
 
 import_cli = typer.Typer(help="Import data exported from other systems.", no_args_is_help=True)
