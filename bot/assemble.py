@@ -27,7 +27,7 @@ log = logging.getLogger("tocns")
 
 
 def build(settings: Settings) -> App:
-    validate_feature_sections(settings)
+    features = validate_feature_sections(settings)
     engine = create_engine(
         settings.database.url, echo=settings.database.echo, busy_timeout=settings.database.sqlite_busy_timeout
     )
@@ -50,11 +50,15 @@ def build(settings: Settings) -> App:
         idle=timedelta(minutes=settings.app.dialog_idle_minutes),
         flood_limit=settings.app.flood_limit_per_10s,
         feature_config=settings.extra,
+        features=features,
     )
     dispatcher = Dispatcher(sessions, {}, settings.outbox)
     dispatcher.on_unreachable = handoff_undelivered(catalog, settings.app.locale)
     dispatcher.unreachable_marked = intake.forget_reachability
-    return App(settings, engine, sessions, catalog, router, resources, intake, dispatcher)
+    app = App(settings, engine, sessions, catalog, router, resources, intake, dispatcher, features=features)
+    intake.observe = app.metrics.observe_update
+    dispatcher.observe = app.metrics.observe_delivery
+    return app
 
 
 async def prepare_database(app: App) -> None:

@@ -64,8 +64,13 @@ class Dispatcher:
         self.on_unreachable: UnreachableHook | None = None
         self.unreachable_marked: Callable[[], None] | None = None  # e.g. the intake re-reads its list
         self._requeued_at = 0.0
+        # Told of every send (channel, result, platform error code): the metrics hook.
+        self.observe: Callable[[str, str, str | None], None] | None = None
         self.sent = 0
         self.failed = 0
+        # channel -> called in the transaction that marks a push unreachable (e.g. Zalo OA
+        # queues it on the person's other linked channel)
+        self.unreachable_hooks: dict[str, Callable[[AsyncSession, outbox.OutboxItem], Awaitable[None]]] = {}
 
     def wake(self) -> None:
         """Nudge the loop after a transaction added rows, so pushes don't wait a poll interval."""
@@ -141,7 +146,13 @@ class Dispatcher:
                     unreachable=exc.unreachable,
                     permanent=exc.permanent,
                 )
+                hook = self.unreachable_hooks.get(item.channel)
+                if hook is not None and status == outbox.OutboxStatus.UNREACHABLE:
+                    await hook(session, item)
             self.failed += 1
+            if self.observe is not None:
+                code = getattr(exc, "code", None)
+                self.observe(item.channel, status, None if code is None else str(code))
             log.info("outbox send failed id=%s kind=%s status=%s", item.id, item.kind, status)
             if status is outbox.OutboxStatus.UNREACHABLE and self.unreachable_marked is not None:
                 self.unreachable_marked()
@@ -157,3 +168,5 @@ class Dispatcher:
             if menu:
                 await repo.set_menu(session, item.channel, item.chat_id, item.chat_id, menu)
         self.sent += 1
+        if self.observe is not None:
+            self.observe(item.channel, "sent", None)

@@ -22,6 +22,7 @@ from handlers.basic import refusal_text
 from handlers.core import Button, Context, Incoming, Reply, Resources
 from handlers.i18n import Catalog
 from handlers.router import Router
+from handlers.settings import FeatureSettings
 from services import people, reachability
 from services.access import Actor
 from services.errors import DomainError, PermissionDenied
@@ -46,13 +47,15 @@ def _fold(text: str) -> str:
 
 
 def _clean_text(value: str | None) -> str | None:
-    """Drop control characters (but newlines and tabs) and lone surrogates: PostgreSQL rejects NUL,
-    and nothing a person types needs them."""
+    """Drop control characters (but newlines and tabs), lone surrogates, and invisible format
+    characters — bidirectional overrides (U+202E turns «Tổ 1» into a lie on the reader's screen)
+    and zero-width spaces — from everything typed: names, relayed text, payloads. PostgreSQL
+    rejects NUL, and nothing a person types needs them. The emoji joiner (U+200D) stays."""
     if value is None:
         return None
     if value.isprintable():
         return value
-    return "".join(c for c in value if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cs"))
+    return "".join(c for c in value if c in "\n\t\u200d" or unicodedata.category(c) not in ("Cc", "Cs", "Cf"))
 
 
 def sanitize(msg: Incoming) -> Incoming:
@@ -117,6 +120,7 @@ class Intake:
         idle: timedelta,
         flood_limit: int = 20,
         feature_config: dict[str, Any] | None = None,
+        features: FeatureSettings | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.sessions = sessions
@@ -128,9 +132,12 @@ class Intake:
         self.idle = idle
         self.flood = FloodGuard(flood_limit)
         self.feature_config = feature_config or {}
+        self.features = features or FeatureSettings()
         self.clock = clock
         self._unreachable: set[tuple[str, str]] = set()
         self._unreachable_at = float("-inf")
+        # Told of every update (channel, route, outcome, seconds): the metrics hook.
+        self.observe: Callable[[str, str, str, float], None] | None = None
 
     async def handle(self, msg: Incoming) -> Outcome:
         """Process one update; raises DatabaseUnavailable when nothing could be stored."""
@@ -147,6 +154,8 @@ class Intake:
         locale = self.default_locale
         try:
             try:
+                if msg.file is not None:
+                    msg = await self.router.prepare(msg, self.sessions)  # no transaction open
                 replies, route, locale, duplicate = await self._process(msg)
                 if duplicate:
                     outcome = "duplicate"
@@ -178,6 +187,8 @@ class Intake:
             return Outcome([Reply(self.catalog.text(locale, "core.error"))])
         finally:
             ms = (time.perf_counter() - started) * 1000
+            if self.observe is not None:
+                self.observe(msg.channel, route, outcome, ms / 1000)
             log.info(
                 "update channel=%s key=%s route=%s outcome=%s ms=%.1f",
                 msg.channel,
@@ -245,6 +256,7 @@ class Intake:
                 default_locale=self.default_locale,
                 resources=self.resources,
                 config=self.feature_config,
+                settings=self.features,
                 is_new_person=created,
                 state_name=state_name,
                 state=data,

@@ -5,6 +5,8 @@ idempotency keys — and a run missed while the bot was down is made up once at 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
@@ -15,10 +17,12 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.kernel import App, StartupError
 from db.base import utcnow
 from handlers import handoff, jobs
-from services import kpi
-from services.kpi import KpiSettings, Period
+from services import kpi, ops, upkeep
+from services.kpi.periods import Period
+from services.kpi.settings import KpiSettings
 
 log = logging.getLogger("tocns.scheduler")
+WORKER = f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,16 +66,33 @@ async def run_job(
     if period is None:
         return RunResult(job, None, "idle")
     started = utcnow()
+    # The attempt is recorded in its own short transaction: if this process dies or the job fails,
+    # the row stays behind as `running`/`failed` and the watchdog tells the admins.
     async with app.sessions() as session, session.begin():
-        await kpi.lock_job(session, job, period)
-        if not force and await kpi.job_done(session, job, period):
-            return RunResult(job, period, "skipped")
-        env = jobs.JobEnv(session, app.catalog, cfg, tz, app.settings.app.locale, now)
-        added = await jobs.run(job, env, period)
-        await kpi.record_job(session, job, period, started, utcnow(), added)
+        attempt = await ops.start_attempt(session, job, period, WORKER, started)
+    try:
+        async with app.sessions() as session, session.begin():
+            await kpi.lock_job(session, job, period)
+            if not force and await kpi.job_done(session, job, period):
+                result = RunResult(job, period, "skipped")
+            else:
+                env = jobs.JobEnv(session, app.catalog, cfg, tz, app.settings.app.locale, now)
+                added = await jobs.run(job, env, period)
+                await kpi.record_job(session, job, period, started, utcnow(), added)
+                result = RunResult(job, period, "done", added)
+    except Exception as exc:
+        async with app.sessions() as session, session.begin():
+            await ops.finish_attempt(session, attempt, utcnow(), error=f"{type(exc).__name__}: {exc}")
+        app.metrics.observe_job(job, "failed", (utcnow() - started).total_seconds())
+        raise
+    async with app.sessions() as session, session.begin():
+        await ops.finish_attempt(session, attempt, utcnow())
+    app.metrics.observe_job(job, result.status, (utcnow() - started).total_seconds())
+    if result.status == "skipped":
+        return result
     app.dispatcher.wake()
-    log.info("job %s period=%s queued=%d", job, period, added)
-    return RunResult(job, period, "done", added)
+    log.info("job %s period=%s queued=%d", job, period, result.messages)
+    return result
 
 
 async def catch_up(app: App, now: datetime) -> list[RunResult]:
@@ -128,10 +149,35 @@ def build(app: App) -> AsyncIOScheduler:
         max_instances=1,
         replace_existing=True,
     )
+    scheduler.add_job(
+        prune_updates,
+        "interval",
+        args=[app],
+        hours=PRUNE_EVERY_HOURS,
+        id="prune_processed_updates",
+        name="prune_processed_updates",
+        coalesce=True,
+        max_instances=1,
+        replace_existing=True,
+    )
     return scheduler
 
 
 ESCALATION_EVERY_MINUTES = 5
+PRUNE_EVERY_HOURS = 6
+
+
+async def prune_updates(app: App, now: datetime | None = None) -> int:
+    """Old dedupe marks go (the window of possible redeliveries stays)."""
+    try:
+        async with app.sessions() as session, session.begin():
+            count = await upkeep.prune_processed_updates(session, now or utcnow())
+    except Exception:
+        log.exception("pruning processed updates failed")
+        return 0
+    if count:
+        log.info("pruned %d processed-update marks", count)
+    return count
 
 
 async def escalate_tickets(app: App, now: datetime | None = None) -> int:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.i18n import Catalog
 from services import outbox, people
 from services.access import Actor
+
+if TYPE_CHECKING:  # handlers.settings imports the features' settings models, which import this module
+    from handlers.settings import FeatureSettings
 
 # Telegram's callback_data limit; every payload must fit on every channel.
 MAX_PAYLOAD_BYTES = 64
@@ -55,6 +58,8 @@ class IncomingFile:
     name: str
     mime: str
     data: bytes
+    # Set before the update's transaction by a feature's file preparer (e.g. parsed rows).
+    prepared: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +229,8 @@ class Context:
     tz: ZoneInfo
     default_locale: str
     resources: Resources
-    config: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)  # raw sections; prefer `settings`
+    settings: FeatureSettings = field(default_factory=lambda: _default_features())
     is_new_person: bool = False
     state_name: str | None = None
     state: dict[str, Any] = field(default_factory=dict)
@@ -327,3 +333,10 @@ async def push_reply(
             person_id=person_id,
         )
     return added
+
+
+def _default_features() -> FeatureSettings:
+    """Defaults for a Context built outside the app (the intake always passes the validated ones)."""
+    from handlers.settings import FeatureSettings
+
+    return FeatureSettings()

@@ -10,11 +10,11 @@ from handlers.router import Router, command_args
 from handlers.tracuu import status_text
 from services import dossiers, procedure_search
 from services.access import Action, Role
-from services.dossiers import CODE_EXAMPLE, DossierInput, DossierView, Mode, Status
+from services.dossiers.codes import CODE_EXAMPLE
+from services.dossiers.records import DossierInput, DossierView, Mode, Status
 from services.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 
 router = Router()
-STAFF = (Role.VOLUNTEER, Role.TEAM_LEADER, Role.OFFICER)
 
 
 async def _units(ctx: Context) -> list[tuple[int, str]]:
@@ -22,7 +22,7 @@ async def _units(ctx: Context) -> list[tuple[int, str]]:
     return [(u.id, u.name) for u in units]
 
 
-@router.command("hoso", help_key="dossier.cmd.hoso", roles=STAFF, private_only=True)
+@router.command("hoso", help_key="dossier.cmd.hoso", action=Action.RECORD_DOSSIER, private_only=True)
 async def hoso(ctx: Context) -> None:
     if not ctx.actor.grants_for(Action.RECORD_DOSSIER) and not ctx.actor.grants_for(
         Action.UPDATE_DOSSIER_STATUS

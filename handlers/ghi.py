@@ -9,12 +9,12 @@ from typing import Any
 from handlers.core import Button, Context, rows
 from handlers.router import Router, command_args
 from services import dossiers, sessions
-from services.access import Role
+from services.access import Action
 from services.errors import DomainError, InvalidInput
-from services.sessions import Activity, Outcome, Place, SessionDraft, SessionView
+from services.sessions.values import Activity, Outcome, Place, SessionDraft, SessionView
+from services.text import fold
 
 router = Router()
-STAFF = (Role.VOLUNTEER, Role.TEAM_LEADER)
 COUNT_CHOICES = (1, 2, 3, 5)
 
 
@@ -72,7 +72,9 @@ def _already_saved(ctx: Context, view: SessionView) -> None:
 # --- /ghi ----------------------------------------------------------------------------------
 
 
-@router.command("ghi", help_key="ghi.cmd.ghi", roles=STAFF, private_only=True)
+@router.command(
+    "ghi", help_key="ghi.cmd.ghi", action=Action.LOG_SESSION, denied_key="ghi.no_team", private_only=True
+)
 async def ghi(ctx: Context) -> None:
     teams = await sessions.teams(ctx.session, ctx.actor)
     if not teams:
@@ -208,7 +210,7 @@ async def ghi_button(ctx: Context) -> None:
 async def ghi_typed(ctx: Context) -> None:
     text = (ctx.msg.text or "").strip()
     step = ctx.state_name
-    key = dossiers.fold(text).replace(" ", "")
+    key = fold(text).replace(" ", "")
     if step == "ghi.what" and key in sessions.ACTIVITY_ALIASES:
         ctx.goto("ghi.where", activity=sessions.ACTIVITY_ALIASES[key].value)
         _ask_where(ctx)
@@ -273,7 +275,9 @@ async def _extra(ctx: Context, text: str) -> None:
 # --- /sua ----------------------------------------------------------------------------------
 
 
-@router.command("sua", help_key="ghi.cmd.sua", roles=STAFF, private_only=True)
+@router.command(
+    "sua", help_key="ghi.cmd.sua", action=Action.LOG_SESSION, denied_key="ghi.no_team", private_only=True
+)
 async def sua(ctx: Context) -> None:
     entries = await sessions.recent(ctx.session, ctx.actor.person_id, ctx.now)
     if not entries:
@@ -354,7 +358,7 @@ async def sua_button(ctx: Context) -> None:
 @router.state("ghi_sua")
 async def sua_typed(ctx: Context) -> None:
     try:
-        n = sessions.check_citizens(dossiers.fold(ctx.msg.text or "").replace(" ", "").removesuffix("nguoi"))
+        n = sessions.check_citizens(fold(ctx.msg.text or "").replace(" ", "").removesuffix("nguoi"))
     except InvalidInput as exc:
         ctx.say(exc.key)
         return
@@ -366,7 +370,9 @@ async def sua_typed(ctx: Context) -> None:
 # --- /tuan ---------------------------------------------------------------------------------
 
 
-@router.command("tuan", help_key="ghi.cmd.tuan", roles=STAFF, private_only=True)
+@router.command(
+    "tuan", help_key="ghi.cmd.tuan", action=Action.LOG_SESSION, denied_key="ghi.no_team", private_only=True
+)
 async def tuan(ctx: Context) -> None:
     today = ctx.local_now.date()
     start = sessions.week_start_of(today)

@@ -19,12 +19,12 @@ from handlers.core import Attachment, AttachmentKind, Button, Context, MessageKi
 from handlers.i18n import Catalog
 from handlers.router import Router
 from services import handoff, people, reachability
-from services.access import Role
-from services.errors import Conflict
-from services.handoff import HandoffSettings, Status, TicketView
+from services.access import Action, Role
+from services.errors import Conflict, PermissionDenied
+from services.handoff.hours import HandoffSettings
+from services.handoff.tickets import Status, TicketView
 
 router = Router()
-STAFF = (Role.VOLUNTEER, Role.TEAM_LEADER, Role.OFFICER)
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_RELAY_BYTES = 5 * 1024 * 1024  # a photo or a scanned paper; the outbox row carries it
 ButtonSpec = Sequence[Sequence[tuple[str, str]]]  # rows of (label key, payload)
@@ -73,7 +73,9 @@ def when_text(catalog: Catalog, lang: str, at: datetime) -> str:
 
 def _helper_params(ticket: TicketView, role_unit: tuple[Role, str] | None) -> tuple[str, str]:
     """(message key, unit name) the citizen sees for the person answering: no personal name."""
-    role, unit = role_unit or (Role.OFFICER, ticket.unit_name)
+    if role_unit is None:  # never a role the person does not hold
+        return "handoff.relay.from_helper", ticket.unit_name
+    role, unit = role_unit
     if role is Role.OFFICER:
         return "handoff.relay.from_officer", unit or ticket.unit_name
     return "handoff.relay.from_volunteer", unit
@@ -224,6 +226,10 @@ async def _relay(ctx: Context, ticket_id: int) -> None:
     except Conflict:
         ctx.end()
         ctx.say("handoff.ticket_ended", id=ticket_id)
+        return
+    except PermissionDenied:  # the role that let them answer was removed meanwhile
+        ctx.end()
+        ctx.say("handoff.not_yours", id=ticket_id)
         return
     if ticket.citizen_id == ctx.actor.person_id:
         if not (ctx.state_name or "").startswith("handoff.open:"):
@@ -396,9 +402,9 @@ async def _claim(ctx: Context, ticket_id: int) -> None:
     await _push(
         ctx,
         ticket.citizen_id,
-        "handoff.push.claimed_volunteer" if key.endswith("volunteer") else "handoff.push.claimed_officer",
+        "handoff.push.claimed_officer" if key.endswith("officer") else "handoff.push.claimed_volunteer",
         kind="ticket_claimed",
-        idempotency=f"ticket:{ticket.id}:claimed",
+        idempotency=f"ticket:{ticket.id}:claimed:{ctx.actor.person_id}",  # a released ticket is claimed again
         buttons=[[("handoff.buttons.answer", f"hr:o:{ticket.id}")]],
         id=ticket.id,
         unit=unit,
@@ -417,7 +423,8 @@ async def _claim(ctx: Context, ticket_id: int) -> None:
 
 async def _reply_mode(ctx: Context, ticket_id: int) -> None:
     ticket = await handoff.get(ctx.session, ticket_id)
-    if ticket.status is not Status.CLAIMED or ticket.claimed_by != ctx.actor.person_id:
+    mine = ticket.status is Status.CLAIMED and ticket.claimed_by == ctx.actor.person_id
+    if not mine or not handoff.can_handle(ctx.actor, ticket.unit_path):
         ctx.say("handoff.not_yours", id=ticket_id)
         return
     ctx.goto(f"handoff.reply:{ticket.id}")
@@ -518,7 +525,7 @@ def undelivered_hook(catalog: Catalog, default_locale: str) -> Callable[[AsyncSe
 # --- volunteers' list ------------------------------------------------------------------------
 
 
-@router.command("phieu", help_key="handoff.cmd.phieu", roles=STAFF, private_only=True)
+@router.command("phieu", help_key="handoff.cmd.phieu", action=Action.HANDLE_TICKETS, private_only=True)
 async def phieu(ctx: Context) -> None:
     """The tickets I hold (switch between them) and the ones waiting in my communes."""
     mine = await handoff.owned_by(ctx.session, ctx.actor)

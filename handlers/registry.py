@@ -13,9 +13,11 @@ from handlers import (
     link,
     nhap,
     onboarding,
+    revoke,
     team,
     tracuu,
     units_admin,
+    web,
 )
 from handlers.router import Router
 
@@ -25,6 +27,7 @@ FEATURES = [
     team.router,
     units_admin.router,
     link.router,
+    revoke.router,
     ghi.router,
     dossier.router,
     tracuu.router,
@@ -33,6 +36,7 @@ FEATURES = [
     kpi.router,
     faq.router,
     handoff.router,
+    web.router,
 ]
 
 

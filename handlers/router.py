@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
-from handlers.core import Button, ChatType, Context, MessageKind, ResourceKey
-from services.access import Role
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handlers.core import Button, ChatType, Context, Incoming, MessageKind, ResourceKey
+from handlers.dialog import Dialog, StepAnswer
+from handlers.payloads import Payload, PayloadError
+from services.access import PERMISSIONS, Action, Role
+from services.errors import PermissionDenied
 
 Handler = Callable[[Context], Awaitable[None]]
 # A free-text handler returns True when it answered; the next one is tried otherwise.
 TextHandler = Callable[[Context], Awaitable[bool]]
+FilePreparer = Callable[[Incoming, async_sessionmaker[AsyncSession]], Awaitable[Incoming]]
+P = TypeVar("P", bound=Payload)
+TypedHandler = Callable[[Context, P], Awaitable[None]]
 CANCEL_COMMANDS = ("huy", "cancel")
 CANCEL_PAYLOAD = "core:cancel"
 
@@ -22,12 +31,16 @@ class Command:
     help_key: str | None
     roles: frozenset[Role]
     private_only: bool
+    action: Action | None = None  # checked before the handler runs; refusals are audit-logged
+    denied_key: str | None = None  # what to tell someone refused, when more helpful than the default
 
 
 class Router:
     """Each feature module owns one Router; `include` merges them into the app's router."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, private_only: bool = False) -> None:
+        self.private_only = private_only  # the default for this router's commands
+        self.dialogs: dict[str, Dialog] = {}
         self.commands: dict[str, Command] = {}
         self.command_list: list[Command] = []
         self.callbacks: dict[str, Handler] = {}
@@ -38,6 +51,9 @@ class Router:
         self.texts: list[tuple[int, TextHandler]] = []
         self.files: list[TextHandler] = []
         self.deep_links: dict[str, Handler] = {}
+        # Run on an incoming file before its transaction opens (slow, bounded work such as
+        # parsing a spreadsheet in a child process): Incoming in, Incoming (file.prepared) out.
+        self.file_preparers: list[FilePreparer] = []
 
     # --- registration ------------------------------------------------------------------------
 
@@ -45,11 +61,17 @@ class Router:
         self,
         *names: str,
         help_key: str | None = None,
+        action: Action | None = None,
         roles: tuple[Role, ...] = (Role.CITIZEN,),
-        private_only: bool = False,
+        private_only: bool | None = None,
+        denied_key: str | None = None,
     ) -> Callable[[Handler], Handler]:
+        """A command; with `action`, who sees it in /help and who may run it come from PERMISSIONS."""
+        allowed = PERMISSIONS[action] if action is not None else frozenset(roles)
+        private = self.private_only if private_only is None else private_only
+
         def deco(fn: Handler) -> Handler:
-            cmd = Command(tuple(names), fn, help_key, frozenset(roles), private_only)
+            cmd = Command(tuple(names), fn, help_key, allowed, private, action, denied_key)
             self.command_list.append(cmd)
             for name in names:
                 self.commands[name] = cmd
@@ -58,13 +80,48 @@ class Router:
         return deco
 
     def callback(self, prefix: str) -> Callable[[Handler], Handler]:
-        """Handle payloads `prefix:…`."""
+        """Handle payloads `prefix:…` (untyped; prefer `typed`)."""
 
         def deco(fn: Handler) -> Handler:
-            self.callbacks[prefix] = fn
+            self._add_callback(prefix, fn)
             return fn
 
         return deco
+
+    def typed(self, cls: type[P]) -> Callable[[TypedHandler[P]], TypedHandler[P]]:
+        """Handle buttons of one Payload class; the handler gets the parsed payload."""
+
+        def deco(fn: TypedHandler[P]) -> TypedHandler[P]:
+            async def handler(ctx: Context) -> None:
+                try:
+                    data = cls.unpack(ctx.msg.payload or "")
+                except PayloadError:
+                    stale(ctx)
+                    return
+                await fn(ctx, data)
+
+            self._add_callback(cls.prefix, handler)
+            return fn
+
+        return deco
+
+    def dialog(self, dialog: Dialog) -> Dialog:
+        """Route typed text in the dialog's states and its step buttons to the dialog's table."""
+        if dialog.prefix in self.dialogs or dialog.prefix in self.states:
+            raise ValueError(f"dialog state prefix {dialog.prefix!r} registered twice")
+        self.dialogs[dialog.prefix] = dialog
+
+        async def typed_text(ctx: Context) -> None:
+            if not await dialog.take_text(ctx):
+                ctx.end()  # a state the table no longer has (older code): forget it
+
+        self.states[dialog.prefix] = typed_text
+        return dialog
+
+    def _add_callback(self, prefix: str, fn: Handler) -> None:
+        if prefix in self.callbacks:
+            raise ValueError(f"callback prefix {prefix!r} registered twice")
+        self.callbacks[prefix] = fn
 
     def state(self, prefix: str, *, media: bool = False) -> Callable[[Handler], Handler]:
         """Handle text while the dialog state name is `prefix` or starts with `prefix.`; with
@@ -111,6 +168,21 @@ class Router:
 
         return deco
 
+    def prepare_file(self) -> Callable[[FilePreparer], FilePreparer]:
+        def deco(fn: FilePreparer) -> FilePreparer:
+            self.file_preparers.append(fn)
+            return fn
+
+        return deco
+
+    async def prepare(self, msg: Incoming, sessions: async_sessionmaker[AsyncSession]) -> Incoming:
+        """Outside any transaction: let features prepare an incoming file (see prepare_file)."""
+        for fn in self.file_preparers:
+            if msg.file is None or msg.file.prepared is not None:
+                break
+            msg = await fn(msg, sessions)
+        return msg
+
     def deep_link(self, prefix: str) -> Callable[[Handler], Handler]:
         """Handle `/start <prefix>…` (a t.me/<bot>?start=<prefix>… link); args via command_args."""
 
@@ -129,16 +201,19 @@ class Router:
             for name in cmd.names:
                 self.commands[name] = cmd
         for prefix, fn in other.callbacks.items():
-            if prefix in self.callbacks:
-                raise ValueError(f"callback prefix {prefix!r} registered twice")
-            self.callbacks[prefix] = fn
+            self._add_callback(prefix, fn)
+        for prefix in other.states:
+            if prefix in self.states:
+                raise ValueError(f"dialog state prefix {prefix!r} registered twice")
         self.states.update(other.states)
         self.media_states |= other.media_states
         self.media.extend(other.media)
         self.cancel_notes.extend(other.cancel_notes)
+        self.dialogs.update(other.dialogs)
         self.texts.extend(other.texts)
         self.texts.sort(key=lambda x: x[0])
         self.files.extend(other.files)
+        self.file_preparers.extend(other.file_preparers)
         self.deep_links.update(other.deep_links)
 
     # --- dispatch ----------------------------------------------------------------------------
@@ -237,11 +312,26 @@ class Router:
             await cancel(ctx, edit=True)
             return
         prefix = payload.split(":", 1)[0]
+        if prefix == StepAnswer.prefix:
+            await self._dispatch_step(ctx, payload)
+            return
         handler = self.callbacks.get(prefix)
         if handler is None:
-            ctx.say("core.stale_button", toast=True)
+            stale(ctx)
             return
         await handler(ctx)
+
+    async def _dispatch_step(self, ctx: Context, payload: str) -> None:
+        try:
+            answer = StepAnswer.unpack(payload)
+        except PayloadError:
+            stale(ctx)
+            return
+        dialog = self.dialogs.get(answer.state.rsplit(".", 1)[0])
+        if dialog is None:
+            stale(ctx)
+            return
+        await dialog.take_button(ctx, answer)
 
     async def _dispatch_command(self, ctx: Context, name: str, args: str) -> None:
         if name in CANCEL_COMMANDS:
@@ -261,6 +351,9 @@ class Router:
             buttons = [[Button(ctx.t("core.buttons.open_private"), url=link)]] if link else []
             ctx.say("core.private_only", buttons=buttons, command=name)
             return
+        if cmd.action is not None and not ctx.actor.can(cmd.action):
+            # Before the handler and before the open dialog is dropped; the intake audit-logs it.
+            raise PermissionDenied(cmd.denied_key, action=cmd.action.value)
         # A new command leaves whatever dialog was open (cancel is implicit, as in most bots).
         ctx.end()
         await cmd.handler(ctx)
@@ -284,6 +377,12 @@ async def cancel(ctx: Context, *, edit: bool = False) -> None:
     had_state = ctx.state_name is not None
     ctx.end()
     ctx.say("core.cancelled" if had_state else "core.nothing_to_cancel", edit=edit)
+
+
+def stale(ctx: Context, *_: Any) -> None:
+    """The one answer to a button that no longer means anything (old message, forged payload): in
+    the button's toast, leaving the tapped message as it was."""
+    ctx.say("core.stale_button", toast=True)
 
 
 def command_args(ctx: Context) -> str:

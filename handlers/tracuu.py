@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from handlers.core import Button, Context
 from handlers.router import ROUTER, Router, command_args
-from services import dossiers
-from services.dossiers import CODE_EXAMPLE, DossierView, Status
+from services import dossiers, privacy
+from services.dossiers.codes import CODE_EXAMPLE
+from services.dossiers.records import DossierView, Status
 from services.errors import NotFound
 from services.text_fold import fold_phrase
 
@@ -22,7 +23,9 @@ def _date(ctx: Context, view: DossierView) -> str:
 def status_text(ctx: Context, view: DossierView) -> str:
     """The public answer: status, due date, lateness, next step — never anyone's personal data."""
     lines = [
-        ctx.t("tracuu.card", code=view.code, procedure=view.procedure_name, unit=view.unit_name),
+        ctx.t(
+            "tracuu.card", code=view.code, procedure=privacy.redact(view.procedure_name), unit=view.unit_name
+        ),
         ctx.t("tracuu.status_line", status=ctx.t(f"dossier.status.{view.status.value}")),
         ctx.t("tracuu.received_line", date=view.received_at.astimezone(ctx.tz).strftime("%d/%m/%Y")),
         ctx.t("tracuu.due_line", date=_date(ctx, view)),
@@ -51,6 +54,10 @@ def next_step(ctx: Context, view: DossierView) -> str:
 
 
 async def answer(ctx: Context, code: str) -> None:
+    if not await privacy.lookup_allowed(ctx.session, ctx.actor.person_id, ctx.now):
+        ctx.end()
+        ctx.say("tracuu.too_many", minutes=int(privacy.LOOKUP_WINDOW.total_seconds() // 60))
+        return
     try:
         view = await dossiers.lookup(ctx.session, code, ctx.now)
     except NotFound:

@@ -153,7 +153,7 @@ def test_procedure_search_unaccented() -> None:
 
 
 def test_a_code_inside_a_sentence_is_found() -> None:
-    from services.dossiers import code_in_sentence
+    from services.dossiers.codes import code_in_sentence
 
     assert code_in_sentence("mã hồ sơ của tôi là H12.34-241120-0001 ạ") == "H12.34-241120-0001"
     found = code_in_sentence("ho so 000.00.12.h12-241120-0001 sao chua xong vay")

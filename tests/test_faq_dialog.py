@@ -13,7 +13,7 @@ from bot.config import ConfigError
 from bot.kernel import ROOT, App, StartupError
 from handlers.core import MAX_PAYLOAD_BYTES
 from handlers.faq import FAQ_INDEX, entry_ref, find_entry
-from services import faq_feedback
+from services.faq import feedback as faq_feedback
 from tests.support import ChatDriver, demo_driver, make_settings, seed_demo
 
 
@@ -32,7 +32,9 @@ async def test_unaccented_question_gets_the_right_answer(app: App) -> None:
     assert "faq:d:dang-ky-khai-sinh" in payloads(said)
     full = await lan.tap("Xem đầy đủ")
     assert "Giấy tờ cần chuẩn bị" in full.text and "Lệ phí" in full.text
-    assert "Căn cứ pháp lý" in full.text and "rà soát" in full.text
+    assert "Căn cứ pháp lý" in full.text and "Nguồn đã đối chiếu" in full.text
+    # not re-checked in the review of 2026-11-30: the date is shown, but not as "rà soát"
+    assert "cập nhật ngày 01/11/2026" in full.text and "chưa được đối chiếu" in full.text
     assert "Luật Hộ tịch 2014" in full.text
 
 
@@ -161,3 +163,24 @@ async def test_a_bare_number_is_not_a_question(app: App) -> None:
     for text in ("2", "???", "12/11"):
         said = await user.send(text)
         assert "Xin lỗi, tôi chưa hiểu" in said.text, text
+
+
+def url_buttons(said: object) -> list[tuple[str, str]]:
+    return [(b.label, b.url) for r in said.replies for row in r.buttons for b in row if b.url]  # type: ignore[attr-defined]
+
+
+async def test_answer_buttons_link_only_to_a_relevant_page(app: App) -> None:
+    """QR payments have nothing to do with the public-service portal: no portal button; a checked
+    entry shows its sources and "rà soát" date, a partly checked one says what is unchecked."""
+    minh = ChatDriver(app, "7101")
+    said = await minh.send("thanh toán bằng mã qr ở chợ như thế nào")
+    assert "mã QR" in said.text
+    assert not [u for _, u in url_buttons(said) if "dichvucong" in u]
+    scam = await minh.send("bi lua chuyen tien roi phai lam gi")
+    assert [label for label, _ in url_buttons(scam)] == ["🌐 Trang thông tin chính thức"]
+    full = await minh.tap("Xem đầy đủ")
+    assert "Nguồn đã đối chiếu" in full.text and "Nội dung rà soát lần cuối: 30/11/2026" in full.text
+    tax = await minh.send("quyết toán thuế thu nhập cá nhân")
+    assert "Quyết toán thuế" in tax.text
+    partly = await minh.tap("Xem đầy đủ")
+    assert "chưa được đối chiếu" in partly.text and "rà soát lần cuối" not in partly.text

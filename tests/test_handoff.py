@@ -15,7 +15,7 @@ from db.models import Ticket
 from handlers.handoff import escalate_due
 from services import handoff, people
 from services.access import Role
-from services.handoff import HandoffSettings, WorkingHours
+from services.handoff.hours import HandoffSettings, WorkingHours
 from tests.support import ChatDriver, demo_driver, outbox_rows, seed_demo
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")

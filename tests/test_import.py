@@ -15,8 +15,9 @@ from sqlalchemy import func, select
 from bot.kernel import App
 from db.base import utcnow
 from db.models import Dossier, DossierEvent
-from services import dossier_import
 from services.access import Actor, Grant, Role
+from services.dossiers import import_ as dossier_import
+from services.dossiers.import_ import reading
 from services.errors import DomainError
 from tests.support import ChatDriver, demo_driver, seed_demo
 
@@ -382,7 +383,7 @@ def test_fast_reader_only_for_sheets_that_fit(tmp_path: Path) -> None:
     ws["XFD1048576"] = "x"  # 17 billion cells by its dimension: calamine would try to allocate them
     path = tmp_path / "far.xlsx"
     wb.save(path)
-    assert not dossier_import._fast_xlsx_fits(path)
+    assert not reading._fast_xlsx_fits(path)
     sheet = dossier_import.open_sheet(path, "far.xlsx")
     try:
         assert sheet.reader == "openpyxl"
@@ -390,4 +391,4 @@ def test_fast_reader_only_for_sheets_that_fit(tmp_path: Path) -> None:
         sheet.close()
     small = tmp_path / "small.xlsx"
     small.write_bytes(make_xlsx(sample_rows()))
-    assert dossier_import._fast_xlsx_fits(small)
+    assert reading._fast_xlsx_fits(small)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -14,7 +15,7 @@ from db.models import AuditLog, JoinRequest
 from handlers.core import Reply
 from services import invites, linking, people, units
 from services.access import Role
-from services.demo_units import DEMO_INVITE_CODE
+from services.demo.units import DEMO_INVITE_CODE
 from services.errors import InvalidInput
 from tests.support import ChatDriver, Said, demo_driver, outbox_rows, seed_demo
 
@@ -208,6 +209,12 @@ async def test_open_code_without_team_leader_goes_to_officers(app: App) -> None:
     assert "đang chờ" in said.text
 
 
+def _link_approval(rows: list[Any], chat_id: str) -> str:
+    row = next(r for r in rows if r.kind == "link_confirm" and r.chat_id == chat_id)
+    reply = Reply.from_payload(row.payload)
+    return next(b.payload for line in reply.buttons for b in line if b.payload.startswith("lk:y:"))
+
+
 async def test_link_two_channels(app: App) -> None:
     await seed_demo(app)
     code = await make_code(app)
@@ -222,16 +229,19 @@ async def test_link_two_channels(app: App) -> None:
     await zalo.send("/start")  # the Zalo account exists as its own (newer) person
     said = await zalo.send(f"/lienket {link_code}")
     assert "Minh TG" in said.text
+    await tg.press(_link_approval(await outbox_rows(app), "7040"))
     said = await zalo.send("/toi")
-    assert "thành viên tổ" in said.text and "telegram, zalo_bot" in said.text
+    assert "thành viên tổ" in said.text and "Telegram" in said.text and "Zalo" in said.text
     said = await zalo.send(f"/lienket {link_code}")
     assert "đã được dùng" in said.text
 
-    # Both have history: memberships merge into the older person.
+    # Both have history (the same role on the same team): memberships merge into the older person.
     again = await tg.send("/lienket")
     async with app.sessions() as session, session.begin():
         other = (await people.resolve(session, "console", "demo-tnv2", "", "x"))[0]
-        linked = await linking.redeem(session, other, code_in(again), utcnow())
+        asked = await linking.request(session, other, code_in(again), utcnow())
+        owner = await people.load_actor(session, asked.owner.person_id)
+        linked = await linking.confirm(session, owner, asked.code_id, utcnow())
     assert linked.merged
     async with app.sessions() as session:
         kept = await people.load_actor(session, linked.person_id)
@@ -253,7 +263,7 @@ async def test_link_code_expires_and_not_on_same_account(app: App) -> None:
     async with app.sessions() as session, session.begin():
         actor = (await people.resolve(session, "telegram", "7051", "7051", "Bình"))[0]
         try:
-            await linking.redeem(session, actor, code, utcnow() + timedelta(minutes=16))
+            await linking.request(session, actor, code, utcnow() + timedelta(minutes=16))
         except InvalidInput as exc:
             assert exc.key == "link.errors.expired"
         else:

@@ -26,6 +26,7 @@ async def test_jobs_registered_at_configured_times(db_url: str) -> None:
             "due_alert",
             "quarter_end",
             "handoff_escalation",
+            "prune_processed_updates",
         }
         nxt = jobs["weekly_digest"].trigger.get_next_fire_time(None, NOW).astimezone(TZ)
         assert (nxt.weekday(), nxt.hour, nxt.minute) == (1, 6, 15)

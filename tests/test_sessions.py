@@ -12,7 +12,7 @@ from bot.kernel import App
 from db.models import HelpSession
 from services import sessions
 from services.errors import InvalidInput
-from services.sessions import Activity, Outcome, Place
+from services.sessions.values import Activity, Outcome, Place
 from tests.support import demo_driver, seed_demo
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")

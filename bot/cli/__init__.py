@@ -18,8 +18,10 @@ from bot.cli._runtime import DEMO_UNITS_CSV, Fail, console, err, run_async, sett
 from bot.cli.faq import faq_cli
 from bot.cli.importing import import_cli
 from bot.cli.kpi import jobs_cli, kpi_cli, targets_cli
+from bot.cli.status import status as status_command
 from bot.cli.units import invites_cli, units_cli
-from bot.cli.zalo import zalo_cli
+from bot.cli.web import demo_link, web_cli
+from bot.cli.zalo import print_window_status, window_status, zalo_cli
 from bot.config import ConfigError
 from bot.kernel import App, StartupError
 from db import migrate
@@ -50,6 +52,8 @@ cli.add_typer(jobs_cli, name="jobs")
 cli.add_typer(targets_cli, name="targets")
 cli.add_typer(kpi_cli, name="kpi")
 cli.add_typer(faq_cli, name="faq")
+cli.command("status")(status_command)
+cli.add_typer(web_cli, name="web")
 
 
 def version_callback(value: bool) -> None:
@@ -87,7 +91,17 @@ def run(
             # Keep the terminal for the conversation: only warnings and errors are logged here.
             if logging.getLogger().level < logging.WARNING:
                 logging.getLogger().setLevel(logging.WARNING)
-            await _console(app, as_user, None)
+            web_runner = await runner.start_web(app, webapp)
+            if web_runner is not None:  # the dashboard, next to the console prompt
+                link = await demo_link(app, "lanhdao")
+                err.print(f"Bảng điều khiển web / dashboard: {app.settings.web.base_url}/web/")
+                if link:
+                    err.print(f"Đăng nhập (lãnh đạo mẫu) / demo leader sign-in: {link}", soft_wrap=True)
+            try:
+                await _console(app, as_user, None)
+            finally:
+                if web_runner is not None:
+                    await web_runner.cleanup()
             return
         await runner.serve(app, channels, webapp)
 
@@ -201,19 +215,55 @@ def users_grant(
     run_async(go)
 
 
+@users_cli.command("revoke")
+def users_revoke(
+    channel: Annotated[str, typer.Option(help="telegram, zalo_bot, zalo_oa or console.")],
+    user_id: Annotated[str, typer.Option("--user-id", help="The person's id on that channel.")],
+    role: Annotated[str, typer.Option(help="volunteer, team_leader, officer, leader or admin.")],
+    unit: Annotated[str | None, typer.Option(help="Unit code (none for an installation-wide admin).")] = None,
+) -> None:
+    """End a role at once: open dialogs end, claimed hand-off tickets go back to the commune."""
+    from handlers.revoke import after_role_loss
+    from services import revocation
+
+    try:
+        role_value = Role(role)
+    except ValueError:
+        raise Fail(
+            f"--role: unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}"
+        ) from None
+
+    async def go(app: App) -> int:
+        now = utcnow()
+        async with app.sessions() as session, session.begin():
+            done = await revocation.revoke_account_role(session, channel, user_id, role_value, unit, now)
+            released = 0
+            for person_id in {d.person_id for d in done}:
+                released += await after_role_loss(
+                    session, app.catalog, app.settings.app.locale, person_id, now
+                )
+        return released
+
+    released = run_async(go)
+    console.print(
+        f"[green]Revoked[/] {role_value.value} on {unit or 'the whole installation'}; "
+        f"{released} claimed ticket(s) handed back."
+    )
+
+
 @outbox_cli.command("status")
 def outbox_status() -> None:
     """Pending, sent, dead and unreachable pushes per kind."""
 
-    async def go(app: App) -> tuple[list[tuple[str, str, int]], list[reachability.Unreachable], Any]:
+    async def go(
+        app: App,
+    ) -> tuple[list[tuple[str, str, int]], list[reachability.Unreachable], Any, list[tuple[str, str, int]]]:
         async with app.sessions() as session:
-            return (
-                await outbox.summary(session),
-                await reachability.unreachable_people(session),
-                app.settings.tz,
-            )
+            counts = await outbox.summary(session)
+            unreachable = await reachability.unreachable_people(session)
+        return counts, unreachable, app.settings.tz, await window_status(app)
 
-    counts, unreachable, tz = run_async(go)
+    counts, unreachable, tz, zalo_window = run_async(go)
     table = Table("kind", "status", "count")
     for kind, status, count in counts:
         table.add_row(kind, status, str(count))
@@ -235,6 +285,7 @@ def outbox_status() -> None:
             "Their pushes are sent again (7 days back) once they write to the bot; `tocns jobs run` and the "
             "running bot check for that."
         )
+    print_window_status(zalo_window)
 
 
 @cli.command("backup")

@@ -16,11 +16,12 @@ from bot.kernel import App
 from db.base import utcnow
 from db.repositories import kpi as repo
 from handlers.jobs import JOBS
-from services import kpi, targets
+from services import kpi
+from services.kpi import targets
 
 if TYPE_CHECKING:
     from bot.scheduler import RunResult
-    from services.targets import ImportResult
+    from services.kpi.targets import ImportResult
 
 jobs_cli = typer.Typer(help="Scheduled jobs (digest, reminders, alerts).", no_args_is_help=True)
 targets_cli = typer.Typer(help="KPI targets.", no_args_is_help=True)
@@ -62,11 +63,11 @@ def jobs_run(
 
     if name not in JOBS:
         raise Fail(cli_text(current_locale(), "unknown_job", name=name, choices=", ".join(JOBS)))
-    period = kpi.parse_period(week) if week else None
-    if period is not None and period.kind != "week":
-        raise Fail(cli_text(current_locale(), "bad_week"))
 
     async def go(app: App) -> tuple[RunResult, int]:
+        period = kpi.parse_period(week, app.features.kpi.week_starts) if week else None
+        if period is not None and period.kind != "week":
+            raise Fail(cli_text(current_locale(), "bad_week"))
         # People who blocked the bot and have written to it since get their kept pushes again.
         revived = await app.dispatcher.requeue_reachable()
         return await scheduler.run_job(app, name, utcnow(), week=period, force=True), revived
@@ -103,15 +104,18 @@ def targets_import(
 @kpi_cli.command("show")
 def kpi_show(
     unit: Annotated[str, typer.Option("--unit", help="Unit code.")],
-    week: Annotated[str | None, typer.Option("--week", help="e.g. 2026-W47 (default: this week)")] = None,
+    week: Annotated[
+        str | None, typer.Option("--week", help="e.g. 2026-W47 (default: the last complete week)")
+    ] = None,
 ) -> None:
     """One unit's indicators for a week, with target, last week and source."""
 
     async def go(app: App) -> Table:
         cfg = kpi.settings_from(app.settings.extra)
         now = utcnow()
+        cal = cfg.calendar(app.settings.tz)
         period = (
-            kpi.parse_period(week) if week else kpi.period_of("week", kpi.local_day(now, app.settings.tz))
+            kpi.parse_period(week, cfg.week_starts) if week else kpi.week_period(cal.last_complete_week(now))
         )
         async with app.sessions() as session:
             row = await repo.unit_by_code(session, unit)

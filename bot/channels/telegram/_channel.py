@@ -11,6 +11,7 @@ import logging
 import os
 import re
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -34,6 +35,7 @@ from bot.intake import DatabaseUnavailable, Outcome
 from bot.kernel import StartupError
 from handlers.core import Incoming, Reply
 from services.access import Role
+from services.ops import Problem
 
 if TYPE_CHECKING:
     from bot.kernel import App
@@ -156,6 +158,18 @@ class TelegramChannel:
             await self.application.stop()
         await self.drain(max_wait=10.0)
         await self.application.shutdown()
+
+    async def health_problems(self, now: datetime) -> list[Problem]:
+        """What getWebhookInfo says is wrong: a recent delivery error, or updates piling up."""
+        if not self.webhook:
+            return []
+        info = await self.bot.get_webhook_info()
+        recent = info.last_error_date is not None and info.last_error_date > now - timedelta(minutes=15)
+        pending = info.pending_update_count or 0
+        if not recent and pending <= self.app.settings.ops.webhook_pending_max:
+            return []
+        error = (info.last_error_message or "—")[:200]
+        return [Problem("telegram.webhook", "ops.webhook_errors", {"error": error, "pending": pending})]
 
     async def drain(self, max_wait: float | None = None) -> None:
         """Wait until every reply scheduled so far was sent (tests and shutdown use it)."""

@@ -1,0 +1,163 @@
+"""Dashboard sign-in and sessions over HTTP (no browser needed): link expiry, idle expiry with an
+injected clock, sign-in refusals audit-logged, and what a person can still open after their role
+is taken away in the chat."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+
+import aiohttp
+from aiohttp import web
+from sqlalchemy import select
+
+from bot.kernel import App
+from bot.web import mount
+from db.base import utcnow
+from db.models import AuditLog, WebSession
+from handlers.web import WEB_BASE_URL
+from tests.support import demo_driver, seed_demo
+from tests.web_support import link_in
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@asynccontextmanager
+async def server(app: App, clock: Clock) -> AsyncIterator[str]:
+    webapp = web.Application()
+    mount(app, webapp, clock=clock)
+    runner = web.AppRunner(webapp, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    assert site._server is not None
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    base = f"http://127.0.0.1:{port}"
+    app.resources[WEB_BASE_URL] = base
+    try:
+        yield base
+    finally:
+        await runner.cleanup()
+
+
+def client() -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+
+async def actions(app: App) -> list[tuple[str, dict[str, object]]]:
+    async with app.sessions() as s:
+        rows = (await s.execute(select(AuditLog).order_by(AuditLog.id))).scalars()
+        return [(a.action, a.details) for a in rows if a.action.startswith("web.")]
+
+
+async def test_link_expires_after_ten_minutes_and_sessions_after_idle_time(app: App) -> None:
+    await seed_demo(app)
+    clock = Clock()
+    async with server(app, clock) as base, client() as http:
+        url = link_in((await demo_driver(app, "lanhdao").send("/web")).text)
+        clock.now = utcnow() + timedelta(minutes=11)
+        async with http.get(url, allow_redirects=False) as r:
+            assert r.status == 403
+            assert "hết hạn" in await r.text()
+        refused = [d for a, d in await actions(app) if a == "web.sign_in_refused"]
+        assert refused and refused[-1]["reason"] == "expired"
+
+        clock.now = utcnow()
+        url = link_in((await demo_driver(app, "lanhdao").send("/web")).text)
+        async with http.get(url, allow_redirects=False) as r:
+            assert r.status == 302 and r.headers["Location"] == "/web/"
+            cookie = r.headers["Set-Cookie"]
+            assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/web" in cookie
+            assert "Secure" not in cookie  # plain HTTP here; behind HTTPS it is set
+        async with http.get(f"{base}/web/u/19786") as r:
+            assert r.status == 200
+            assert r.headers["X-Frame-Options"] == "DENY" and r.headers["Cache-Control"] == "no-store"
+        # Idle for longer than web.session_idle_minutes: signed out.
+        clock.now += timedelta(minutes=app.settings.web.session_idle_minutes + 1)
+        async with http.get(f"{base}/web/u/19786", allow_redirects=False) as r:
+            assert r.status == 302 and r.headers["Location"].startswith("/web/signin")
+        assert "web.session_expired" in [a for a, _ in await actions(app)]
+    async with app.sessions() as s:
+        rows = list((await s.execute(select(WebSession))).scalars())
+        assert len(rows) == 1 and rows[0].ended_at is not None
+
+
+async def test_cookie_is_secure_behind_https(app: App) -> None:
+    await seed_demo(app)
+    clock = Clock()
+    async with server(app, clock) as _base, client() as http:
+        url = link_in((await demo_driver(app, "tinh").send("/web")).text)
+        async with http.get(url, allow_redirects=False, headers={"X-Forwarded-Proto": "https"}) as r:
+            assert "Secure" in r.headers["Set-Cookie"]
+
+
+async def test_web_link_is_for_staff_in_a_private_chat(app: App) -> None:
+    await seed_demo(app)
+    async with server(app, Clock()):
+        said = await demo_driver(app, "dan").send("/web")
+        assert "/web/login" not in said.text
+        said = await demo_driver(app, "tnv").send("/web")
+        assert "/web/login" not in said.text
+        said = await demo_driver(app, "lanhdao", chat_type="group", chat_id="-100").send("/web")
+        assert "/web/login" not in said.text
+
+
+async def test_a_removed_team_leader_loses_the_dashboard_at_once(app: App) -> None:
+    await seed_demo(app)
+    clock = Clock()
+    async with server(app, clock) as base, client() as http:
+        url = link_in((await demo_driver(app, "totruong").send("/web")).text)
+        async with http.get(url) as r:
+            assert r.status == 200 and "Tổ CNSCĐ" in await r.text()
+        # The officer removes the team leader from the team, in the chat.
+        canbo = demo_driver(app, "canbo")
+        await canbo.send("/to 19786-1")
+        await canbo.tap("Xoá thành viên")
+        await canbo.tap("Lê Thị Hoa")
+        said = await canbo.tap("Đồng ý")
+        assert "Lê Thị Hoa" in said.text
+        async with http.get(f"{base}/web/u/19786-1") as r:
+            assert r.status == 403
+        assert [d["reason"] for a, d in await actions(app) if a == "web.refused"] == ["role"]
+
+
+async def test_run_serves_the_dashboard_without_webhooks_and_survives_a_taken_port(db_url: str) -> None:
+    import socket
+
+    from bot import serve
+    from bot.assemble import build
+    from tests.support import make_settings
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        app = build(make_settings(db_url, TOCNS_WEB_PORT=str(port)))
+        try:
+            channels, webapp = serve.build_channels(app)
+            assert channels == []
+            assert await serve.start_web(app, webapp) is None  # logged, not fatal
+        finally:
+            await app.close()
+    app = build(make_settings(db_url, TOCNS_WEB_PORT=str(port)))
+    try:
+        channels, webapp = serve.build_channels(app)
+        runner = await serve.start_web(app, webapp)
+        assert runner is not None
+        try:
+            async with aiohttp.ClientSession() as http:
+                async with http.get(f"http://127.0.0.1:{port}/web/signin") as r:
+                    assert r.status == 200 and "/web" in await r.text()
+                async with http.get(f"http://127.0.0.1:{port}/web/u/46", allow_redirects=False) as r:
+                    assert r.status == 302
+        finally:
+            await runner.cleanup()
+    finally:
+        await app.close()
