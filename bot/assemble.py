@@ -18,7 +18,7 @@ from db.engine import create_engine, session_factory
 from handlers.core import Resources
 from handlers.faq import FAQ_INDEX
 from handlers.faq import build_index as build_faq_index
-from handlers.handoff import undelivered_hook as handoff_undelivered
+from handlers.handoff_desk import undelivered_hook as handoff_undelivered
 from handlers.i18n import Catalog
 from handlers.registry import build_router
 from handlers.router import ROUTER

@@ -166,7 +166,8 @@ class Intake:
                 actor = await self._mark_seen_after_failure(
                     msg, denied=exc if isinstance(exc, PermissionDenied) else None
                 )
-                if isinstance(exc, PermissionDenied) and actor is not None:
+                generic = isinstance(exc, PermissionDenied) and exc.key == PermissionDenied.key
+                if generic and actor is not None:
                     # Who can do it for *this* person (a citizen, a volunteer, a city leader…).
                     return Outcome([Reply(refusal_text(self.catalog, actor.locale or locale, actor))])
                 return Outcome([Reply(self.catalog.text(locale, exc.key, **exc.params))])

@@ -16,7 +16,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.kernel import App, StartupError
 from db.base import utcnow
-from handlers import handoff, jobs
+from handlers import handoff_desk, jobs
 from services import kpi, ops, upkeep
 from services.kpi.periods import Period
 from services.kpi.settings import KpiSettings
@@ -184,7 +184,7 @@ async def escalate_tickets(app: App, now: datetime | None = None) -> int:
     """Hand unclaimed help tickets to the commune's officers (idempotent: escalated once)."""
     try:
         async with app.sessions() as session, session.begin():
-            count = await handoff.escalate_due(
+            count = await handoff_desk.escalate_due(
                 session,
                 app.catalog,
                 now or utcnow(),

@@ -7,6 +7,7 @@ from handlers.i18n import Catalog
 from handlers.router import ROUTER, Router, command_args
 from services import people
 from services.access import Actor, Role
+from services.errors import PermissionDenied
 from services.text_fold import fold_phrase
 
 router = Router()
@@ -41,6 +42,9 @@ async def start(ctx: Context) -> None:
         if app_router is not None:
             cmd = app_router.commands.get(args.lower())
             if cmd is not None:
+                if cmd.action is not None and not ctx.actor.can(cmd.action):
+                    # A link is no way around the command's permission (refusal audit-logged).
+                    raise PermissionDenied(cmd.denied_key, action=cmd.action.value)
                 await cmd.handler(ctx)
                 return
             for prefix, handler in app_router.deep_links.items():

@@ -9,7 +9,7 @@ from handlers.core import Button, Context, rows, short_label
 from handlers.router import Router, command_args
 from handlers.tracuu import status_text
 from services import dossiers, procedure_search
-from services.access import Action, Role
+from services.access import Action
 from services.dossiers.codes import CODE_EXAMPLE
 from services.dossiers.records import DossierInput, DossierView, Mode, Status
 from services.errors import DomainError, InvalidInput, NotFound, PermissionDenied

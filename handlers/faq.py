@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from handlers.core import Button, Context, ResourceKey
+from handlers.handoff_push import StartHandoff
 from handlers.router import Router
 from services import handoff, privacy
 from services.access import Action
@@ -20,7 +21,6 @@ from services.faq.index import FaqIndex, MatchSettings, Verdict
 
 router = Router()
 FAQ_INDEX: ResourceKey[FaqIndex] = ResourceKey("faq_index")
-HANDOFF_PAYLOAD = "hr:start"
 # Entry ids are slugs of up to 80 characters; payloads must stay within 64 bytes.
 _MAX_ID_IN_PAYLOAD = 40
 
@@ -105,7 +105,7 @@ def _answer_buttons(ctx: Context, entry: FaqEntry, *, details: bool) -> list[lis
         rows.append([Button(ctx.t("faq.buttons.details"), f"faq:d:{ref}")])
     if entry.portal_url:
         rows.append([Button(ctx.t(_link_label(entry.portal_url)), url=entry.portal_url)])
-    rows.append([Button(ctx.t("faq.buttons.human"), HANDOFF_PAYLOAD)])
+    rows.append([Button(ctx.t("faq.buttons.human"), StartHandoff().pack())])
     rows.append(
         [
             Button(ctx.t("faq.buttons.up"), f"faq:v:{ref}:u"),
@@ -171,13 +171,13 @@ async def free_text(ctx: Context) -> bool:
         show_answer(ctx, top.entry)
     elif match.verdict is Verdict.AMBIGUOUS:
         buttons = [[Button(_title(ctx, h.entry), f"faq:a:{entry_ref(h.entry.id)}")] for h in match.hits[:3]]
-        buttons.append([Button(ctx.t("faq.buttons.human"), HANDOFF_PAYLOAD)])
+        buttons.append([Button(ctx.t("faq.buttons.human"), StartHandoff().pack())])
         ctx.say("faq.choose", buttons=buttons)
     else:
         ctx.say(
             "faq.unknown",
             buttons=[
-                [Button(ctx.t("faq.buttons.human"), HANDOFF_PAYLOAD)],
+                [Button(ctx.t("faq.buttons.human"), StartHandoff().pack())],
                 [Button(ctx.t("core.buttons.help"), "core:help")],
             ],
         )
@@ -203,7 +203,7 @@ async def faq_buttons(ctx: Context) -> None:
         if up:
             ctx.say("faq.thanks_up")
         else:
-            ctx.say("faq.thanks_down", buttons=[[Button(ctx.t("faq.buttons.human"), HANDOFF_PAYLOAD)]])
+            ctx.say("faq.thanks_down", buttons=[[Button(ctx.t("faq.buttons.human"), StartHandoff().pack())]])
     else:
         ctx.say("core.stale_button")
 

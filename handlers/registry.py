@@ -8,7 +8,10 @@ from handlers import (
     dossier,
     faq,
     ghi,
+    ghi_edit,
     handoff,
+    handoff_desk,
+    handoff_outside,
     kpi,
     link,
     nhap,
@@ -29,6 +32,7 @@ FEATURES = [
     link.router,
     revoke.router,
     ghi.router,
+    ghi_edit.router,
     dossier.router,
     tracuu.router,
     baocao.router,
@@ -36,6 +40,8 @@ FEATURES = [
     kpi.router,
     faq.router,
     handoff.router,
+    handoff_desk.router,
+    handoff_outside.router,
     web.router,
 ]
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.core import Button, Context, rows
-from handlers.handoff import push
+from handlers.handoff_push import TicketAction, push
 from handlers.i18n import Catalog
 from handlers.onboarding import role_label
 from handlers.router import Router
@@ -52,7 +52,7 @@ async def after_role_loss(
                 "handoff.push.released_staff",
                 kind="ticket_escalated",
                 idempotency=f"ticket:{ticket.id}:released:{stamp}:{officer}",
-                buttons=[[("handoff.buttons.claim", f"hr:k:{ticket.id}")]],
+                buttons=[[("handoff.buttons.claim", TicketAction("k", ticket.id).pack())]],
                 id=ticket.id,
                 commune=ticket.unit_name,
                 question=ticket.question,

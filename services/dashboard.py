@@ -188,7 +188,7 @@ class TargetsImport:
 
 
 def _check_row(settings: KpiSettings, indicator: str, period_text: str, raw: str) -> None:
-    """What /chitieu checks (services.targets): a known indicator, a quarter or year, a value."""
+    """What /chitieu checks (services.kpi.targets): a known indicator, a quarter or year, a value."""
     ind = settings.indicator(indicator)
     period = kpi.parse_period(period_text)
     if period.kind not in ("quarter", "year"):

@@ -156,7 +156,7 @@ def _child(path: str, filename: str, limits: Limits, out: IO[str]) -> int:
 
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory, limits.memory))
     resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds))
-    from services.dossier_import import open_sheet  # after the limits: its imports count too
+    from services.dossiers.import_.reading import open_sheet  # after the limits: its imports count too
 
     written = 0
     batch: list[Any] = []
@@ -218,7 +218,7 @@ def _out_of_memory(exc: BaseException | None) -> bool:
 
 @dataclass
 class GuardedSheet:
-    """Rows streamed from the child, in the shape of services.dossier_import.Sheet."""
+    """Rows streamed from the child, in the shape of services.dossiers.import_.reading.Sheet."""
 
     rows: Iterator[tuple[int, list[Any]]]
     total: int | None

@@ -17,8 +17,8 @@ from bot.kernel import App
 from db.models import HelpSession
 from services import people
 from services.access import Role
+from tests.harness.telegram import TelegramHarness
 from tests.support import demo_driver, outbox_rows, seed_demo
-from tests.zalo_helpers import TelegramHarness
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 

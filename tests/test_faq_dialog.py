@@ -13,8 +13,11 @@ from bot.config import ConfigError
 from bot.kernel import ROOT, App, StartupError
 from handlers.core import MAX_PAYLOAD_BYTES
 from handlers.faq import FAQ_INDEX, entry_ref, find_entry
+from handlers.handoff_push import StartHandoff
 from services.faq import feedback as faq_feedback
 from tests.support import ChatDriver, demo_driver, make_settings, seed_demo
+
+HANDOFF = StartHandoff().pack()  # the FAQ's «Gặp người hỗ trợ» button
 
 
 def payloads(said: object) -> list[str]:
@@ -43,7 +46,7 @@ async def test_unclear_question_offers_three_choices_that_work(app: App) -> None
     said = await lan.send("giay to")
     choices = [p for p in payloads(said) if p.startswith("faq:a:")]
     assert len(choices) == 3
-    assert "hr:start" in payloads(said)
+    assert HANDOFF in payloads(said)
     index = app.resources[FAQ_INDEX]
     for payload in choices:
         entry = find_entry(index, payload.split(":")[2])
@@ -56,14 +59,14 @@ async def test_nonsense_gets_dont_know_handoff_and_a_logged_gap(app: App) -> Non
     lan = ChatDriver(app, "7003")
     said = await lan.send("qwxz blorf")
     assert "chưa hiểu" in said.text
-    assert "hr:start" in payloads(said) and "core:help" in payloads(said)
+    assert HANDOFF in payloads(said) and "core:help" in payloads(said)
     await ChatDriver(app, "7004").send("qwxz   BLORF!")  # same question, normalised
     async with app.sessions() as s:
         found = await faq_feedback.gaps(s)
     assert [(g.normalized, g.count) for g in found] == [("qwxz blorf", 2)]
     # A greeting alone is not a question: answered like a person, with what the bot can do.
     said = await lan.send("alo")
-    assert "core:help" in payloads(said) and "hr:start" not in payloads(said)
+    assert "core:help" in payloads(said) and HANDOFF not in payloads(said)
 
 
 async def test_gap_log_masks_long_numbers(app: App) -> None:

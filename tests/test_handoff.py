@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from bot.kernel import App
 from db.models import Ticket
-from handlers.handoff import escalate_due
+from handlers.handoff_desk import escalate_due
+from handlers.handoff_push import Rate
 from services import handoff, people
 from services.access import Role
 from services.handoff.hours import HandoffSettings, WorkingHours
@@ -135,14 +136,14 @@ async def test_full_hand_off_claim_relay_close_rate(app: App, caplog: pytest.Log
     said = await tnv.press(f"hr:c:{ticket_id}")
     assert "Đã đóng phiếu" in said.text
     closed = [p for _, c, p in await pushes(app, mark) if c == "demo-dan"]
-    assert [f"hr:s:{ticket_id}:{n}" for n in range(1, 6)] == button_payloads(closed[0])
-    refused = await tnv.press(f"hr:s:{ticket_id}:1")
+    assert [Rate(ticket_id, n).pack() for n in range(1, 6)] == button_payloads(closed[0])
+    refused = await tnv.press(Rate(ticket_id, 1).pack())
     assert "chưa có quyền" in refused.text
-    said = await dan.press(f"hr:s:{ticket_id}:5")
+    said = await dan.press(Rate(ticket_id, 5).pack())
     assert "5/5" in said.text
     row = await ticket_row(app, ticket_id)
     assert row.status == "closed" and row.rating == 5 and row.rated_at is not None
-    again = await dan.press(f"hr:s:{ticket_id}:1")
+    again = await dan.press(Rate(ticket_id, 1).pack())
     assert "đánh giá phiếu" in again.text and (await ticket_row(app, ticket_id)).rating == 5
     # Relayed texts are never logged.
     assert caplog.records and "0905123456" not in caplog.text and "mai tôi qua" not in caplog.text

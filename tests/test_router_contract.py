@@ -142,3 +142,17 @@ async def test_permission_on_the_command_refuses_early_and_is_audit_logged(
     help_text = (await dan.send("/help")).text
     assert "/baocao" not in help_text  # hidden from people who may not run it
     assert "/baocao" in (await canbo.send("/help")).text
+
+
+async def test_a_deep_link_is_no_way_around_the_commands_permission(
+    seeded_app: App, as_user: Callable[..., ChatDriver]
+) -> None:
+    """`/start baocao` (the group's "open the private chat" link) as a citizen is refused like
+    `/baocao` itself, before the dialog starts."""
+    dan = as_user("dan")
+    said = await dan.send("/start baocao")
+    assert said.text and "/baocao" not in said.text.split("\n")[0]
+    async with seeded_app.sessions() as session:
+        rows = (await session.execute(select(AuditLog).where(AuditLog.action == "access.denied"))).scalars()
+        assert any(r.details.get("action") == "submit_weekly_report" for r in rows)
+    assert (await dan.send("hello")).text  # no report dialog was opened
