@@ -29,7 +29,7 @@ from bot.cli.zalo import (
 from bot.intake import DatabaseUnavailable
 from bot.kernel import App, StartupError
 from db.base import utcnow
-from db.models import ZaloInbound, ZaloOAToken
+from db.models import OutboxMessage, ZaloInbound, ZaloOAToken
 from db.repositories import zalo as zalo_repo
 from handlers.core import Attachment, AttachmentKind, Button, Context, Incoming, Reply
 from handlers.router import Router
@@ -290,10 +290,27 @@ async def test_xuat_on_oa_delivers_something_a_person_can_open(app: App) -> None
     """The real /xuat dialog, as an officer who linked their Zalo OA account."""
     await seed_demo(app)
     async with ZaloOAHarness(app) as h:
-        said = "\n".join(await h.send("u15", "/lienket"))
-        code = next(w for w in said.replace(".", " ").split() if w.isupper() and len(w) >= 6)
+        # Linking as people do it now: the officer's account makes the code, the Zalo account types
+        # it, and the officer confirms on the account holding the role (tests/reliability/test_identity.py).
         officer = demo_driver(app, "canbo")
-        await officer.send(f"/lienket {code}")
+        said = (await officer.send("/lienket")).text
+        code = next(w for w in said.replace(".", " ").split() if w.isupper() and len(w) >= 6)
+        await h.send("u15", f"/lienket {code}")
+        async with app.sessions() as session:
+            ask = (
+                await session.execute(
+                    select(OutboxMessage).where(
+                        OutboxMessage.kind == "link_confirm", OutboxMessage.chat_id == "demo-canbo"
+                    )
+                )
+            ).scalar_one()
+        approve = next(
+            b.payload
+            for row in Reply.from_payload(ask.payload).buttons
+            for b in row
+            if b.payload.startswith("lk:y:")
+        )
+        assert "Đã liên kết" in (await officer.press(approve)).text
         said = "\n".join(await h.send("u15", "/xuat"))
         for _ in range(3):  # pick the first offered option until the export arrives
             links = [t for t in h.texts_to("u15") if "/zalo/oa/files/" in t]
@@ -418,6 +435,22 @@ async def test_refresh_calls_zalo_outside_any_transaction(app: App, monkeypatch:
         assert access in h.fake.valid_access and refresh == h.fake.refresh_token
 
 
+async def confirm_link(app: App, owner: ChatDriver) -> None:
+    """The code's owner confirms the link request the bot pushed to them («Đồng ý»)."""
+    async with app.sessions() as session:
+        ask = (
+            await session.execute(
+                select(OutboxMessage).where(
+                    OutboxMessage.kind == "link_confirm",
+                    OutboxMessage.chat_id == (owner.chat_id or owner.user_id),
+                )
+            )
+        ).scalar_one()
+    buttons = Reply.from_payload(ask.payload).buttons
+    approve = next(b.payload for row in buttons for b in row if b.payload.startswith("lk:y:"))
+    assert "Đã liên kết" in (await owner.press(approve)).text
+
+
 # --- messaging window --------------------------------------------------------------------------
 
 
@@ -428,11 +461,12 @@ async def test_silent_for_7_days_the_push_goes_to_the_linked_channel(app: App) -
         code = next(w for w in said.replace(".", " ").split() if w.isupper() and len(w) >= 6)
         telegram = ChatDriver(app, "7720", "Chị Lan")
         await telegram.send(f"/lienket {code}")
+        await confirm_link(app, ChatDriver(app, "u20", "Chị Lan", channel="zalo_oa", supports_buttons=False))
         sends_before = len(h.fake.sent)
         h.channel.clock = lambda: utcnow() + timedelta(days=8)  # eight days later
         assert await push(app, "u20", Reply("Nhắc việc: báo cáo tuần"), kind="reminder") == "unreachable"
         assert len(h.fake.sent) == sends_before  # not even tried: Zalo would refuse
-        rerouted = [r for r in await outbox(app) if r.channel == "telegram"]
+        rerouted = [r for r in await outbox(app) if r.channel == "telegram" and r.kind == "reminder"]
         assert [(r.kind, r.chat_id, r.payload["text"]) for r in rerouted] == [
             ("reminder", "7720", "Nhắc việc: báo cáo tuần")
         ]
