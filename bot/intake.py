@@ -26,6 +26,7 @@ from handlers.settings import FeatureSettings
 from services import people, reachability
 from services.access import Actor
 from services.errors import DomainError, PermissionDenied
+from services.text import fold
 
 log = logging.getLogger("tocns.update")
 UNREACHABLE_REFRESH = 30.0  # seconds between reads of the unreachable addresses
@@ -39,11 +40,6 @@ class DatabaseUnavailable(Exception):
 class Outcome:
     replies: list[Reply]
     duplicate: bool = False
-
-
-def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFD", text.strip().lower()).replace("đ", "d")
-    return "".join(c for c in text if not unicodedata.combining(c))
 
 
 def _clean_text(value: str | None) -> str | None:
@@ -300,15 +296,15 @@ class Intake:
         if not menu or msg.text is None or msg.command is not None:
             return msg
         answer = msg.text.strip().rstrip(".)")
-        folded = _fold(msg.text)
+        folded = fold(msg.text)
         for entry in menu:
             # [label, payload] is numbered 1, 2, …; [label, payload, token] is picked by its token.
-            if len(entry) > 2 and _fold(answer) == entry[2]:
+            if len(entry) > 2 and fold(answer) == entry[2]:
                 return msg.with_payload(entry[1])
         if answer.isdigit() and 1 <= int(answer) <= len(menu) and len(menu[int(answer) - 1]) == 2:
             return msg.with_payload(menu[int(answer) - 1][1])
         for entry in menu:
-            if _fold(entry[0]) == folded:
+            if fold(entry[0]) == folded:
                 return msg.with_payload(entry[1])
         return msg
 

@@ -8,7 +8,7 @@ from handlers.router import ROUTER, Router, command_args
 from services import people
 from services.access import Actor, Role
 from services.errors import PermissionDenied
-from services.text_fold import fold_phrase
+from services.text import fold_words as fold_phrase
 
 router = Router()
 

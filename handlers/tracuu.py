@@ -8,7 +8,7 @@ from services import dossiers, privacy
 from services.dossiers.codes import CODE_EXAMPLE
 from services.dossiers.records import DossierView, Status
 from services.errors import NotFound
-from services.text_fold import fold_phrase
+from services.text import fold_words as fold_phrase
 
 router = Router()
 MAX_CODE_IN_PAYLOAD = 64 - len("tc:sub:")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from services import dossiers
 from services.dossiers import Procedure
-from services.text_fold import fold_phrase
+from services.text import fold_words as fold_phrase
 
 
 def _rank(query_words: list[str], name: str) -> tuple[int, int, int, int]:
