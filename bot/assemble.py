@@ -49,7 +49,6 @@ def build(settings: Settings) -> App:
         tz=settings.tz,
         idle=timedelta(minutes=settings.app.dialog_idle_minutes),
         flood_limit=settings.app.flood_limit_per_10s,
-        feature_config=settings.extra,
         features=features,
     )
     dispatcher = Dispatcher(sessions, {}, settings.outbox)

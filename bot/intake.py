@@ -115,7 +115,6 @@ class Intake:
         tz: Any,
         idle: timedelta,
         flood_limit: int = 20,
-        feature_config: dict[str, Any] | None = None,
         features: FeatureSettings | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -127,7 +126,6 @@ class Intake:
         self.tz = tz
         self.idle = idle
         self.flood = FloodGuard(flood_limit)
-        self.feature_config = feature_config or {}
         self.features = features or FeatureSettings()
         self.clock = clock
         self._unreachable: set[tuple[str, str]] = set()
@@ -252,7 +250,6 @@ class Intake:
                 tz=self.tz,
                 default_locale=self.default_locale,
                 resources=self.resources,
-                config=self.feature_config,
                 settings=self.features,
                 is_new_person=created,
                 state_name=state_name,

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, tzinfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.kernel import App, StartupError
+from bot.kernel import App
 from db.base import utcnow
 from handlers import handoff_desk, jobs
 from services import kpi, ops, upkeep
@@ -34,10 +34,7 @@ class RunResult:
 
 
 def kpi_settings(app: App) -> KpiSettings:
-    try:
-        return kpi.settings_from(app.settings.extra)
-    except ValueError as exc:
-        raise StartupError(f"kpi: {str(exc).splitlines()[0]}") from None
+    return app.features.kpi  # validated once at start-up (bot/config.py)
 
 
 def trigger(expr: str, tz: tzinfo) -> CronTrigger:

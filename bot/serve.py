@@ -20,7 +20,7 @@ from bot.kernel import App, Channel
 from bot.leader import Leadership
 from bot.metrics import metrics_handler
 from bot.watchdog import Watchdog
-from bot.web import app as dashboard
+from bot.web import routes as dashboard
 
 log = logging.getLogger("tocns")
 

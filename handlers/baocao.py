@@ -22,7 +22,7 @@ _FIX_WORD = re.compile(r"^\s*(?:sua|sửa|fix)\s", re.IGNORECASE)
 
 
 def _calendar(ctx: Context) -> Calendar:
-    return kpi.settings_from(ctx.config).calendar(ctx.tz)
+    return ctx.settings.kpi.calendar(ctx.tz)
 
 
 def _week_label(ctx: Context, week_start: date) -> str:

@@ -229,7 +229,6 @@ class Context:
     tz: ZoneInfo
     default_locale: str
     resources: Resources
-    config: dict[str, Any] = field(default_factory=dict)  # raw sections; prefer `settings`
     settings: FeatureSettings = field(default_factory=lambda: _default_features())
     is_new_person: bool = False
     state_name: str | None = None

@@ -302,6 +302,8 @@ class Clock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
 async def count(app: App, model: type) -> int:
     """Rows of `model` in the app's database."""
     async with app.sessions() as s:

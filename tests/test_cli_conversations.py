@@ -21,7 +21,7 @@ from bot.backup import default_name
 from bot.kernel import App, DeliveryError
 from handlers.core import Reply
 from services import outbox
-from tests.support import demo_driver, seed_demo
+from tests.support import demo_driver
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,22 +82,22 @@ def test_jobs_list_keeps_whole_names_and_chat_help_lists_every_demo_user(tmp_pat
     assert "tnv2" in helped.stdout
 
 
-async def test_script_is_not_throttled(app: App) -> None:
+async def test_script_is_not_throttled(seeded_app: App) -> None:
     from bot.channels.console import chat, find_demo_user
 
-    await seed_demo(app)
     out = io.StringIO()
     user = find_demo_user("dan")
     assert user is not None
-    await chat(app, user, ["/help"] * 30, out)
+    await chat(seeded_app, user, ["/help"] * 30, out)
     assert out.getvalue().count("Các lệnh anh/chị dùng được") == 30
     assert "hơi nhanh" not in out.getvalue()
 
 
-async def test_console_shows_pushes_as_they_arrive_by_name(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_console_shows_pushes_as_they_arrive_by_name(
+    seeded_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from bot.channels import console
 
-    await seed_demo(app)
     monkeypatch.setattr(console, "PUSH_POLL_SECONDS", 0.05)
     release = threading.Event()
 
@@ -109,10 +109,10 @@ async def test_console_shows_pushes_as_they_arrive_by_name(app: App, monkeypatch
     out = io.StringIO()
     user = console.find_demo_user("lanhdao")
     assert user is not None
-    task = asyncio.create_task(console.chat(app, user, None, out))
+    task = asyncio.create_task(console.chat(seeded_app, user, None, out))
     await asyncio.sleep(0.2)
     # `tocns jobs run` in another process queues a push for a seeded volunteer (not a demo role).
-    async with app.sessions() as s, s.begin():
+    async with seeded_app.sessions() as s, s.begin():
         await outbox.enqueue(
             s,
             key="test:jobs-run:1",
@@ -155,14 +155,13 @@ class Blocking:
 
 
 async def test_outbox_status_names_unreachable_people_and_jobs_run_resends(
-    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    seeded_app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    if not app.settings.database.url.startswith("sqlite"):
+    if not seeded_app.settings.database.url.startswith("sqlite"):
         pytest.skip("the CLI half runs against the SQLite file")
-    await seed_demo(app)
     sender = Blocking()
-    app.add_sender(sender)
-    async with app.sessions() as s, s.begin():
+    seeded_app.add_sender(sender)
+    async with seeded_app.sessions() as s, s.begin():
         await outbox.enqueue(
             s,
             key="digest:2026-W48:lanhdao",
@@ -171,32 +170,31 @@ async def test_outbox_status_names_unreachable_people_and_jobs_run_resends(
             chat_id="demo-lanhdao",
             payload=Reply("Tổng hợp tuần 48").to_payload(),
         )
-    while await app.dispatcher.drain_once():
+    while await seeded_app.dispatcher.drain_once():
         pass
-    db = Path(app.settings.database.url.split("///", 1)[1])
+    db = Path(seeded_app.settings.database.url.split("///", 1)[1])
     status = tocns("outbox", "status", db=db, COLUMNS="200")
     assert "Hoàng Đức Thắng" in status.stdout and "Unreachable" in status.stdout, status.stdout
     # The leader unblocks and writes to the bot: the week's digest is due again and arrives.
     sender.blocked = False
-    await demo_driver(app, "lanhdao").send("/kpi")
+    await demo_driver(seeded_app, "lanhdao").send("/kpi")
     status = tocns("outbox", "status", db=db, COLUMNS="200")
     assert "Hoàng Đức Thắng" not in status.stdout, status.stdout
-    while await app.dispatcher.drain_once():
+    while await seeded_app.dispatcher.drain_once():
         pass
     assert "demo-lanhdao" in sender.sent
 
 
 async def test_jobs_run_requeues_pushes_to_people_reached_since(
-    app: App, capsys: pytest.CaptureFixture[str]
+    seeded_app: App, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Reached by a later push (e.g. a reply pushed after they unblocked on another device): the
     pushes that failed before are sent again by the next `jobs run` (or the running dispatcher)."""
-    await seed_demo(app)
     sender = Blocking()
-    app.add_sender(sender)
+    seeded_app.add_sender(sender)
 
     async def push(key: str, text: str) -> None:
-        async with app.sessions() as s, s.begin():
+        async with seeded_app.sessions() as s, s.begin():
             await outbox.enqueue(
                 s,
                 key=key,
@@ -207,14 +205,14 @@ async def test_jobs_run_requeues_pushes_to_people_reached_since(
             )
 
     await push("digest:w48", "Tổng hợp tuần 48")
-    while await app.dispatcher.drain_once():
+    while await seeded_app.dispatcher.drain_once():
         pass
     sender.blocked = False
     await push("alert:1", "Cảnh báo hồ sơ sắp quá hạn")
-    while await app.dispatcher.drain_once():
+    while await seeded_app.dispatcher.drain_once():
         pass
     assert sender.sent == ["demo-lanhdao"]
-    assert await app.dispatcher.requeue_reachable() == 1
-    while await app.dispatcher.drain_once():
+    assert await seeded_app.dispatcher.requeue_reachable() == 1
+    while await seeded_app.dispatcher.drain_once():
         pass
     assert sender.sent == ["demo-lanhdao", "demo-lanhdao"]

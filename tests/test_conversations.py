@@ -17,7 +17,7 @@ from bot.kernel import App, DeliveryError
 from db.models import HelpSession, Ticket
 from handlers.core import Reply
 from services import handoff, reachability, sessions
-from tests.support import ChatDriver, Said, demo_driver, outbox_rows, seed_demo
+from tests.support import ChatDriver, Said, demo_driver, outbox_rows
 from tests.test_import import make_xlsx, sample_rows
 
 SHAPES = ["buttons", "numbered"]
@@ -72,9 +72,8 @@ async def last_session(app: App, person_key: str) -> sessions.SessionView:
 # --- 1. typed numbers vs numbered choices ------------------------------------------------------
 
 
-async def test_a_typed_number_is_the_number_of_people(app: App, shape: str) -> None:
-    await seed_demo(app)
-    tnv = person(app, "tnv", shape)
+async def test_a_typed_number_is_the_number_of_people(seeded_app: App, shape: str) -> None:
+    tnv = person(seeded_app, "tnv", shape)
     await tnv.send("/ghi")
     await choose(tnv, "Kích hoạt VNeID")
     said = await choose(tnv, "tại nhà")
@@ -87,7 +86,7 @@ async def test_a_typed_number_is_the_number_of_people(app: App, shape: str) -> N
     await choose(tnv, "Đã xong")
     said = await choose(tnv, "Lưu")
     assert "4 người" in said.text, said.text
-    assert (await last_session(app, "tnv")).citizens == 4
+    assert (await last_session(seeded_app, "tnv")).citizens == 4
     # A listed option still works by its letter (or tap) and by its own text.
     await tnv.send("/ghi")
     await choose(tnv, "Kích hoạt VNeID")
@@ -95,7 +94,7 @@ async def test_a_typed_number_is_the_number_of_people(app: App, shape: str) -> N
     await choose(tnv, "5")
     await choose(tnv, "Đã xong")
     await choose(tnv, "Lưu")
-    assert (await last_session(app, "tnv")).citizens == 5
+    assert (await last_session(seeded_app, "tnv")).citizens == 5
 
 
 # --- 2. the hand-off outlives the dialog ---------------------------------------------------------
@@ -129,41 +128,40 @@ async def last_id(app: App) -> int:
     return rows[-1].id if rows else 0
 
 
-async def test_hand_off_outlives_cancel_and_other_commands(app: App, shape: str) -> None:
-    await seed_demo(app)
-    dan, tnv = person(app, "dan", shape), person(app, "tnv", shape)
-    ticket_id = await open_claimed_ticket(app, dan, tnv)
+async def test_hand_off_outlives_cancel_and_other_commands(seeded_app: App, shape: str) -> None:
+    dan, tnv = person(seeded_app, "dan", shape), person(seeded_app, "tnv", shape)
+    ticket_id = await open_claimed_ticket(seeded_app, dan, tnv)
 
     # The citizen cancels: told the ticket stays open and how to end it.
     said = await dan.send("/huy")
     assert f"#{ticket_id} vẫn mở" in said.text and "/xong" in said.text, said.text
     # The helper answers; the citizen, after another command (a look-up overnight), says thanks.
-    mark = await last_id(app)
+    mark = await last_id(seeded_app)
     said = await tnv.send("Chị mang theo giấy khai sinh của mẹ nhé.")
     assert "Đã chuyển tới người dân" in said.text
-    assert any("giấy khai sinh" in t for t in await pushes_to(app, "demo-dan", mark))
+    assert any("giấy khai sinh" in t for t in await pushes_to(seeded_app, "demo-dan", mark))
     await dan.send("/tracuu H46.19786-261130-0001")
-    mark = await last_id(app)
+    mark = await last_id(seeded_app)
     said = await dan.send("ok cam on")
     assert "chưa hiểu" not in said.text and "Đã chuyển tới người hỗ trợ" in said.text, said.text
     assert "/xong" in said.text
-    assert any("ok cam on" in t for t in await pushes_to(app, "demo-tnv", mark))
+    assert any("ok cam on" in t for t in await pushes_to(seeded_app, "demo-tnv", mark))
 
     # The helper's side likewise: after /tuan, plain text still reaches the citizen.
     await tnv.send("/tuan")
     said = await tnv.send("/huy")
     assert f"#{ticket_id}" in said.text and "vẫn mở" in said.text, said.text
-    mark = await last_id(app)
+    mark = await last_id(seeded_app)
     said = await tnv.send("Không có gì ạ.")
     assert "Đã chuyển tới người dân" in said.text
-    assert any("Không có gì" in t for t in await pushes_to(app, "demo-dan", mark))
+    assert any("Không có gì" in t for t in await pushes_to(seeded_app, "demo-dan", mark))
 
     # The way out: /xong ends the request; the helper is told; text is ordinary again.
-    mark = await last_id(app)
+    mark = await last_id(seeded_app)
     said = await dan.send("/xong")
     assert f"Đã kết thúc phiếu #{ticket_id}" in said.text, said.text
-    assert any("xong việc" in t for t in await pushes_to(app, "demo-tnv", mark))
-    async with app.sessions() as s:
+    assert any("xong việc" in t for t in await pushes_to(seeded_app, "demo-tnv", mark))
+    async with seeded_app.sessions() as s:
         row = await s.get(Ticket, ticket_id)
         assert row is not None and row.status == handoff.Status.CANCELLED.value
     said = await dan.send("ok cam on")
@@ -193,9 +191,8 @@ async def record_dossier(
     assert f"Đã ghi hồ sơ {code}" in said.text, said.text
 
 
-async def test_volunteer_reopens_the_dossier_they_recorded(app: App, shape: str) -> None:
-    await seed_demo(app)
-    tnv = person(app, "tnv", shape)
+async def test_volunteer_reopens_the_dossier_they_recorded(seeded_app: App, shape: str) -> None:
+    tnv = person(seeded_app, "tnv", shape)
     code = "H46.19786-261130-0099"
     await record_dossier(tnv, code)
     said = await tnv.send(f"/hoso {code}")
@@ -203,9 +200,8 @@ async def test_volunteer_reopens_the_dossier_they_recorded(app: App, shape: str)
     assert code in said.text and "Đăng ký khai tử" in said.text
 
 
-async def test_procedure_search_ranks_whole_words_and_keeps_full_names(app: App, shape: str) -> None:
-    await seed_demo(app)
-    tnv = person(app, "tnv", shape)
+async def test_procedure_search_ranks_whole_words_and_keeps_full_names(seeded_app: App, shape: str) -> None:
+    tnv = person(seeded_app, "tnv", shape)
     await tnv.send("/hoso H46.19786-261130-0098")
     said = await tnv.send("dang ky khai tu")
     labels = (
@@ -229,11 +225,10 @@ async def test_procedure_search_ranks_whole_words_and_keeps_full_names(app: App,
 # --- 4. an overdue dossier says whom to contact --------------------------------------------------
 
 
-async def test_overdue_dossier_says_whom_to_contact_not_to_wait(app: App, shape: str) -> None:
-    await seed_demo(app)
-    canbo, dan = person(app, "canbo", shape), person(app, "dan", shape)
+async def test_overdue_dossier_says_whom_to_contact_not_to_wait(seeded_app: App, shape: str) -> None:
+    canbo, dan = person(seeded_app, "canbo", shape), person(seeded_app, "dan", shape)
     code = "H46.19786-261101-0777"
-    today = canbo.app.intake.clock().astimezone(app.settings.tz).date()
+    today = canbo.seeded_app.intake.clock().astimezone(seeded_app.settings.tz).date()
     received = (today - timedelta(days=20)).strftime("%d/%m/%Y")
     due = (today - timedelta(days=5)).strftime("%d/%m/%Y")
     await record_dossier(canbo, code, received=received, due=due)
@@ -247,11 +242,10 @@ async def test_overdue_dossier_says_whom_to_contact_not_to_wait(app: App, shape:
 # --- 7. «Như lần trước» and «Lưu» are idempotent per message -----------------------------------------
 
 
-async def test_same_as_last_time_saves_once_per_message(app: App, shape: str) -> None:
-    await seed_demo(app)
-    tnv = demo_driver(app, "tnv")  # the button's payload is tapped again, as a double tap does
+async def test_same_as_last_time_saves_once_per_message(seeded_app: App, shape: str) -> None:
+    tnv = demo_driver(seeded_app, "tnv")  # the button's payload is tapped again, as a double tap does
     await tnv.send("/ghi dvc nha 2")
-    before = await session_count(app, "tnv")
+    before = await session_count(seeded_app, "tnv")
     said = await tnv.send("/ghi")
     same = said.button("Như lần trước")
     first = await tnv.press(same)
@@ -259,7 +253,7 @@ async def test_same_as_last_time_saves_once_per_message(app: App, shape: str) ->
     for _ in range(2):
         again = await tnv.press(same)
         assert "đã được lưu rồi" in again.text, again.text
-    assert await session_count(app, "tnv") == before + 1
+    assert await session_count(seeded_app, "tnv") == before + 1
     # «Lưu» tapped twice at the last step: one session.
     await tnv.send("/ghi")
     await tnv.press(tnv.history[-1].button("Kích hoạt VNeID"))
@@ -270,16 +264,15 @@ async def test_same_as_last_time_saves_once_per_message(app: App, shape: str) ->
     await tnv.press(save)
     said = await tnv.press(save)
     assert "đã được lưu rồi" in said.text, said.text
-    assert await session_count(app, "tnv") == before + 2
+    assert await session_count(seeded_app, "tnv") == before + 2
 
 
 # --- 8. a file is routed by what it is --------------------------------------------------------------
 
 
-async def test_a_file_never_answers_another_question(app: App, shape: str) -> None:
-    await seed_demo(app)
-    tnv = person(app, "tnv", shape)
-    before = await session_count(app, "tnv")
+async def test_a_file_never_answers_another_question(seeded_app: App, shape: str) -> None:
+    tnv = person(seeded_app, "tnv", shape)
+    before = await session_count(seeded_app, "tnv")
     await tnv.send("/ghi")
     await choose(tnv, "Kích hoạt VNeID")
     await choose(tnv, "tại nhà")
@@ -289,16 +282,15 @@ async def test_a_file_never_answers_another_question(app: App, shape: str) -> No
     assert "không phải câu trả lời" in said.text, said.text
     said = await tnv.upload("meo.gif", b"GIF89a", "image/gif", caption="hihi")
     assert "không phải câu trả lời" in said.text
-    assert await session_count(app, "tnv") == before
+    assert await session_count(seeded_app, "tnv") == before
     said = await choose(tnv, "Lưu")  # the dialog is still there
     assert "Đã ghi" in said.text
-    view = await last_session(app, "tnv")
+    view = await last_session(seeded_app, "tnv")
     assert view.citizens == 2
 
 
-async def test_one_stop_export_sent_during_a_report_goes_to_the_import(app: App, shape: str) -> None:
-    await seed_demo(app)
-    canbo = person(app, "canbo", shape)
+async def test_one_stop_export_sent_during_a_report_goes_to_the_import(seeded_app: App, shape: str) -> None:
+    canbo = person(seeded_app, "canbo", shape)
     said = await canbo.send("/baocao")
     assert "?" in said.text or ":" in said.text
     said = await canbo.upload("hoso.xlsx", make_xlsx(sample_rows()))
@@ -310,17 +302,16 @@ async def test_one_stop_export_sent_during_a_report_goes_to_the_import(app: App,
 # --- 9. edits ----------------------------------------------------------------------------------------
 
 
-async def test_an_edit_is_answered_at_once(app: App, shape: str) -> None:
+async def test_an_edit_is_answered_at_once(seeded_app: App, shape: str) -> None:
     from dataclasses import replace
 
-    await seed_demo(app)
-    canbo = person(app, "canbo", shape)
+    canbo = person(seeded_app, "canbo", shape)
     await canbo.send("/baocao")
     msg = replace(canbo._msg(text="120"), edited=True)
-    outcome = await app.intake.handle(msg)
+    outcome = await seeded_app.intake.handle(msg)
     text = "\n".join(r.text for r in outcome.replies)
     assert "sửa tin không có tác dụng" in text and "gõ lại" in text, text
-    async with app.sessions() as s:
+    async with seeded_app.sessions() as s:
         from db.repositories import core as repo
 
         state = await repo.account_bundle(s, "console", "demo-canbo", "demo-canbo")
@@ -330,10 +321,9 @@ async def test_an_edit_is_answered_at_once(app: App, shape: str) -> None:
 # --- 10. deep links from a group -----------------------------------------------------------------------
 
 
-async def test_start_ghi_opens_the_dialog_and_keeps_an_open_one(app: App, shape: str) -> None:
-    await seed_demo(app)
-    tnv = person(app, "tnv", shape)
-    group = demo_driver(app, "tnv", chat_type="group", chat_id="-100777")
+async def test_start_ghi_opens_the_dialog_and_keeps_an_open_one(seeded_app: App, shape: str) -> None:
+    tnv = person(seeded_app, "tnv", shape)
+    group = demo_driver(seeded_app, "tnv", chat_type="group", chat_id="-100777")
     said = await group.send("/ghi")
     link = next(b.url for r in said.replies for row in r.buttons for b in row if b.url)
     assert link is not None and link.endswith("?start=ghi")
@@ -344,7 +334,7 @@ async def test_start_ghi_opens_the_dialog_and_keeps_an_open_one(app: App, shape:
     assert "đang làm dở" in said.text, said.text
     said = await choose(tnv, "tại nhà")  # the open dialog went on
     assert "Bao nhiêu người dân" in said.text
-    said = await person(app, "canbo", shape).send("/start baocao")  # same for /baocao
+    said = await person(seeded_app, "canbo", shape).send("/start baocao")  # same for /baocao
     assert "/start baocao" not in said.text and "8" in said.text and "?" in said.text, said.text
 
 
@@ -367,32 +357,31 @@ class BlockedSender:
         self.sent.append((chat_id, reply.text))
 
 
-async def test_relay_to_a_citizen_who_blocked_the_bot_is_reported(app: App, shape: str) -> None:
-    await seed_demo(app)
+async def test_relay_to_a_citizen_who_blocked_the_bot_is_reported(seeded_app: App, shape: str) -> None:
     sender = BlockedSender()
-    app.add_sender(sender)
-    dan, tnv = person(app, "dan", shape), person(app, "tnv", shape)
-    ticket_id = await open_claimed_ticket(app, dan, tnv)
-    while await app.dispatcher.drain_once():
+    seeded_app.add_sender(sender)
+    dan, tnv = person(seeded_app, "dan", shape), person(seeded_app, "tnv", shape)
+    ticket_id = await open_claimed_ticket(seeded_app, dan, tnv)
+    while await seeded_app.dispatcher.drain_once():
         pass
     sender.blocked.add("demo-dan")
     await tnv.send("Chị cần mang theo giấy khai sinh.")
-    while await app.dispatcher.drain_once():
+    while await seeded_app.dispatcher.drain_once():
         pass
     # The helper is told the message did not arrive (a push), and the next relay says so at once.
     assert any(c == "demo-tnv" and "CHƯA tới được người dân" in t for c, t in sender.sent), sender.sent
     said = await tnv.send("Chị còn cần gì nữa không?")
     assert "CHƯA tới được người dân" in said.text and "Đã chuyển tới người dân" not in said.text, said.text
-    async with app.sessions() as s:
+    async with seeded_app.sessions() as s:
         gone = await reachability.unreachable_people(s)
     assert [u.name for u in gone] == ["Nguyễn Thị Lan"]
     # She unblocks and writes: her kept messages are sent again.
     sender.blocked.clear()
     await dan.send("alo, tôi đây")
-    while await app.dispatcher.drain_once():
+    while await seeded_app.dispatcher.drain_once():
         pass
     assert any(c == "demo-dan" and "giấy khai sinh" in t for c, t in sender.sent)
-    async with app.sessions() as s:
+    async with seeded_app.sessions() as s:
         assert await reachability.unreachable_people(s) == []
         ticket = await s.get(Ticket, ticket_id)
         assert ticket is not None and ticket.status == "claimed"
@@ -413,10 +402,11 @@ async def test_greetings_and_thanks_are_answered_like_a_person(
     assert expected.lower() in said.text.lower() and "xin lỗi" not in said.text.lower(), said.text
 
 
-async def test_a_future_date_is_called_future(app: App, shape: str) -> None:
-    await seed_demo(app)
-    tnv = person(app, "tnv", shape)
-    tomorrow = (app.intake.clock().astimezone(app.settings.tz) + timedelta(days=5)).strftime("%d/%m")
+async def test_a_future_date_is_called_future(seeded_app: App, shape: str) -> None:
+    tnv = person(seeded_app, "tnv", shape)
+    tomorrow = (seeded_app.intake.clock().astimezone(seeded_app.settings.tz) + timedelta(days=5)).strftime(
+        "%d/%m"
+    )
     said = await tnv.send(f"/ghi dvc nha 2 {tomorrow}")
     assert "tương lai" in said.text and "14 ngày" not in said.text, said.text
 
@@ -432,50 +422,46 @@ async def test_non_text_outside_a_dialog_says_what_the_bot_takes(app: App) -> No
     assert "nhãn dán" in text and "/help" in text, text
 
 
-async def test_refusal_says_who_can_do_it_for_this_person(app: App, shape: str) -> None:
-    await seed_demo(app)
-    city_leader = await person(app, "tinh", shape).send("/hoso H46.19786-261130-0555")
+async def test_refusal_says_who_can_do_it_for_this_person(seeded_app: App, shape: str) -> None:
+    city_leader = await person(seeded_app, "tinh", shape).send("/hoso H46.19786-261130-0555")
     assert "chưa có quyền" in city_leader.text and "/kpi" in city_leader.text, city_leader.text
     assert "liên hệ tổ trưởng" not in city_leader.text
-    citizen = await person(app, "dan", shape).send("/hoso H46.19786-261130-0555")
+    citizen = await person(seeded_app, "dan", shape).send("/hoso H46.19786-261130-0555")
     assert "/thamgia" in citizen.text and "/hotro" in citizen.text, citizen.text
 
 
-async def test_sua_asks_before_deleting(app: App, shape: str) -> None:
-    await seed_demo(app)
-    tnv = person(app, "tnv", shape)
+async def test_sua_asks_before_deleting(seeded_app: App, shape: str) -> None:
+    tnv = person(seeded_app, "tnv", shape)
     await tnv.send("/ghi dvc nha 2")
-    before = await session_count(app, "tnv")
+    before = await session_count(seeded_app, "tnv")
     await tnv.send("/sua")
     await choose(tnv, "DVC")
     said = await choose(tnv, "Xoá buổi này")
     assert "Xoá hẳn buổi" in said.text, said.text
-    assert await session_count(app, "tnv") == before
+    assert await session_count(seeded_app, "tnv") == before
     said = await choose(tnv, "Giữ lại")
-    assert await session_count(app, "tnv") == before
+    assert await session_count(seeded_app, "tnv") == before
     await tnv.send("/sua")
     await choose(tnv, "DVC")
     await choose(tnv, "Xoá buổi này")
     said = await choose(tnv, "🗑 Xoá")
     assert "Đã xoá buổi" in said.text, said.text
-    assert await session_count(app, "tnv") == before - 1
+    assert await session_count(seeded_app, "tnv") == before - 1
 
 
-async def test_team_leader_help_does_not_promise_inviting_officers(app: App) -> None:
-    await seed_demo(app)
-    said = await demo_driver(app, "totruong").send("/help")
+async def test_team_leader_help_does_not_promise_inviting_officers(seeded_app: App) -> None:
+    said = await demo_driver(seeded_app, "totruong").send("/help")
     line = next(ln for ln in said.text.splitlines() if ln.startswith("/moi"))
     assert "cán bộ" not in line and "thành viên" in line, line
 
 
-async def test_invite_without_a_link_does_not_say_tap_the_link(app: App) -> None:
+async def test_invite_without_a_link_does_not_say_tap_the_link(seeded_app: App) -> None:
     from dataclasses import replace
 
-    await seed_demo(app)
-    leader = demo_driver(app, "totruong")
+    leader = demo_driver(seeded_app, "totruong")
 
     async def no_link(**kw: Any) -> Said:  # a channel without deep links (Zalo, console)
-        outcome = await app.intake.handle(replace(leader._msg(**kw), bot_username=None))
+        outcome = await seeded_app.intake.handle(replace(leader._msg(**kw), bot_username=None))
         said = Said(outcome.replies)
         leader.history.append(said)
         return said
@@ -486,26 +472,26 @@ async def test_invite_without_a_link_does_not_say_tap_the_link(app: App) -> None
     assert "/thamgia" in said.text and "bấm đường dẫn" not in said.text, said.text
 
 
-async def test_an_image_in_a_ticket_reaches_the_helper_on_every_channel_shape(app: App, shape: str) -> None:
+async def test_an_image_in_a_ticket_reaches_the_helper_on_every_channel_shape(
+    seeded_app: App, shape: str
+) -> None:
     """Zalo hands over images as a file only (no kind): it is still a photo, and relayed."""
-    await seed_demo(app)
-    dan, tnv = person(app, "dan", shape), person(app, "tnv", shape)
-    ticket_id = await open_claimed_ticket(app, dan, tnv)
-    mark = await last_id(app)
+    dan, tnv = person(seeded_app, "dan", shape), person(seeded_app, "tnv", shape)
+    ticket_id = await open_claimed_ticket(seeded_app, dan, tnv)
+    mark = await last_id(seeded_app)
     said = await dan.upload(
         "zalo-image.jpg", b"\xff\xd8\xff papers", "image/jpeg", caption="Giấy tờ của mẹ tôi"
     )
     assert "Đã chuyển tới người hỗ trợ" in said.text, said.text
-    rows = [r for r in await outbox_rows(app) if r.id > mark and r.chat_id == "demo-tnv"]
+    rows = [r for r in await outbox_rows(seeded_app) if r.id > mark and r.chat_id == "demo-tnv"]
     assert rows and rows[-1].payload["attachment"]["kind"] == "photo"
     assert (
         f"phiếu #{ticket_id}" in rows[-1].payload["text"] and "Giấy tờ của mẹ tôi" in rows[-1].payload["text"]
     )
 
 
-async def test_my_dossier_status_question_leads_to_the_lookup_first(app: App, shape: str) -> None:
-    await seed_demo(app)
-    dan = person(app, "dan", shape)
+async def test_my_dossier_status_question_leads_to_the_lookup_first(seeded_app: App, shape: str) -> None:
+    dan = person(seeded_app, "dan", shape)
     said = await dan.send("ho so cua toi da xong chua")
     assert "mã hồ sơ" in said.text and "khai sinh" not in said.text.lower(), said.text
     said = await dan.send("H46.19786-261130-0404")

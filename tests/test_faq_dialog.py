@@ -15,7 +15,7 @@ from handlers.core import MAX_PAYLOAD_BYTES
 from handlers.faq import FAQ_INDEX, entry_ref, find_entry
 from handlers.handoff_push import StartHandoff
 from services.faq import feedback as faq_feedback
-from tests.support import ChatDriver, demo_driver, make_settings, seed_demo
+from tests.support import ChatDriver, demo_driver, make_settings
 
 HANDOFF = StartHandoff().pack()  # the FAQ's «Gặp người hỗ trợ» button
 
@@ -76,23 +76,22 @@ async def test_gap_log_masks_long_numbers(app: App) -> None:
     assert found and "0905123456" not in found[0].normalized
 
 
-async def test_votes_are_counted_once_per_person_and_changeable(app: App) -> None:
-    await seed_demo(app)
-    a, b = ChatDriver(app, "7010"), ChatDriver(app, "7011")
+async def test_votes_are_counted_once_per_person_and_changeable(seeded_app: App) -> None:
+    a, b = ChatDriver(seeded_app, "7010"), ChatDriver(seeded_app, "7011")
     for who in (a, b):
         await who.send("đăng ký tạm trú online")
     await a.tap("Hữu ích")
     await a.press("faq:v:dang-ky-tam-tru:u")  # twice: still one vote
     said = await b.press("faq:v:dang-ky-tam-tru:d")
     assert "Gặp người hỗ trợ" in " ".join(said.labels())
-    async with app.sessions() as s:
+    async with seeded_app.sessions() as s:
         votes = {v.entry_id: (v.up, v.down) for v in await faq_feedback.votes(s)}
     assert votes["dang-ky-tam-tru"] == (1 + 0, 1 + 1)  # the demo seed has one 👎 on it already
     await b.press("faq:v:dang-ky-tam-tru:u")  # b changes their mind
-    async with app.sessions() as s:
+    async with seeded_app.sessions() as s:
         votes = {v.entry_id: (v.up, v.down) for v in await faq_feedback.votes(s)}
     assert votes["dang-ky-tam-tru"] == (2, 1)
-    admin = demo_driver(app, "admin")
+    admin = demo_driver(seeded_app, "admin")
     report = await admin.send("/phanhoi")
     assert "Đăng ký tạm trú" in report.text and "tien dien thang nay bao nhieu" in report.text
     refused = await a.send("/phanhoi")

@@ -110,14 +110,13 @@ async def test_periods() -> None:
     assert deadline == at(WEEK + timedelta(days=4), 17)
 
 
-async def test_ranking_defaults_to_the_indicator_that_fits_the_level(app: App) -> None:
-    from tests.support import demo_driver, seed_demo
+async def test_ranking_defaults_to_the_indicator_that_fits_the_level(seeded_app: App) -> None:
+    from tests.support import demo_driver
 
-    await seed_demo(app)
-    province = await demo_driver(app, "tinh").send("/xephang")
+    province = await demo_driver(seeded_app, "tinh").send("/xephang")
     assert "Tỷ lệ hồ sơ trực tuyến — các đơn vị thuộc Thành phố Huế" in province.text
-    commune = await demo_driver(app, "canbo").send("/xephang")
+    commune = await demo_driver(seeded_app, "canbo").send("/xephang")
     assert "Số lượt người dân được hỗ trợ — các đơn vị thuộc Phường Thuận Hóa" in commune.text
     assert "chưa có số liệu" not in commune.text
-    volunteer = await demo_driver(app, "tnv").send("/xephang")
+    volunteer = await demo_driver(seeded_app, "tnv").send("/xephang")
     assert "chưa có quyền" in volunteer.text

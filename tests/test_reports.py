@@ -14,7 +14,7 @@ from db.models import WeeklyReport
 from services import reports
 from services.calendar import Calendar, label
 from services.errors import InvalidInput
-from tests.support import demo_driver, seed_demo
+from tests.support import demo_driver
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -44,35 +44,33 @@ def freeze(app: App, when: datetime) -> None:
     app.intake.clock = lambda: when  # type: ignore[attr-defined]
 
 
-async def test_one_line_report_and_replace(app: App) -> None:
-    await seed_demo(app)
-    canbo = demo_driver(app, "canbo")
+async def test_one_line_report_and_replace(seeded_app: App) -> None:
+    canbo = demo_driver(seeded_app, "canbo")
     friday = last_friday()
-    freeze(app, friday)
+    freeze(seeded_app, friday)
     said = await canbo.send("/baocao 120 80 30 100 95 3 45 20")
     assert "Đã lưu báo cáo tuần" in said.text and "đúng hạn" in said.text
-    rows = await stored(app)
+    rows = await stored(seeded_app)
     assert len(rows) == 1 and rows[0].received == 120 and rows[0].status == "final"
     # The default week is the week the officer is in (current_week convention).
     assert rows[0].week_start == friday.astimezone(TZ).date() - timedelta(days=4)
     said = await canbo.send("/baocao 130 80 30 100 95 3 45 20")
     assert "Thay báo cáo cũ" in said.labels()
     said = await canbo.tap("Giữ")
-    assert (await stored(app))[0].received == 120
+    assert (await stored(seeded_app))[0].received == 120
     await canbo.send("/baocao 130 80 30 100 95 3 45 20")
     said = await canbo.tap("Thay báo cáo cũ")
     assert "Đã lưu" in said.text
-    rows = await stored(app)
+    rows = await stored(seeded_app)
     assert len(rows) == 1 and rows[0].received == 130
 
 
-async def test_guided_report_checks_each_answer(app: App) -> None:
-    await seed_demo(app)
-    canbo = demo_driver(app, "canbo")
+async def test_guided_report_checks_each_answer(seeded_app: App) -> None:
+    canbo = demo_driver(seeded_app, "canbo")
     friday = last_friday()
-    freeze(app, friday - timedelta(days=7))
+    freeze(seeded_app, friday - timedelta(days=7))
     await canbo.send("/baocao 100 60 20 90 85 2 45 18")
-    freeze(app, friday)
+    freeze(seeded_app, friday)
     said = await canbo.send("/baocao")
     assert "(1/8)" in said.text and "tuần trước: 100" in said.text and "hạn nộp 17:00 thứ Sáu" in said.text
     said = await canbo.send("một trăm")
@@ -94,13 +92,12 @@ async def test_guided_report_checks_each_answer(app: App) -> None:
     assert "(8/8)" in said.text and "tuần trước: 18" in said.text
     said = await canbo.send("20")
     assert "Đã lưu báo cáo" in said.text
-    assert [r.received for r in await stored(app)] == [100, 112]
+    assert [r.received for r in await stored(seeded_app)] == [100, 112]
 
 
-async def test_every_problem_listed_and_one_answer_fixed(app: App) -> None:
-    await seed_demo(app)
-    canbo = demo_driver(app, "canbo")
-    freeze(app, last_friday())
+async def test_every_problem_listed_and_one_answer_fixed(seeded_app: App) -> None:
+    canbo = demo_driver(seeded_app, "canbo")
+    freeze(seeded_app, last_friday())
     said = await canbo.send("/baocao 100 120 130 100 105 3 45 50")
     text = said.text
     assert "(4 chỗ)" in text
@@ -109,7 +106,7 @@ async def test_every_problem_listed_and_one_answer_fixed(app: App) -> None:
     assert "«Giải quyết đúng hạn» (105) không thể lớn hơn «Đã giải quyết» (100)" in text
     assert "«DVC có hồ sơ trực tuyến» (50) không thể lớn hơn «DVC trực tuyến cung cấp» (45)" in text
     assert "2. Nộp trực tuyến: 120" in text and "ví dụ «2 15»" in text
-    assert await stored(app) == []
+    assert await stored(seeded_app) == []
     said = await canbo.send("2 80")
     assert "(3 chỗ)" in said.text and "2. Nộp trực tuyến: 80" in said.text
     said = await canbo.send("hai mươi")
@@ -118,7 +115,7 @@ async def test_every_problem_listed_and_one_answer_fixed(app: App) -> None:
     await canbo.send("sửa 5: 95")
     said = await canbo.send("8 20")
     assert "Đã lưu báo cáo" in said.text
-    (row,) = await stored(app)
+    (row,) = await stored(seeded_app)
     assert (row.received, row.received_online, row.received_full_online, row.resolved_on_time) == (
         100,
         80,
@@ -128,10 +125,9 @@ async def test_every_problem_listed_and_one_answer_fixed(app: App) -> None:
     assert row.services_with_online == 20
 
 
-async def test_bad_input_and_permissions(app: App) -> None:
-    await seed_demo(app)
-    canbo = demo_driver(app, "canbo")
-    freeze(app, last_friday())
+async def test_bad_input_and_permissions(seeded_app: App) -> None:
+    canbo = demo_driver(seeded_app, "canbo")
+    freeze(seeded_app, last_friday())
     said = await canbo.send("/baocao 100 80 30")
     assert "Cần đúng 8 số" in said.text
     said = await canbo.send("/baocao 100 80 30 100 95 -3 45 20")
@@ -141,11 +137,11 @@ async def test_bad_input_and_permissions(app: App) -> None:
     assert "chưa bắt đầu" in said.text
     said = await canbo.send("/baocao tuan 99")
     assert "Chưa hiểu tuần" in said.text
-    assert await stored(app) == []
-    tnv = demo_driver(app, "tnv")
+    assert await stored(seeded_app) == []
+    tnv = demo_driver(seeded_app, "tnv")
     said = await tnv.send("/baocao 1 1 1 1 1 1 1 1")
     assert "chưa có quyền" in said.text
-    assert await stored(app) == []
+    assert await stored(seeded_app) == []
 
 
 def test_pick_week() -> None:

@@ -17,7 +17,7 @@ from bot.web import mount
 from db.base import utcnow
 from db.models import AuditLog, WebSession
 from handlers.web import WEB_BASE_URL
-from tests.support import demo_driver, seed_demo
+from tests.support import demo_driver
 from tests.web_support import link_in
 
 
@@ -57,20 +57,19 @@ async def actions(app: App) -> list[tuple[str, dict[str, object]]]:
         return [(a.action, a.details) for a in rows if a.action.startswith("web.")]
 
 
-async def test_link_expires_after_ten_minutes_and_sessions_after_idle_time(app: App) -> None:
-    await seed_demo(app)
+async def test_link_expires_after_ten_minutes_and_sessions_after_idle_time(seeded_app: App) -> None:
     clock = Clock()
-    async with server(app, clock) as base, client() as http:
-        url = link_in((await demo_driver(app, "lanhdao").send("/web")).text)
+    async with server(seeded_app, clock) as base, client() as http:
+        url = link_in((await demo_driver(seeded_app, "lanhdao").send("/web")).text)
         clock.now = utcnow() + timedelta(minutes=11)
         async with http.get(url, allow_redirects=False) as r:
             assert r.status == 403
             assert "hết hạn" in await r.text()
-        refused = [d for a, d in await actions(app) if a == "web.sign_in_refused"]
+        refused = [d for a, d in await actions(seeded_app) if a == "web.sign_in_refused"]
         assert refused and refused[-1]["reason"] == "expired"
 
         clock.now = utcnow()
-        url = link_in((await demo_driver(app, "lanhdao").send("/web")).text)
+        url = link_in((await demo_driver(seeded_app, "lanhdao").send("/web")).text)
         async with http.get(url, allow_redirects=False) as r:
             assert r.status == 302 and r.headers["Location"] == "/web/"
             cookie = r.headers["Set-Cookie"]
@@ -80,44 +79,41 @@ async def test_link_expires_after_ten_minutes_and_sessions_after_idle_time(app: 
             assert r.status == 200
             assert r.headers["X-Frame-Options"] == "DENY" and r.headers["Cache-Control"] == "no-store"
         # Idle for longer than web.session_idle_minutes: signed out.
-        clock.now += timedelta(minutes=app.settings.web.session_idle_minutes + 1)
+        clock.now += timedelta(minutes=seeded_app.settings.web.session_idle_minutes + 1)
         async with http.get(f"{base}/web/u/19786", allow_redirects=False) as r:
             assert r.status == 302 and r.headers["Location"].startswith("/web/signin")
-        assert "web.session_expired" in [a for a, _ in await actions(app)]
-    async with app.sessions() as s:
+        assert "web.session_expired" in [a for a, _ in await actions(seeded_app)]
+    async with seeded_app.sessions() as s:
         rows = list((await s.execute(select(WebSession))).scalars())
         assert len(rows) == 1 and rows[0].ended_at is not None
 
 
-async def test_cookie_is_secure_behind_https(app: App) -> None:
-    await seed_demo(app)
+async def test_cookie_is_secure_behind_https(seeded_app: App) -> None:
     clock = Clock()
-    async with server(app, clock) as _base, client() as http:
-        url = link_in((await demo_driver(app, "tinh").send("/web")).text)
+    async with server(seeded_app, clock) as _base, client() as http:
+        url = link_in((await demo_driver(seeded_app, "tinh").send("/web")).text)
         async with http.get(url, allow_redirects=False, headers={"X-Forwarded-Proto": "https"}) as r:
             assert "Secure" in r.headers["Set-Cookie"]
 
 
-async def test_web_link_is_for_staff_in_a_private_chat(app: App) -> None:
-    await seed_demo(app)
-    async with server(app, Clock()):
-        said = await demo_driver(app, "dan").send("/web")
+async def test_web_link_is_for_staff_in_a_private_chat(seeded_app: App) -> None:
+    async with server(seeded_app, Clock()):
+        said = await demo_driver(seeded_app, "dan").send("/web")
         assert "/web/login" not in said.text
-        said = await demo_driver(app, "tnv").send("/web")
+        said = await demo_driver(seeded_app, "tnv").send("/web")
         assert "/web/login" not in said.text
-        said = await demo_driver(app, "lanhdao", chat_type="group", chat_id="-100").send("/web")
+        said = await demo_driver(seeded_app, "lanhdao", chat_type="group", chat_id="-100").send("/web")
         assert "/web/login" not in said.text
 
 
-async def test_a_removed_team_leader_loses_the_dashboard_at_once(app: App) -> None:
-    await seed_demo(app)
+async def test_a_removed_team_leader_loses_the_dashboard_at_once(seeded_app: App) -> None:
     clock = Clock()
-    async with server(app, clock) as base, client() as http:
-        url = link_in((await demo_driver(app, "totruong").send("/web")).text)
+    async with server(seeded_app, clock) as base, client() as http:
+        url = link_in((await demo_driver(seeded_app, "totruong").send("/web")).text)
         async with http.get(url) as r:
             assert r.status == 200 and "Tổ CNSCĐ" in await r.text()
         # The officer removes the team leader from the team, in the chat.
-        canbo = demo_driver(app, "canbo")
+        canbo = demo_driver(seeded_app, "canbo")
         await canbo.send("/to 19786-1")
         await canbo.tap("Xoá thành viên")
         await canbo.tap("Lê Thị Hoa")
@@ -125,7 +121,7 @@ async def test_a_removed_team_leader_loses_the_dashboard_at_once(app: App) -> No
         assert "Lê Thị Hoa" in said.text
         async with http.get(f"{base}/web/u/19786-1") as r:
             assert r.status == 403
-        assert [d["reason"] for a, d in await actions(app) if a == "web.refused"] == ["role"]
+        assert [d["reason"] for a, d in await actions(seeded_app) if a == "web.refused"] == ["role"]
 
 
 async def test_run_serves_the_dashboard_without_webhooks_and_survives_a_taken_port(db_url: str) -> None:

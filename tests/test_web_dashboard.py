@@ -17,7 +17,7 @@ from db.models import AuditLog
 from db.repositories import kpi as kpi_repo
 from services import kpi
 from services.kpi.settings import DEFAULT_INDICATORS
-from tests.support import demo_driver, seed_demo
+from tests.support import demo_driver
 from tests.web_support import browser, dashboard_server, link_in, require_browser, shot
 
 INDICATOR_NAMES_VI = [i.name_vi for i in DEFAULT_INDICATORS]
@@ -40,11 +40,10 @@ async def sign_in(app: App, ctx: Any, who: str, command: str = "/web") -> Any:
     return page
 
 
-async def test_sign_in_link_opens_the_overview_with_every_indicator(app: App) -> None:
+async def test_sign_in_link_opens_the_overview_with_every_indicator(seeded_app: App) -> None:
     exe = require_browser()
-    await seed_demo(app)
-    async with dashboard_server(app), browser(exe) as ctx:
-        said = await demo_driver(app, "lanhdao").send("/web")
+    async with dashboard_server(seeded_app), browser(exe) as ctx:
+        said = await demo_driver(seeded_app, "lanhdao").send("/web")
         assert "10" in said.text and said.replies[0].buttons[0][0].url
         page = await ctx.new_page()
         await page.goto(link_in(said.text))
@@ -66,13 +65,13 @@ async def test_sign_in_link_opens_the_overview_with_every_indicator(app: App) ->
         resp = await again.goto(link_in(said.text))
         assert resp is not None and resp.status == 403
         await other.close()
-        assert [a.details["reason"] for a in await audit(app, "web.sign_in_refused")] == ["used"]
-        assert len(await audit(app, "web.sign_in")) == 1
+        assert [a.details["reason"] for a in await audit(seeded_app, "web.sign_in_refused")] == ["used"]
+        assert len(await audit(seeded_app, "web.sign_in")) == 1
 
         # Phone-sized screen: the same page, readable.
         phone = await ctx.browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2)
         mobile = await phone.new_page()
-        await mobile.goto(link_in((await demo_driver(app, "lanhdao").send("/web")).text))
+        await mobile.goto(link_in((await demo_driver(seeded_app, "lanhdao").send("/web")).text))
         await shot(mobile, "overview-phone")
         await phone.close()
 
@@ -80,14 +79,13 @@ async def test_sign_in_link_opens_the_overview_with_every_indicator(app: App) ->
         await page.click("#logout")
         await page.goto(page.url.split("/web/")[0] + "/web/u/19786")
         assert "/web/signin" in page.url
-        assert len(await audit(app, "web.sign_out")) == 1
+        assert len(await audit(seeded_app, "web.sign_out")) == 1
 
 
-async def test_drill_down_province_commune_team_and_back(app: App) -> None:
+async def test_drill_down_province_commune_team_and_back(seeded_app: App) -> None:
     exe = require_browser()
-    await seed_demo(app)
-    async with dashboard_server(app), browser(exe) as ctx:
-        page = await sign_in(app, ctx, "tinh")
+    async with dashboard_server(seeded_app), browser(exe) as ctx:
+        page = await sign_in(seeded_app, ctx, "tinh")
         assert "/web/u/46" in page.url
         await page.click("#tab-children")
         await page.wait_for_selector("#children")
@@ -116,18 +114,17 @@ async def test_drill_down_province_commune_team_and_back(app: App) -> None:
         await page.click("header form button[name=lang]")
         await page.wait_for_selector("#children")
         assert "Online dossier rate" in await page.inner_text("#children thead")
-        said = await demo_driver(app, "tinh").send("/kpi")
+        said = await demo_driver(seeded_app, "tinh").send("/kpi")
         assert "Online dossier rate" in said.text
 
 
-async def test_commune_leader_is_refused_another_commune(app: App) -> None:
+async def test_commune_leader_is_refused_another_commune(seeded_app: App) -> None:
     exe = require_browser()
-    await seed_demo(app)
-    async with app.sessions() as s:
+    async with seeded_app.sessions() as s:
         other = next(c for c in await kpi.communes(s) if c.code != "19786")
         assert await kpi_repo.unit_by_code(s, other.code)
-    async with dashboard_server(app) as base, browser(exe) as ctx:
-        page = await sign_in(app, ctx, "lanhdao")
+    async with dashboard_server(seeded_app) as base, browser(exe) as ctx:
+        page = await sign_in(seeded_app, ctx, "lanhdao")
         resp = await page.goto(f"{base}/web/u/{other.code}")
         assert resp is not None and resp.status == 403
         assert "không có quyền" in await page.inner_text("#error")
@@ -135,7 +132,7 @@ async def test_commune_leader_is_refused_another_commune(app: App) -> None:
         for sub in ("children", "trend", "work", "export/children.xlsx"):
             r = await page.goto(f"{base}/web/u/{other.code}/{sub}")
             assert r is not None and r.status == 403
-        refusals = await audit(app, "web.refused")
+        refusals = await audit(seeded_app, "web.refused")
         assert len(refusals) == 5 and all(other.code in (a.target or "") for a in refusals)
         # The province is above the commune leader too.
         r = await page.goto(f"{base}/web/u/46")
@@ -143,7 +140,7 @@ async def test_commune_leader_is_refused_another_commune(app: App) -> None:
         # A POST without the CSRF token is refused as well.
         r = await page.request.post(f"{base}/web/u/19786/targets", form={"unit": "19786"})
         assert r.status == 403
-        assert (await audit(app, "web.refused"))[-1].details["reason"] == "csrf"
+        assert (await audit(seeded_app, "web.refused"))[-1].details["reason"] == "csrf"
 
 
 def current_quarter() -> str:
@@ -152,12 +149,11 @@ def current_quarter() -> str:
     return kpi.period_of("quarter", kpi.local_day(utcnow())).key
 
 
-async def test_target_set_in_the_form_appears_in_kpi_in_chat(app: App) -> None:
+async def test_target_set_in_the_form_appears_in_kpi_in_chat(seeded_app: App) -> None:
     exe = require_browser()
-    await seed_demo(app)
     quarter = current_quarter()
-    async with dashboard_server(app) as base, browser(exe) as ctx:
-        page = await sign_in(app, ctx, "tinh")
+    async with dashboard_server(seeded_app) as base, browser(exe) as ctx:
+        page = await sign_in(seeded_app, ctx, "tinh")
         await page.goto(f"{base}/web/u/46/targets")
         # Same validation as /chitieu: a rate over 100 % is refused with the chat's sentence.
         await page.select_option("#target-form select[name=unit]", "19786")
@@ -170,18 +166,17 @@ async def test_target_set_in_the_form_appears_in_kpi_in_chat(app: App) -> None:
         await page.click("#target-form button")
         assert "77%" in await page.inner_text("#message")
         await shot(page, "targets")
-    said = await demo_driver(app, "tinh").send("/kpi 19786")
+    said = await demo_driver(seeded_app, "tinh").send("/kpi 19786")
     assert "chỉ tiêu 77%" in said.text
 
 
-async def test_targets_csv_is_checked_against_the_leaders_scope(app: App) -> None:
+async def test_targets_csv_is_checked_against_the_leaders_scope(seeded_app: App) -> None:
     exe = require_browser()
-    await seed_demo(app)
     quarter = current_quarter()
-    async with app.sessions() as s:
+    async with seeded_app.sessions() as s:
         other = next(c for c in await kpi.communes(s) if c.code != "19786")
-    async with dashboard_server(app) as base, browser(exe) as ctx:
-        page = await sign_in(app, ctx, "lanhdao")
+    async with dashboard_server(seeded_app) as base, browser(exe) as ctx:
+        page = await sign_in(seeded_app, ctx, "lanhdao")
         await page.goto(f"{base}/web/u/19786/targets")
         head = "unit_code,indicator,period,target\n"
         bad = f"{head}19786,on_time_rate,{quarter},91\n{other.code},online_rate,{quarter},50\n"
@@ -208,22 +203,21 @@ async def test_targets_csv_is_checked_against_the_leaders_scope(app: App) -> Non
         )
         await page.click("#target-csv button")
         assert "1" in await page.inner_text("#message")
-    said = await demo_driver(app, "lanhdao").send("/kpi")
+    said = await demo_driver(seeded_app, "lanhdao").send("/kpi")
     assert "chỉ tiêu 91%" in said.text
 
 
-async def test_officer_uploads_the_one_stop_export_and_sees_the_row_report(app: App) -> None:
+async def test_officer_uploads_the_one_stop_export_and_sees_the_row_report(seeded_app: App) -> None:
     from sqlalchemy import func
 
     from db.models import Dossier
     from tests.test_import import make_xlsx, sample_rows
 
     exe = require_browser()
-    await seed_demo(app)
-    async with app.sessions() as s:
+    async with seeded_app.sessions() as s:
         before = int((await s.execute(select(func.count()).select_from(Dossier))).scalar_one())
-    async with dashboard_server(app), browser(exe) as ctx:
-        page = await sign_in(app, ctx, "canbo")
+    async with dashboard_server(seeded_app), browser(exe) as ctx:
+        page = await sign_in(seeded_app, ctx, "canbo")
         await page.click("nav.tabs a[href='/web/upload']")
         await page.wait_for_selector("#upload-form")
         await page.set_input_files(
@@ -256,32 +250,31 @@ async def test_officer_uploads_the_one_stop_export_and_sees_the_row_report(app: 
         dossiers = await (await page.wait_for_selector("#dossiers")).inner_text()
         assert "H46.19786-261101-0001" in dossiers and "Đăng ký khai sinh" in dossiers
         await shot(page, "work-officer")
-        leader = await sign_in(app, ctx, "lanhdao")
+        leader = await sign_in(seeded_app, ctx, "lanhdao")
         await leader.click("nav.tabs >> text=Hoạt động")
         await leader.wait_for_selector("#tickets")
         assert await leader.locator("#dossiers").count() == 0
-    async with app.sessions() as s:
+    async with seeded_app.sessions() as s:
         after = int((await s.execute(select(func.count()).select_from(Dossier))).scalar_one())
     assert after > before
     # The dossiers are there for the chat too.
-    said = await demo_driver(app, "canbo").send("/tracuu H46.19786-261101-0001")
+    said = await demo_driver(seeded_app, "canbo").send("/tracuu H46.19786-261101-0001")
     assert "Đăng ký khai sinh" in said.text
 
 
-async def test_from_the_digest_to_the_weakest_commune_its_trend_and_an_export(app: App) -> None:
+async def test_from_the_digest_to_the_weakest_commune_its_trend_and_an_export(seeded_app: App) -> None:
     from bot import scheduler
     from db.base import utcnow
     from handlers.core import Reply
     from tests.support import outbox_rows
 
     exe = require_browser()
-    await seed_demo(app)
     now = utcnow()
-    result = await scheduler.run_job(app, "weekly_digest", now)
+    result = await scheduler.run_job(seeded_app, "weekly_digest", now)
     week = result.period
     assert week is not None
     payload = None
-    for row in await outbox_rows(app):
+    for row in await outbox_rows(seeded_app):
         if row.kind != "weekly_digest":
             continue
         for line in Reply.from_payload(row.payload).buttons:
@@ -289,8 +282,8 @@ async def test_from_the_digest_to_the_weakest_commune_its_trend_and_an_export(ap
                 if b.payload == f"web:46:{week}":
                     payload = b.payload
     assert payload, "the province digest has a 'Xem trên web' button"
-    async with dashboard_server(app), browser(exe) as ctx:
-        said = await demo_driver(app, "tinh").press(payload)
+    async with dashboard_server(seeded_app), browser(exe) as ctx:
+        said = await demo_driver(seeded_app, "tinh").press(payload)
         page = await ctx.new_page()
         await page.goto(link_in(said.text))
         assert f"/web/u/46?period={week}" in page.url

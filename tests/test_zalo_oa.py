@@ -36,7 +36,7 @@ from handlers.router import Router
 from services import outbox as outbox_service
 from tests.fakes.zalo_oa_api import FakeZaloOA, s256
 from tests.harness.zalo import OA_APP_ID, ZaloOAHarness, oa_text, outbox, processed_count
-from tests.support import ChatDriver, demo_driver, seed_demo
+from tests.support import ChatDriver, demo_driver
 
 
 def test_signature_is_the_documented_formula() -> None:
@@ -286,17 +286,16 @@ async def test_pdf_is_attached_and_a_failed_upload_never_swallows_the_text(app: 
         assert h.fake.rejected == []
 
 
-async def test_xuat_on_oa_delivers_something_a_person_can_open(app: App) -> None:
+async def test_xuat_on_oa_delivers_something_a_person_can_open(seeded_app: App) -> None:
     """The real /xuat dialog, as an officer who linked their Zalo OA account."""
-    await seed_demo(app)
-    async with ZaloOAHarness(app) as h:
+    async with ZaloOAHarness(seeded_app) as h:
         # Linking as people do it now: the officer's account makes the code, the Zalo account types
         # it, and the officer confirms on the account holding the role (tests/reliability/test_identity.py).
-        officer = demo_driver(app, "canbo")
+        officer = demo_driver(seeded_app, "canbo")
         said = (await officer.send("/lienket")).text
         code = next(w for w in said.replace(".", " ").split() if w.isupper() and len(w) >= 6)
         await h.send("u15", f"/lienket {code}")
-        async with app.sessions() as session:
+        async with seeded_app.sessions() as session:
             ask = (
                 await session.execute(
                     select(OutboxMessage).where(
@@ -355,16 +354,15 @@ async def test_error_codes(app: App, status: int, code: int, outcome: str) -> No
 
 
 @pytest.mark.parametrize("code", [-320, -321])
-async def test_billing_errors_are_not_retried_and_admins_are_alerted(app: App, code: int) -> None:
-    await seed_demo(app)
-    async with ZaloOAHarness(app) as h:
+async def test_billing_errors_are_not_retried_and_admins_are_alerted(seeded_app: App, code: int) -> None:
+    async with ZaloOAHarness(seeded_app) as h:
         h.fake.last_interaction["u17"] = h.fake.clock()
         h.fake.fail_next = [(200, code)]
-        assert await push(app, "u17", Reply("Nhắc việc")) == "dead"
-        alerts = [r for r in await outbox(app) if r.kind == "zalo_billing_alert"]
+        assert await push(seeded_app, "u17", Reply("Nhắc việc")) == "dead"
+        alerts = [r for r in await outbox(seeded_app) if r.kind == "zalo_billing_alert"]
         assert alerts and all(r.channel != "zalo_oa" for r in alerts)
         assert str(code) in alerts[0].payload["text"]
-        admin = demo_driver(app, "admin")
+        admin = demo_driver(seeded_app, "admin")
         assert any(r.chat_id == (admin.chat_id or admin.user_id) for r in alerts)
 
 

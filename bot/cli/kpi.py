@@ -91,7 +91,7 @@ def targets_import(
     data = file.read_text(encoding="utf-8-sig")
 
     async def go(app: App) -> ImportResult:
-        cfg = kpi.settings_from(app.settings.extra)
+        cfg = app.features.kpi
         async with app.sessions() as session, session.begin():
             return await targets.import_csv(session, data, cfg)
 
@@ -111,7 +111,7 @@ def kpi_show(
     """One unit's indicators for a week, with target, last week and source."""
 
     async def go(app: App) -> Table:
-        cfg = kpi.settings_from(app.settings.extra)
+        cfg = app.features.kpi
         now = utcnow()
         cal = cfg.calendar(app.settings.tz)
         period = (

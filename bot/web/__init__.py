@@ -5,7 +5,8 @@ through the same service calls (and scope checks) as the chat."""
 
 from __future__ import annotations
 
-from bot.web.app import WEB_PREFIX, mount
+from bot.web.app import WEB_PREFIX
+from bot.web.routes import mount
 from handlers.web import link_url
 
 __all__ = ["WEB_PREFIX", "link_url", "mount"]

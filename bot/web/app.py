@@ -13,13 +13,10 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp_jinja2
-import jinja2
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.kernel import App
-from db.base import utcnow
-from handlers.web import WEB_BASE_URL
 from services import web_auth
 from services.access import Actor
 from services.errors import DomainError, NotFound, PermissionDenied
@@ -177,25 +174,3 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     if not request.path.startswith(f"{WEB_PREFIX}/static/"):
         response.headers.setdefault("Cache-Control", "no-store")
-
-
-def mount(app: App, webapp: web.Application, *, clock: Clock = utcnow) -> web.Application:
-    """Add the dashboard under /web to the server's application (and tell /web its address)."""
-    from bot.web import pages
-
-    sub = web.Application(middlewares=[guard])
-    sub[APP_KEY] = app
-    sub[CLOCK_KEY] = clock
-    env = aiohttp_jinja2.setup(
-        sub,
-        loader=jinja2.FileSystemLoader(str(HERE / "templates")),
-        autoescape=jinja2.select_autoescape(["html"]),
-        undefined=jinja2.StrictUndefined,
-    )
-    env.globals["prefix"] = WEB_PREFIX
-    sub.on_response_prepare.append(security_headers)
-    pages.add_routes(sub)
-    sub.router.add_static("/static", HERE / "static", name="static")
-    webapp.add_subapp(WEB_PREFIX, sub)
-    app.resources[WEB_BASE_URL] = app.settings.web.base_url
-    return sub

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from itertools import pairwise
 from pathlib import Path
@@ -31,6 +31,13 @@ from pathlib import Path
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
+from services.faq.documents import Candidates as _Candidates
+from services.faq.documents import Doc as _Doc
+from services.faq.documents import Phrase as _Phrase
+from services.faq.documents import Question as _Question
+from services.faq.documents import RawDoc as _RawDoc
+from services.faq.documents import accents_of as _accents_of
+from services.faq.documents import entry_texts as _entry_texts
 from services.faq.entries import FaqEntry, load_entries
 from services.faq.keyboard import strip_tone_key
 from services.faq.marks import entry_spellings, same_sound_marks
@@ -104,75 +111,6 @@ class MatchSettings:
 _MAX_QUESTION_CHARS = 400
 
 _FILLER_WORDS = filler_words()
-_Candidates = list[tuple[str, float]]  # vocabulary terms a question word may stand for
-
-
-@dataclass(frozen=True, slots=True)
-class _Phrase:
-    tokens: tuple[str, ...]
-    total: float  # sum of the token weights
-
-
-@dataclass(frozen=True, slots=True)
-class _Doc:
-    entry: FaqEntry
-    phrases: tuple[_Phrase, ...]
-    vocab: frozenset[str]
-    context: frozenset[str]
-    spellings: dict[str, frozenset[str]] = field(default_factory=dict)  # word -> its marks here
-
-
-@dataclass(frozen=True, slots=True)
-class _Question:
-    positions: tuple[_Candidates, ...]  # one list of candidates per question word
-    weights: tuple[float, ...]  # one weight per question word
-    terms: dict[str, float]  # every candidate term with its best confidence
-    # How many question words may stand for each term.
-    counts: dict[str, int] = field(default_factory=dict)
-    # Words typed as such and every time with marks: term -> the accent signatures typed.
-    marked: dict[str, frozenset[str]] = field(default_factory=dict)
-
-    @property
-    def total(self) -> float:
-        return sum(self.weights)
-
-
-def _entry_texts(entry: FaqEntry) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(phrase texts, context texts) of an entry."""
-    phrases = (entry.title, entry.title_en, *entry.synonyms)
-    return phrases, (entry.summary, entry.audience, *entry.documents)
-
-
-def _tokens(text: str) -> tuple[str, ...]:
-    return tuple(t.text for t in analyze(text))
-
-
-@dataclass(frozen=True, slots=True)
-class _RawDoc:
-    """An entry's normalised phrases and words, before weighting."""
-
-    phrases: frozenset[tuple[str, ...]]
-    vocab: frozenset[str]
-    context: frozenset[str]  # words of the context texts that are not in a phrase
-
-    @classmethod
-    def of(cls, entry: FaqEntry) -> _RawDoc:
-        phrase_texts, context_texts = _entry_texts(entry)
-        phrases = frozenset(_tokens(text) for text in phrase_texts) - {()}
-        vocab = frozenset(t for p in phrases for t in p)
-        context = frozenset(t for text in context_texts for t in _tokens(text)) - vocab
-        return cls(phrases, vocab, context)
-
-
-def _accents_of(entries: Iterable[FaqEntry]) -> dict[str, frozenset[str]]:
-    """Folded word -> every spelling with marks the knowledge base uses for it."""
-    accents: dict[str, set[str]] = {}
-    for entry in entries:
-        for text in (t for texts in _entry_texts(entry) for t in texts):
-            for token in analyze(text):
-                if token.accent:
-                    accents.setdefault(token.text, set()).add(token.accent)
-    return {t: frozenset(a) for t, a in accents.items()}
 
 
 class FaqIndex:

@@ -12,15 +12,14 @@ from bot.kernel import App
 from db.models import Dossier
 from db.repositories import core as repo
 from services.export_safety import csv_row, neutralise
-from tests.support import demo_driver, seed_demo
+from tests.support import demo_driver
 
 FORMULA = '=HYPERLINK("http://attacker.example/x","Bấm")'
 
 
-async def test_team_named_like_a_formula_is_text_in_xuat(app: App) -> None:
-    await seed_demo(app)
-    canbo = demo_driver(app, "canbo")
-    async with app.sessions() as s:
+async def test_team_named_like_a_formula_is_text_in_xuat(seeded_app: App) -> None:
+    canbo = demo_driver(seeded_app, "canbo")
+    async with seeded_app.sessions() as s:
         team = await repo.unit_by_code(s, "19786-1")
         assert team is not None
         team_id = team.id
@@ -44,9 +43,8 @@ def test_owasp_leading_characters_are_neutralised() -> None:
     assert csv_row(["=cmd", 5, None]) == ["'=cmd", 5, None]
 
 
-async def test_volunteer_cannot_squat_another_communes_code(app: App) -> None:
-    await seed_demo(app)
-    tnv = demo_driver(app, "tnv")  # a volunteer of commune 19786
+async def test_volunteer_cannot_squat_another_communes_code(seeded_app: App) -> None:
+    tnv = demo_driver(seeded_app, "tnv")  # a volunteer of commune 19786
     squatted = "H46.19768-261120-0001"  # 19768: Phường Phú Xuân, another commune
     await tnv.send(f"/hoso {squatted}")
     await tnv.send("mot thu tuc la hoac")
@@ -56,7 +54,7 @@ async def test_volunteer_cannot_squat_another_communes_code(app: App) -> None:
     await tnv.tap("Chưa có")
     said = await tnv.tap("Có")
     assert "không thuộc xã/phường của anh/chị" in said.text
-    async with app.sessions() as s:
+    async with seeded_app.sessions() as s:
         assert (await s.execute(select(Dossier).where(Dossier.code == squatted))).first() is None
     # Its own commune's segment is fine.
     own = "H46.19786-261120-0002"

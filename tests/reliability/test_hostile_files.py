@@ -20,7 +20,7 @@ from bot.kernel import App
 from db.models import Dossier
 from services import spreadsheet_guard
 from services.spreadsheet_guard import Limits, SpreadsheetRefused
-from tests.support import demo_driver, seed_demo
+from tests.support import demo_driver
 from tests.test_import import make_xlsx, sample_rows
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,20 +90,18 @@ async def dossier_count(app: App) -> int:
         return int((await s.execute(select(func.count()).select_from(Dossier))).scalar_one())
 
 
-async def test_zip_bomb_upload_is_refused_in_one_sentence(app: App, bomb_file: Path) -> None:
-    await seed_demo(app)
-    before = await dossier_count(app)
+async def test_zip_bomb_upload_is_refused_in_one_sentence(seeded_app: App, bomb_file: Path) -> None:
+    before = await dossier_count(seeded_app)
     data = await asyncio.to_thread(bomb_file.read_bytes)
     assert len(data) < 2 * 1024 * 1024  # a small file, as in the report
-    said = await demo_driver(app, "canbo").upload("hoso.xlsx", data)
+    said = await demo_driver(seeded_app, "canbo").upload("hoso.xlsx", data)
     assert "bị từ chối" in said.text and "Chưa nhập dòng nào" in said.text
     assert "Traceback" not in said.text
-    assert await dossier_count(app) == before
+    assert await dossier_count(seeded_app) == before
 
 
-async def test_zip_bomb_on_the_command_line_is_one_line(app: App, bomb_file: Path) -> None:
-    await seed_demo(app)
-    env = {**os.environ, "TOCNS_DATABASE_URL": app.settings.database.url, "TOCNS_LOG_LEVEL": "WARNING"}
+async def test_zip_bomb_on_the_command_line_is_one_line(seeded_app: App, bomb_file: Path) -> None:
+    env = {**os.environ, "TOCNS_DATABASE_URL": seeded_app.settings.database.url, "TOCNS_LOG_LEVEL": "WARNING"}
     done = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "bot.cli", "import", "dossiers", str(bomb_file), "--unit", "19786"],
@@ -148,9 +146,8 @@ def test_archive_check_refuses_without_inflating() -> None:
         spreadsheet_guard.check_archive(buf.getvalue(), "many.xlsx", spreadsheet_guard.UPLOAD)
 
 
-async def test_a_real_export_still_imports_through_the_guard(app: App) -> None:
-    await seed_demo(app)
-    before = await dossier_count(app)
-    said = await demo_driver(app, "canbo").upload("hoso.xlsx", make_xlsx(sample_rows()))
+async def test_a_real_export_still_imports_through_the_guard(seeded_app: App) -> None:
+    before = await dossier_count(seeded_app)
+    said = await demo_driver(seeded_app, "canbo").upload("hoso.xlsx", make_xlsx(sample_rows()))
     assert "Đã xử lý tệp" in said.text and "độc hại" not in said.text
-    assert await dossier_count(app) > before
+    assert await dossier_count(seeded_app) > before

@@ -27,7 +27,7 @@ from bot.leader import Leadership
 from bot.scheduler import prune_updates
 from db.base import utcnow
 from db.models import Invite, ProcessedUpdate
-from tests.support import ChatDriver, demo_driver, seed_demo
+from tests.support import ChatDriver, demo_driver
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
@@ -192,31 +192,29 @@ async def _nothing() -> None:
 # --- chat-side items -------------------------------------------------------------------------
 
 
-async def test_forged_invite_limits_are_refused(app: App) -> None:
-    await seed_demo(app)
-    totruong = demo_driver(app, "totruong")
+async def test_forged_invite_limits_are_refused(seeded_app: App) -> None:
+    totruong = demo_driver(seeded_app, "totruong")
     await totruong.send("/moi")
     await totruong.tap("thành viên")
     said = await totruong.press("moi:n:500:365")
     assert "500" not in said.text or "từ 1 đến" in said.text
-    async with app.sessions() as s:
+    async with seeded_app.sessions() as s:
         before = len((await s.execute(select(Invite))).scalars().all())
     said = await totruong.press("moi:n:500:365")
-    async with app.sessions() as s:
+    async with seeded_app.sessions() as s:
         rows = (await s.execute(select(Invite))).scalars().all()
     assert len(rows) == before and not [i for i in rows if i.max_uses == 500]
     said = await totruong.press("moi:n:30:30")  # a real preset still works
     assert "30" in said.text
 
 
-async def test_bidi_overrides_and_zero_width_are_stripped(app: App) -> None:
-    await seed_demo(app)
-    sneaky = ChatDriver(app, "tg-bidi", "Quản\u202etrị\u200b viên\u2066")
+async def test_bidi_overrides_and_zero_width_are_stripped(seeded_app: App) -> None:
+    sneaky = ChatDriver(seeded_app, "tg-bidi", "Quản\u202etrị\u200b viên\u2066")
     said = await sneaky.send("/toi")
     assert "\u202e" not in said.text and "\u200b" not in said.text and "\u2066" not in said.text
     assert "Quảntrị viên" in said.text
     family = "👨\u200d👩\u200d👧"
-    echoed = ChatDriver(app, "tg-emoji", f"Nhà {family}")
+    echoed = ChatDriver(seeded_app, "tg-emoji", f"Nhà {family}")
     assert family in (await echoed.send("/toi")).text
 
 

@@ -110,12 +110,11 @@ async def test_relay_and_close_recheck_the_current_role(app: App) -> None:
         assert "Cán bộ" not in text.split("(phiếu")[0] or "đã nhận" not in text or "Tình nguyện" in text
 
 
-async def test_cli_users_revoke_ends_an_officer_at_once(app: App) -> None:
-    await seed_demo(app)
-    canbo = demo_driver(app, "canbo")
+async def test_cli_users_revoke_ends_an_officer_at_once(seeded_app: App) -> None:
+    canbo = demo_driver(seeded_app, "canbo")
     await canbo.send("/donvi")  # an open dialog
     done = await tocns(
-        app,
+        seeded_app,
         "users",
         "revoke",
         "--channel",
@@ -128,7 +127,7 @@ async def test_cli_users_revoke_ends_an_officer_at_once(app: App) -> None:
         "19786",
     )
     assert done.returncode == 0, done.stderr
-    async with app.sessions() as s:
+    async with seeded_app.sessions() as s:
         states = (
             (await s.execute(select(DialogState).where(DialogState.user_id == "demo-canbo"))).scalars().all()
         )
@@ -140,11 +139,10 @@ async def test_cli_users_revoke_ends_an_officer_at_once(app: App) -> None:
     assert "nhap" not in said.text.lower() or "quyền" in said.text.lower() or "không" in said.text.lower()
 
 
-async def test_leader_revokes_officer_in_bot_and_not_the_other_way(app: App) -> None:
-    await seed_demo(app)
-    lanhdao, canbo = demo_driver(app, "lanhdao"), demo_driver(app, "canbo")
-    officer_mid = await membership_id(app, "canbo", "officer")
-    leader_mid = await membership_id(app, "lanhdao", "leader")
+async def test_leader_revokes_officer_in_bot_and_not_the_other_way(seeded_app: App) -> None:
+    lanhdao, canbo = demo_driver(seeded_app, "lanhdao"), demo_driver(seeded_app, "canbo")
+    officer_mid = await membership_id(seeded_app, "canbo", "officer")
+    leader_mid = await membership_id(seeded_app, "lanhdao", "leader")
     # The officer cannot revoke the leader, even with a forged payload.
     await canbo.press(f"th:y:{leader_mid}")
     assert "lãnh đạo" in (await lanhdao.send("/toi")).text
@@ -154,23 +152,22 @@ async def test_leader_revokes_officer_in_bot_and_not_the_other_way(app: App) -> 
     said = await lanhdao.tap("Thu hồi")
     assert "Đã thu hồi" in said.text
     assert "cán bộ xã/phường" not in (await canbo.send("/toi")).text
-    assert any("đã được thu hồi" in t for t in await texts_to(app, "demo-canbo"))
-    async with app.sessions() as s:
+    assert any("đã được thu hồi" in t for t in await texts_to(seeded_app, "demo-canbo"))
+    async with seeded_app.sessions() as s:
         denied = (await s.execute(select(AuditLog).where(AuditLog.action == "access.denied"))).scalars().all()
     assert denied
 
 
-async def test_removed_member_needs_approval_to_rejoin_with_the_old_code(app: App) -> None:
+async def test_removed_member_needs_approval_to_rejoin_with_the_old_code(seeded_app: App) -> None:
     from tests.test_onboarding import make_code
 
-    await seed_demo(app)
-    code = await make_code(app, "19786-1", uses=10)
-    newbie = ChatDriver(app, "tg-8001", "Chú Tư")
+    code = await make_code(seeded_app, "19786-1", uses=10)
+    newbie = ChatDriver(seeded_app, "tg-8001", "Chú Tư")
     await newbie.send(f"/start {code}")
     await newbie.tap("Đúng")
     assert "thành viên tổ" in (await newbie.send("/toi")).text
-    totruong = demo_driver(app, "totruong")
-    async with app.sessions() as s:
+    totruong = demo_driver(seeded_app, "totruong")
+    async with seeded_app.sessions() as s:
         account = await repo.find_account(s, "telegram", "tg-8001")
         assert account is not None
         mid = (
@@ -188,25 +185,23 @@ async def test_removed_member_needs_approval_to_rejoin_with_the_old_code(app: Ap
     assert "thành viên tổ" not in me and "đang chờ duyệt" in me
 
 
-async def test_only_teams_are_renamed_from_chat(app: App) -> None:
-    await seed_demo(app)
-    canbo = demo_driver(app, "canbo")
-    async with app.sessions() as s:
+async def test_only_teams_are_renamed_from_chat(seeded_app: App) -> None:
+    canbo = demo_driver(seeded_app, "canbo")
+    async with seeded_app.sessions() as s:
         commune = await repo.unit_by_code(s, "19786")
         assert commune is not None
         commune_id = commune.id
     await canbo.press(f"dv:rn:{commune_id}")
     said = await canbo.send("Phường Của Tôi")
-    async with app.sessions() as s:
+    async with seeded_app.sessions() as s:
         again = await repo.unit_by_code(s, "19786")
         assert again is not None and again.name != "Phường Của Tôi"
     assert "chỉ đổi tên" in (await canbo.press(f"dv:t:{commune_id}")).text or said.text
 
 
-async def test_team_menu_does_not_leak_other_communes_teams(app: App) -> None:
-    await seed_demo(app)
-    canbo = demo_driver(app, "canbo")
-    async with app.sessions() as s:
+async def test_team_menu_does_not_leak_other_communes_teams(seeded_app: App) -> None:
+    canbo = demo_driver(seeded_app, "canbo")
+    async with seeded_app.sessions() as s:
         other = await repo.unit_by_code(s, "19768-1")
         assert other is not None
         other_id, other_name = other.id, other.name
@@ -227,24 +222,23 @@ async def test_revocation_rank(app: App) -> None:
     _ = person_of
 
 
-async def test_removed_volunteer_cannot_undo_or_edit_sessions(app: App) -> None:
-    await seed_demo(app)
-    tnv = demo_driver(app, "tnv")
+async def test_removed_volunteer_cannot_undo_or_edit_sessions(seeded_app: App) -> None:
+    tnv = demo_driver(seeded_app, "tnv")
     said = await tnv.send("/ghi dvc nha 2")
     assert "2" in said.text and "«" not in said.text[:12]
     from db.models import HelpSession
 
-    async with app.sessions() as s:
+    async with seeded_app.sessions() as s:
         sid = (await s.execute(select(HelpSession.id).order_by(HelpSession.id.desc()).limit(1))).scalar_one()
-    mid = await membership_id(app, "tnv", "volunteer")
-    await demo_driver(app, "totruong").press(f"to:rmy:{mid}")
+    mid = await membership_id(seeded_app, "tnv", "volunteer")
+    await demo_driver(seeded_app, "totruong").press(f"to:rmy:{mid}")
     await tnv.press(f"sua:del:{sid}")
-    async with app.sessions() as s:
+    async with seeded_app.sessions() as s:
         before = await s.get(HelpSession, sid)
         assert before is not None
         other = "failed" if before.result != "failed" else "done"
     await tnv.press(f"sua:rr:{sid}:{other}")
-    async with app.sessions() as s:
+    async with seeded_app.sessions() as s:
         row = await s.get(HelpSession, sid)
         assert row is not None and row.deleted_at is None and row.result != other
 
