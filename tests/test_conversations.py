@@ -228,7 +228,7 @@ async def test_procedure_search_ranks_whole_words_and_keeps_full_names(seeded_ap
 async def test_overdue_dossier_says_whom_to_contact_not_to_wait(seeded_app: App, shape: str) -> None:
     canbo, dan = person(seeded_app, "canbo", shape), person(seeded_app, "dan", shape)
     code = "H46.19786-261101-0777"
-    today = canbo.seeded_app.intake.clock().astimezone(seeded_app.settings.tz).date()
+    today = canbo.app.intake.clock().astimezone(seeded_app.settings.tz).date()
     received = (today - timedelta(days=20)).strftime("%d/%m/%Y")
     due = (today - timedelta(days=5)).strftime("%d/%m/%Y")
     await record_dossier(canbo, code, received=received, due=due)

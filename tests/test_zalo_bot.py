@@ -311,3 +311,12 @@ async def test_file_fetcher_refuses_private_addresses_in_production() -> None:
         with pytest.raises(Refused):
             await fetcher.fetch(url, 1000)
     await fetcher.close()
+
+
+async def test_a_sticker_is_answered_never_dropped(app: App) -> None:
+    async with ZaloBotHarness(app) as h:
+        mark = len(h.fake.sent)
+        await h.fake.deliver(h.fake.sticker_update("zb-77"))
+        await h.settle()
+        replies = [str(p.get("text")) for p in h.fake.sent[mark:] if p["chat_id"] == "zb-77"]
+        assert replies and "nhãn dán" in replies[0]

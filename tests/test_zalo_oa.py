@@ -626,3 +626,16 @@ async def test_cli_import_tokens_and_outbox_status(app: App, db_url: str) -> Non
         status = await asyncio.to_thread(tocns, "outbox", "status")
         assert status.returncode == 0, status.stderr
         assert "48 h-7 days" in status.stdout and "reminder" in status.stdout
+
+
+async def test_stickers_voice_and_locations_are_answered_never_dropped(seeded_app: App) -> None:
+    """A sticker, a voice note or a location on Zalo OA gets a reply naming what arrived and what the
+    bot can take (the same words as on Telegram), not silence."""
+    async with ZaloOAHarness(seeded_app) as h:
+        for kind, payload, said in (
+            ("sticker", {"id": "abc", "url": "https://zalo-api.zadn.vn/sticker/abc"}, "nhãn dán"),
+            ("audio", {"url": "https://voice.zadn.vn/v.aac"}, "tin nhắn thoại"),
+            ("location", {"coordinates": {"latitude": "16.46", "longitude": "107.59"}}, "vị trí"),
+        ):
+            replies = [oa_text(m) for m in await h.deliver(h.fake.attachment_event("u31", kind, payload))]
+            assert replies and said in replies[0] and "/help" in replies[0], (kind, replies)

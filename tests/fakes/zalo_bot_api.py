@@ -111,6 +111,13 @@ class FakeZaloBotApi:
             },
         }
 
+    def sticker_update(self, chat_id: str) -> dict[str, Any]:
+        """message.sticker.received: a sticker, no text (Bot Platform docs, webhook event names)."""
+        update = self.update(chat_id, "", event="message.sticker.received")
+        del update["message"]["text"]
+        update["message"]["sticker"] = "https://zalo-api.zadn.vn/sticker/1"
+        return update
+
     def image_update(self, chat_id: str, name: str, data: bytes, caption: str = "") -> dict[str, Any]:
         self.files[name] = data
         update = self.update(chat_id, "", event="message.image.received")

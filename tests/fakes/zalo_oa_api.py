@@ -160,6 +160,12 @@ class FakeZaloOA:
     def text_event(self, user: str, text: str, *, msg_id: str | None = None) -> dict[str, Any]:
         return self._event("user_send_text", user, {"text": text, "msg_id": msg_id or self._msg_id()})
 
+    def attachment_event(self, user: str, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """user_send_sticker / _audio / _video / _gif / _location / _business_card: an attachment of
+        that type and no text (OA webhook docs, "Sự kiện người dùng gửi tin nhắn")."""
+        message = {"msg_id": self._msg_id(), "attachments": [{"type": kind, "payload": payload}]}
+        return self._event(f"user_send_{kind}", user, message)
+
     def file_event(
         self, user: str, name: str, data: bytes, *, kind: str = "file", url: str | None = None
     ) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from bot.channels.zalo.bot_errors import delivery_error as _delivery_error
 from bot.channels.zalo.common import (
     ReplyQueue,
     SignedFiles,
+    event_kind,
     first,
     guess_image_type,
     mime_for,
@@ -39,7 +40,7 @@ from bot.channels.zalo.safe_fetch import FileFetcher, Refused, TooLarge
 from bot.config import ZaloBotSettings
 from bot.intake import DatabaseUnavailable
 from bot.kernel import App, DeliveryError, StartupError
-from handlers.core import AttachmentKind, ChatType, Incoming, IncomingFile, Reply
+from handlers.core import AttachmentKind, ChatType, Incoming, IncomingFile, MessageKind, Reply
 
 log = logging.getLogger("tocns.zalo_bot")
 CHANNEL = "zalo_bot"
@@ -279,6 +280,9 @@ class ZaloBotChannel:
         if event == "message.image.received" and isinstance(photo, str):
             text = message.get("caption") if isinstance(message.get("caption"), str) else text
             file = await self._download(photo, "zalo-image.jpg", "image/jpeg")
+        kind = MessageKind.TEXT if file is not None else event_kind(event) or MessageKind.TEXT
+        if kind is not MessageKind.TEXT:
+            log.info("zalo_bot message kind=%s", kind.value)  # answered, never dropped
         return Incoming(
             channel=CHANNEL,
             chat_id=chat_id,
@@ -292,6 +296,7 @@ class ZaloBotChannel:
             file=file,
             chat_type=chat_type,
             supports_buttons=False,
+            kind=kind,
         )
 
     async def _download(self, url: str, name: str, mime: str) -> IncomingFile | None:

@@ -20,7 +20,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from bot.kernel import App, DeliveryError
-from handlers.core import Reply
+from handlers.core import MessageKind, Reply
 from services import outbox
 
 log = logging.getLogger("tocns.zalo")
@@ -267,3 +267,27 @@ def first(*values: Any) -> Any:
 
 def all_buttons(reply: Reply) -> Iterable[Any]:
     return (b for row in reply.buttons for b in row)
+
+
+# Message events that carry no text the dialogs can use: they are still answered (what the bot can
+# take, or relayed into an open hand-off), never dropped. OA: user_send_<kind> (developers.zalo.me,
+# "Sự kiện người dùng gửi tin nhắn"); Bot Platform: message.<kind>.received.
+EVENT_KINDS: dict[str, MessageKind] = {
+    "sticker": MessageKind.STICKER,
+    "audio": MessageKind.VOICE,
+    "voice": MessageKind.VOICE,
+    "video": MessageKind.VIDEO,
+    "gif": MessageKind.ANIMATION,
+    "location": MessageKind.LOCATION,
+    "business_card": MessageKind.CONTACT,
+    "contact": MessageKind.CONTACT,
+    "unsupported": MessageKind.OTHER,
+}
+
+
+def event_kind(event_name: str) -> MessageKind | None:
+    """The kind of a non-text message event (user_send_sticker, message.sticker.received), if known."""
+    for part, kind in EVENT_KINDS.items():
+        if f"_{part}" in event_name or f".{part}." in event_name:
+            return kind
+    return None

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from bot.channels.zalo.common import (
     ReplyQueue,
     SignedFiles,
+    event_kind,
     first,
     mime_for,
 )
@@ -40,11 +41,13 @@ from bot.config import ZaloOASettings
 from bot.kernel import App, StartupError
 from db import crypto
 from db.base import utcnow
-from handlers.core import Incoming, IncomingFile, Reply
+from handlers.core import Incoming, IncomingFile, MessageKind, Reply
 
 log = logging.getLogger("tocns.zalo_oa")
 IGNORED_EVENTS = ("oa_", "user_received", "user_seen")
 MESSAGE_EVENTS = ("user_send_text", "user_send_image", "user_send_file")
+
+
 class ZaloOAConfig(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -210,13 +213,17 @@ class ZaloOAChannel(OAOutgoing):
                 log.info("zalo_oa %s", name)
                 return None, None
             return self._incoming(user, _update_key(name, None, raw), text="/start"), None
-        if name not in MESSAGE_EVENTS:
+        kind = event_kind(name) if name.startswith("user_send_") else None
+        if name not in MESSAGE_EVENTS and kind is None:
             return None, None
         user = str((event.get("sender") or {}).get("id") or "")
         message = event.get("message") or {}
         if not user or not isinstance(message, dict):
             return None, None
         key = _update_key(name, message.get("msg_id"), raw)
+        if kind is not None:  # a sticker, a voice note, a location…: answered, never dropped
+            log.info("zalo_oa message kind=%s", kind.value)
+            return self._incoming(user, key, kind=kind), None
         text = message.get("text") if isinstance(message.get("text"), str) else None
         if name == "user_send_text":
             # Text is text: a typed "#lang:en" is not a button press (buttons, when enabled,
@@ -243,7 +250,13 @@ class ZaloOAChannel(OAOutgoing):
         return self._incoming(user, key, text=text, file=IncomingFile(filename, mime, data)), None
 
     def _incoming(
-        self, user: str, key: str, *, text: str | None = None, file: IncomingFile | None = None
+        self,
+        user: str,
+        key: str,
+        *,
+        text: str | None = None,
+        file: IncomingFile | None = None,
+        kind: MessageKind = MessageKind.TEXT,
     ) -> Incoming:
         return Incoming(
             channel=CHANNEL,
@@ -254,9 +267,11 @@ class ZaloOAChannel(OAOutgoing):
             text=text,
             file=file,
             supports_buttons=self.supports_buttons,
+            kind=kind,  # a file's kind is known from its type (Incoming)
         )
 
     # --- outgoing (Sender) -----------------------------------------------------------------
+
 
 def _digest(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()[:24]
