@@ -17,7 +17,7 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.kernel import App
 from db.base import utcnow
 from handlers import handoff_desk, jobs
-from services import kpi, ops, upkeep
+from services import kpi, ops, upkeep, web_auth
 from services.kpi.periods import Period
 from services.kpi.settings import KpiSettings
 
@@ -165,10 +165,12 @@ PRUNE_EVERY_HOURS = 6
 
 
 async def prune_updates(app: App, now: datetime | None = None) -> int:
-    """Old dedupe marks go (the window of possible redeliveries stays)."""
+    """Old dedupe marks go (the window of possible redeliveries stays), so do spent web sign-ins."""
     try:
+        idle = timedelta(minutes=app.settings.web.session_idle_minutes)
         async with app.sessions() as session, session.begin():
             count = await upkeep.prune_processed_updates(session, now or utcnow())
+            count += await web_auth.prune(session, now or utcnow(), idle)
     except Exception:
         log.exception("pruning processed updates failed")
         return 0

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import WebLink, WebSession
@@ -154,3 +154,16 @@ async def refused(
 async def active_sessions(session: AsyncSession, person_id: int) -> int:
     stmt = select(WebSession).where(WebSession.person_id == person_id, WebSession.ended_at.is_(None))
     return len(list((await session.execute(stmt)).scalars()))
+
+
+async def prune(session: AsyncSession, now: datetime, idle: timedelta) -> int:
+    """Forget sign-in links a day after they expired and sessions ended or idle for a day past
+    `idle`: the table never grows with every /web ever typed. Returns the rows removed."""
+    cutoff = now - timedelta(days=1)
+    links = await session.execute(delete(WebLink).where(WebLink.expires_at < cutoff))
+    sessions = await session.execute(
+        delete(WebSession).where(
+            or_(WebSession.ended_at.is_not(None), WebSession.last_seen_at < cutoff - idle)
+        )
+    )
+    return int(getattr(links, "rowcount", 0) or 0) + int(getattr(sessions, "rowcount", 0) or 0)

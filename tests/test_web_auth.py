@@ -4,18 +4,21 @@ is taken away in the chat."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 import aiohttp
+import openpyxl
 from aiohttp import web
 from sqlalchemy import select
 
+from bot import scheduler
 from bot.kernel import App
 from bot.web import mount
 from db.base import utcnow
-from db.models import AuditLog, WebSession
+from db.models import AuditLog, WebLink, WebSession
 from handlers.web import WEB_BASE_URL
 from tests.support import demo_driver
 from tests.web_support import link_in
@@ -86,6 +89,12 @@ async def test_link_expires_after_ten_minutes_and_sessions_after_idle_time(seede
     async with seeded_app.sessions() as s:
         rows = list((await s.execute(select(WebSession))).scalars())
         assert len(rows) == 1 and rows[0].ended_at is not None
+    # The housekeeping job (every 6 hours) forgets spent links and sessions a day later, so the
+    # tables do not grow with every /web ever typed.
+    await scheduler.prune_updates(seeded_app, utcnow() + timedelta(days=2))
+    async with seeded_app.sessions() as s:
+        assert list((await s.execute(select(WebSession))).scalars()) == []
+        assert list((await s.execute(select(WebLink))).scalars()) == []
 
 
 async def test_cookie_is_secure_behind_https(seeded_app: App) -> None:
@@ -157,3 +166,26 @@ async def test_run_serves_the_dashboard_without_webhooks_and_survives_a_taken_po
             await runner.cleanup()
     finally:
         await app.close()
+
+
+async def test_targets_table_exports_as_excel_with_text_cells(seeded_app: App) -> None:
+    """Every table as Excel — the targets table too: the unit and its children, one column per
+    indicator, a target set in chat with /chitieu in its cell."""
+    tinh = demo_driver(seeded_app, "tinh")
+    said = await tinh.send("/chitieu 19786 online_rate 2026-Q4 72")
+    assert "72" in said.text, said.text
+    clock = Clock()
+    async with server(seeded_app, clock) as base, client() as http:
+        url = link_in((await tinh.send("/web")).text)
+        async with http.get(url, allow_redirects=False) as r:
+            assert r.status == 302
+        async with http.get(f"{base}/web/u/46/export/targets.xlsx?period=2026-W48") as r:
+            assert r.status == 200
+            data = await r.read()
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    assert sheet is not None
+    values = [[c.value for c in row] for row in sheet.iter_rows()]
+    header = next(row for row in values if row and row[1] and "Tỷ lệ hồ sơ trực tuyến" in str(row[2:]))
+    column = 2 + [str(v) for v in header[2:]].index(next(v for v in header[2:] if "trực tuyến" in str(v)))
+    ward = next(row for row in values if row[1] == "19786")
+    assert ward[column] == 72

@@ -15,7 +15,7 @@ from services.errors import InvalidInput
 from services.kpi import Figure, IndicatorDef, KpiSettings, Period, UnitFigures
 
 PERIOD_KINDS = ("week", "month", "quarter")
-EXPORT_TABLES = ("overview", "children", "trend", "work")
+EXPORT_TABLES = ("overview", "children", "trend", "work", "targets")
 
 
 def settings(page: Page) -> KpiSettings:

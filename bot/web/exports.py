@@ -8,8 +8,11 @@ from aiohttp import web
 from bot.web import export
 from bot.web.app import page_of
 from bot.web.common import EXPORT_TABLES, base_context, chosen_period, resolve, settings
+from bot.web.forms import kpi_children
 from bot.web.pages import children_rows
-from services import dashboard
+from handlers.kpi import period_label
+from services import dashboard, kpi
+from services.kpi import targets
 
 
 async def exports(request: web.Request) -> web.StreamResponse:
@@ -34,7 +37,8 @@ async def export_table(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound()
     period = chosen_period(page)
     lang = page.lang
-    title = page.t("web.export.title", table=page.t(f"web.tabs.{table}"), unit=unit.name, period=period.key)
+    label = period_label(period, page.app.catalog, lang)
+    title = page.t("web.export.title", table=page.t(f"web.tabs.{table}"), unit=unit.name, period=label)
     header: list[str]
     rows: list[list[export.CellValue]] = []
     if table in ("overview", "children"):
@@ -71,6 +75,18 @@ async def export_table(request: web.Request) -> web.StreamResponse:
         for k, figs in tr.children:
             rows.append([k.name, k.code, *[_num(u.figures[ind.id].value) for u in figs]])
         title = f"{title} — {ind.name(lang)}"
+    elif table == "targets":
+        quarter = kpi.period_of("quarter", period.start)
+        units = [unit, *await kpi_children(page, unit)]
+        current = await targets.effective(page.db, units, quarter, cfg)
+        header = [page.t("kpi.excel.unit"), page.t("kpi.excel.code"), *[i.name(lang) for i in cfg.indicators]]
+        rows = [[u.name, u.code, *[_num(current.get((u.id, i.id))) for i in cfg.indicators]] for u in units]
+        title = page.t(
+            "web.export.title",
+            table=page.t("web.tabs.targets"),
+            unit=unit.name,
+            period=period_label(quarter, page.app.catalog, lang),
+        )
     else:
         w = await dashboard.work(page.db, page.actor, unit, period, page.now, cfg, page.app.settings.tz)
         header = [
