@@ -1,7 +1,14 @@
 """Evaluate the FAQ matcher on bench/data/faq_eval.yaml.
 
 Usage (from the repository root):
-    python bench/faq_eval.py [--quick] [--show-misses]
+    python bench/faq_eval.py [--quick] [--show-misses] [--file bench/data/faq_eval_blind3.yaml]
+
+The default file is the tuning set (rounds 1-6): synonyms and the matcher were tuned on it.
+faq_eval_blind2.yaml was the blind round for the issue-17 entries; it has since been tuned on.
+faq_eval_blind3.yaml is the current blind round: written and committed before the matcher changes
+of issue 17's second part and run only twice (before and after, see docs/benchmarks.md); never
+tune on it and do not read its misses. A file whose name has "blind" in it is held to the issue-17
+goals (top-1 >= 95 %, top-3 >= 99 %, false answers <= 2 %), the tuning set to the older aims.
 
 Prints top-1 and top-3 accuracy on answerable questions, the false-answer rate on questions the
 bot should not answer (a "confident" verdict there is a false answer) and search latency.
@@ -24,7 +31,7 @@ if str(ROOT) not in sys.path:
 
 import yaml  # noqa: E402
 
-from services.faq import FaqIndex, FaqMatch, Verdict  # noqa: E402
+from services.faq.index import FaqIndex, FaqMatch, Verdict  # noqa: E402
 
 EVAL_FILE = ROOT / "bench" / "data" / "faq_eval.yaml"
 KNOWLEDGE_DIR = ROOT / "knowledge"
@@ -33,6 +40,10 @@ AIM_TOP1 = 0.90
 AIM_TOP3 = 0.98
 AIM_FALSE_ANSWERS = 0.05
 AIM_P95_MS = 10.0
+# Issue 17's goals for a blind round.
+BLIND_TOP1 = 0.95
+BLIND_TOP3 = 0.99
+BLIND_FALSE_ANSWERS = 0.02
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,17 +148,28 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="one timing round instead of five")
     parser.add_argument("--show-misses", action="store_true", help="list wrong answers")
+    parser.add_argument(
+        "--file",
+        type=Path,
+        default=EVAL_FILE,
+        help="evaluation set (default: the tuning set; bench/data/faq_eval_blind3.yaml is the blind round)",
+    )
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
     index = FaqIndex.from_dirs([KNOWLEDGE_DIR])
     build_ms = (time.perf_counter() - start) * 1000.0
-    cases = load_cases()
+    cases = load_cases(args.file)
     result = evaluate(index, cases)
     timings = measure_latency(index, cases, rounds=1 if args.quick else 5)
 
+    blind = "blind" in args.file.name
+    aim_top1, aim_top3, aim_false = (
+        (BLIND_TOP1, BLIND_TOP3, BLIND_FALSE_ANSWERS) if blind else (AIM_TOP1, AIM_TOP3, AIM_FALSE_ANSWERS)
+    )
     p50 = statistics.median(timings)
     p95 = _percentile(timings, 95)
+    print(f"set: {args.file.relative_to(ROOT) if args.file.is_relative_to(ROOT) else args.file}")
     print(
         f"entries: {len(index.entries)}  questions: {len(cases)} "
         f"({result.answerable} answerable, {result.unanswerable} don't-know)  "
@@ -155,11 +177,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     top1 = f"{result.top1_rate:.1%} ({result.top1}/{result.answerable})"
     top3 = f"{result.top3_rate:.1%} ({result.top3}/{result.answerable})"
-    print(f"top-1 accuracy: {top1}  aim >= {AIM_TOP1:.0%}")
-    print(f"top-3 accuracy: {top3}  aim >= {AIM_TOP3:.0%}")
+    print(f"top-1 accuracy: {top1}  aim >= {aim_top1:.0%}")
+    print(f"top-3 accuracy: {top3}  aim >= {aim_top3:.0%}")
     print(
         f"false answers:  {result.false_answer_rate:.1%} "
-        f"({result.false_answers}/{result.unanswerable})  aim <= {AIM_FALSE_ANSWERS:.0%}"
+        f"({result.false_answers}/{result.unanswerable})  aim <= {aim_false:.0%}"
     )
     print(
         f"verdicts: answered directly {result.confident_right} right and "
@@ -189,9 +211,9 @@ def main(argv: list[str] | None = None) -> int:
             )
 
     met = (
-        result.top1_rate >= AIM_TOP1
-        and result.top3_rate >= AIM_TOP3
-        and result.false_answer_rate <= AIM_FALSE_ANSWERS
+        result.top1_rate >= aim_top1
+        and result.top3_rate >= aim_top3
+        and result.false_answer_rate <= aim_false
     )
     print("answer-quality aims met" if met else "answer-quality aims NOT met")
     # A latency aim missed on a busy machine is reported, not an error exit.

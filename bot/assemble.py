@@ -18,6 +18,7 @@ from db.engine import create_engine, session_factory
 from handlers.core import Resources
 from handlers.faq import FAQ_INDEX
 from handlers.faq import build_index as build_faq_index
+from handlers.handoff_desk import undelivered_hook as handoff_undelivered
 from handlers.i18n import Catalog
 from handlers.registry import build_router
 from handlers.router import ROUTER
@@ -26,7 +27,7 @@ log = logging.getLogger("tocns")
 
 
 def build(settings: Settings) -> App:
-    validate_feature_sections(settings)
+    features = validate_feature_sections(settings)
     engine = create_engine(
         settings.database.url, echo=settings.database.echo, busy_timeout=settings.database.sqlite_busy_timeout
     )
@@ -48,10 +49,15 @@ def build(settings: Settings) -> App:
         tz=settings.tz,
         idle=timedelta(minutes=settings.app.dialog_idle_minutes),
         flood_limit=settings.app.flood_limit_per_10s,
-        feature_config=settings.extra,
+        features=features,
     )
     dispatcher = Dispatcher(sessions, {}, settings.outbox)
-    return App(settings, engine, sessions, catalog, router, resources, intake, dispatcher)
+    dispatcher.on_unreachable = handoff_undelivered(catalog, settings.app.locale)
+    dispatcher.unreachable_marked = intake.forget_reachability
+    app = App(settings, engine, sessions, catalog, router, resources, intake, dispatcher, features=features)
+    intake.observe = app.metrics.observe_update
+    dispatcher.observe = app.metrics.observe_delivery
+    return app
 
 
 async def prepare_database(app: App) -> None:

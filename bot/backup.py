@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+
+from db import migrate
+
+PRIVATE = 0o600  # databases and backups hold personal data: owner only
 
 
 class BackupError(Exception):
     pass
 
 
-def default_name(url: str) -> str:
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+def default_name(url: str, tz: tzinfo | None = None, now: datetime | None = None) -> str:
+    """tocns-YYYYmmdd-HHMMSS in the installation's local time (what the operator's clock says)."""
+    stamp = (now or datetime.now(UTC)).astimezone(tz).strftime("%Y%m%d-%H%M%S")
     return f"tocns-{stamp}.{'db' if url.startswith('sqlite') else 'dump'}"
 
 
@@ -27,12 +33,20 @@ def sqlite_path(url: str) -> Path:
     return Path(database)
 
 
+def private_file(path: Path) -> None:
+    """Create `path` (if missing) readable by its owner only, or tighten it."""
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY, PRIVATE)
+    os.close(fd)
+    os.chmod(path, PRIVATE)
+
+
 def backup(url: str, target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     if url.startswith("sqlite"):
         source = sqlite_path(url)
         if not source.exists():
             raise BackupError(f"database file not found: {source}")
+        private_file(target)
         src = sqlite3.connect(source)
         dst = sqlite3.connect(target)
         try:
@@ -49,12 +63,22 @@ def backup(url: str, target: Path) -> Path:
     pg_dump = shutil.which("pg_dump")
     if pg_dump is None:
         raise BackupError("pg_dump not found: install the PostgreSQL client tools")
-    libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    parsed = make_url(url).set(drivername="postgresql")
+    # The password goes through the environment, never the command line (visible in `ps`).
+    env = dict(os.environ)
+    if parsed.password:
+        env["PGPASSWORD"] = str(parsed.password)
+    bare = URL.create(
+        "postgresql", parsed.username, None, parsed.host, parsed.port, parsed.database, parsed.query
+    )
+    libpq = bare.render_as_string(hide_password=False)
+    private_file(target)
     result = subprocess.run(
-        [pg_dump, "--format=custom", "--file", str(target), libpq], capture_output=True, text=True
+        [pg_dump, "--format=custom", "--file", str(target), libpq], capture_output=True, text=True, env=env
     )
     if result.returncode != 0:
         raise BackupError(f"pg_dump failed: {result.stderr.strip()[:200]}")
+    os.chmod(target, PRIVATE)
     return target
 
 
@@ -65,14 +89,56 @@ def restore_sqlite(url: str, source: Path) -> None:
     if not source.exists():
         raise BackupError(f"backup file not found: {source}")
     target = sqlite_path(url)
+    _check_backup(url, source)
+    if target.exists():
+        _refuse_while_held(target)
+        safety = target.with_name(f"{target.name}.before-restore-{datetime.now(UTC):%Y%m%d-%H%M%S}")
+        backup(url, safety)  # the current database, kept in case the restore was a mistake
+    private_file(target)
     src = sqlite3.connect(source)
     dst = sqlite3.connect(target)
     try:
-        if src.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
-            raise BackupError(f"{source} is not a healthy SQLite database")
         src.backup(dst)
     except sqlite3.DatabaseError as exc:
         raise BackupError(f"{source} is not a usable SQLite database ({exc})") from None
     finally:
         dst.close()
         src.close()
+
+
+def _check_backup(url: str, source: Path) -> None:
+    """A healthy SQLite file made by this version's schema (same Alembic revisions)."""
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    try:
+        if src.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+            raise BackupError(f"{source} is not a healthy SQLite database")
+        found = {r[0] for r in src.execute("SELECT version_num FROM alembic_version")}
+    except sqlite3.DatabaseError as exc:
+        raise BackupError(f"{source} is not a tocns backup ({exc})") from None
+    finally:
+        src.close()
+    expected = migrate.head_revisions(url)
+    if found != expected:
+        raise BackupError(
+            f"{source} has schema revision {', '.join(sorted(found)) or 'none'}; this version needs "
+            f"{', '.join(sorted(expected))} (restore it with its own tocns version, then `tocns db upgrade`)"
+        )
+
+
+def _refuse_while_held(target: Path) -> None:
+    """A running `tocns run` holds the scheduler lease (renewed while alive): stop it first."""
+    conn = sqlite3.connect(f"file:{target}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT name, holder, expires_at FROM leases").fetchall()
+    except sqlite3.DatabaseError:
+        rows = []
+    finally:
+        conn.close()
+    now = datetime.now(UTC)
+    for name, holder, expires in rows:
+        until = datetime.fromisoformat(str(expires))
+        until = until if until.tzinfo else until.replace(tzinfo=UTC)
+        if until > now:
+            raise BackupError(
+                f"a bot ({holder}) holds the database ({name} lease until {until:%H:%M:%S} UTC): stop it"
+            )

@@ -5,16 +5,18 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from handlers.faq import FaqConfig
+from handlers.settings import FeatureSettings
 from services import kpi
-from services.handoff import HandoffSettings
-from services.sessions import LoggingConfig
+from services.handoff.hours import HandoffSettings
+from services.kpi.settings import KpiSettings
+from services.sessions.values import LoggingConfig
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
 
@@ -71,6 +73,18 @@ class TelegramSettings(_Section):
 class WebSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
+    # The dashboard (bot/web): its public address for sign-in links ("" = http://host:port),
+    # how long an unused session stays signed in, and whether to serve it at all.
+    public_url: str = ""
+    session_idle_minutes: int = Field(120, ge=1)
+    dashboard: bool = True
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
 
 
 class OutboxSettings(_Section):
@@ -85,6 +99,27 @@ class LogSettings(_Section):
     format: Literal["text", "json"] = "text"
 
 
+class OpsSettings(_Section):
+    """Metrics and the watchdog that tells admins when something stops working (docs/deploy.md)."""
+
+    metrics: Literal["localhost", "token", "off"] = "localhost"
+    metrics_token: SecretStr | None = None  # TOCNS_METRICS_TOKEN, for `metrics: token`
+    alert_chat: str = ""  # also alert this chat, as "channel:chat_id" (e.g. a Telegram group)
+    check_seconds: float = Field(60.0, ge=1)
+    db_down_after_seconds: float = Field(60.0, ge=1)
+    job_grace_minutes: int = Field(30, ge=1)
+    zalo_silence_hours: float = Field(24.0, gt=0)
+    webhook_pending_max: int = Field(100, ge=1)
+    token_warn_days: int = Field(7, ge=1)
+
+    @field_validator("alert_chat")
+    @classmethod
+    def _channel_and_chat(cls, value: str) -> str:
+        if value and (":" not in value or not all(value.split(":", 1))):
+            raise ValueError('expected "channel:chat_id", e.g. "telegram:-1001234567890"')
+        return value
+
+
 class Settings(_Section):
     app: AppSettings = AppSettings()
     database: DatabaseSettings = DatabaseSettings()
@@ -92,6 +127,7 @@ class Settings(_Section):
     web: WebSettings = WebSettings()
     outbox: OutboxSettings = OutboxSettings()
     log: LogSettings = LogSettings()
+    ops: OpsSettings = OpsSettings()
     # Extra sections owned by later features are validated by their own models.
     extra: dict[str, Any] = Field(default_factory=dict)
 
@@ -112,10 +148,13 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "TOCNS_LOCALE": ("app", "locale"),
     "TOCNS_WEB_HOST": ("web", "host"),
     "TOCNS_WEB_PORT": ("web", "port"),
+    "TOCNS_WEB_PUBLIC_URL": ("web", "public_url"),
     "TOCNS_LOG_LEVEL": ("log", "level"),
     "TOCNS_LOG_FORMAT": ("log", "format"),
+    "TOCNS_DATABASE_AUTO_MIGRATE": ("database", "auto_migrate"),
+    "TOCNS_METRICS_TOKEN": ("ops", "metrics_token"),
 }
-SECRET_KEYS = {("telegram", "token"), ("telegram", "webhook_secret")}
+SECRET_KEYS = {("telegram", "token"), ("telegram", "webhook_secret"), ("ops", "metrics_token")}
 KNOWN_SECTIONS = set(Settings.model_fields) - {"extra"}
 
 
@@ -159,6 +198,11 @@ def load_settings(
 # --- channel sections (secrets come from the environment) -------------------------------
 
 
+# Hosts Zalo serves users' photos and files from (suffix match). Downloads go only there, never
+# to a private, loopback or link-local address (a forged event must not make us fetch internals).
+ZALO_FILE_HOSTS = ("zdn.vn", "zadn.vn", "zalo.me", "zaloapp.com", "zaloplatforms.com")
+
+
 class ZaloBotSettings(BaseModel):
     """The `zalo_bot:` section of config.yaml (secrets come from the environment)."""
 
@@ -170,11 +214,16 @@ class ZaloBotSettings(BaseModel):
     poll_interval: float = Field(0.0, ge=0)
     webhook_public_url: str = ""
     webhook_path: str = "/zalo/bot/webhook"
-    # Public HTTPS base URL of this server, to send generated images (charts) by URL; empty =
-    # send the caption and a note instead.
+    # Public HTTPS base URL of this server, to send generated images (charts) by URL and files
+    # as short-lived signed download links; empty = send the caption and a note instead.
     files_public_url: str = ""
     files_path: str = "/zalo/files"
+    link_ttl_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
     max_file_mb: float = Field(10.0, gt=0)
+    # Where people's photos may be downloaded from (host suffixes); private addresses only when
+    # allow_private_file_hosts is set (tests pointing at a local fake).
+    file_hosts: tuple[str, ...] = ZALO_FILE_HOSTS
+    allow_private_file_hosts: bool = False
 
 
 class ZaloOASettings(BaseModel):
@@ -187,8 +236,26 @@ class ZaloOASettings(BaseModel):
     webhook_path: str = "/zalo/oa/webhook"
     webhook_public_url: str = ""  # shown by `tocns zalo oa-login`; the URL itself is set in the console
     redirect_uri: str = ""  # the callback URL registered for the app (oa-login)
-    button_type: Literal["oa.query.show", "oa.query.hide"] = "oa.query.show"
+    # numbered: options as "1. …" lines, answered with the number (the default: /message/cs
+    # documents no buttons). transaction: the documented transaction template with buttons.
+    buttons: Literal["numbered", "transaction"] = "numbered"
+    template_type: Literal[
+        "transaction_event",
+        "transaction_account",
+        "transaction_internal",
+        "transaction_booking",
+        "transaction_order",
+    ] = "transaction_event"
+    # oa.query.hide keeps the tapped payload out of the chat history
+    button_type: Literal["oa.query.show", "oa.query.hide"] = "oa.query.hide"
     max_file_mb: float = Field(20.0, gt=0)
+    # Public HTTPS base of this server for short-lived signed download links (exports the OA
+    # cannot attach, e.g. .xlsx); empty = a note instead of the link.
+    files_public_url: str = ""
+    files_path: str = "/zalo/oa/files"
+    link_ttl_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
+    file_hosts: tuple[str, ...] = ZALO_FILE_HOSTS
+    allow_private_file_hosts: bool = False
 
 
 # --- feature sections ----------------------------------------------------------------------
@@ -207,19 +274,27 @@ def _section_validators() -> dict[str, Callable[[dict[str, Any]], object]]:
     }
 
 
-def validate_feature_sections(settings: Settings) -> None:
-    """Stop start-up on an unknown section or a wrong value, naming the key (like the core ones)."""
+def validate_feature_sections(settings: Settings) -> FeatureSettings:
+    """The feature sections, typed and validated once; stops start-up on an unknown section or a wrong
+    value, naming the key (like the core ones)."""
     validators = _section_validators()
+    validated: dict[str, object] = {}
     for section in settings.extra:
         if section not in validators:
             known = ", ".join(sorted([*KNOWN_SECTIONS, *validators]))
             raise ConfigError(f"{section}: unknown section (known: {known})")
     for section, validate in validators.items():
         try:
-            validate(settings.extra)
+            validated[section] = validate(settings.extra)
         except ValidationError as exc:
             err = exc.errors()[0]
             loc = ".".join(str(p) for p in err["loc"])
             raise ConfigError(f"{section}.{loc}: {err['msg']}") from None
         except ValueError as exc:
             raise ConfigError(f"{section}: {exc}") from None
+    return FeatureSettings(
+        kpi=cast(KpiSettings, validated["kpi"]),
+        logging=cast(LoggingConfig, validated["logging"]),
+        faq=cast(FaqConfig, validated["faq"]),
+        handoff=cast(HandoffSettings, validated["handoff"]),
+    )

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -15,11 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import OutboxSettings
 from bot.intake import render_numbered
 from bot.kernel import DeliveryError, Sender
+from db.base import utcnow
 from db.repositories import core as repo
 from handlers.core import Reply
-from services import outbox
+from services import outbox, reachability
 
 log = logging.getLogger("tocns.outbox")
+REQUEUE_EVERY = 60.0  # seconds between looks for people who became reachable again
+# Told when a push could not reach its person (blocked the bot…): (session, item) in a transaction.
+UnreachableHook = Callable[[AsyncSession, outbox.OutboxItem], Awaitable[None]]
 
 
 class RateLimiter:
@@ -63,8 +67,16 @@ class Dispatcher:
         self.limiter = RateLimiter(settings.rate_per_second)
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
+        self.on_unreachable: UnreachableHook | None = None
+        self.unreachable_marked: Callable[[], None] | None = None  # e.g. the intake re-reads its list
+        self._requeued_at = 0.0
+        # Told of every send (channel, result, platform error code): the metrics hook.
+        self.observe: Callable[[str, str, str | None], None] | None = None
         self.sent = 0
         self.failed = 0
+        # channel -> called in the transaction that marks a push unreachable (e.g. Zalo OA
+        # queues it on the person's other linked channel)
+        self.unreachable_hooks: dict[str, Callable[[AsyncSession, outbox.OutboxItem], Awaitable[None]]] = {}
 
     def wake(self) -> None:
         """Nudge the loop after a transaction added rows, so pushes don't wait a poll interval."""
@@ -92,10 +104,21 @@ class Dispatcher:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=seconds)
 
+    async def requeue_reachable(self) -> int:
+        """Pushes that failed as unreachable, to people who wrote to the bot since: due again."""
+        async with self.sessions() as session, session.begin():
+            revived = await reachability.requeue_reachable(session, utcnow())
+        if revived:
+            log.info("outbox: %d push(es) due again (their people are reachable again)", revived)
+        return revived
+
     async def drain_once(self) -> int:
         """Claim one batch and deliver it; returns how many rows were handled."""
         if not self.senders:
             return 0
+        if time.monotonic() - self._requeued_at > REQUEUE_EVERY:
+            self._requeued_at = time.monotonic()
+            await self.requeue_reachable()
         lease = timedelta(seconds=max(60.0, self.batch / self.settings.rate_per_second * 4))
         async with self.sessions() as session, session.begin():
             items = await outbox.claim(session, tuple(self.senders), self.batch, lease)
@@ -129,8 +152,20 @@ class Dispatcher:
                     unreachable=exc.unreachable,
                     permanent=exc.permanent,
                 )
+                hook = self.unreachable_hooks.get(item.channel)
+                if hook is not None and status == outbox.OutboxStatus.UNREACHABLE:
+                    await hook(session, item)
             self.failed += 1
+            if self.observe is not None:
+                code = getattr(exc, "code", None)
+                self.observe(item.channel, status, None if code is None else str(code))
             log.info("outbox send failed id=%s kind=%s status=%s", item.id, item.kind, status)
+            if status is outbox.OutboxStatus.UNREACHABLE and self.unreachable_marked is not None:
+                self.unreachable_marked()
+            if status is outbox.OutboxStatus.UNREACHABLE and self.on_unreachable is not None:
+                async with self.sessions() as session, session.begin():
+                    await self.on_unreachable(session, item)
+                self.wake()
             return
         # Mark sent right after the platform accepted it: the window in which a crash could
         # cause a resend is one message per worker.
@@ -139,3 +174,5 @@ class Dispatcher:
             if menu:
                 await repo.set_menu(session, item.channel, item.chat_id, item.chat_id, menu)
         self.sent += 1
+        if self.observe is not None:
+            self.observe(item.channel, "sent", None)

@@ -19,13 +19,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.sequencer import WriteGate
 from db.base import utcnow
 from db.repositories import core as repo
+from handlers.basic import refusal_text
 from handlers.core import Button, Context, Incoming, Reply, Resources
 from handlers.i18n import Catalog
 from handlers.router import Router
-from services import people
+from handlers.settings import FeatureSettings
+from services import people, reachability
+from services.access import Actor
 from services.errors import DomainError, PermissionDenied
+from services.text import fold
 
 log = logging.getLogger("tocns.update")
+UNREACHABLE_REFRESH = 30.0  # seconds between reads of the unreachable addresses
 
 
 class DatabaseUnavailable(Exception):
@@ -38,19 +43,16 @@ class Outcome:
     duplicate: bool = False
 
 
-def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFD", text.strip().lower()).replace("đ", "d")
-    return "".join(c for c in text if not unicodedata.combining(c))
-
-
 def _clean_text(value: str | None) -> str | None:
-    """Drop control characters (but newlines and tabs) and lone surrogates: PostgreSQL rejects NUL,
-    and nothing a person types needs them."""
+    """Drop control characters (but newlines and tabs), lone surrogates, and invisible format
+    characters — bidirectional overrides (U+202E turns «Tổ 1» into a lie on the reader's screen)
+    and zero-width spaces — from everything typed: names, relayed text, payloads. PostgreSQL
+    rejects NUL, and nothing a person types needs them. The emoji joiner (U+200D) stays."""
     if value is None:
         return None
     if value.isprintable():
         return value
-    return "".join(c for c in value if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cs"))
+    return "".join(c for c in value if c in "\n\t\u200d" or unicodedata.category(c) not in ("Cc", "Cs", "Cf"))
 
 
 def sanitize(msg: Incoming) -> Incoming:
@@ -71,8 +73,10 @@ def _route_label(msg: Incoming, state: str | None) -> str:
         return "button:" + msg.payload.split(":", 1)[0]
     if (cmd := msg.command) is not None:
         return "command:" + cmd[0]
-    if msg.file is not None:
-        return "file"
+    if msg.is_media:
+        return f"media:{msg.kind.value}"
+    if msg.edited:
+        return "edited"
     return f"state:{state}" if state else "text"
 
 
@@ -112,7 +116,7 @@ class Intake:
         tz: Any,
         idle: timedelta,
         flood_limit: int = 20,
-        feature_config: dict[str, Any] | None = None,
+        features: FeatureSettings | None = None,
         clock: Callable[[], datetime] = utcnow,
         serial_writes: bool | None = None,
     ) -> None:
@@ -124,7 +128,7 @@ class Intake:
         self.tz = tz
         self.idle = idle
         self.flood = FloodGuard(flood_limit)
-        self.feature_config = feature_config or {}
+        self.features = features or FeatureSettings()
         self.clock = clock
         if serial_writes is None:
             bind = sessions.kw.get("bind")
@@ -133,6 +137,10 @@ class Intake:
         # handler. Jobs take the same gate for their short write batches (bot/scheduler.py).
         self.write_gate = WriteGate(serial_writes)
         self.transactions = 0  # write transactions begun (tests read it: one per update)
+        self._unreachable: set[tuple[str, str]] = set()
+        self._unreachable_at = float("-inf")
+        # Told of every update (channel, route, outcome, seconds): the metrics hook.
+        self.observe: Callable[[str, str, str, float], None] | None = None
 
     async def handle(self, msg: Incoming) -> Outcome:
         """Process one update; raises DatabaseUnavailable when nothing could be stored."""
@@ -149,6 +157,8 @@ class Intake:
         locale = self.default_locale
         try:
             try:
+                if msg.file is not None:
+                    msg = await self.router.prepare(msg, self.sessions)  # no transaction open
                 try:
                     replies, route, locale, duplicate = await self._process(msg)
                 except IntegrityError:
@@ -163,9 +173,13 @@ class Intake:
                 return Outcome(replies)
             except DomainError as exc:
                 outcome = "domain_error"
-                await self._mark_seen_after_failure(
+                actor = await self._mark_seen_after_failure(
                     msg, denied=exc if isinstance(exc, PermissionDenied) else None
                 )
+                generic = isinstance(exc, PermissionDenied) and exc.key == PermissionDenied.key
+                if generic and actor is not None:
+                    # Who can do it for *this* person (a citizen, a volunteer, a city leader…).
+                    return Outcome([Reply(refusal_text(self.catalog, actor.locale or locale, actor))])
                 return Outcome([Reply(self.catalog.text(locale, exc.key, **exc.params))])
             except (OperationalError, DBAPIError, OSError, TimeoutError) as exc:
                 if _is_connection_problem(exc):
@@ -184,6 +198,8 @@ class Intake:
             return Outcome([Reply(self.catalog.text(locale, "core.error"))])
         finally:
             ms = (time.perf_counter() - started) * 1000
+            if self.observe is not None:
+                self.observe(msg.channel, route, outcome, ms / 1000)
             log.info(
                 "update channel=%s key=%s route=%s outcome=%s ms=%.1f",
                 msg.channel,
@@ -193,9 +209,12 @@ class Intake:
                 ms,
             )
 
-    async def _mark_seen_after_failure(self, msg: Incoming, denied: PermissionDenied | None = None) -> None:
+    async def _mark_seen_after_failure(
+        self, msg: Incoming, denied: PermissionDenied | None = None
+    ) -> Actor | None:
         # The failed transaction was rolled back; remember the update so a redelivery of the
-        # same poisoned update does not loop. Refusals are audit-logged (who tried what).
+        # same poisoned update does not loop. Refusals are audit-logged (who tried what); the
+        # refused person's roles are returned, to say who can do it for them.
         async with self.write_gate.hold(), self.sessions() as session, session.begin():
             self.transactions += 1
             await repo.mark_update_seen(session, msg.update_key)
@@ -208,6 +227,9 @@ class Intake:
                     _route_label(msg, None),
                     {k: str(v) for k, v in denied.params.items()},
                 )
+                if account is not None:
+                    return await people.load_actor(session, account.person_id)
+        return None
 
     async def _process(self, msg: Incoming) -> tuple[list[Reply], str, str, bool]:
         async with self.write_gate.hold(), self.sessions() as session, session.begin():
@@ -223,6 +245,7 @@ class Intake:
                 msg.display_name,
                 bundle=bundle,
             )
+            await self._reachable_again(session, msg)
             row = bundle.state if bundle.account is not None else None
             state_name: str | None = None
             data: dict[str, Any] = {}
@@ -245,7 +268,7 @@ class Intake:
                 tz=self.tz,
                 default_locale=self.default_locale,
                 resources=self.resources,
-                config=self.feature_config,
+                settings=self.features,
                 is_new_person=created,
                 state_name=state_name,
                 state=data,
@@ -259,13 +282,31 @@ class Intake:
             new_menu: list[Any] = []
             if not msg.supports_buttons:
                 replies, new_menu = self._number_buttons(ctx, replies)
+                if not new_menu and ctx.keep_menu:
+                    new_menu = menu  # a reminder without options: the open question's list still holds
             # The bundle already told whether a state row exists: with none before and none after,
-            # skip the lookup (one round trip less for most updates).
+            # skip the write (one round trip less for most updates).
             if row is not None or bundle.account is None or ctx.state_name is not None or new_menu:
                 await repo.save_dialog_state(
                     session, msg.channel, msg.chat_id, msg.user_id, ctx.state_name, ctx.state, new_menu, now
                 )
             return replies, route, locale, False
+
+    async def _reachable_again(self, session: AsyncSession, msg: Incoming) -> None:
+        """Whoever writes can be written to again: their pushes that failed as unreachable are due.
+        The (short) list of unreachable addresses is re-read every UNREACHABLE_REFRESH seconds, so
+        an ordinary update costs a set look-up, not a query."""
+        if time.monotonic() - self._unreachable_at > UNREACHABLE_REFRESH:
+            self._unreachable = set(await reachability.unreachable_addresses(session))
+            self._unreachable_at = time.monotonic()
+        address = (msg.channel, msg.chat_id)
+        if address in self._unreachable:
+            await reachability.on_contact(session, msg.channel, msg.chat_id, self.clock())
+            self._unreachable.discard(address)
+
+    def forget_reachability(self) -> None:
+        """Re-read unreachable addresses at the next update (after the dispatcher marked one)."""
+        self._unreachable_at = float("-inf")
 
     @staticmethod
     def _apply_menu(msg: Incoming, menu: list[Any]) -> Incoming:
@@ -273,18 +314,26 @@ class Intake:
         if not menu or msg.text is None or msg.command is not None:
             return msg
         answer = msg.text.strip().rstrip(".)")
-        if answer.isdigit() and 1 <= int(answer) <= len(menu):
+        folded = fold(msg.text)
+        for entry in menu:
+            # [label, payload] is numbered 1, 2, …; [label, payload, token] is picked by its token.
+            if len(entry) > 2 and fold(answer) == entry[2]:
+                return msg.with_payload(entry[1])
+        if answer.isdigit() and 1 <= int(answer) <= len(menu) and len(menu[int(answer) - 1]) == 2:
             return msg.with_payload(menu[int(answer) - 1][1])
-        folded = _fold(msg.text)
-        for label, payload in menu:
-            if _fold(label) == folded:
-                return msg.with_payload(payload)
+        for entry in menu:
+            if fold(entry[0]) == folded:
+                return msg.with_payload(entry[1])
         return msg
 
     def _number_buttons(self, ctx: Context, replies: list[Reply]) -> tuple[list[Reply], list[Any]]:
         # Options are numbered across all replies of one answer, so every option stays pickable.
+        # Where a typed number is an answer (or an option is itself a number), options get letters.
         menu: list[Any] = []
         out: list[Reply] = []
+        lettered = ctx.letter_choices or any(
+            b.label.strip().isdigit() for r in replies for row in r.buttons for b in row
+        )
         for reply in replies:
             if not reply.buttons:
                 out.append(reply)
@@ -294,12 +343,23 @@ class Intake:
                 if button.url:
                     lines.append(f"• {button.label}: {button.url}")
                     continue
-                menu.append([button.label, button.payload])
-                lines.append(f"{len(menu)}. {button.label}")
+                if lettered:
+                    token = _letter(len(menu))
+                    menu.append([button.label, button.payload, token])
+                    lines.append(f"{token}. {button.label}")
+                else:
+                    menu.append([button.label, button.payload])
+                    lines.append(f"{len(menu)}. {button.label}")
             if any(not b.url for row in reply.buttons for b in row):
-                lines.append(ctx.t("core.choose_number"))
+                lines.append(ctx.t("core.choose_letter" if lettered else "core.choose_number"))
             out.append(replace(reply, text="\n".join(lines).strip(), buttons=()))
         return out, menu
+
+
+def _letter(index: int) -> str:
+    """a, b, …, z, then aa, ab…: option tokens that can never be read as a number."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return letters[index] if index < 26 else letters[index // 26 - 1] + letters[index % 26]
 
 
 def render_numbered(text: str, buttons: tuple[tuple[Button, ...], ...]) -> tuple[str, list[Any]]:

@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.metrics import Metrics
 from handlers.core import Reply, Resources
 from handlers.i18n import Catalog
 from handlers.router import Router
+from handlers.settings import FeatureSettings
 
 if TYPE_CHECKING:  # the App holds them; they import the kernel's Sender and errors
     from bot.dispatcher import Dispatcher
@@ -72,6 +74,8 @@ class App:
     resources: Resources
     intake: Intake
     dispatcher: Dispatcher
+    metrics: Metrics = field(default_factory=Metrics)
+    features: FeatureSettings = field(default_factory=FeatureSettings)
     senders: dict[str, Sender] = field(default_factory=dict)
     channels: list[Channel] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)

@@ -4,10 +4,66 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import re
 import sys
 import warnings
+from collections.abc import Iterable, Mapping
 
 from bot.config import LogSettings
+from services import privacy
+
+# A Bot API token (Telegram, Zalo Bot Platform): digits, a colon, a long key.
+_BOT_TOKEN = re.compile(r"\d{5,15}:[A-Za-z0-9_-]{20,}")
+# What people typed or are called, in the JSON / repr dumps libraries log at DEBUG.
+_PERSONAL_FIELDS = re.compile(
+    r"""(["']?(?:text|caption|first_name|last_name|username|display_name|question)["']?\s*[:=]\s*)"""
+    r"""(["'])(?:\\.|(?!\2).)*\2""",
+    re.DOTALL,
+)
+_SECRET_ENV_WORDS = ("TOKEN", "SECRET", "KEY", "PASSWORD")
+
+
+def secrets_from(environ: Mapping[str, str]) -> list[str]:
+    """Every secret value the installation was given (TOCNS_*TOKEN/SECRET/KEY/PASSWORD)."""
+    found = [
+        v
+        for k, v in environ.items()
+        if k.startswith("TOCNS_") and any(w in k for w in _SECRET_ENV_WORDS) and len(v) >= 6
+    ]
+    url = environ.get("TOCNS_DATABASE_URL", "")
+    if m := re.match(r"^[\w+]+://[^:/@]*:([^@]+)@", url):
+        found.append(m.group(1))
+    return sorted(set(found), key=len, reverse=True)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """A log line without secrets, tokens, message texts or personal data."""
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    text = _BOT_TOKEN.sub("<token>", text)
+    text = _PERSONAL_FIELDS.sub(lambda m: f"{m.group(1)}{m.group(2)}…{m.group(2)}", text)
+    return privacy.redact(text)
+
+
+class RedactingFilter(logging.Filter):
+    """On the handler, so every logger and every level (DEBUG included) passes through it."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.secrets = list(secrets)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: keep the template only
+            message = str(record.msg)
+        record.msg, record.args = redact(message, self.secrets), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info), self.secrets)
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text, self.secrets)
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -23,8 +79,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False)
 
 
-def setup(settings: LogSettings, stream: object = None) -> None:
+def setup(settings: LogSettings, stream: object = None, environ: Mapping[str, str] | None = None) -> None:
     handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]
+    handler.addFilter(RedactingFilter(secrets_from(os.environ if environ is None else environ)))
     if settings.format == "json":
         handler.setFormatter(JsonFormatter())
     else:

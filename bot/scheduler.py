@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -24,14 +26,16 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.joblock import job_lock
-from bot.kernel import App, StartupError
+from bot.kernel import App
 from db.base import utcnow
 from db.engine import create_engine, read_session_factory
-from handlers import handoff, jobs
-from services import kpi, outbox, people
-from services.kpi import KpiSettings, Period
+from handlers import handoff_desk, jobs
+from services import kpi, ops, outbox, people, upkeep, web_auth
+from services.kpi.periods import Period
+from services.kpi.settings import KpiSettings
 
 log = logging.getLogger("tocns.scheduler")
+WORKER = f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +53,7 @@ WRITE_BYTES = 2_000_000  # …or about this much attachment data (charts)
 
 
 def kpi_settings(app: App) -> KpiSettings:
-    try:
-        return kpi.settings_from(app.settings.extra)
-    except ValueError as exc:
-        raise StartupError(f"kpi: {str(exc).splitlines()[0]}") from None
+    return app.features.kpi  # validated once at start-up (bot/config.py)
 
 
 def trigger(expr: str, tz: tzinfo) -> CronTrigger:
@@ -74,13 +75,36 @@ async def run_job(
     app: App, job: str, now: datetime, *, week: Period | None = None, force: bool = False
 ) -> RunResult:
     """Run one job for the period `now` falls in — the same path for the scheduler, the start-up
-    catch-up and `tocns jobs run`. One transaction: outbox rows and the job_runs mark together."""
+    catch-up and `tocns jobs run`. Outbox rows go in short batches (their idempotency keys make a
+    re-run add only what is missing), the job_runs mark last; the attempt is recorded around it."""
     cfg = kpi_settings(app)
     tz = app.settings.tz
     period = jobs.period_for(job, now, cfg, tz, week)
     if period is None:
         return RunResult(job, None, "idle")
     started = utcnow()
+    # The attempt is recorded in its own short transaction: if this process dies or the job fails,
+    # the row stays behind as `running`/`failed` and the watchdog tells the admins.
+    async with app.intake.write_gate.hold(), app.sessions() as session, session.begin():
+        attempt = await ops.start_attempt(session, job, period, WORKER, started)
+    try:
+        result = await _run_locked(app, job, now, period, started, force=force)
+    except Exception as exc:
+        async with app.intake.write_gate.hold(), app.sessions() as session, session.begin():
+            await ops.finish_attempt(session, attempt, utcnow(), error=f"{type(exc).__name__}: {exc}")
+        app.metrics.observe_job(job, "failed", (utcnow() - started).total_seconds())
+        raise
+    async with app.intake.write_gate.hold(), app.sessions() as session, session.begin():
+        await ops.finish_attempt(session, attempt, utcnow())
+    app.metrics.observe_job(job, result.status, (utcnow() - started).total_seconds())
+    return result
+
+
+async def _run_locked(
+    app: App, job: str, now: datetime, period: str, started: datetime, *, force: bool
+) -> RunResult:
+    """Compute off the loop on a read-only session, write the outbox rows in short batches, mark the
+    run done — under the (job, period) lock, so two workers never run it twice."""
     async with job_lock(app.engine, job, period):
         async with read_session_factory(app.engine)() as session:
             if not force and await kpi.job_done(session, job, period):
@@ -240,17 +264,44 @@ def build(app: App) -> AsyncIOScheduler:
         max_instances=1,
         replace_existing=True,
     )
+    scheduler.add_job(
+        prune_updates,
+        "interval",
+        args=[app],
+        hours=PRUNE_EVERY_HOURS,
+        id="prune_processed_updates",
+        name="prune_processed_updates",
+        coalesce=True,
+        max_instances=1,
+        replace_existing=True,
+    )
     return scheduler
 
 
 ESCALATION_EVERY_MINUTES = 5
+PRUNE_EVERY_HOURS = 6
+
+
+async def prune_updates(app: App, now: datetime | None = None) -> int:
+    """Old dedupe marks go (the window of possible redeliveries stays), so do spent web sign-ins."""
+    try:
+        idle = timedelta(minutes=app.settings.web.session_idle_minutes)
+        async with app.sessions() as session, session.begin():
+            count = await upkeep.prune_processed_updates(session, now or utcnow())
+            count += await web_auth.prune(session, now or utcnow(), idle)
+    except Exception:
+        log.exception("pruning processed updates failed")
+        return 0
+    if count:
+        log.info("pruned %d processed-update marks", count)
+    return count
 
 
 async def escalate_tickets(app: App, now: datetime | None = None) -> int:
     """Hand unclaimed help tickets to the commune's officers (idempotent: escalated once)."""
     try:
         async with app.sessions() as session, session.begin():
-            count = await handoff.escalate_due(
+            count = await handoff_desk.escalate_due(
                 session,
                 app.catalog,
                 now or utcnow(),

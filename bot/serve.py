@@ -8,7 +8,7 @@ import contextlib
 import gc
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
 
@@ -16,9 +16,13 @@ from bot import scheduler
 from bot.channels.telegram import build_channel as telegram_channel
 from bot.channels.zalo.bot import build_channel as zalo_bot_channel
 from bot.channels.zalo.oa import build_channel as zalo_oa_channel
+from bot.health import Readiness
 from bot.kernel import App, Channel
 from bot.leader import Leadership
 from bot.loopwatch import LoopWatch
+from bot.metrics import metrics_handler
+from bot.watchdog import Watchdog
+from bot.web import routes as dashboard
 
 log = logging.getLogger("tocns")
 
@@ -27,16 +31,26 @@ log = logging.getLogger("tocns")
 ChannelBuilder = Callable[[App, web.Application], Channel | None]
 CHANNEL_BUILDERS: tuple[ChannelBuilder, ...] = (telegram_channel, zalo_bot_channel, zalo_oa_channel)
 SCHEDULER_LEASE = "scheduler"
+# Dashboard uploads (the one-stop export) need more than aiohttp's 1 MiB default.
+MAX_REQUEST_BYTES = 25 * 1024 * 1024
 SCHEDULER_LEASE_TTL = 30.0
 
 
-async def health(request: web.Request) -> web.Response:
-    return web.json_response({"ok": True})
+READINESS: web.AppKey[Readiness] = web.AppKey("readiness", Readiness)
 
 
 def build_channels(app: App) -> tuple[list[Channel], web.Application]:
-    webapp = web.Application()
-    webapp.router.add_get("/healthz", health)
+    """The web application (health, readiness, metrics, webhooks) and every configured channel."""
+    webapp = web.Application(client_max_size=MAX_REQUEST_BYTES)
+    readiness = Readiness(app)
+    webapp[READINESS] = readiness
+    webapp.router.add_get("/healthz", readiness.healthz)
+    webapp.router.add_get("/readyz", readiness.readyz)
+    ops = app.settings.ops
+    token = ops.metrics_token.get_secret_value() if ops.metrics_token else ""
+    webapp.router.add_get("/metrics", metrics_handler(app.metrics, mode=ops.metrics, token=token))
+    if app.settings.web.dashboard:
+        dashboard.mount(app, webapp)
     channels = [c for builder in CHANNEL_BUILDERS if (c := builder(app, webapp)) is not None]
     return channels, webapp
 
@@ -48,13 +62,8 @@ async def serve(app: App, channels: list[Channel], webapp: web.Application) -> N
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
 
-    runner: web.AppRunner | None = None
-    if len(webapp.router.routes()) > 1:
-        runner = web.AppRunner(webapp, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, app.settings.web.host, app.settings.web.port)
-        await site.start()
-        log.info("web server on %s:%s", app.settings.web.host, app.settings.web.port)
+    # Always served: health and readiness for the proxy, metrics, the dashboard and the webhooks.
+    runner = await start_web(app, webapp)
 
     started: list[Channel] = []
     stoppers: list[Callable[[], Awaitable[None]]] = []
@@ -66,7 +75,8 @@ async def serve(app: App, channels: list[Channel], webapp: web.Application) -> N
             await channel.start()
             started.append(channel)
             log.info("channel %s started", channel.name)
-        stoppers.append(await start_scheduler_when_leader(app))
+        webapp[READINESS].channels_started = True
+        stoppers.append(await start_scheduler_when_leader(app, channels))
         # Everything loaded at start-up (modules, catalog, FAQ index) lives as long as the process:
         # take it out of the garbage collector's full passes, which would otherwise walk it all and
         # block the loop for tens of milliseconds now and then. (No gc.collect() first: that one
@@ -90,16 +100,46 @@ async def serve(app: App, channels: list[Channel], webapp: web.Application) -> N
             await runner.cleanup()
 
 
-async def start_scheduler_when_leader(app: App) -> Callable[[], Awaitable[None]]:
-    """Every worker competes for the scheduler lease; only the holder runs the jobs."""
+async def start_web(app: App, webapp: web.Application) -> web.AppRunner | None:
+    """Serve health, readiness, metrics, the dashboard and the webhooks; the bound address is logged
+    (`web.port: 0` picks a free one)."""
+    ops_paths = {"/healthz", "/readyz", "/metrics"}
+    webhooks = any(
+        not isinstance(r, web.PrefixedSubAppResource) and r.canonical not in ops_paths
+        for r in webapp.router.resources()
+    )
+    runner = web.AppRunner(webapp, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, app.settings.web.host, app.settings.web.port)
+    try:
+        await site.start()
+    except OSError as exc:
+        if webhooks:
+            raise
+        # Without webhooks the bot still works: it says so loudly instead of stopping.
+        log.warning("web server not started on %s:%s: %s", app.settings.web.host, app.settings.web.port, exc)
+        await runner.cleanup()
+        return None
+    bound = ", ".join(f"{a[0]}:{a[1]}" for a in runner.addresses if isinstance(a, tuple))
+    log.info("web server on %s", bound)
+    return runner
+
+
+async def start_scheduler_when_leader(
+    app: App, channels: Sequence[Channel] = ()
+) -> Callable[[], Awaitable[None]]:
+    """Every worker competes for the scheduler lease; only the holder runs the jobs and the watchdog."""
     stopper: Callable[[], Awaitable[None]] | None = None
+    watchdog = Watchdog(app, channels)
 
     async def elected() -> None:
         nonlocal stopper
         stopper = await scheduler.start(app)
+        watchdog.start()
 
     async def deposed() -> None:
         nonlocal stopper
+        await watchdog.stop()
         if stopper is not None:
             await stopper()
             stopper = None

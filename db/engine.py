@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 def create_engine(url: str, *, echo: bool = False, busy_timeout: float = 30.0) -> AsyncEngine:
     """Create the async engine; SQLite gets WAL, foreign keys and explicit BEGIN IMMEDIATE."""
     if url.startswith("sqlite"):
+        _private_sqlite_file(url)
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": busy_timeout})
         _tune_sqlite(engine, int(busy_timeout * 1000))
         return engine
@@ -51,3 +52,22 @@ def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession
     """Sessions for long reads (jobs computing a digest): on SQLite their transactions do not take
     the write lock, so people's updates go on meanwhile. Writing through them is a bug."""
     return async_sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+
+
+def _private_sqlite_file(url: str) -> None:
+    """The database file (personal data) is created owner-only, 0600; SQLite gives its -wal and
+    -shm files the same mode."""
+    import contextlib
+    import os
+
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = os.path.abspath(database)
+    if not os.path.isdir(os.path.dirname(path)):
+        return
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    with contextlib.suppress(PermissionError):  # someone else's file: leave it
+        os.chmod(path, 0o600)

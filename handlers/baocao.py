@@ -1,23 +1,36 @@
-"""/baocao: a commune's weekly counts — guided (one number per step) or on one line."""
+"""/baocao: a commune's weekly counts — guided (one number per step, each checked as it is given)
+or on one line; every problem listed at once, and one answer fixed without retyping the rest."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import astuple
-from datetime import date, timedelta
+from datetime import date
 
 from handlers.core import Button, Context, rows
+from handlers.kpi import moment_label, period_label
 from handlers.router import Router, command_args
-from services import reports
-from services.access import Action, Role
+from services import kpi, reports
+from services.access import Action
+from services.calendar import Calendar, Week
 from services.errors import DomainError, InvalidInput, PermissionDenied
 
 router = Router()
 _NUMBERS = re.compile(r"^[\d\s.,-]+$")
+_FIX = re.compile(r"^\s*(?:sua|sửa|fix)?\s*(\d)\s*[:=.\s]\s*(-?[\d.,]+)\s*$", re.IGNORECASE)
+_FIX_WORD = re.compile(r"^\s*(?:sua|sửa|fix)\s", re.IGNORECASE)
 
 
-def _week_label(week_start: date) -> str:
-    return f"{week_start.strftime('%d/%m')}–{(week_start + timedelta(days=6)).strftime('%d/%m/%Y')}"
+def _calendar(ctx: Context) -> Calendar:
+    return ctx.settings.kpi.calendar(ctx.tz)
+
+
+def _week_label(ctx: Context, week_start: date) -> str:
+    return period_label(kpi.Period("week", week_start, Week(week_start).end), ctx.catalog, ctx.locale)
+
+
+def _deadline(ctx: Context, week_start: date) -> str:
+    return moment_label(_calendar(ctx).deadline(Week(week_start)), ctx.tz, ctx.catalog, ctx.locale)
 
 
 def _split(args: str) -> tuple[str, list[str]]:
@@ -34,38 +47,56 @@ def _split(args: str) -> tuple[str, list[str]]:
     return spec, numbers
 
 
-@router.command("baocao", help_key="baocao.cmd.baocao", roles=(Role.OFFICER,), private_only=True)
+@router.command("baocao", help_key="baocao.cmd.baocao", action=Action.SUBMIT_WEEKLY_REPORT, private_only=True)
 async def baocao(ctx: Context) -> None:
     units = await reports.commune_units(ctx.session, ctx.actor)
     if not units:
         raise PermissionDenied(action=Action.SUBMIT_WEEKLY_REPORT.value)
     unit = units[0]
+    cal = _calendar(ctx)
     spec, numbers = _split(command_args(ctx))
     try:
-        week = reports.pick_week(spec, ctx.local_now.date())
+        week = reports.pick_week(spec, ctx.now, cal)
     except InvalidInput as exc:
         ctx.say(exc.key, **exc.params)
         return
-    if week > ctx.local_now.date():
+    if week > cal.today(ctx.now):
         ctx.say("baocao.errors.future_week")
         return
-    ctx.goto("baocao.ask", unit_id=unit.id, week=week.isoformat(), values=[])
+    ctx.goto("baocao.ask", unit_id=unit.id, unit=unit.name, week=week.isoformat(), values=[])
     if numbers:
+        if len(numbers) != len(reports.FIELDS):
+            ctx.end()
+            ctx.say("baocao.errors.count", expected=len(reports.FIELDS), got=len(numbers))
+            return
         try:
-            values = [reports.parse_number(n) for n in numbers]
+            values = [reports.parse_number(n.lstrip("-")) for n in numbers]
         except InvalidInput as exc:
             ctx.end()
             ctx.say(exc.key, **exc.params)
             return
-        await _finish(ctx, values)
+        if any(n.startswith("-") for n in numbers):
+            ctx.end()
+            ctx.say("baocao.errors.negative")
+            return
+        await _review(ctx, values)
         return
-    ctx.say("baocao.intro", unit=unit.name, week=_week_label(week), n=len(reports.FIELDS))
+    intro = ctx.t(
+        "baocao.intro",
+        unit=unit.name,
+        week=_week_label(ctx, week),
+        n=len(reports.FIELDS),
+        deadline=_deadline(ctx, week),
+    )
+    if cal.is_draft(Week(week), ctx.now):
+        intro += "\n" + ctx.t("baocao.intro_draft", week=_week_label(ctx, week))
+    ctx.reply(intro)
     await _ask(ctx)
 
 
 async def _previous(ctx: Context) -> reports.ReportView | None:
-    week = date.fromisoformat(ctx.state["week"])
-    return await reports.get(ctx.session, int(ctx.state["unit_id"]), week - timedelta(days=7))
+    week = Week(date.fromisoformat(ctx.state["week"]))
+    return await reports.get(ctx.session, int(ctx.state["unit_id"]), week.previous().start)
 
 
 async def _ask(ctx: Context) -> None:
@@ -76,9 +107,20 @@ async def _ask(ctx: Context) -> None:
     ctx.reply(ctx.t("baocao.step", i=i + 1, n=len(reports.FIELDS), question=ctx.t(f"baocao.q.{name}")) + hint)
 
 
+def _problem_text(ctx: Context, p: reports.Problem) -> str:
+    params = dict(p.params)
+    for k in ("part", "whole"):
+        if k in params:
+            params[k] = ctx.t(f"baocao.name.{params[k]}")
+    return ctx.t(p.key, **params)
+
+
 @router.state("baocao.ask")
 async def typed(ctx: Context) -> None:
     text = (ctx.msg.text or "").strip()
+    if _FIX_WORD.match(text):
+        await _fix_earlier(ctx, text)
+        return
     try:
         if not _NUMBERS.match(text):
             raise InvalidInput("baocao.errors.not_a_number", value=text[:20])
@@ -88,31 +130,99 @@ async def typed(ctx: Context) -> None:
         await _ask(ctx)
         return
     values = [*ctx.state["values"], value]
+    # Checked now, against the answers already given: the officer retypes this one number only.
+    wrong = [p for p in reports.problems(list(values)) if p.field == len(values) - 1]
+    if wrong:
+        ctx.reply("\n".join(_problem_text(ctx, p) for p in wrong))
+        await _ask(ctx)
+        return
     ctx.goto("baocao.ask", values=values)
     if len(values) < len(reports.FIELDS):
         await _ask(ctx)
         return
-    await _finish(ctx, values)
+    await _review(ctx, values)
+
+
+async def _fix_earlier(ctx: Context, text: str) -> None:
+    """'sửa 2 15' during the guided questions: change an answer already given, then go on."""
+    values = [int(v) for v in ctx.state["values"]]
+    m = _FIX.match(text)
+    if not m or not 1 <= int(m.group(1)) <= len(values):
+        ctx.say("baocao.fix_during", last=max(len(values), 1))
+        await _ask(ctx)
+        return
+    try:
+        if m.group(2).startswith("-"):
+            raise InvalidInput("baocao.errors.negative")
+        value = reports.parse_number(m.group(2))
+    except InvalidInput as exc:
+        ctx.say(exc.key, **exc.params)
+        await _ask(ctx)
+        return
+    changed = [*values[: int(m.group(1)) - 1], value, *values[int(m.group(1)) :]]
+    wrong = reports.problems(list(changed))
+    if wrong:
+        ctx.reply("\n".join(_problem_text(ctx, p) for p in wrong))
+        await _ask(ctx)
+        return
+    ctx.goto("baocao.ask", values=changed)
+    i = int(m.group(1)) - 1
+    ctx.say("baocao.fixed", name=ctx.t(f"baocao.name.{reports.FIELDS[i]}"), value=value)
+    await _ask(ctx)
+
+
+async def _review(ctx: Context, values: list[int]) -> None:
+    """Every problem at once, with the numbered answers; or on to saving."""
+    found = reports.problems(list(values))
+    if not found:
+        await _finish(ctx, values)
+        return
+    ctx.goto("baocao.fix", values=values)
+    lines = [ctx.t("baocao.problems", count=len(found))]
+    lines += [f"• {_problem_text(ctx, p)}" for p in found]
+    lines += ["", _numbered(ctx, values), "", ctx.t("baocao.fix_how", example=found[0].field + 1)]
+    ctx.reply("\n".join(lines))
+
+
+def _numbered(ctx: Context, values: list[int]) -> str:
+    return "\n".join(
+        ctx.t("baocao.numbered", i=i + 1, name=ctx.t(f"baocao.name.{f}"), value=v)
+        for i, (f, v) in enumerate(zip(reports.FIELDS, values, strict=True))
+    )
+
+
+@router.state("baocao.fix")
+async def fix(ctx: Context) -> None:
+    """'2 15' (answer number, new value) changes one answer; eight numbers replace them all."""
+    text = (ctx.msg.text or "").strip()
+    values = [int(v) for v in ctx.state["values"]]
+    tokens = text.split()
+    m = _FIX.match(text)
+    if len(tokens) == len(reports.FIELDS) and all(re.fullmatch(r"\d+", t) for t in tokens):
+        values = [reports.parse_number(t) for t in tokens]
+    elif m and 1 <= int(m.group(1)) <= len(reports.FIELDS):
+        try:
+            if m.group(2).startswith("-"):
+                raise InvalidInput("baocao.errors.negative")
+            value = reports.parse_number(m.group(2))
+        except InvalidInput as exc:
+            ctx.say(exc.key, **exc.params)
+            return
+        values[int(m.group(1)) - 1] = value
+    else:
+        ctx.say("baocao.fix_how", example=1)
+        return
+    await _review(ctx, values)
 
 
 async def _finish(ctx: Context, values: list[int]) -> None:
-    try:
-        counts = reports.check(values)
-    except InvalidInput as exc:
-        ctx.end()
-        params = dict(exc.params)
-        for k in ("part", "whole"):
-            if k in params:
-                params[k] = ctx.t(f"baocao.name.{params[k]}")
-        ctx.say(exc.key, **params)
-        ctx.say("baocao.retry")
-        return
+    counts = reports.check(values)
     ctx.goto("baocao.confirm", values=list(astuple(counts)))
     week = date.fromisoformat(ctx.state["week"])
     existing = await reports.get(ctx.session, int(ctx.state["unit_id"]), week)
     if existing is not None:
         ctx.reply(
-            _table(ctx, counts) + "\n\n" + ctx.t("baocao.replace_question", week=_week_label(week)),
+            _table(ctx, counts) + "\n\n" + ctx.t("baocao.replace_question", week=_week_label(ctx, week)),
             [
                 rows(
                     Button(ctx.t("baocao.buttons.replace"), "bc:replace"),
@@ -133,12 +243,28 @@ def _table(ctx: Context, counts: reports.Counts) -> str:
 async def _save(ctx: Context, *, replace: bool) -> None:
     week = date.fromisoformat(ctx.state["week"])
     counts = reports.Counts(*(int(v) for v in ctx.state["values"]))
+    cal = _calendar(ctx)
     view = await reports.save(
-        ctx.session, ctx.actor, int(ctx.state["unit_id"]), week, counts, ctx.now, ctx.tz, replace=replace
+        ctx.session,
+        ctx.actor,
+        int(ctx.state["unit_id"]),
+        week,
+        counts,
+        ctx.now,
+        ctx.tz,
+        replace=replace,
+        cal=cal,
     )
     ctx.end()
-    key = "baocao.saved_draft" if view.status == "draft" else "baocao.saved"
-    ctx.reply(ctx.t(key, week=_week_label(week)) + "\n" + _table(ctx, counts))
+    label, deadline = _week_label(ctx, week), _deadline(ctx, week)
+    if view.status == "draft":
+        opens = Week(week).end
+        text = ctx.t("baocao.saved_draft", week=label, opens=f"{opens:%d/%m}", deadline=deadline)
+    elif reports.on_time(view, cal):
+        text = ctx.t("baocao.saved", week=label, deadline=deadline)
+    else:
+        text = ctx.t("baocao.saved_late", week=label, deadline=deadline)
+    ctx.reply(text + "\n" + _table(ctx, counts))
 
 
 @router.callback("bc")

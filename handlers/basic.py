@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from handlers.core import Button, Context, rows
+from handlers.i18n import Catalog
 from handlers.router import ROUTER, Router, command_args
 from services import people
-from services.access import Role
+from services.access import Actor, Role
+from services.errors import PermissionDenied
+from services.text import fold_words as fold_phrase
 
 router = Router()
 
@@ -14,8 +17,20 @@ _ROLE_ORDER = (Role.ADMIN, Role.LEADER, Role.OFFICER, Role.TEAM_LEADER, Role.VOL
 
 
 def main_role(ctx: Context) -> Role:
-    roles = ctx.actor.roles
-    return next(r for r in _ROLE_ORDER if r in roles)
+    return senior_role(ctx.actor)
+
+
+def senior_role(actor: Actor) -> Role:
+    return next(r for r in _ROLE_ORDER if r in actor.roles)
+
+
+def refusal_text(catalog: Catalog, lang: str, actor: Actor) -> str:
+    """A refusal that says who can do it for *this* person: a citizen is pointed to a team, a
+    volunteer to their team leader, a leader to the people who do the work."""
+    role = senior_role(actor)
+    unit = next((g.unit_name for g in actor.grants if g.role is role and g.unit_name), None)
+    who = catalog.text(lang, f"errors.ask.{role.value}", unit=unit or "")
+    return catalog.text(lang, "errors.denied") + " " + who
 
 
 @router.command("start", help_key="basic.cmd.start")
@@ -27,6 +42,9 @@ async def start(ctx: Context) -> None:
         if app_router is not None:
             cmd = app_router.commands.get(args.lower())
             if cmd is not None:
+                if cmd.action is not None and not ctx.actor.can(cmd.action):
+                    # A link is no way around the command's permission (refusal audit-logged).
+                    raise PermissionDenied(cmd.denied_key, action=cmd.action.value)
                 await cmd.handler(ctx)
                 return
             for prefix, handler in app_router.deep_links.items():
@@ -37,6 +55,64 @@ async def start(ctx: Context) -> None:
     unit = next((g.unit_name for g in ctx.actor.grants if g.unit_name), None)
     ctx.say(f"basic.greeting.{role.value}", name=ctx.actor.display_name, unit=unit or "")
     ctx.say("basic.start_hint", buttons=[[Button(ctx.t("core.buttons.help"), "core:help")]])
+
+
+# Small talk a person sends as they would to anyone: answered like a person, not with an apology.
+_GREETINGS = frozenset(
+    {
+        "xin chao",
+        "chao",
+        "chao ban",
+        "chao bot",
+        "alo",
+        "a lo",
+        "hello",
+        "hi",
+        "helo",
+        "chao anh",
+        "chao chi",
+        "chao em",
+    }
+)
+_THANKS = frozenset(
+    {
+        "cam on",
+        "cam on ban",
+        "cam on nhieu",
+        "cam on nhe",
+        "cam on a",
+        "thank",
+        "thanks",
+        "thank you",
+        "tks",
+        "camon",
+    }
+)
+_ACKS = frozenset(
+    {"ok", "oke", "okay", "ok a", "vang", "da", "da vang", "vang a", "uh", "u", "duoc roi", "ok cam on"}
+)
+
+
+@router.text(priority=5)
+async def small_talk(ctx: Context) -> bool:
+    said = fold_phrase(ctx.msg.text or "")
+    if said in _GREETINGS:
+        role = main_role(ctx)
+        unit = next((g.unit_name for g in ctx.actor.grants if g.unit_name), None)
+        ctx.say(
+            f"basic.greeting.{role.value}",
+            buttons=[[Button(ctx.t("core.buttons.help"), "core:help")]],
+            name=ctx.actor.display_name,
+            unit=unit or "",
+        )
+        return True
+    if said in _THANKS or "cam on" in said or "thank" in said:
+        ctx.say("basic.thanks", buttons=[[Button(ctx.t("core.buttons.help"), "core:help")]])
+        return True
+    if said in _ACKS:
+        ctx.say("basic.ack")
+        return True
+    return False
 
 
 @router.command("help", "trogiup", help_key="basic.cmd.help")
@@ -58,9 +134,13 @@ async def _help_list(ctx: Context) -> None:
     app_router: Router | None = ctx.resources.get(ROUTER)
     commands = app_router.visible_commands(ctx.actor.roles) if app_router else []
     lines = [ctx.t("basic.help_title")]
+    role = main_role(ctx)
     for cmd in commands:
         assert cmd.help_key is not None
-        lines.append(f"/{cmd.names[0]} — {ctx.t(cmd.help_key)}")
+        # A line worded for this person's role where the general one would promise too much
+        # (a team leader's /moi invites members, not officers).
+        own = f"basic.help_for.{role.value}.{cmd.names[0]}"
+        lines.append(f"/{cmd.names[0]} — {ctx.t(own if ctx.catalog.has(own) else cmd.help_key)}")
     lines.append(ctx.t("basic.help_footer"))
     ctx.reply("\n".join(lines))
 
@@ -70,7 +150,7 @@ async def core_buttons(ctx: Context) -> None:
     if ctx.msg.payload == "core:help":
         await _help_list(ctx)
     else:
-        ctx.say("core.stale_button")
+        ctx.say("core.stale_button", toast=True)
 
 
 @router.command("ngonngu", "language", help_key="basic.cmd.ngonngu")

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.i18n import Catalog
 from services import outbox, people
 from services.access import Actor
+
+if TYPE_CHECKING:  # handlers.settings imports the features' settings models, which import this module
+    from handlers.settings import FeatureSettings
 
 # Telegram's callback_data limit; every payload must fit on every channel.
 MAX_PAYLOAD_BYTES = 64
@@ -27,11 +30,36 @@ class ChatType(StrEnum):
     GROUP = "group"
 
 
+class MessageKind(StrEnum):
+    """What a person sent; a caption travels as `text` whatever the kind."""
+
+    TEXT = "text"
+    DOCUMENT = "document"
+    PHOTO = "photo"
+    ANIMATION = "animation"
+    VIDEO = "video"
+    VIDEO_NOTE = "video_note"
+    VOICE = "voice"
+    AUDIO = "audio"
+    STICKER = "sticker"
+    LOCATION = "location"
+    VENUE = "venue"
+    CONTACT = "contact"
+    POLL = "poll"
+    OTHER = "other"
+
+
+# Kinds whose content can be handed on as a file (the channel downloads them).
+FILE_KINDS = frozenset({MessageKind.DOCUMENT, MessageKind.PHOTO})
+
+
 @dataclass(frozen=True, slots=True)
 class IncomingFile:
     name: str
     mime: str
     data: bytes
+    # Set before the update's transaction by a feature's file preparer (e.g. parsed rows).
+    prepared: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +78,8 @@ class Incoming:
     supports_buttons: bool = True
     bot_username: str | None = None
     language_hint: str | None = None  # the platform's UI language, for new people
+    kind: MessageKind = MessageKind.TEXT
+    edited: bool = False  # a correction of a message sent earlier (Telegram edited_message)
 
     @property
     def command(self) -> tuple[str, str] | None:
@@ -60,6 +90,17 @@ class Incoming:
         if not m:
             return None
         return m.group(1).lower(), (m.group(3) or "").strip()
+
+    def __post_init__(self) -> None:
+        if self.file is not None and self.kind is MessageKind.TEXT:
+            # A channel that only hands over a file (Zalo's images, documents): known by its type.
+            image = self.file.mime.startswith("image/") and self.file.mime != "image/gif"
+            object.__setattr__(self, "kind", MessageKind.PHOTO if image else MessageKind.DOCUMENT)
+
+    @property
+    def is_media(self) -> bool:
+        """Anything but plain text: a file, a photo, a voice note, a sticker, a location…"""
+        return self.kind is not MessageKind.TEXT or self.file is not None
 
     def with_payload(self, payload: str) -> Incoming:
         return replace(self, payload=payload, text=None)
@@ -97,6 +138,9 @@ class Reply:
     buttons: tuple[tuple[Button, ...], ...] = ()
     attachment: Attachment | None = None
     edit: bool = False  # replace the message whose button was pressed, where the channel can
+    # A short notice about the pressed button itself (e.g. "this button is out of date"): shown in
+    # the button's toast where the channel has one, never replacing the message that was tapped.
+    toast: bool = False
 
     def to_payload(self) -> dict[str, Any]:
         data: dict[str, Any] = {"text": self.text}
@@ -128,6 +172,17 @@ class Reply:
                 caption=att.get("caption", ""),
             )
         return cls(text=str(data.get("text", "")), buttons=rows, attachment=attachment)
+
+
+def short_label(text: str, limit: int = 60) -> str:
+    """A button label of at most `limit` characters, cut at a word boundary with "…"."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:-–") + "…"
 
 
 def rows(*buttons: Button, per_row: int = 2) -> tuple[tuple[Button, ...], ...]:
@@ -174,12 +229,18 @@ class Context:
     tz: ZoneInfo
     default_locale: str
     resources: Resources
-    config: dict[str, Any] = field(default_factory=dict)
+    settings: FeatureSettings = field(default_factory=lambda: _default_features())
     is_new_person: bool = False
     state_name: str | None = None
     state: dict[str, Any] = field(default_factory=dict)
     replies: list[Reply] = field(default_factory=list)
     silent: bool = False  # a deliberate non-answer (e.g. group chatter)
+    # The open step takes a typed number: options shown as a numbered list use letters instead,
+    # so a typed "4" is the number 4, never the fourth option.
+    letter_choices: bool = False
+    # This answer only reminds of the open question (a file that is not an answer, an edit…): on
+    # channels without buttons the question's numbered list stays valid.
+    keep_menu: bool = False
 
     @property
     def locale(self) -> str:
@@ -199,15 +260,35 @@ class Context:
         *,
         attachment: Attachment | None = None,
         edit: bool = False,
+        toast: bool = False,
     ) -> None:
         self.replies.append(
-            Reply(text=text, buttons=tuple(tuple(r) for r in buttons), attachment=attachment, edit=edit)
+            Reply(
+                text=text,
+                buttons=tuple(tuple(r) for r in buttons),
+                attachment=attachment,
+                edit=edit,
+                toast=toast,
+            )
         )
 
     def say(
-        self, key: str, buttons: Sequence[Sequence[Button]] = (), *, edit: bool = False, **params: Any
+        self,
+        key: str,
+        buttons: Sequence[Sequence[Button]] = (),
+        *,
+        edit: bool = False,
+        toast: bool = False,
+        **params: Any,
     ) -> None:
-        self.reply(self.t(key, **params), buttons, edit=edit)
+        if (
+            self.msg.payload is not None
+            and not buttons
+            and (key == "core.stale_button" or key.endswith(".stale"))
+        ):
+            # "This button is out of date" is about the button: its toast, not the tapped message.
+            toast, edit = True, False
+        self.reply(self.t(key, **params), buttons, edit=edit, toast=toast)
 
     def goto(self, name: str, **data: Any) -> None:
         """Enter (or stay in) a dialog state; `data` is merged into the saved state."""
@@ -251,3 +332,10 @@ async def push_reply(
             person_id=person_id,
         )
     return added
+
+
+def _default_features() -> FeatureSettings:
+    """Defaults for a Context built outside the app (the intake always passes the validated ones)."""
+    from handlers.settings import FeatureSettings
+
+    return FeatureSettings()

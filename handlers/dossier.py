@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from handlers.core import Button, Context, rows
+from handlers.core import Button, Context, rows, short_label
 from handlers.router import Router, command_args
 from handlers.tracuu import status_text
-from services import dossiers
-from services.access import Action, Role
-from services.dossiers import CODE_EXAMPLE, DossierInput, DossierView, Mode, Status
+from services import dossiers, procedure_search
+from services.access import Action
+from services.dossiers.codes import CODE_EXAMPLE
+from services.dossiers.records import DossierInput, DossierView, Mode, Status
 from services.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 
 router = Router()
-STAFF = (Role.VOLUNTEER, Role.TEAM_LEADER, Role.OFFICER)
 
 
 async def _units(ctx: Context) -> list[tuple[int, str]]:
@@ -22,7 +22,7 @@ async def _units(ctx: Context) -> list[tuple[int, str]]:
     return [(u.id, u.name) for u in units]
 
 
-@router.command("hoso", help_key="dossier.cmd.hoso", roles=STAFF, private_only=True)
+@router.command("hoso", help_key="dossier.cmd.hoso", action=Action.RECORD_DOSSIER, private_only=True)
 async def hoso(ctx: Context) -> None:
     if not ctx.actor.grants_for(Action.RECORD_DOSSIER) and not ctx.actor.grants_for(
         Action.UPDATE_DOSSIER_STATUS
@@ -48,10 +48,24 @@ async def _open(ctx: Context, code: str) -> None:
         return
     except PermissionDenied:
         ctx.end()
-        ctx.say("dossier.other_unit", code=code)
-        return
+        own = await _in_own_commune(ctx, code)
+        if own is None:
+            ctx.say("dossier.other_unit", code=code)
+            return
+        view = own
     ctx.end()
     await _card(ctx, view)
+
+
+async def _in_own_commune(ctx: Context, code: str) -> DossierView | None:
+    """A volunteer's grant is on their team, inside the commune the dossier belongs to: the
+    dossiers of their own commune (the ones they record) are theirs to open."""
+    view = await dossiers.lookup(ctx.session, code, ctx.now)
+    commune_path = await dossiers.unit_path(ctx.session, view.unit_id)
+    for unit in await dossiers.acting_units(ctx.session, ctx.actor, Action.RECORD_DOSSIER):
+        if commune_path and unit.path.startswith(commune_path):
+            return view
+    return None
 
 
 async def _card(ctx: Context, view: DossierView, *, edit: bool = False) -> None:
@@ -123,11 +137,16 @@ def _procedure_typed(ctx: Context, text: str) -> None:
     if not 2 <= len(text) <= 300:
         ctx.say("dossier.errors.procedure_length")
         return
-    hits = dossiers.search_procedures(text, limit=5)
-    buttons = [Button(p.name[:60], f"hs:p:{p.code}") for p in hits]
-    buttons.append(Button(ctx.t("dossier.buttons.as_typed", text=text[:30]), "hs:pf"))
+    hits = procedure_search.search(text, limit=5)
+    buttons = [Button(short_label(p.name, 60), f"hs:p:{p.code}") for p in hits]
+    buttons.append(Button(ctx.t("dossier.buttons.as_typed", text=short_label(text, 30)), "hs:pf"))
     ctx.goto("hoso.proc", proc_text=text)
-    ctx.say("dossier.pick_procedure" if hits else "dossier.no_procedure_match", rows(*buttons, per_row=1))
+    if not hits:
+        ctx.say("dossier.no_procedure_match", rows(*buttons, per_row=1))
+        return
+    # Labels are cut to fit a phone; the message keeps every full name.
+    names = "\n".join(f"• {p.name}" for p in hits)
+    ctx.reply(ctx.t("dossier.pick_procedure") + "\n" + names, rows(*buttons, per_row=1))
 
 
 def _ask_mode(ctx: Context) -> None:

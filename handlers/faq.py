@@ -11,14 +11,16 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from handlers.core import Button, Context, ResourceKey
+from handlers.handoff_push import StartHandoff
 from handlers.router import Router
-from services import faq_feedback, handoff
-from services.access import Role
-from services.faq import FaqEntry, FaqIndex, MatchSettings, Verdict
+from services import handoff, privacy
+from services.access import Action
+from services.faq import feedback as faq_feedback
+from services.faq.entries import FaqEntry
+from services.faq.index import FaqIndex, MatchSettings, Verdict
 
 router = Router()
 FAQ_INDEX: ResourceKey[FaqIndex] = ResourceKey("faq_index")
-HANDOFF_PAYLOAD = "hr:start"
 # Entry ids are slugs of up to 80 characters; payloads must stay within 64 bytes.
 _MAX_ID_IN_PAYLOAD = 40
 
@@ -101,8 +103,9 @@ def _answer_buttons(ctx: Context, entry: FaqEntry, *, details: bool) -> list[lis
     rows: list[list[Button]] = []
     if details:
         rows.append([Button(ctx.t("faq.buttons.details"), f"faq:d:{ref}")])
-    rows.append([Button(ctx.t("faq.buttons.portal"), url=entry.portal_url)])
-    rows.append([Button(ctx.t("faq.buttons.human"), HANDOFF_PAYLOAD)])
+    if entry.portal_url:
+        rows.append([Button(ctx.t(_link_label(entry.portal_url)), url=entry.portal_url)])
+    rows.append([Button(ctx.t("faq.buttons.human"), StartHandoff().pack())])
     rows.append(
         [
             Button(ctx.t("faq.buttons.up"), f"faq:v:{ref}:u"),
@@ -110,6 +113,15 @@ def _answer_buttons(ctx: Context, entry: FaqEntry, *, details: bool) -> list[lis
         ]
     )
     return rows
+
+
+# Hosts whose button may say "public service portal"; any other official page is just "official page".
+_PORTAL_HOSTS = ("dichvucong.", "vneid.gov.vn")
+
+
+def _link_label(url: str) -> str:
+    host = url.split("/")[2]
+    return "faq.buttons.portal" if any(h in host for h in _PORTAL_HOSTS) else "faq.buttons.site"
 
 
 def _numbered(items: Sequence[str]) -> list[str]:
@@ -134,7 +146,12 @@ def show_details(ctx: Context, entry: FaqEntry) -> None:
         lines.append(ctx.t("faq.time", time=entry.processing_time))
     if entry.legal_basis:
         lines += ["", ctx.t("faq.legal"), *(f"• {item}" for item in entry.legal_basis)]
-    lines += ["", ctx.t("faq.reviewed", date=entry.last_reviewed.strftime("%d/%m/%Y"))]
+    if entry.sources:
+        lines += ["", ctx.t("faq.sources")]
+        lines += [f"• {src.document} ({src.date:%d/%m/%Y})" for src in entry.sources]
+    # An entry flagged `needs_review` must not look checked: say that some details are unchecked.
+    reviewed = "faq.reviewed_partly" if entry.needs_review else "faq.reviewed"
+    lines += ["", ctx.t(reviewed, date=entry.last_reviewed.strftime("%d/%m/%Y"))]
     ctx.reply("\n".join(lines), _answer_buttons(ctx, entry, details=False))
 
 
@@ -144,7 +161,7 @@ async def free_text(ctx: Context) -> bool:
     index = ctx.resources.get(FAQ_INDEX)
     if index is None:
         return False
-    match = index.search(ctx.msg.text or "")
+    match = index.search(privacy.redact(ctx.msg.text or ""))  # the question log never holds them
     if not any(c.isalpha() for c in match.normalized):
         return False  # nothing to ask about ("2", "???", an emoji): the general fallback answers
     top = match.top
@@ -154,13 +171,13 @@ async def free_text(ctx: Context) -> bool:
         show_answer(ctx, top.entry)
     elif match.verdict is Verdict.AMBIGUOUS:
         buttons = [[Button(_title(ctx, h.entry), f"faq:a:{entry_ref(h.entry.id)}")] for h in match.hits[:3]]
-        buttons.append([Button(ctx.t("faq.buttons.human"), HANDOFF_PAYLOAD)])
+        buttons.append([Button(ctx.t("faq.buttons.human"), StartHandoff().pack())])
         ctx.say("faq.choose", buttons=buttons)
     else:
         ctx.say(
             "faq.unknown",
             buttons=[
-                [Button(ctx.t("faq.buttons.human"), HANDOFF_PAYLOAD)],
+                [Button(ctx.t("faq.buttons.human"), StartHandoff().pack())],
                 [Button(ctx.t("core.buttons.help"), "core:help")],
             ],
         )
@@ -186,12 +203,12 @@ async def faq_buttons(ctx: Context) -> None:
         if up:
             ctx.say("faq.thanks_up")
         else:
-            ctx.say("faq.thanks_down", buttons=[[Button(ctx.t("faq.buttons.human"), HANDOFF_PAYLOAD)]])
+            ctx.say("faq.thanks_down", buttons=[[Button(ctx.t("faq.buttons.human"), StartHandoff().pack())]])
     else:
         ctx.say("core.stale_button")
 
 
-@router.command("phanhoi", help_key="faq.cmd.phanhoi", roles=(Role.ADMIN,), private_only=True)
+@router.command("phanhoi", help_key="faq.cmd.phanhoi", action=Action.ADMINISTER, private_only=True)
 async def phanhoi(ctx: Context) -> None:
     """👍/👎 per entry and the most frequent unanswered questions."""
     found, missing = await faq_feedback.report(ctx.session, ctx.actor)

@@ -1,25 +1,55 @@
-"""Help sessions: /ghi (guided, "same as last time", one-line shortcut), /sua (edit, delete), /tuan."""
+"""Help sessions: /ghi (guided, "same as last time", one-line shortcut) and /tuan; /sua is in ghi_edit.py.
+
+The guided /ghi is a dialog declared once (the table at the bottom): each step asks with buttons
+and takes the answer the same way whether it was tapped or typed ("dvc", "tai nha", "3 nguoi").
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from handlers.core import Button, Context, rows
+from handlers.dialog import Dialog, State, States, Step, step_button
+from handlers.payloads import Payload
 from handlers.router import Router, command_args
 from services import dossiers, sessions
-from services.access import Role
+from services.access import Action
 from services.errors import DomainError, InvalidInput
-from services.sessions import Activity, Outcome, Place, SessionDraft, SessionView
+from services.sessions.values import Activity, Outcome, Place, SessionDraft, SessionView
+from services.text import fold
 
-router = Router()
-STAFF = (Role.VOLUNTEER, Role.TEAM_LEADER)
+router = Router(private_only=True)
+E = TypeVar("E", Activity, Place, Outcome)
 COUNT_CHOICES = (1, 2, 3, 5)
 
 
-def _cfg(ctx: Context) -> sessions.LoggingConfig:
-    return sessions.config_from(ctx.config.get("logging"))
+class Ask(States, prefix="ghi"):
+    team = State()
+    what = State()
+    where = State()
+    count = State()
+    result = State()
+    extra = State()
+
+
+@dataclass(frozen=True)
+class Undo(Payload, prefix="ghi.undo"):
+    session_id: int
+
+
+@dataclass(frozen=True)
+class SameAsLast(Payload, prefix="ghi.same"):
+    """Log again the session this button was shown for (once: a second tap says it is saved)."""
+
+    session_id: int
+
+
+@dataclass(frozen=True)
+class Save(Payload, prefix="ghi.save"):
+    """Save the guided dialog as it stands (the optional details are optional)."""
 
 
 def summary(ctx: Context, activity: Activity, place: Place, citizens: int, result: Outcome | None) -> str:
@@ -30,9 +60,12 @@ def summary(ctx: Context, activity: Activity, place: Place, citizens: int, resul
     return " · ".join(parts)
 
 
-def _when(ctx: Context, view: SessionView) -> str:
-    local = view.occurred_at.astimezone(ctx.tz)
-    return local.strftime("%H:%M %d/%m")
+def when(ctx: Context, view: SessionView) -> str:
+    return view.occurred_at.astimezone(ctx.tz).strftime("%H:%M %d/%m")
+
+
+def _backdate_days(ctx: Context) -> int:
+    return ctx.settings.logging.backdate_days
 
 
 def _draft_from_state(state: dict[str, Any]) -> SessionDraft:
@@ -51,18 +84,32 @@ def _draft_from_state(state: dict[str, Any]) -> SessionDraft:
 async def _save(ctx: Context, team_id: int, draft: SessionDraft) -> None:
     view = await sessions.log_session(ctx.session, ctx.actor, team_id, draft, ctx.now, ctx.tz)
     ctx.end()
+    ctx.state = {"saved": view.id}  # a second tap of the same «Lưu» says "already saved"
     text = ctx.t(
         "ghi.saved",
         summary=summary(ctx, view.activity, view.place, view.citizens, view.result),
-        when=_when(ctx, view),
+        when=when(ctx, view),
     )
-    ctx.reply(text, [[Button(ctx.t("ghi.buttons.undo"), f"ghi:undo:{view.id}")]])
+    ctx.reply(text, [[Button(ctx.t("ghi.buttons.undo"), Undo(view.id).pack())]])
+
+
+def _already_saved(ctx: Context, view: SessionView) -> None:
+    ctx.say(
+        "ghi.already_saved",
+        [[Button(ctx.t("ghi.buttons.undo"), Undo(view.id).pack())]],
+        summary=summary(ctx, view.activity, view.place, view.citizens, view.result),
+        when=when(ctx, view),
+    )
+
+
+def _save_button(ctx: Context) -> list[list[Button]]:
+    return [[Button(ctx.t("ghi.buttons.save"), Save().pack())]]
 
 
 # --- /ghi ----------------------------------------------------------------------------------
 
 
-@router.command("ghi", help_key="ghi.cmd.ghi", roles=STAFF, private_only=True)
+@router.command("ghi", help_key="ghi.cmd.ghi", action=Action.LOG_SESSION, denied_key="ghi.no_team")
 async def ghi(ctx: Context) -> None:
     teams = await sessions.teams(ctx.session, ctx.actor)
     if not teams:
@@ -71,153 +118,123 @@ async def ghi(ctx: Context) -> None:
     args = command_args(ctx)
     if args:
         try:
-            draft = sessions.parse_shortcut(args, ctx.local_now.date(), _cfg(ctx).backdate_days)
+            draft = sessions.parse_shortcut(args, ctx.local_now.date(), _backdate_days(ctx))
         except InvalidInput as exc:
             ctx.reply(ctx.t(exc.key, **exc.params) + "\n" + ctx.t("ghi.shortcut_hint"))
             return
         if len(teams) == 1:
             await _save(ctx, teams[0].id, draft)
             return
-        ctx.goto("ghi.team", shortcut=args)
-        _ask_team(ctx, teams)
-        return
+        ctx.state["shortcut"] = args
     if len(teams) > 1:
-        ctx.goto("ghi.team")
-        _ask_team(ctx, teams)
+        await DIALOG.ask(ctx, Ask.team)
         return
-    await _ask_what(ctx, teams[0].id)
+    ctx.state["team_id"] = teams[0].id
+    await DIALOG.ask(ctx, Ask.what)
 
 
-def _ask_team(ctx: Context, teams: list[Any]) -> None:
-    ctx.say("ghi.ask_team", rows(*(Button(t.name[:40], f"ghi:t:{t.id}") for t in teams), per_row=1))
+# Each step: how to ask (buttons whose answer is the value) and how to take the answer, tapped or typed.
 
 
-async def _ask_what(ctx: Context, team_id: int) -> None:
-    ctx.goto("ghi.what", team_id=team_id)
+async def ask_team(ctx: Context) -> None:
+    teams = await sessions.teams(ctx.session, ctx.actor)
+    buttons = (step_button(t.name[:40], Ask.team, str(t.id)) for t in teams)
+    ctx.say("ghi.ask_team", rows(*buttons, per_row=1))
+
+
+async def take_team(ctx: Context, value: str) -> None:
+    teams = await sessions.teams(ctx.session, ctx.actor)  # only the teams the person is in *now*
+    typed = fold(value)
+    team = next((t for t in teams if str(t.id) == value or fold(t.name) == typed), None)
+    if team is None:
+        ctx.say("ghi.use_buttons")
+        await ask_team(ctx)
+        return
+    shortcut = ctx.state.get("shortcut")
+    if shortcut:
+        await _save(
+            ctx, team.id, sessions.parse_shortcut(shortcut, ctx.local_now.date(), _backdate_days(ctx))
+        )
+        return
+    ctx.state["team_id"] = team.id
+    await DIALOG.ask(ctx, Ask.what)
+
+
+async def ask_what(ctx: Context) -> None:
     buttons: list[Sequence[Button]] = []
     last = await sessions.last_session(ctx.session, ctx.actor.person_id)
     if last is not None:
         label = ctx.t(
             "ghi.buttons.same", summary=summary(ctx, last.activity, last.place, last.citizens, None)
         )
-        buttons.append([Button(label[:60], f"ghi:same:{last.id}")])
-    buttons.extend(
-        rows(*(Button(ctx.t(f"ghi.activity.{a.value}"), f"ghi:a:{a.value}") for a in Activity), per_row=2)
-    )
+        buttons.append([Button(label[:60], SameAsLast(last.id).pack())])
+    activities = (step_button(ctx.t(f"ghi.activity.{a.value}"), Ask.what, a.value) for a in Activity)
+    buttons.extend(rows(*activities, per_row=2))
     ctx.say("ghi.ask_what", buttons)
 
 
-def _ask_where(ctx: Context) -> None:
-    ctx.goto("ghi.where")
-    ctx.say(
-        "ghi.ask_where", rows(*(Button(ctx.t(f"ghi.place.{p.value}"), f"ghi:p:{p.value}") for p in Place))
-    )
-
-
-def _ask_count(ctx: Context) -> None:
-    ctx.goto("ghi.count")
-    ctx.say("ghi.ask_count", rows(*(Button(str(n), f"ghi:n:{n}") for n in COUNT_CHOICES), per_row=4))
-
-
-def _ask_result(ctx: Context) -> None:
-    ctx.goto("ghi.result")
-    ctx.say(
-        "ghi.ask_result",
-        rows(*(Button(ctx.t(f"ghi.result.{r.value}"), f"ghi:r:{r.value}") for r in Outcome), per_row=1),
-    )
-
-
-def _ask_extra(ctx: Context) -> None:
-    ctx.goto("ghi.extra")
-    ctx.say("ghi.ask_extra", [[Button(ctx.t("ghi.buttons.save"), "ghi:save")]])
-
-
-@router.callback("ghi")
-async def ghi_button(ctx: Context) -> None:
-    parts = (ctx.msg.payload or "").split(":")
-    kind, arg = parts[1] if len(parts) > 1 else "", parts[2] if len(parts) > 2 else ""
-    if kind == "undo" and arg.isdigit():
-        view = await sessions.delete(ctx.session, ctx.actor, int(arg), ctx.now)
-        ctx.say("ghi.undone", edit=True, summary=summary(ctx, view.activity, view.place, view.citizens, None))
-        return
-    if kind == "t" and arg.isdigit():
-        teams = await sessions.teams(ctx.session, ctx.actor)
-        team = next((t for t in teams if t.id == int(arg)), None)
-        if team is None:
-            ctx.say("errors.permission_denied")
-            return
-        shortcut = ctx.state.get("shortcut")
-        if shortcut:
-            draft = sessions.parse_shortcut(shortcut, ctx.local_now.date(), _cfg(ctx).backdate_days)
-            await _save(ctx, team.id, draft)
-            return
-        await _ask_what(ctx, team.id)
-        return
-    if kind == "same" and arg.isdigit():
-        last = await sessions.last_session(ctx.session, ctx.actor.person_id)
-        if last is None:
-            ctx.say("core.stale_button")
-            return
-        draft = SessionDraft(last.activity, last.place, last.citizens, last.result)
-        await _save(ctx, last.unit_id, draft)
-        return
-    if "team_id" not in ctx.state or not (ctx.state_name or "").startswith("ghi."):
-        ctx.say("ghi.stale")
-        return
-    if kind == "a" and arg in Activity.__members__.values():
-        ctx.goto("ghi.where", activity=arg)
-        _ask_where(ctx)
-    elif kind == "p" and arg in Place.__members__.values() and "activity" in ctx.state:
-        ctx.goto("ghi.count", place=arg)
-        _ask_count(ctx)
-    elif kind == "n" and arg.isdigit() and "place" in ctx.state:
-        ctx.goto("ghi.result", citizens=int(arg))
-        _ask_result(ctx)
-    elif kind == "r" and arg in Outcome.__members__.values() and "citizens" in ctx.state:
-        ctx.goto("ghi.extra", result=arg)
-        _ask_extra(ctx)
-    elif kind == "save" and "result" in ctx.state:
-        await _save(ctx, int(ctx.state["team_id"]), _draft_from_state(ctx.state))
-    else:
-        ctx.say("ghi.stale")
-
-
-@router.state("ghi")
-async def ghi_typed(ctx: Context) -> None:
-    text = (ctx.msg.text or "").strip()
-    step = ctx.state_name
-    key = dossiers.fold(text).replace(" ", "")
-    if step == "ghi.what" and key in sessions.ACTIVITY_ALIASES:
-        ctx.goto("ghi.where", activity=sessions.ACTIVITY_ALIASES[key].value)
-        _ask_where(ctx)
-    elif step == "ghi.where" and key in sessions.PLACE_ALIASES:
-        ctx.goto("ghi.count", place=sessions.PLACE_ALIASES[key].value)
-        _ask_count(ctx)
-    elif step == "ghi.count":
-        try:
-            n = sessions.check_citizens(key.removesuffix("nguoi"))
-        except InvalidInput as exc:
-            ctx.say(exc.key)
-            _ask_count(ctx)
-            return
-        ctx.goto("ghi.result", citizens=n)
-        _ask_result(ctx)
-    elif step == "ghi.result" and key in sessions.OUTCOME_ALIASES:
-        ctx.goto("ghi.extra", result=sessions.OUTCOME_ALIASES[key].value)
-        _ask_extra(ctx)
-    elif step == "ghi.extra":
-        await _extra(ctx, text)
-    else:
+async def take_what(ctx: Context, value: str) -> None:
+    activity = _choice(value, Activity, sessions.ACTIVITY_ALIASES)
+    if activity is None:
         ctx.say("ghi.use_buttons")
-        if step == "ghi.what":
-            await _ask_what(ctx, int(ctx.state["team_id"]))
-        elif step == "ghi.where":
-            _ask_where(ctx)
-        elif step == "ghi.result":
-            _ask_result(ctx)
+        await ask_what(ctx)
+        return
+    ctx.state["activity"] = activity.value
+    await DIALOG.ask(ctx, Ask.where)
 
 
-async def _extra(ctx: Context, text: str) -> None:
+def ask_where(ctx: Context) -> None:
+    places = (step_button(ctx.t(f"ghi.place.{p.value}"), Ask.where, p.value) for p in Place)
+    ctx.say("ghi.ask_where", rows(*places))
+
+
+async def take_where(ctx: Context, value: str) -> None:
+    place = _choice(value, Place, sessions.PLACE_ALIASES)
+    if place is None:
+        ctx.say("ghi.use_buttons")
+        ask_where(ctx)
+        return
+    ctx.state["place"] = place.value
+    await DIALOG.ask(ctx, Ask.count)
+
+
+def ask_count(ctx: Context) -> None:
+    ctx.letter_choices = True  # a typed "4" is four people, never the fourth option
+    counts = (step_button(str(n), Ask.count, str(n)) for n in COUNT_CHOICES)
+    ctx.say("ghi.ask_count", rows(*counts, per_row=4))
+
+
+async def take_count(ctx: Context, value: str) -> None:
+    try:
+        citizens = sessions.check_citizens(fold(value).replace(" ", "").removesuffix("nguoi"))
+    except InvalidInput as exc:
+        ctx.say(exc.key)
+        ask_count(ctx)
+        return
+    ctx.state["citizens"] = citizens
+    await DIALOG.ask(ctx, Ask.result)
+
+
+def ask_result(ctx: Context) -> None:
+    results = (step_button(ctx.t(f"ghi.result.{r.value}"), Ask.result, r.value) for r in Outcome)
+    ctx.say("ghi.ask_result", rows(*results, per_row=1))
+
+
+async def take_result(ctx: Context, value: str) -> None:
+    result = _choice(value, Outcome, sessions.OUTCOME_ALIASES)
+    if result is None:
+        ctx.say("ghi.use_buttons")
+        ask_result(ctx)
+        return
+    ctx.state["result"] = result.value
+    await DIALOG.ask(ctx, Ask.extra)
+
+
+def ask_extra(ctx: Context) -> None:
+    ctx.say("ghi.ask_extra", _save_button(ctx))
+
+
+async def take_extra(ctx: Context, text: str) -> None:
     """Optional details: a dossier code (and procedure), a late date, or a short note."""
     if len(text) > 500:
         ctx.say("ghi.errors.note_too_long")
@@ -230,101 +247,67 @@ async def _extra(ctx: Context, text: str) -> None:
             if procedure:
                 found = dossiers.search_procedures(procedure, limit=1)
                 procedure = found[0].name if found else procedure[:200]
-            ctx.goto("ghi.extra", dossier_code=code, procedure=procedure)
-            ctx.say("ghi.extra_code", [[Button(ctx.t("ghi.buttons.save"), "ghi:save")]], code=code)
+            ctx.state.update(dossier_code=code, procedure=procedure)
+            ctx.say("ghi.extra_code", _save_button(ctx), code=code)
             return
-        day = sessions.parse_day(text, ctx.local_now.date(), _cfg(ctx).backdate_days)
+        day = sessions.parse_day(text, ctx.local_now.date(), _backdate_days(ctx))
         if day is not None:
-            ctx.goto("ghi.extra", day=day.isoformat())
-            ctx.say(
-                "ghi.extra_day", [[Button(ctx.t("ghi.buttons.save"), "ghi:save")]], day=day.strftime("%d/%m")
-            )
+            ctx.state["day"] = day.isoformat()
+            ctx.say("ghi.extra_day", _save_button(ctx), day=day.strftime("%d/%m"))
             return
         note = sessions.check_note(text)
     except DomainError as exc:
-        ctx.say(exc.key, [[Button(ctx.t("ghi.buttons.save"), "ghi:save")]], **exc.params)
+        ctx.say(exc.key, _save_button(ctx), **exc.params)
         return
-    ctx.goto("ghi.extra", note=note)
+    ctx.state["note"] = note
     await _save(ctx, int(ctx.state["team_id"]), _draft_from_state(ctx.state))
 
 
-# --- /sua ----------------------------------------------------------------------------------
+def _choice(value: str, kind: type[E], aliases: dict[str, E]) -> E | None:
+    """A button's value (the enum's) or typed words that mean one (aliases, folded, spaces removed)."""
+    if value in {e.value for e in kind}:
+        return kind(value)
+    return aliases.get(fold(value).replace(" ", ""))
 
 
-@router.command("sua", help_key="ghi.cmd.sua", roles=STAFF, private_only=True)
-async def sua(ctx: Context) -> None:
-    entries = await sessions.recent(ctx.session, ctx.actor.person_id, ctx.now)
-    if not entries:
-        ctx.say("ghi.sua_none")
+@router.typed(Save)
+async def save(ctx: Context, _: Save) -> None:
+    if ctx.state_name == Ask.extra and "result" in ctx.state:
+        await _save(ctx, int(ctx.state["team_id"]), _draft_from_state(ctx.state))
         return
-    buttons = [
-        Button(
-            f"{_when(ctx, v)} {summary(ctx, v.activity, v.place, v.citizens, v.result)}"[:60], f"sua:s:{v.id}"
-        )
-        for v in entries
-    ]
-    ctx.say("ghi.sua_pick", rows(*buttons, per_row=1))
+    saved = ctx.state.get("saved")
+    if ctx.state_name is None and isinstance(saved, int):
+        last = await sessions.last_session(ctx.session, ctx.actor.person_id)
+        if last is not None and last.id == saved:
+            _already_saved(ctx, last)
+            return
+    ctx.say("ghi.stale")
 
 
-@router.callback("sua")
-async def sua_button(ctx: Context) -> None:
-    parts = (ctx.msg.payload or "").split(":")
-    if len(parts) < 3 or not parts[2].isdigit():
+@router.typed(SameAsLast)
+async def same_as_last(ctx: Context, data: SameAsLast) -> None:
+    last = await sessions.last_session(ctx.session, ctx.actor.person_id)
+    if last is None:
         ctx.say("core.stale_button")
         return
-    kind, sid = parts[1], int(parts[2])
-    if kind == "s":
-        ctx.say(
-            "ghi.sua_what",
-            rows(
-                Button(ctx.t("ghi.buttons.edit_count"), f"sua:n:{sid}"),
-                Button(ctx.t("ghi.buttons.edit_result"), f"sua:r:{sid}"),
-                Button(ctx.t("ghi.buttons.delete"), f"sua:del:{sid}"),
-                per_row=1,
-            ),
-            edit=True,
-        )
-    elif kind == "del":
-        view = await sessions.delete(ctx.session, ctx.actor, sid, ctx.now)
-        ctx.say("ghi.undone", edit=True, summary=summary(ctx, view.activity, view.place, view.citizens, None))
-    elif kind == "n":
-        ctx.goto("ghi_sua.count", session_id=sid)
-        ctx.say("ghi.ask_count")
-    elif kind == "r":
-        ctx.say(
-            "ghi.ask_result",
-            rows(
-                *(Button(ctx.t(f"ghi.result.{r.value}"), f"sua:rr:{sid}:{r.value}") for r in Outcome),
-                per_row=1,
-            ),
-        )
-    elif kind == "rr" and len(parts) > 3 and parts[3] in Outcome.__members__.values():
-        view = await sessions.update(ctx.session, ctx.actor, sid, ctx.now, result=Outcome(parts[3]))
-        ctx.say(
-            "ghi.updated",
-            edit=True,
-            summary=summary(ctx, view.activity, view.place, view.citizens, view.result),
-        )
-    else:
-        ctx.say("core.stale_button")
-
-
-@router.state("ghi_sua")
-async def sua_typed(ctx: Context) -> None:
-    try:
-        n = sessions.check_citizens(dossiers.fold(ctx.msg.text or "").replace(" ", "").removesuffix("nguoi"))
-    except InvalidInput as exc:
-        ctx.say(exc.key)
+    if last.id != data.session_id:
+        # This message offered a copy of that session; anything logged since (this very button
+        # tapped before, or another /ghi) means its moment has passed: never a duplicate.
+        _already_saved(ctx, last)
         return
-    view = await sessions.update(ctx.session, ctx.actor, int(ctx.state["session_id"]), ctx.now, citizens=n)
-    ctx.end()
-    ctx.say("ghi.updated", summary=summary(ctx, view.activity, view.place, view.citizens, view.result))
+    await _save(ctx, last.unit_id, SessionDraft(last.activity, last.place, last.citizens, last.result))
+
+
+@router.typed(Undo)
+async def undo(ctx: Context, data: Undo) -> None:
+    view = await sessions.delete(ctx.session, ctx.actor, data.session_id, ctx.now)
+    ctx.say("ghi.undone", edit=True, summary=summary(ctx, view.activity, view.place, view.citizens, None))
 
 
 # --- /tuan ---------------------------------------------------------------------------------
 
 
-@router.command("tuan", help_key="ghi.cmd.tuan", roles=STAFF, private_only=True)
+@router.command("tuan", help_key="ghi.cmd.tuan", action=Action.LOG_SESSION, denied_key="ghi.no_team")
 async def tuan(ctx: Context) -> None:
     today = ctx.local_now.date()
     start = sessions.week_start_of(today)
@@ -343,3 +326,21 @@ async def tuan(ctx: Context) -> None:
     if not week.sessions:
         lines.append(ctx.t("ghi.week_empty"))
     ctx.reply("\n".join(lines))
+
+
+# --- the guided /ghi, as a graph ----------------------------------------------------------------
+
+DIALOG = router.dialog(
+    Dialog(
+        Ask,
+        {
+            Ask.team: Step(ask=ask_team, take=take_team),  # only with several teams
+            Ask.what: Step(ask=ask_what, take=take_what),  # «như lần trước» skips to saving
+            Ask.where: Step(ask=ask_where, take=take_where),
+            Ask.count: Step(ask=ask_count, take=take_count),
+            Ask.result: Step(ask=ask_result, take=take_result),
+            Ask.extra: Step(ask=ask_extra, take=take_extra),  # optional details, then «Lưu»
+        },
+        stale_key="ghi.stale",
+    )
+)

@@ -14,9 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.core import Attachment, AttachmentKind, Button, Reply, push_reply
 from handlers.i18n import Catalog
-from handlers.kpi import dates, figure_lines, fmt, fmt_delta
-from services import digest, kpi, people
-from services.kpi import Finding, KpiSettings, Period
+from handlers.kpi import ExportTable, figure_lines, fmt, fmt_delta, moment_label, period_label
+from services import digest, findings, kpi, people
+from services.kpi.findings import Finding
+from services.kpi.periods import Period
+from services.kpi.settings import KpiSettings
 
 JOBS = ("weekly_digest", "lagging_reminders", "report_reminder", "due_alert", "quarter_end")
 
@@ -64,16 +66,28 @@ class JobEnv:
             self._rendered[key] = await asyncio.to_thread(make)
         return self._rendered[key]
 
+    def week(self, period: str) -> Period:
+        return kpi.parse_period(period, self.settings.week_starts)
+
+    def label(self, period: Period, lang: str) -> str:
+        return period_label(period, self.catalog, lang)
+
+    def deadline(self, week: Period, lang: str) -> str:
+        return moment_label(
+            kpi.report_deadline(week.start, self.settings, self.tz), self.tz, self.catalog, lang
+        )
+
 
 def period_for(
     job: str, now: datetime, settings: KpiSettings, tz: ZoneInfo, week: Period | None = None
 ) -> str | None:
     """The period a run of `job` at `now` covers (its idempotency period); None: nothing to do."""
     today = kpi.local_day(now, tz)
+    cal = settings.calendar(tz)
     if job in ("weekly_digest", "lagging_reminders"):
-        return (week or kpi.period_of("week", today).previous()).key
+        return week.key if week else cal.last_complete_week(now).key
     if job == "report_reminder":
-        return (week or kpi.period_of("week", today)).key
+        return week.key if week else cal.open_week(now).key
     if job == "due_alert":
         return today.isoformat()
     if job == "quarter_end":
@@ -109,11 +123,12 @@ def render_digest(d: digest.Digest, env: JobEnv, lang: str) -> str:
     cfg = env.settings
     t = env.t
     unit = d.unit.name
-    lines = [t(lang, "digest.title", week=d.week.key, dates=dates(d.week), unit=unit)]
+    week = env.label(d.week, lang)
+    lines = [t(lang, "digest.title", week=week, unit=unit)]
     if not d.has_data:
-        lines.append(t(lang, "digest.no_data", week=d.week.key, unit=unit))
-        return "\n".join(lines)
-    lines += [t(lang, "digest.totals"), *figure_lines(d.total, cfg, env.catalog, lang)]
+        lines.append(t(lang, "digest.no_data", week=week, unit=unit))
+    else:
+        lines += [t(lang, "digest.totals"), *figure_lines(d.total, cfg, env.catalog, lang)]
     ind = cfg.indicator(d.indicator)
 
     def row(r: digest.DigestRow) -> str:
@@ -127,44 +142,56 @@ def render_digest(d: digest.Digest, env: JobEnv, lang: str) -> str:
             delta=fmt_delta(ind, f, env.catalog, lang),
         )
 
-    if d.best:
+    if d.has_data and d.best:
         lines += ["", t(lang, "digest.best", indicator=ind.name(lang)), *map(row, d.best)]
-    if d.weakest:
+    if d.has_data and d.weakest:
         lines += [t(lang, "digest.weakest"), *map(row, d.weakest)]
+    unranked = [r.figures.unit.name for r in d.rows if r.rank is None]
+    if d.has_data and unranked:
+        names = ", ".join(unranked[: cfg.top * 2])
+        more = len(unranked) - min(len(unranked), cfg.top * 2)
+        lines.append(
+            t(lang, "digest.unranked", names=names, least=cfg.rank_min_denominator)
+            + (t(lang, "digest.unranked_more", count=more) if more else "")
+        )
     lines.append("")
     if d.lagging:
         lines.append(t(lang, "digest.lagging", count=len(d.lagging)))
         shown = d.lagging[: cfg.top * 2]
-        for r in shown:
-            reason = " ".join(reason_text(f, env, lang) for f in r.findings)
-            lines.append(t(lang, "digest.lagging_line", name=r.figures.unit.name, reason=reason))
+        for lg in shown:
+            reason = " ".join(reason_text(f, env, lang) for f in lg.findings)
+            lines.append(t(lang, "digest.lagging_line", name=lg.unit.name, reason=reason))
         if len(d.lagging) > len(shown):
             lines.append(t(lang, "digest.lagging_more", count=len(d.lagging) - len(shown)))
-    elif d.rows:
+    elif d.has_data and d.rows:
         lines.append(t(lang, "digest.none_lagging"))
-    if d.rows:
+    if d.has_data and d.rows:
         lines.append(t(lang, "digest.excel_hint"))
-    return "\n".join(lines)
+    return "\n".join(lines).strip()
 
 
 async def weekly_digest(env: JobEnv, period: str) -> int:
-    week = kpi.parse_period(period)
+    week = env.week(period)
     added = 0
     cache: dict[int, digest.Digest] = {}
+    everywhere = await findings.for_week(env.session, week, env.now, env.settings, env.tz)
     for person_id, unit in await kpi.leaders(env.session):
         d = cache.get(unit.id)
         if d is None:
-            d = cache[unit.id] = await digest.build(env.session, unit, week, env.now, env.settings, env.tz)
+            d = cache[unit.id] = await digest.build(
+                env.session, unit, week, env.now, env.settings, env.tz, everywhere=everywhere
+            )
         lang = await env.lang(person_id)
         key = f"weekly_digest:{person_id}:{unit.code}:{period}"
         buttons: tuple[tuple[Button, ...], ...] = ()
         if d.rows and d.has_data:
-            buttons = ((Button(env.t(lang, "kpi.buttons.excel"), f"kpx:{unit.code}:{week.key}"),),)
+            buttons = ((Button(env.t(lang, "kpi.buttons.excel"), ExportTable(unit.code, week.key).pack()),),)
+            buttons += ((Button(env.t(lang, "web.open_button"), f"web:{unit.code}:{week.key}"),),)
         text = render_digest(d, env, lang)
         added += await send(env, person_id, Reply(text, buttons), kind="weekly_digest", key=key)
         if d.rows and d.has_data:
             ind = env.settings.indicator(d.indicator)
-            title = env.t(lang, "digest.chart_title", indicator=ind.name(lang), week=week.key)
+            title = env.t(lang, "digest.chart_title", indicator=ind.name(lang), week=env.label(week, lang))
             png = await env.render(
                 (unit.id, lang),
                 functools.partial(
@@ -178,7 +205,11 @@ async def weekly_digest(env: JobEnv, period: str) -> int:
                 ),
             )
             caption = env.t(
-                lang, "digest.chart_caption", indicator=ind.name(lang), unit=unit.name, week=week.key
+                lang,
+                "digest.chart_caption",
+                indicator=ind.name(lang),
+                unit=unit.name,
+                week=env.label(week, lang),
             )
             photo = Reply(
                 caption,
@@ -202,57 +233,83 @@ def reason_text(f: Finding, env: JobEnv, lang: str) -> str:
     )
 
 
-def suggestion(f: Finding, env: JobEnv, lang: str) -> str:
+def suggestion(f: Finding, env: JobEnv, lang: str, week: Period) -> str:
     topic = f.indicator if f.rule == "below_target" else f.rule
     custom = env.settings.suggestions.get(topic, {})
-    text = custom.get(lang) or custom.get("vi") or env.t(lang, f"reminders.suggest.{topic}")
+    number = int(week.key[-2:])
+    params = {"deadline": env.deadline(week, lang), "week": env.label(week, lang), "number": number}
+    text = custom.get(lang) or custom.get("vi") or env.t(lang, f"reminders.suggest.{topic}", **params)
     return env.t(lang, "reminders.suggest_prefix", text=text)
 
 
-def findings_text(findings: list[Finding], env: JobEnv, lang: str) -> list[str]:
+def findings_text(found: list[Finding], env: JobEnv, lang: str, week: Period) -> list[str]:
     out = []
-    for f in findings:
-        out += [f"• {reason_text(f, env, lang)}", f"  {suggestion(f, env, lang)}"]
+    for f in found:
+        out += [f"• {reason_text(f, env, lang)}", f"  {suggestion(f, env, lang, week)}"]
     return out
 
 
 async def lagging_reminders(env: JobEnv, period: str) -> int:
-    week = kpi.parse_period(period)
-    findings, streaks = await kpi.lagging_streaks(env.session, week, env.now, env.settings, env.tz)
-    units = await kpi.units_by_ids(env.session, sorted(findings))
+    """To each lagging commune's officers (and team leaders, minus the report they cannot file)
+    its findings; to each leader of the unit above, one message listing every commune lagging
+    `escalate_after_weeks` weeks running."""
+    week = env.week(period)
+    found_by_unit, streaks = await kpi.lagging_streaks(env.session, week, env.now, env.settings, env.tz)
+    units = await kpi.units_by_ids(env.session, sorted(found_by_unit))
+    officers = await kpi.holders_of(env.session, sorted(found_by_unit), "officer")
     added = 0
-    for unit_id, found in sorted(findings.items()):
+    for unit_id, found in sorted(found_by_unit.items()):
         unit = units[unit_id]
         for person_id in await kpi.unit_staff(env.session, unit):
+            own = (
+                found
+                if person_id in officers.get(unit_id, [])
+                else [f for f in found if f.rule != "report_missing"]
+            )
+            if not own:
+                continue
             lang = await env.lang(person_id)
             text = "\n".join(
                 [
-                    env.t(lang, "reminders.lagging_title", week=week.key, unit=unit.name),
-                    *findings_text(found, env, lang),
+                    env.t(lang, "reminders.lagging_title", week=env.label(week, lang), unit=unit.name),
+                    *findings_text(own, env, lang, week),
                 ]
             )
             key = f"lagging_reminders:{person_id}:{unit.code}:{period}"
             added += await send(env, person_id, Reply(text), kind="lagging_reminders", key=key)
     parents = await kpi.units_by_ids(env.session, sorted({units[u].parent_id or 0 for u in streaks}))
     leaders = await kpi.holders_of(env.session, sorted(parents), "leader")
-    for unit_id, weeks in sorted(streaks.items()):
-        unit = units[unit_id]
-        parent = parents.get(unit.parent_id or 0)
+    # One message per leader and week, listing the communes (by name).
+    per_leader: dict[int, list[tuple[int, int]]] = {}
+    for unit_id, weeks in streaks.items():
+        parent = parents.get(units[unit_id].parent_id or 0)
         if parent is None:
             continue
         for person_id in leaders.get(parent.id, []):
-            lang = await env.lang(person_id)
-            title = env.t(
+            per_leader.setdefault(person_id, []).append((unit_id, weeks))
+    for person_id, items in sorted(per_leader.items()):
+        lang = await env.lang(person_id)
+        items.sort(key=lambda x: units[x[0]].name)
+        lines = [
+            env.t(
                 lang,
                 "reminders.escalate_title",
-                unit=unit.name,
-                weeks=weeks,
-                week=week.key,
-                parent=parent.name,
+                count=len(items),
+                weeks=env.settings.rules.escalate_after_weeks,
+                week=env.label(week, lang),
             )
-            text = "\n".join([title, *findings_text(findings[unit_id], env, lang)])
-            key = f"lagging_escalation:{person_id}:{unit.code}:{period}"
-            added += await send(env, person_id, Reply(text), kind="lagging_reminders", key=key)
+        ]
+        shown = items[: env.settings.top * 4]
+        for unit_id, weeks in shown:
+            reasons = " ".join(reason_text(f, env, lang) for f in found_by_unit[unit_id])
+            lines.append(
+                env.t(lang, "reminders.escalate_line", unit=units[unit_id].name, weeks=weeks, reasons=reasons)
+            )
+        if len(items) > len(shown):
+            lines.append(env.t(lang, "digest.lagging_more", count=len(items) - len(shown)))
+        lines.append(env.t(lang, "reminders.escalate_ask"))
+        key = f"lagging_escalation:{person_id}:{period}"
+        added += await send(env, person_id, Reply("\n".join(lines)), kind="lagging_reminders", key=key)
     return added
 
 
@@ -260,21 +317,26 @@ async def lagging_reminders(env: JobEnv, period: str) -> int:
 
 
 async def report_reminder(env: JobEnv, period: str) -> int:
-    week = kpi.parse_period(period)
+    """To the officers of every commune without the named week's report (the week /baocao
+    files by default now)."""
+    week = env.week(period)
     done = await kpi.communes_reported(env.session, week)
     communes = [c for c in await kpi.communes(env.session) if c.id not in done]
     officers = await kpi.holders_of(env.session, [c.id for c in communes], "officer")
-    deadline = kpi.report_deadline(week.start, env.settings, env.tz).astimezone(env.tz)
+    passed = kpi.report_deadline(week.start, env.settings, env.tz) <= env.now
+    cal = env.settings.calendar(env.tz)
+    command = "/baocao" if cal.open_week(env.now).key == week.key else f"/baocao tuan {int(week.key[-2:])}"
     added = 0
     for commune in communes:
         for person_id in officers.get(commune.id, []):
             lang = await env.lang(person_id)
             text = env.t(
                 lang,
-                "reminders.report_reminder",
-                week=week.key,
+                "reminders.report_overdue" if passed else "reminders.report_reminder",
+                week=env.label(week, lang),
                 unit=commune.name,
-                deadline=f"{deadline:%H:%M %d/%m}",
+                deadline=env.deadline(week, lang),
+                command=command,
             )
             key = f"report_reminder:{person_id}:{commune.code}:{period}"
             added += await send(env, person_id, Reply(text), kind="report_reminder", key=key)
@@ -286,19 +348,28 @@ async def due_alert(env: JobEnv, period: str) -> int:
     units = await kpi.units_by_ids(env.session, sorted(due))
     officers = await kpi.holders_of(env.session, sorted(due), "officer")
     added = 0
-    for unit_id, (soon, late, codes) in sorted(due.items()):
+    for unit_id, d in sorted(due.items()):
         for person_id in officers.get(unit_id, []):
             lang = await env.lang(person_id)
-            lines = [env.t(lang, "reminders.due_alert", unit=units[unit_id].name, soon=soon, late=late)]
-            if codes:
-                lines.append(env.t(lang, "reminders.due_codes", codes=", ".join(codes)))
+            parts = [
+                env.t(lang, f"reminders.due_{name}", count=count)
+                for name, count in (("overdue", d.overdue), ("today", d.today), ("tomorrow", d.tomorrow))
+                if count
+            ]
+            lines = [env.t(lang, "reminders.due_alert", unit=units[unit_id].name, parts="; ".join(parts))]
+            if d.codes:
+                more = d.total - len(d.codes)
+                codes = ", ".join(d.codes) + (
+                    env.t(lang, "reminders.due_more", count=more) if more > 0 else ""
+                )
+                lines.append(env.t(lang, "reminders.due_codes", codes=codes))
             key = f"due_alert:{person_id}:{units[unit_id].code}:{period}"
             added += await send(env, person_id, Reply("\n".join(lines)), kind="due_alert", key=key)
     return added
 
 
 async def quarter_end(env: JobEnv, period: str) -> int:
-    quarter = kpi.parse_period(period)
+    quarter = env.week(period)
     days = (quarter.end - kpi.local_day(env.now, env.tz)).days
     added = 0
     for person_id, unit in await kpi.leaders(env.session):
@@ -312,7 +383,13 @@ async def quarter_end(env: JobEnv, period: str) -> int:
             continue
         lang = await env.lang(person_id)
         lines = [
-            env.t(lang, "reminders.quarter_title", quarter=quarter.key, days=max(days, 0), unit=unit.name)
+            env.t(
+                lang,
+                "reminders.quarter_title",
+                quarter=env.label(quarter, lang),
+                days=max(days, 0),
+                unit=unit.name,
+            )
         ]
         for ind in at_risk:
             f = uf.figures[ind.id]
@@ -330,5 +407,7 @@ async def quarter_end(env: JobEnv, period: str) -> int:
     return added
 
 
-def week_before(now: datetime, tz: ZoneInfo) -> Period:
-    return kpi.period_of("week", kpi.local_day(now, tz) - timedelta(days=7))
+def week_before(now: datetime, tz: ZoneInfo, settings: KpiSettings | None = None) -> Period:
+    """The last complete reporting week."""
+    ws = settings.week_starts if settings is not None else 0
+    return kpi.period_of("week", kpi.local_day(now, tz) - timedelta(days=7), ws)

@@ -3,21 +3,44 @@ and the number formatting shared with the digest and reminders."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from handlers.core import Attachment, AttachmentKind, Button, Context, rows
 from handlers.i18n import Catalog
+from handlers.payloads import Payload
 from handlers.router import Router, command_args
-from services import digest, kpi, targets
-from services.access import Action, Role
-from services.kpi import Figure, IndicatorDef, KpiSettings, Period, UnitFigures
+from services import digest, kpi
+from services.access import Action
+from services.calendar import WEEKDAYS
+from services.kpi import targets
+from services.kpi.figures import Figure, UnitFigures
+from services.kpi.periods import Period
+from services.kpi.settings import IndicatorDef, KpiSettings
 
 router = Router()
-STAFF = (Role.TEAM_LEADER, Role.OFFICER, Role.LEADER, Role.ADMIN)
+
+
+@dataclass(frozen=True)
+class RankBy(Payload, prefix="kpr"):
+    """Rank the unit's children on another indicator (the ranking's buttons)."""
+
+    indicator: str
+    unit: str
+    week: str
+
+
+@dataclass(frozen=True)
+class ExportTable(Payload, prefix="kpx"):
+    """The unit's table for a week as Excel (the ranking's and the digest's button)."""
+
+    unit: str
+    week: str
 
 
 def settings(ctx: Context) -> KpiSettings:
-    return kpi.settings_from(ctx.config)
+    return ctx.settings.kpi  # validated once at start-up
 
 
 def number(value: float, digits: int = 1) -> str:
@@ -56,6 +79,31 @@ def dates(period: Period) -> str:
     return f"{period.start:%d/%m}–{last:%d/%m}"
 
 
+ROMAN = ("I", "II", "III", "IV")
+
+
+def period_label(period: Period, catalog: Catalog, lang: str) -> str:
+    """'tuần 47/2026 (16/11–22/11)', 'Quý IV/2026', 'tháng 11/2026', 'năm 2026'."""
+    if period.kind == "week":
+        year, number = int(period.key[:4]), int(period.key[-2:])
+        return catalog.text(lang, "kpi.label.week", number=number, year=year, dates=dates(period))
+    if period.kind == "quarter":
+        q = ROMAN[(period.start.month - 1) // 3]
+        return catalog.text(lang, "kpi.label.quarter", quarter=q, year=period.start.year)
+    if period.kind == "month":
+        return catalog.text(lang, "kpi.label.month", month=period.start.month, year=period.start.year)
+    return catalog.text(lang, "kpi.label.year", year=period.start.year)
+
+
+def moment_label(when: datetime, tz: ZoneInfo, catalog: Catalog, lang: str) -> str:
+    """'17:00 thứ Sáu 20/11/2026'."""
+    local = when.astimezone(tz)
+    day = catalog.text(lang, f"kpi.weekday.{WEEKDAYS[local.weekday()]}")
+    return catalog.text(
+        lang, "kpi.label.moment", time=f"{local:%H:%M}", weekday=day, date=f"{local:%d/%m/%Y}"
+    )
+
+
 def figure_lines(
     uf: UnitFigures, cfg: KpiSettings, catalog: Catalog, lang: str, *, with_delta: bool = True
 ) -> list[str]:
@@ -69,7 +117,12 @@ def figure_lines(
                 lang,
                 "kpi.line",
                 name=ind.name(lang),
-                value=fmt(ind, f.value, catalog, lang),
+                value=fmt(ind, f.value, catalog, lang)
+                + (
+                    catalog.text(lang, "kpi.ratings", count=int(f.denominator or 0))
+                    if ind.unit == "score"
+                    else ""
+                ),
                 delta=fmt_delta(ind, f, catalog, lang) if with_delta else "",
                 target=fmt_target(ind, f, catalog, lang),
                 source=catalog.text(lang, f"kpi.source.{f.source}"),
@@ -81,26 +134,30 @@ def figure_lines(
 def _args(ctx: Context) -> tuple[str | None, Period | None]:
     parts = command_args(ctx).split()
     code = parts[0] if parts else None
-    period = kpi.parse_period(parts[1]) if len(parts) > 1 else None
+    period = kpi.parse_period(parts[1], settings(ctx).week_starts) if len(parts) > 1 else None
     return code, period
 
 
 def this_week(ctx: Context) -> Period:
-    return kpi.period_of("week", kpi.local_day(ctx.now, ctx.tz))
+    """The default week of /kpi, /xephang, /xuat: the last complete reporting week."""
+    return kpi.week_period(settings(ctx).calendar(ctx.tz).last_complete_week(ctx.now))
 
 
-@router.command("kpi", "chitieutuan", help_key="kpi.cmd.kpi", roles=STAFF)
+@router.command("kpi", "chitieutuan", help_key="kpi.cmd.kpi", action=Action.VIEW_KPI)
 async def show_kpi(ctx: Context) -> None:
     cfg = settings(ctx)
     code, week = _args(ctx)
-    wk, quarter = await kpi.unit_report(ctx.session, ctx.actor, code, ctx.now, cfg, ctx.tz, week)
+    wk, quarter = await kpi.unit_report(
+        ctx.session, ctx.actor, code, ctx.now, cfg, ctx.tz, week or this_week(ctx)
+    )
     lang = ctx.locale
-    lines = [ctx.t("kpi.title", unit=wk.unit.name, week=wk.period.key, dates=dates(wk.period))]
+    label = period_label(wk.period, ctx.catalog, lang)
+    lines = [ctx.t("kpi.title", unit=wk.unit.name, week=label)]
     if not wk.has_data:
-        lines.append(ctx.t("kpi.no_data_week", week=wk.period.key, unit=wk.unit.name))
+        lines.append(ctx.t("kpi.no_data_week", week=label, unit=wk.unit.name))
     else:
         lines += figure_lines(wk, cfg, ctx.catalog, lang)
-    lines += ["", ctx.t("kpi.quarter_title", quarter=quarter.period.key)]
+    lines += ["", ctx.t("kpi.quarter_title", quarter=period_label(quarter.period, ctx.catalog, lang))]
     lines += figure_lines(quarter, cfg, ctx.catalog, lang, with_delta=False)
     ctx.reply("\n".join(lines))
 
@@ -120,11 +177,16 @@ async def _ranking(
         indicator = digest.TEAM_CHART_INDICATOR if teams else cfg.chart_indicator
     ind = cfg.indicator(indicator)
     lang = ctx.locale
-    lines = [ctx.t("kpi.rank_title", indicator=ind.name(lang), unit=unit.name, week=week.key)]
-    for rnk, uf in kpi.rank(table, ind):
+    label = period_label(week, ctx.catalog, lang)
+    lines = [ctx.t("kpi.rank_title", indicator=ind.name(lang), unit=unit.name, week=label)]
+    apart: list[str] = []
+    for rnk, uf in kpi.rank(table, ind, cfg):
         f = uf.figures[ind.id]
         if rnk is None:
-            lines.append(ctx.t("kpi.rank_none", name=uf.unit.name))
+            if f.value is None:
+                apart.append(ctx.t("kpi.rank_none", name=uf.unit.name))
+            else:
+                apart.append(ctx.t("kpi.rank_few", name=uf.unit.name, count=number(f.denominator or 0, 0)))
         else:
             lines.append(
                 ctx.t(
@@ -135,29 +197,28 @@ async def _ranking(
                     delta=fmt_delta(ind, f, ctx.catalog, lang),
                 )
             )
+    if apart:
+        lines += ["", ctx.t("kpi.rank_apart", least=cfg.rank_min_denominator), *apart]
     buttons = [
-        Button(("• " if i.id == ind.id else "") + i.name(lang), f"kpr:{i.id}:{unit.code}:{week.key}")
+        Button(("• " if i.id == ind.id else "") + i.name(lang), RankBy(i.id, unit.code, week.key).pack())
         for i in cfg.indicators
         if i.id != "satisfaction"
     ]
-    buttons.append(Button(ctx.t("kpi.buttons.excel"), f"kpx:{unit.code}:{week.key}"))
+    buttons.append(Button(ctx.t("kpi.buttons.excel"), ExportTable(unit.code, week.key).pack()))
     ctx.reply("\n".join(lines), rows(*buttons), edit=edit)
 
 
-@router.command("xephang", help_key="kpi.cmd.xephang", roles=STAFF)
+@router.command("xephang", help_key="kpi.cmd.xephang", action=Action.VIEW_KPI)
 async def ranking(ctx: Context) -> None:
     code, week = _args(ctx)
     await _ranking(ctx, code, None, week or this_week(ctx), edit=False)
 
 
-@router.callback("kpr")
-async def ranking_switch(ctx: Context) -> None:
-    # Payload kpr:<indicator>:<unit code>:<week>; permissions are checked again by the service.
-    parts = (ctx.msg.payload or "").split(":")
-    if len(parts) != 4:
-        ctx.say("core.stale_button")
-        return
-    await _ranking(ctx, parts[2], parts[1], kpi.parse_period(parts[3]), edit=True)
+@router.typed(RankBy)
+async def ranking_switch(ctx: Context, data: RankBy) -> None:
+    # Permissions are checked again by the service: a payload is as forgeable as typed text.
+    week = kpi.parse_period(data.week, settings(ctx).week_starts)
+    await _ranking(ctx, data.unit, data.indicator, week, edit=True)
 
 
 async def send_excel(ctx: Context, code: str | None, week: Period) -> None:
@@ -165,7 +226,7 @@ async def send_excel(ctx: Context, code: str | None, week: Period) -> None:
     unit = await kpi.resolve_unit(ctx.session, ctx.actor, code, Action.VIEW_KPI)
     total, table = await kpi.child_table_with_total(ctx.session, ctx.actor, unit, week, ctx.now, cfg, ctx.tz)
     lang = ctx.locale
-    caption = ctx.t("kpi.export_caption", unit=unit.name, week=week.key)
+    caption = ctx.t("kpi.export_caption", unit=unit.name, week=period_label(week, ctx.catalog, lang))
     data = digest.xlsx(
         caption,
         ctx.t("kpi.excel.unit"),
@@ -181,36 +242,55 @@ async def send_excel(ctx: Context, code: str | None, week: Period) -> None:
     ctx.reply(caption, attachment=Attachment(AttachmentKind.DOCUMENT, name, data, caption))
 
 
-@router.command("xuat", help_key="kpi.cmd.xuat", roles=STAFF)
+@router.command("xuat", help_key="kpi.cmd.xuat", action=Action.VIEW_KPI)
 async def export(ctx: Context) -> None:
     code, week = _args(ctx)
     await send_excel(ctx, code, week or this_week(ctx))
 
 
-@router.callback("kpx")
-async def export_button(ctx: Context) -> None:
-    parts = (ctx.msg.payload or "").split(":")
-    if len(parts) != 3:
-        ctx.say("core.stale_button")
-        return
-    await send_excel(ctx, parts[1], kpi.parse_period(parts[2]))
+@router.typed(ExportTable)
+async def export_button(ctx: Context, data: ExportTable) -> None:
+    await send_excel(ctx, data.unit, kpi.parse_period(data.week, settings(ctx).week_starts))
 
 
-@router.command("chitieu", help_key="kpi.cmd.chitieu", roles=(Role.LEADER, Role.ADMIN), private_only=True)
+@router.command("chitieu", help_key="kpi.cmd.chitieu", action=Action.SET_TARGETS, private_only=True)
 async def set_target(ctx: Context) -> None:
+    """/chitieu MÃ <chỉ tiêu: mã hoặc tên tiếng Việt, có dấu hoặc không> <kỳ> <giá trị>."""
     cfg = settings(ctx)
     parts = command_args(ctx).split()
-    if len(parts) != 4:
-        ctx.reply(ctx.t("kpi.help.chitieu") + "\n" + ctx.t("kpi.codes", indicators=", ".join(cfg.ids)))
+    parsed = _target_args(parts)
+    if parsed is None:
+        ctx.reply(ctx.t("kpi.help.chitieu") + "\n" + ctx.t("kpi.codes", indicators=_indicator_list(ctx, cfg)))
         return
-    code, indicator, period, raw = parts
+    code, indicator_text, period, raw = parsed
+    ind = targets.find_indicator(cfg, indicator_text)
     value = targets.parse_value(raw)
-    unit, key = await targets.set_target(ctx.session, ctx.actor, cfg, code, indicator, period, value)
-    ind = cfg.indicator(indicator)
+    unit, key = await targets.set_target(ctx.session, ctx.actor, cfg, code, ind.id, period, value)
     ctx.say(
         "kpi.target_set",
         indicator=ind.name(ctx.locale),
         unit=unit.name,
-        period=key,
+        period=period_label(kpi.parse_period(key), ctx.catalog, ctx.locale),
         value=fmt(ind, value, ctx.catalog, ctx.locale),
+    )
+
+
+def _target_args(parts: list[str]) -> tuple[str, str, str, str] | None:
+    """(unit code, indicator words, period, value); the period may be two words ('Quý IV/2026')."""
+    if len(parts) < 4:
+        return None
+    for width in (2, 1):
+        if len(parts) < 3 + width:
+            continue
+        period = " ".join(parts[-1 - width : -1])
+        key = targets.parse_target_period(period)
+        if key != period.strip() or width == 1:
+            return parts[0], " ".join(parts[1 : -1 - width]), period, parts[-1]
+    return None
+
+
+def _indicator_list(ctx: Context, cfg: KpiSettings) -> str:
+    return "\n".join(
+        ctx.t("kpi.indicator_item", name=i.name(ctx.locale), unit=ctx.t(f"kpi.unit.{i.unit}"))
+        for i in cfg.indicators
     )

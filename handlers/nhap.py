@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from handlers.core import Context
+import asyncio
+from dataclasses import replace
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handlers.core import Context, Incoming, IncomingFile
 from handlers.router import Router
-from services import dossier_import
-from services.access import Action, Role
+from services import people, spreadsheet_guard
+from services.access import Action
+from services.dossiers import import_ as dossier_import
 from services.errors import DomainError
 
 router = Router()
@@ -13,7 +19,7 @@ SHOWN_ERRORS = 15
 MAX_UPLOAD = 20 * 1024 * 1024
 
 
-@router.command("nhap", help_key="nhap.cmd.nhap", roles=(Role.OFFICER, Role.ADMIN), private_only=True)
+@router.command("nhap", help_key="nhap.cmd.nhap", action=Action.IMPORT_DOSSIERS, private_only=True)
 async def nhap(ctx: Context) -> None:
     ctx.say("nhap.help.nhap")
 
@@ -25,10 +31,46 @@ def _unit_code(ctx: Context) -> str | None:
     return None
 
 
+def _is_sheet(name: str) -> bool:
+    return name.lower().endswith((".xlsx", ".xlsm", ".csv"))
+
+
+@router.prepare_file()
+async def prepare_upload(msg: Incoming, sessions: async_sessionmaker[AsyncSession]) -> Incoming:
+    """Before the update's transaction, off the event loop: an importer's spreadsheet is checked
+    and parsed in a bounded child process (services.spreadsheet_guard); others' files are left
+    alone (nobody else can make the bot parse anything)."""
+    file = msg.file
+    if file is None or not _is_sheet(file.name) or len(file.data) > MAX_UPLOAD:
+        return msg
+    async with sessions() as session:
+        actor = await people.find_actor(session, msg.channel, msg.user_id)
+    if actor is None or not actor.grants_for(Action.IMPORT_DOSSIERS):
+        return msg
+    outcome: object
+    try:
+        outcome = await asyncio.to_thread(spreadsheet_guard.collect, file.data, file.name)
+    except DomainError as exc:
+        outcome = exc
+    return replace(msg, file=replace(file, prepared=outcome))
+
+
+async def _rows(ctx: Context, file: IncomingFile) -> dossier_import.Sheet:
+    """The rows the preparer parsed; without it (a caller that skipped it), the same bounded
+    child, from here."""
+    prepared = file.prepared
+    if prepared is None:
+        prepared = await asyncio.to_thread(spreadsheet_guard.collect, file.data, file.name)
+    if isinstance(prepared, DomainError):
+        raise prepared
+    rows = list(prepared)
+    return dossier_import.Sheet(iter(rows), len(rows), lambda: None, "guarded")
+
+
 @router.file()
 async def uploaded(ctx: Context) -> bool:
     file = ctx.msg.file
-    if file is None or not file.name.lower().endswith((".xlsx", ".xlsm", ".csv")):
+    if file is None or not _is_sheet(file.name):
         return False
     unit_code = _unit_code(ctx)
     if unit_code is None:
@@ -41,8 +83,9 @@ async def uploaded(ctx: Context) -> bool:
     if caption.lower().startswith("profile "):
         profile = caption.split(None, 1)[1].strip()
     try:
+        sheet = await _rows(ctx, file)
         summary = await dossier_import.import_file(
-            ctx.session, ctx.actor, file.data, file.name, unit_code, ctx.now, ctx.tz, profile=profile
+            ctx.session, ctx.actor, sheet, file.name, unit_code, ctx.now, ctx.tz, profile=profile
         )
     except DomainError as exc:
         ctx.reply(ctx.t(exc.key, **exc.params) + "\n" + ctx.t("nhap.nothing_imported"))

@@ -6,18 +6,12 @@ from __future__ import annotations
 from handlers.core import Button, Context, rows
 from handlers.router import Router, command_args
 from services import invites, membership, people
-from services.access import Role
+from services.access import Action, Role
 from services.errors import DomainError
 from services.invites import ALPHABET, JoinStatus
 
 router = Router()
-STAFF = (Role.TEAM_LEADER, Role.OFFICER, Role.LEADER, Role.ADMIN)
 OPEN = "open"  # the /moi choice "open code, needs approval" (volunteers of a team)
-# (uses, days) offered at the last /moi step.
-PRESETS: dict[Role, tuple[tuple[int, int], ...]] = {
-    Role.VOLUNTEER: ((1, 7), (10, 7), (30, 30)),
-}
-STAFF_PRESETS = ((1, 3), (1, 7), (5, 7))
 
 
 def role_label(ctx: Context, role: Role | str) -> str:
@@ -27,7 +21,7 @@ def role_label(ctx: Context, role: Role | str) -> str:
 # --- /moi: create an invite -----------------------------------------------------------------
 
 
-@router.command("moi", help_key="onboarding.cmd.moi", roles=STAFF, private_only=True)
+@router.command("moi", help_key="onboarding.cmd.moi", action=Action.INVITE_VOLUNTEER, private_only=True)
 async def moi(ctx: Context) -> None:
     roles = invites.invitable_roles(ctx.actor)
     if not roles:
@@ -90,8 +84,8 @@ async def moi_search(ctx: Context) -> None:
 async def _picked_unit(ctx: Context, unit_id: int) -> None:
     role = Role(ctx.state["role"])
     ctx.goto("onboarding.moi.limits", unit_id=unit_id)
-    presets = PRESETS.get(role, STAFF_PRESETS)
-    buttons = [Button(ctx.t("onboarding.moi.preset", uses=u, days=d), f"moi:n:{u}:{d}") for u, d in presets]
+    offered = invites.presets(role)  # the service accepts only these from chat
+    buttons = [Button(ctx.t("onboarding.moi.preset", uses=u, days=d), f"moi:n:{u}:{d}") for u, d in offered]
     ctx.say("onboarding.moi.choose_limits", buttons=rows(*buttons, per_row=1))
 
 
@@ -120,10 +114,8 @@ async def _create(ctx: Context, uses: int, days: int) -> None:
     )
     if ctx.msg.bot_username:
         ctx.say("onboarding.moi.link", link=invites.deep_link(ctx.msg.bot_username, invite.code))
-    ctx.say(
-        "onboarding.moi.approval_note" if invite.needs_approval else "onboarding.moi.share_note",
-        code=invite.code,
-    )
+    share = "onboarding.moi.share_note" if ctx.msg.bot_username else "onboarding.moi.share_note_code"
+    ctx.say("onboarding.moi.approval_note" if invite.needs_approval else share, code=invite.code)
 
 
 # --- joining ---------------------------------------------------------------------------------

@@ -8,14 +8,19 @@ from handlers import (
     dossier,
     faq,
     ghi,
+    ghi_edit,
     handoff,
+    handoff_desk,
+    handoff_outside,
     kpi,
     link,
     nhap,
     onboarding,
+    revoke,
     team,
     tracuu,
     units_admin,
+    web,
 )
 from handlers.router import Router
 
@@ -25,7 +30,9 @@ FEATURES = [
     team.router,
     units_admin.router,
     link.router,
+    revoke.router,
     ghi.router,
+    ghi_edit.router,
     dossier.router,
     tracuu.router,
     baocao.router,
@@ -33,6 +40,9 @@ FEATURES = [
     kpi.router,
     faq.router,
     handoff.router,
+    handoff_desk.router,
+    handoff_outside.router,
+    web.router,
 ]
 
 

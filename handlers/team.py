@@ -5,17 +5,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 from handlers.core import Button, Context, rows
+from handlers.link import channel_name
 from handlers.onboarding import role_label
+from handlers.revoke import after_role_loss
 from handlers.router import Router, command_args
-from services import membership, sessions, units
+from services import linking, membership, sessions, units
 from services.access import Action, Role
 from services.units import UnitKind
 
 router = Router()
-VIEWERS = (Role.TEAM_LEADER, Role.OFFICER, Role.LEADER, Role.ADMIN)
 
 
-@router.command("to", "team", help_key="team.cmd.to", roles=VIEWERS, private_only=True)
+@router.command("to", "team", help_key="team.cmd.to", action=Action.VIEW_TEAM, private_only=True)
 async def to(ctx: Context) -> None:
     code = command_args(ctx)
     if code:
@@ -87,6 +88,7 @@ async def to_buttons(ctx: Context) -> None:
         )
     elif step == "rmy":
         member = await membership.remove_member(ctx.session, ctx.actor, number, ctx.now)
+        await after_role_loss(ctx.session, ctx.catalog, ctx.default_locale, member.person_id, ctx.now)
         ctx.say("team.removed", edit=True, name=member.name)
         await ctx.notify(
             member.person_id, "team.you_were_removed", kind="team_removed", idempotency=f"team:rm:{number}"
@@ -137,6 +139,7 @@ async def leave(ctx: Context) -> None:
         ctx.say("core.stale_button", edit=True)
         return
     team = await membership.leave(ctx.session, ctx.actor, int(parts[2]), ctx.now)
+    await after_role_loss(ctx.session, ctx.catalog, ctx.default_locale, ctx.actor.person_id, ctx.now)
     ctx.say("team.left", edit=True, team=team.name)
 
 
@@ -156,5 +159,7 @@ async def toi(ctx: Context) -> None:
         monday = today - timedelta(days=today.weekday())
         tally = await sessions.week_tally(ctx.session, ctx.actor.person_id, monday, ctx.tz)
         lines.append(ctx.t("team.profile_tally", sessions=tally.sessions, citizens=tally.citizens))
-    lines.append(ctx.t("team.profile_channels", channels=", ".join(me.channels)))
+    mine = await linking.accounts(ctx.session, ctx.actor.person_id)
+    listed = ", ".join(f"{channel_name(a.channel)} {a.masked_id}" for a in mine)
+    lines.append(ctx.t("team.profile_channels", channels=listed or ", ".join(me.channels)))
     ctx.reply("\n".join(lines))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from handlers.core import Button, Context
-from handlers.router import Router, command_args
-from services import dossiers
-from services.dossiers import CODE_EXAMPLE, DossierView
+from handlers.router import ROUTER, Router, command_args
+from services import dossiers, privacy
+from services.dossiers.codes import CODE_EXAMPLE
+from services.dossiers.records import DossierView, Status
 from services.errors import NotFound
+from services.text import fold_words as fold_phrase
 
 router = Router()
 MAX_CODE_IN_PAYLOAD = 64 - len("tc:sub:")
@@ -21,7 +23,9 @@ def _date(ctx: Context, view: DossierView) -> str:
 def status_text(ctx: Context, view: DossierView) -> str:
     """The public answer: status, due date, lateness, next step — never anyone's personal data."""
     lines = [
-        ctx.t("tracuu.card", code=view.code, procedure=view.procedure_name, unit=view.unit_name),
+        ctx.t(
+            "tracuu.card", code=view.code, procedure=privacy.redact(view.procedure_name), unit=view.unit_name
+        ),
         ctx.t("tracuu.status_line", status=ctx.t(f"dossier.status.{view.status.value}")),
         ctx.t("tracuu.received_line", date=view.received_at.astimezone(ctx.tz).strftime("%d/%m/%Y")),
         ctx.t("tracuu.due_line", date=_date(ctx, view)),
@@ -30,11 +34,30 @@ def status_text(ctx: Context, view: DossierView) -> str:
         lines.append(ctx.t("tracuu.overdue"))
     elif view.late:
         lines.append(ctx.t("tracuu.late"))
-    lines.append(ctx.t(f"tracuu.next.{view.status.value}"))
+    lines.append(next_step(ctx, view))
     return "\n".join(lines)
 
 
+# While the agency still holds an overdue dossier, the citizen is owed a written apology with a
+# new date (Phiếu xin lỗi và hẹn lại ngày trả kết quả: Decree 61/2018/NĐ-CP art. 19, kept by Decree
+# 118/2025/NĐ-CP which replaced it on 1 July 2025). Waiting for the citizen's papers is not that case.
+_APOLOGY_OWED = frozenset({Status.RECEIVED, Status.PROCESSING})
+
+
+def next_step(ctx: Context, view: DossierView) -> str:
+    """What to do now; an overdue dossier never says "wait for the due date"."""
+    if view.overdue and view.status in _APOLOGY_OWED:
+        return ctx.t("tracuu.next_overdue.apology", unit=view.unit_name)
+    if view.overdue and view.status is Status.SUPPLEMENT:
+        return ctx.t("tracuu.next_overdue.supplement", unit=view.unit_name)
+    return ctx.t(f"tracuu.next.{view.status.value}")
+
+
 async def answer(ctx: Context, code: str) -> None:
+    if not await privacy.lookup_allowed(ctx.session, ctx.actor.person_id, ctx.now):
+        ctx.end()
+        ctx.say("tracuu.too_many", minutes=int(privacy.LOOKUP_WINDOW.total_seconds() // 60))
+        return
     try:
         view = await dossiers.lookup(ctx.session, code, ctx.now)
     except NotFound:
@@ -65,9 +88,14 @@ async def typed_code(ctx: Context) -> None:
     code = dossiers.extract_code(ctx.msg.text or "")
     if code is None:
         if ctx.state_name == "tracuu.sub":
-            # Only waiting for a possible "subscribe" press: other text is not ours to take.
+            # Only waiting for a possible "subscribe" press: other text is not ours to take —
+            # it goes where it would have gone (an open hand-off, a question…).
             ctx.end()
-            ctx.say("core.unknown_text")
+            app_router = ctx.resources.get(ROUTER)
+            if app_router is not None:
+                await app_router.dispatch(ctx)
+            else:
+                ctx.say("core.unknown_text")
             return
         ctx.say("tracuu.bad_code", example=CODE_EXAMPLE)
         return
@@ -87,6 +115,20 @@ async def bare_code(ctx: Context) -> bool:
         ctx.say("tracuu.bad_code", example=CODE_EXAMPLE)
         return True
     return False
+
+
+# "hồ sơ của tôi đã xong chưa?" without a code: the look-up is the answer, not a how-to entry.
+_STATUS_WORDS = ("xong chua", "den dau", "toi dau", "the nao roi", "co ket qua chua", "bao gio co", "tra cuu")
+
+
+@router.text(priority=12)
+async def status_question(ctx: Context) -> bool:
+    said = fold_phrase(ctx.msg.text or "")
+    if "ho so" not in said or not any(w in said for w in _STATUS_WORDS):
+        return False
+    ctx.goto("tracuu.code")
+    ctx.say("tracuu.ask_code", example=CODE_EXAMPLE)
+    return True
 
 
 @router.callback("tc")

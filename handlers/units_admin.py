@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from handlers.core import Button, Context, rows
+from handlers.revoke import after_role_loss
 from handlers.router import Router
-from services import units
-from services.access import Action, Role
+from services import revocation, units
+from services.access import Action
+from services.errors import InvalidInput
 from services.units import UnitKind
 
 router = Router()
-MANAGERS = (Role.OFFICER, Role.LEADER, Role.ADMIN)
 
 
-@router.command("donvi", "units", help_key="units.cmd.donvi", roles=MANAGERS, private_only=True)
+@router.command("donvi", "units", help_key="units.cmd.donvi", action=Action.MANAGE_UNITS, private_only=True)
 async def donvi(ctx: Context) -> None:
     scopes = ctx.actor.scope_paths(Action.MANAGE_UNITS)
     if scopes == ():
@@ -69,7 +70,7 @@ async def buttons(ctx: Context) -> None:
         ctx.goto("units.add", unit_id=unit_id)
         ctx.say("units.ask_new_name", edit=True, commune=commune.name)
     elif step == "t":
-        team = await units.by_id(ctx.session, unit_id)
+        team = await _managed_team(ctx, unit_id)
         ctx.say(
             "units.team_menu",
             buttons=rows(
@@ -81,12 +82,11 @@ async def buttons(ctx: Context) -> None:
             code=team.code,
         )
     elif step == "rn":
-        team = await units.by_id(ctx.session, unit_id)
-        ctx.actor.require(Action.MANAGE_UNITS, team.path)
+        team = await _managed_team(ctx, unit_id)
         ctx.goto("units.rename", unit_id=unit_id)
         ctx.say("units.ask_rename", edit=True, team=team.name)
     elif step == "cl":
-        team = await units.by_id(ctx.session, unit_id)
+        team = await _managed_team(ctx, unit_id)
         ctx.say(
             "units.confirm_close",
             buttons=rows(
@@ -99,8 +99,19 @@ async def buttons(ctx: Context) -> None:
     elif step == "cly":
         team = await units.close_unit(ctx.session, ctx.actor, unit_id, ctx.now)
         ctx.say("units.closed", edit=True, team=team.name)
+        for person_id in await revocation.ended_at(ctx.session, unit_id, ctx.now):
+            await after_role_loss(ctx.session, ctx.catalog, ctx.default_locale, person_id, ctx.now)
     else:
         ctx.say("core.stale_button", edit=True)
+
+
+async def _managed_team(ctx: Context, unit_id: int) -> units.UnitView:
+    """A team the actor manages; a copied `dv:` payload naming another unit says nothing about it."""
+    team = await units.by_id(ctx.session, unit_id)
+    ctx.actor.require(Action.MANAGE_UNITS, team.path)
+    if team.kind != UnitKind.TEAM:
+        raise InvalidInput("units.errors.only_teams")
+    return team
 
 
 @router.state("units.add")

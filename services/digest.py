@@ -11,11 +11,15 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.repositories import kpi as repo
-from db.repositories.kpi import UnitRow
-from services import chart, kpi
+from db.repositories.kpi.base import UnitRow
+from services import chart, findings, kpi
 from services.access import Action, Actor
-from services.kpi import TZ, Finding, KpiSettings, Period, UnitFigures
+from services.export_safety import append_row
+from services.findings import Lagging
+from services.kpi.figures import UnitFigures
+from services.kpi.findings import Finding
+from services.kpi.periods import Period
+from services.kpi.settings import TZ, KpiSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +38,7 @@ class Digest:
     rows: tuple[DigestRow, ...]  # every child unit, ranked
     best: tuple[DigestRow, ...]
     weakest: tuple[DigestRow, ...]
-    lagging: tuple[DigestRow, ...]
+    lagging: tuple[Lagging, ...]  # communes of the subtree with findings (as the reminders say)
 
     @property
     def has_data(self) -> bool:
@@ -53,24 +57,23 @@ async def build(
     tz: ZoneInfo = TZ,
     *,
     indicator: str | None = None,
+    everywhere: dict[int, list[Finding]] | None = None,
 ) -> Digest:
-    """Totals vs target, each child with ▲/▼ and rank, lagging children with reasons."""
+    """Totals vs target, each child with ▲/▼ and rank, and the lagging communes of the subtree
+    with their reasons — the same findings the Monday reminders send (services/findings.py;
+    `everywhere` is findings.for_week's answer when the caller already has it)."""
     total, table = await kpi.child_table_with_total(session, None, unit, week, now, settings, tz)
     if indicator is None and table and all(uf.unit.kind == "team" for uf in table):
         # Dossiers belong to communes, not teams: a commune's teams are compared on their work.
         indicator = TEAM_CHART_INDICATOR
     ind = settings.indicator(indicator or settings.chart_indicator)
-    deadline_passed = kpi.report_deadline(week.start, settings, tz) <= now
-    reported = await repo.communes_with_report(session, unit.path, week.start) if deadline_passed else set()
-    rows: list[DigestRow] = []
-    for rnk, uf in kpi.rank(table, ind):
-        missing = deadline_passed and uf.unit.kind == "commune" and uf.unit.id not in reported
-        rows.append(DigestRow(uf, rnk, tuple(kpi.evaluate(uf, settings, report_missing=missing))))
+    lagging = await findings.under(session, unit, week, now, settings, tz, everywhere=everywhere)
+    by_unit = {lg.unit.id: lg.findings for lg in lagging}
+    rows = [DigestRow(uf, rnk, by_unit.get(uf.unit.id, ())) for rnk, uf in kpi.rank(table, ind, settings)]
     ranked = [r for r in rows if r.rank is not None]
     n = settings.top
     best = ranked[:n]
     weakest = [r for r in ranked[-n:] if r not in best][::-1] if len(ranked) > n else []
-    lagging = [r for r in rows if r.findings]
     return Digest(unit, week, ind.id, total, tuple(rows), tuple(best), tuple(weakest), tuple(lagging))
 
 
@@ -128,12 +131,12 @@ def xlsx(
     ws = wb.active
     assert ws is not None
     ws.title = "KPI"
-    ws.append([title])
+    append_row(ws, [title])
     ws["A1"].font = Font(bold=True)
     header: list[str] = [unit_header, code_header]
     for ind in settings.indicators:
         header += [ind.name(lang), f"{target_header}", f"{source_header}"]
-    ws.append(header)
+    append_row(ws, header)
     for cell in ws[2]:
         cell.font = Font(bold=True)
     for uf in rows:
@@ -145,7 +148,7 @@ def xlsx(
                 None if f.target is None else round(f.target, 2),
                 source_name(f.source),
             ]
-        ws.append(line)
+        append_row(ws, line)  # unit names are typed by people: never a live formula
     ws.column_dimensions["A"].width = 32
     buf = io.BytesIO()
     wb.save(buf)

@@ -40,6 +40,13 @@ UNIT_KINDS: dict[Role, frozenset[str]] = {
     Role.ADMIN: frozenset({UnitKind.COUNTRY, UnitKind.PROVINCE}),
 }
 INVITABLE_ROLES = (Role.VOLUNTEER, Role.TEAM_LEADER, Role.OFFICER, Role.LEADER, Role.ADMIN)
+# (uses, days) a person may choose in chat; larger codes are the operator's (`tocns invites`).
+VOLUNTEER_PRESETS = ((1, 7), (10, 7), (30, 30))
+STAFF_PRESETS = ((1, 3), (1, 7), (5, 7))
+
+
+def presets(role: Role) -> tuple[tuple[int, int], ...]:
+    return VOLUNTEER_PRESETS if role is Role.VOLUNTEER else STAFF_PRESETS
 
 
 class JoinStatus(StrEnum):
@@ -163,6 +170,9 @@ async def create(
         raise InvalidInput("onboarding.errors.unit_closed", unit=unit.name)
     if not (1 <= uses <= MAX_USES) or not (1 <= days <= MAX_DAYS):
         raise InvalidInput("onboarding.errors.bad_limits", max_uses=MAX_USES, max_days=MAX_DAYS)
+    if actor is not None and (uses, days) not in presets(role):  # a forged `moi:n:500:365`
+        top_uses, top_days = max(u for u, _ in presets(role)), max(d for _, d in presets(role))
+        raise InvalidInput("onboarding.errors.bad_limits", max_uses=top_uses, max_days=top_days)
     if needs_approval and role is not Role.VOLUNTEER:
         raise InvalidInput("onboarding.errors.approval_only_volunteers")
     code = new_code()
@@ -238,6 +248,20 @@ async def _check_not_member(session: AsyncSession, person_id: int, invite: Invit
             raise Conflict("onboarding.errors.already_pending", unit=unit.name)
 
 
+async def _removed_since(session: AsyncSession, person_id: int, invite: Invite, unit: Unit | None) -> bool:
+    """Whether someone above removed (or revoked) the person from this unit after the code was
+    made: the old code then asks the team leader again instead of letting them straight back."""
+    if unit is None:
+        return False
+    stmt = select(Membership.id).where(
+        Membership.person_id == person_id,
+        Membership.unit_id == unit.id,
+        Membership.ended_reason.in_(("removed", "revoked")),
+        Membership.ended_at >= invite.created_at,
+    )
+    return (await session.execute(stmt)).first() is not None
+
+
 async def check(session: AsyncSession, actor: Actor, code: str, now: datetime) -> InviteView:
     """Validate a code before asking the newcomer to confirm their name."""
     invite, unit = await _usable(session, code, now)
@@ -259,7 +283,10 @@ async def redeem(session: AsyncSession, actor: Actor, code: str, now: datetime) 
         raise InvalidInput("onboarding.errors.used_up", code=invite.code)
     role = Role(invite.role)
     view = units.view(unit) if unit else None
-    if invite.needs_approval and unit is not None:
+    removed = await _removed_since(session, actor.person_id, invite, unit)
+    if removed and role is not Role.VOLUNTEER:
+        raise PermissionDenied("onboarding.errors.removed_staff", unit=unit.name if unit else "—")
+    if (invite.needs_approval or removed) and unit is not None:
         request = JoinRequest(
             person_id=actor.person_id,
             unit_id=unit.id,

@@ -185,7 +185,7 @@ async def remove_member(session: AsyncSession, actor: Actor, membership_id: int,
     actor.require(Action.MANAGE_TEAM, team.path)
     if m.person_id == actor.person_id:
         raise InvalidInput("team.errors.remove_self")
-    m.active, m.ended_at = False, now
+    m.active, m.ended_at, m.ended_reason = False, now, "removed"
     person = await session.get(Person, m.person_id)
     await repo.audit(
         session, actor.person_id, "role.revoke", f"person:{m.person_id}", {"role": m.role, "unit": team.code}
@@ -237,7 +237,7 @@ async def leave(session: AsyncSession, actor: Actor, membership_id: int, now: da
     m, team = await _membership(session, membership_id)
     if m.person_id != actor.person_id:
         raise NotFound("team.errors.unknown_member")
-    m.active, m.ended_at = False, now
+    m.active, m.ended_at, m.ended_reason = False, now, "left"
     await repo.audit(
         session,
         actor.person_id,

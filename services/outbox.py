@@ -96,6 +96,7 @@ async def mark_failed(
     row.claimed_until = None
     if unreachable:
         row.status = OutboxStatus.UNREACHABLE
+        row.next_attempt_at = utcnow()  # when it failed (services/reachability.py reads it)
     elif permanent or row.attempts >= max_attempts:
         row.status = OutboxStatus.DEAD
     else:

@@ -149,3 +149,18 @@ async def grant_role(
         )
     await session.flush()
     return person
+
+
+async def account_id(session: AsyncSession, channel: str, external_id: str) -> int | None:
+    """The id of the channel account a message came from."""
+    account = await repo.find_account(session, channel, external_id)
+    return account.id if account else None
+
+
+async def find_actor(session: AsyncSession, channel: str, external_id: str) -> Actor | None:
+    """The actor behind a channel account, without creating anyone (read-only)."""
+    account = await repo.find_account(session, channel, external_id)
+    if account is None:
+        return None
+    person = await session.get(Person, account.person_id)
+    return await actor_for(session, person) if person is not None else None

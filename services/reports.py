@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import astuple, dataclass, fields
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -12,9 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Unit, WeeklyReport
 from services.access import Action, Actor
+from services.calendar import Calendar, Week
 from services.errors import Conflict, InvalidInput, NotFound
 
 MAX_VALUE = 1_000_000
+DEFAULT_CALENDAR = Calendar()
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,15 +49,17 @@ class ReportView:
     week_start: date
     counts: Counts
     status: str  # draft | final
+    submitted_at: datetime | None = None
 
 
-def week_start_of(day: date) -> date:
-    return day - timedelta(days=day.weekday())
+def week_start_of(day: date, cal: Calendar | None = None) -> date:
+    """First day of the reporting week containing `day` (Monday unless the calendar says)."""
+    return (cal or DEFAULT_CALENDAR).week_of(day).start
 
 
-def last_finished_week(today: date) -> date:
-    """Monday of the last Monday–Sunday week that has ended."""
-    return week_start_of(today) - timedelta(days=7)
+def last_finished_week(today: date, cal: Calendar | None = None) -> date:
+    """First day of the last reporting week that has ended."""
+    return (cal or DEFAULT_CALENDAR).week_of(today).previous().start
 
 
 def week_has_ended(week_start: date, today: date) -> bool:
@@ -63,30 +67,40 @@ def week_has_ended(week_start: date, today: date) -> bool:
 
 
 _DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{4}))?$")
+_WEEK = re.compile(r"^(?:tuan|tuần|w|week)\s*(\d{1,2})(?:\s*/\s*(\d{4}))?$")
 
 
-def pick_week(spec: str, today: date) -> date:
-    """'' → the last finished week; 'tuan 46' / 'tuần 46' / 'w46' → ISO week 46; a date → its week."""
+def pick_week(spec: str, now: datetime | date, cal: Calendar | None = None) -> date:
+    """'' → the week the calendar has open now; 'tuan 47' / 'tuần 47/2026' / 'w47' → week 47
+    (the week whose Thursday is in ISO week 47); a date → the week containing it."""
+    cal = cal or DEFAULT_CALENDAR
+    if isinstance(now, datetime):
+        today = cal.today(now)
+    else:
+        today, now = now, datetime.combine(now, time(12), tzinfo=cal.tz)
     s = spec.strip().lower()
     if not s:
-        return last_finished_week(today)
-    m = re.match(r"^(?:tuan|tuần|w|week)\s*(\d{1,2})(?:\s*/\s*(\d{4}))?$", s)
+        return cal.open_week(now).start
+    m = _WEEK.match(s)
     if m:
-        week, year = int(m.group(1)), int(m.group(2) or today.year)
+        number, year = int(m.group(1)), int(m.group(2) or today.year)
         try:
-            monday = date.fromisocalendar(year, week, 1)
+            week = cal.week_named(year, number)
         except ValueError:
             raise InvalidInput("baocao.errors.bad_week", value=spec[:20]) from None
-        if not m.group(2) and monday > today:
-            monday = date.fromisocalendar(year - 1, min(week, 52), 1)
-        return monday
+        if not m.group(2) and week.start > today:
+            try:
+                week = cal.week_named(year - 1, number)
+            except ValueError:
+                week = cal.week_named(year - 1, 52)
+        return week.start
     m = _DATE.match(s)
     if m:
         try:
             day = date(int(m.group(3) or today.year), int(m.group(2)), int(m.group(1)))
         except ValueError:
             raise InvalidInput("baocao.errors.bad_week", value=spec[:20]) from None
-        return week_start_of(day)
+        return cal.week_of(day).start
     raise InvalidInput("baocao.errors.bad_week", value=spec[:20])
 
 
@@ -102,23 +116,39 @@ def parse_number(text: str) -> int:
     return n
 
 
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with the numbers: the catalog key, its params, and the answer (index into
+    FIELDS) the officer should fix."""
+
+    key: str
+    params: dict[str, object]
+    field: int
+
+
+def problems(values: list[int | None]) -> list[Problem]:
+    """Every problem with the numbers given so far (None = not asked yet), in question order."""
+    out: list[Problem] = []
+    for i, v in enumerate(values):
+        if v is not None and v < 0:
+            out.append(Problem("baocao.errors.negative", {}, i))
+    known = dict(zip(FIELDS, values, strict=False))
+    for part, whole in PARTS:
+        p, w = known.get(part), known.get(whole)
+        if p is not None and w is not None and p > w:
+            params: dict[str, object] = {"part": part, "whole": whole, "part_value": p, "whole_value": w}
+            out.append(Problem("baocao.errors.part_over_total", params, FIELDS.index(part)))
+    return out
+
+
 def check(values: list[int]) -> Counts:
-    """Eight non-negative numbers where every part ≤ its total."""
+    """Eight non-negative numbers where every part ≤ its total (raises the first problem)."""
     if len(values) != len(FIELDS):
         raise InvalidInput("baocao.errors.count", expected=len(FIELDS), got=len(values))
-    if any(v < 0 for v in values):
-        raise InvalidInput("baocao.errors.negative")
-    counts = Counts(*values)
-    for part, whole in PARTS:
-        if getattr(counts, part) > getattr(counts, whole):
-            raise InvalidInput(
-                "baocao.errors.part_over_total",
-                part=part,
-                whole=whole,
-                part_value=getattr(counts, part),
-                whole_value=getattr(counts, whole),
-            )
-    return counts
+    found = problems(list(values))
+    if found:
+        raise InvalidInput(found[0].key, **found[0].params)
+    return Counts(*values)
 
 
 async def commune_units(session: AsyncSession, actor: Actor) -> list[Unit]:
@@ -140,7 +170,7 @@ async def get(session: AsyncSession, unit_id: int, week_start: date) -> ReportVi
     if row is None:
         return None
     counts = Counts(*(int(getattr(row, f)) for f in FIELDS))
-    return ReportView(row.unit_id, row.week_start, counts, row.status)
+    return ReportView(row.unit_id, row.week_start, counts, row.status, _aware(row.submitted_at))
 
 
 async def save(
@@ -153,33 +183,71 @@ async def save(
     tz: ZoneInfo,
     *,
     replace: bool = False,
+    cal: Calendar | None = None,
 ) -> ReportView:
-    """Store a week's counts; an unfinished week is a draft; an existing week needs `replace`."""
+    """/baocao: check the officer may report for the unit, then file() the week's counts."""
     unit = await session.get(Unit, unit_id)
     if unit is None:
         raise NotFound("errors.unit_not_found", code=str(unit_id))
     actor.require(Action.SUBMIT_WEEKLY_REPORT, unit.path)
+    return await file(
+        session, unit_id, week_start, counts, now, cal or Calendar(tz=tz),
+        person_id=actor.person_id or None, replace=replace,
+    )  # fmt: skip
+
+
+async def file(
+    session: AsyncSession,
+    unit_id: int,
+    week_start: date,
+    counts: Counts,
+    now: datetime,
+    cal: Calendar,
+    *,
+    person_id: int | None,
+    replace: bool = False,
+) -> ReportView:
+    """Store a week's counts as the reporting calendar says: a draft while the week is not yet
+    reportable (previous_week convention), else the week's report; an existing week needs
+    `replace`. A correction sent before `keeps_on_time_until` keeps an on-time report on time
+    (its `submitted_at` stays the first on-time filing); a later one is dated now."""
     check(list(astuple(counts)))
-    if week_start.weekday() != 0:
-        week_start = week_start_of(week_start)
-    today = now.astimezone(tz).date()
-    if week_start > today:
+    week = cal.week_of(week_start)
+    if week.start > cal.today(now):
         raise InvalidInput("baocao.errors.future_week")
-    status = "final" if week_has_ended(week_start, today) else "draft"
+    status = "draft" if cal.is_draft(week, now) else "final"
     row = (
         await session.execute(
-            select(WeeklyReport).where(WeeklyReport.unit_id == unit_id, WeeklyReport.week_start == week_start)
+            select(WeeklyReport).where(WeeklyReport.unit_id == unit_id, WeeklyReport.week_start == week.start)
         )
     ).scalar_one_or_none()
     if row is not None and not replace:
-        raise Conflict("baocao.errors.exists", week=week_start.strftime("%d/%m/%Y"))
+        raise Conflict("baocao.errors.exists", week=week.start.strftime("%d/%m/%Y"))
+    keep_time = (
+        row is not None
+        and row.status == "final"
+        and status == "final"
+        and _aware(row.submitted_at) <= cal.deadline(week)
+        and now < cal.keeps_on_time_until(week)
+    )
     if row is None:
-        row = WeeklyReport(unit_id=unit_id, week_start=week_start)
+        row = WeeklyReport(unit_id=unit_id, week_start=week.start)
         session.add(row)
     for name in FIELDS:
         setattr(row, name, getattr(counts, name))
     row.status = status
-    row.submitted_by = actor.person_id or None
-    row.submitted_at = now
+    row.submitted_by = person_id
+    if not keep_time:
+        row.submitted_at = now
     await session.flush()
-    return ReportView(unit_id, week_start, counts, status)
+    return ReportView(unit_id, week.start, counts, status, _aware(row.submitted_at))
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def on_time(view: ReportView, cal: Calendar) -> bool:
+    """Filed (final) by the week's deadline."""
+    at = view.submitted_at
+    return view.status == "final" and at is not None and at <= cal.deadline(Week(view.week_start))

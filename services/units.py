@@ -15,6 +15,7 @@ from db.models import Membership, Unit
 from db.repositories import core as repo
 from services.access import Action, Actor
 from services.errors import Conflict, InvalidInput, NotFound
+from services.text import fold
 
 
 class UnitKind(StrEnum):
@@ -122,12 +123,6 @@ async def find(
     return found[:limit]
 
 
-def fold(text: str) -> str:
-    """Lower-case, without diacritics: Vietnamese typed without accents still matches."""
-    text = unicodedata.normalize("NFD", text.strip().lower()).replace("đ", "d")
-    return "".join(c for c in text if not unicodedata.combining(c))
-
-
 # --- teams managed from the bot ------------------------------------------------------------
 
 
@@ -168,6 +163,8 @@ async def create_team(session: AsyncSession, actor: Actor, commune_id: int, name
 async def rename_unit(session: AsyncSession, actor: Actor, unit_id: int, name: str) -> UnitView:
     unit = await _unit(session, unit_id)
     actor.require(Action.MANAGE_UNITS, unit.path)
+    if unit.kind != UnitKind.TEAM:  # communes and provinces are named by the unit tree import
+        raise InvalidInput("units.errors.only_teams")
     old, unit.name = unit.name, _clean_name(name)
     await repo.audit(
         session, actor.person_id, "unit.rename", f"unit:{unit.code}", {"from": old, "to": unit.name}
@@ -190,6 +187,6 @@ async def close_unit(session: AsyncSession, actor: Actor, unit_id: int, now: dat
         )
     ).scalars()
     for m in members:
-        m.active, m.ended_at = False, now
+        m.active, m.ended_at, m.ended_reason = False, now, "closed"
     await repo.audit(session, actor.person_id, "unit.close", f"unit:{unit.code}", {})
     return view(unit)

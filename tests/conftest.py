@@ -4,14 +4,24 @@ is set. The schema is always built by the Alembic migrations."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.assemble import build
 from bot.kernel import App
-from tests.support import PgDatabase, SqliteTemplate, backends, make_settings
+from db.base import utcnow
+from tests.support import (
+    ChatDriver,
+    Clock,
+    PgDatabase,
+    SqliteTemplate,
+    backends,
+    demo_driver,
+    make_settings,
+    seed_demo,
+)
 
 
 @pytest.fixture(scope="session")
@@ -53,3 +63,28 @@ async def app(db_url: str) -> AsyncIterator[App]:
         yield application
     finally:
         await application.close()
+
+
+@pytest.fixture
+def clock(app: App) -> Clock:
+    """The time the app's intake sees; starts now, move it with `clock.set(...)`/`clock.advance(...)`."""
+    c = Clock(utcnow())
+    app.intake.clock = c
+    return c
+
+
+@pytest.fixture
+async def seeded_app(app: App) -> App:
+    """The app with the demo data (Thành phố Huế's communes, demo people and their history)."""
+    await seed_demo(app)
+    return app
+
+
+@pytest.fixture
+def as_user(seeded_app: App) -> Callable[..., ChatDriver]:
+    """`as_user("canbo")`: a chat driver speaking as one of the demo people."""
+
+    def make(key: str, **kw: object) -> ChatDriver:
+        return demo_driver(seeded_app, key, **kw)
+
+    return make

@@ -1,21 +1,31 @@
-"""Hand-built KPI data: a tiny tree and rows inserted directly (no other feature's services)."""
+"""KPI test data: a tiny tree, people, dossiers and help sessions inserted directly (other
+features' rows); weekly reports only through `/baocao` (baocao()), as an officer files them."""
 
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import ChannelAccount, Dossier, HelpSession, Membership, Person, Unit, WeeklyReport
+from bot.kernel import App
+from db.models import ChannelAccount, Dossier, HelpSession, Membership, Person, Unit
 from db.repositories import core as repo
+from db.repositories.kpi.base import UnitRow
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 WEEK = date(2026, 11, 16)  # Monday of 2026-W47
 # Monday 2026-11-23 09:00 in Huế: the digest for W47 goes out now.
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=TZ).astimezone(UTC)
+# Friday 2026-11-20 14:00: officers answer the week's report (due Friday 17:00).
+FRIDAY = datetime(2026, 11, 20, 14, 0, tzinfo=TZ).astimezone(UTC)
 _codes = itertools.count(1)
+
+
+def row(u: Unit) -> UnitRow:
+    """The KPI row of a unit built by the test."""
+    return UnitRow(u.id, u.code, u.name, u.kind, u.path, u.parent_id)
 
 
 def at(day: date, hour: int = 9) -> datetime:
@@ -69,38 +79,18 @@ async def dossier(
     return d
 
 
-async def report(
-    s: AsyncSession,
-    u: Unit,
-    week: date,
-    *,
-    received: int = 10,
-    online: int = 5,
-    full: int = 2,
-    resolved: int = 8,
-    on_time: int = 6,
-    overdue: int = 1,
-    offered: int = 20,
-    with_online: int = 4,
-    submitted: datetime | None = None,
-) -> None:
-    s.add(
-        WeeklyReport(
-            unit_id=u.id,
-            week_start=week,
-            received=received,
-            received_online=online,
-            received_full_online=full,
-            resolved=resolved,
-            resolved_on_time=on_time,
-            overdue_open=overdue,
-            services_offered=offered,
-            services_with_online=with_online,
-            status="final",
-            submitted_at=submitted or at(week + timedelta(days=4), 10),
-        )
-    )
-    await s.flush()
+async def baocao(app: App, officer: int, when: datetime, args: str) -> str:
+    """The officer types `/baocao <args>` at `when` (the real dialog, frozen clock); the answer."""
+    from tests.support import ChatDriver
+
+    driver = ChatDriver(app, f"k-{officer}", channel="console")
+    before = app.intake.clock  # type: ignore[attr-defined]
+    app.intake.clock = lambda: when  # type: ignore[attr-defined]
+    try:
+        said = await driver.send(f"/baocao {args}")
+    finally:
+        app.intake.clock = before  # type: ignore[attr-defined]
+    return said.text
 
 
 async def person(

@@ -8,10 +8,12 @@ import shutil
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
 from bot.config import load_settings
@@ -22,6 +24,7 @@ from db.engine import create_engine
 from handlers.core import Incoming, Reply
 
 PG_ENV = "TOCNS_TEST_DATABASE_URL"
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def backends() -> list[str]:
@@ -282,3 +285,26 @@ def run(coro: Any) -> Any:
 
 def lines(*items: str) -> Iterable[str]:
     return items
+
+
+class Clock:
+    """An injected clock: the intake (and whatever else is given `clock`) reads the time here."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start if start.tzinfo else start.replace(tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, when: datetime) -> None:
+        """Jump to `when` (naive values are local Vietnam time, as people say them)."""
+        self.now = (when if when.tzinfo else when.replace(tzinfo=VN)).astimezone(UTC)
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+async def count(app: App, model: type) -> int:
+    """Rows of `model` in the app's database."""
+    async with app.sessions() as s:
+        return int((await s.execute(select(func.count()).select_from(model))).scalar_one())

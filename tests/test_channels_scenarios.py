@@ -12,7 +12,8 @@ import pytest
 from bot.kernel import App
 from handlers.core import Button, Reply
 from services import outbox
-from tests.zalo_helpers import TelegramHarness, ZaloBotHarness, ZaloOAHarness, processed_count
+from tests.harness.telegram import TelegramHarness
+from tests.harness.zalo import ZaloBotHarness, ZaloOAHarness, processed_count
 
 CHANNELS = ["telegram", "zalo_bot_polling", "zalo_bot_webhook", "zalo_oa"]
 # PTB 22 warns about its own int→timedelta migration (see tests/test_telegram_adapter.py).

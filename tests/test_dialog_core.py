@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.assemble import build
 from bot.kernel import App
@@ -10,7 +10,7 @@ from db.models import ChannelAccount, DialogState, Person, ProcessedUpdate
 from handlers.core import Button, Context
 from handlers.router import Router
 from services.errors import InvalidInput
-from tests.support import ChatDriver, make_settings
+from tests.support import ChatDriver, count, make_settings
 
 
 def probe_router() -> Router:
@@ -57,11 +57,6 @@ def probe_router() -> Router:
 def with_probe(app: App) -> App:
     app.router.include(probe_router())
     return app
-
-
-async def count(app: App, model: type) -> int:
-    async with app.sessions() as s:
-        return int((await s.execute(select(func.count()).select_from(model))).scalar_one())
 
 
 async def test_start_help_and_unknown_text(app: App) -> None:

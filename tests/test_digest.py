@@ -6,15 +6,12 @@ from datetime import timedelta
 
 from bot.kernel import App
 from handlers import jobs
-from services import digest, kpi
-from services.kpi import period_of, settings_from
-from tests.kpi_helpers import NOW, TZ, WEEK
+from services import digest
+from services.kpi.periods import period_of
+from services.kpi.settings import settings_from
+from tests.kpi_helpers import NOW, TZ, WEEK, row
 from tests.support import ChatDriver
 from tests.test_jobs import seed
-
-
-def row(u: object) -> kpi.UnitRow:
-    return kpi.UnitRow(u.id, u.code, u.name, u.kind, u.path, u.parent_id)  # type: ignore[attr-defined]
 
 
 async def test_digest_values_and_no_data(app: App) -> None:
@@ -23,8 +20,10 @@ async def test_digest_values_and_no_data(app: App) -> None:
     t = ids["t"]
     async with app.sessions() as s:
         d = await digest.build(s, row(t["P"]), period_of("week", WEEK), NOW, cfg, TZ)
-        assert [r.figures.unit.code for r in d.best] == ["C1", "C2"][: len(d.best)]
-        assert {r.figures.unit.code for r in d.lagging} == {"C2", "C3"}
+        # C1 has 4 dossiers, fewer than rank_min_denominator (5): listed, not ranked.
+        assert [r.figures.unit.code for r in d.best] == ["C2"]
+        assert {r.figures.unit.code: r.rank for r in d.rows}["C1"] is None
+        assert {lg.unit.code for lg in d.lagging} == {"C2", "C3"}
         png = digest.chart_png(d, cfg, "vi", title="Tỷ lệ", target_label="Chỉ tiêu", no_data="—")
         assert png.startswith(b"\x89PNG")
         env = jobs.JobEnv(s, app.catalog, cfg, TZ, "vi", NOW)
@@ -48,9 +47,11 @@ async def test_commands(app: App) -> None:
     assert isinstance(app.intake, Intake)
     user = ChatDriver(app, "900", "Lãnh đạo tỉnh")
     said = await user.send("/kpi P 2026-W47")
-    assert "Tỷ lệ hồ sơ trực tuyến" in said.text and "Quý 2026-Q4" in said.text
+    assert "Tỷ lệ hồ sơ trực tuyến" in said.text and "Quý IV/2026" in said.text
+    assert "tuần 47/2026 (16/11–22/11)" in said.text
     said = await user.send("/xephang P 2026-W47")
-    assert "1. Xã Một" in said.text
+    assert "1. Xã Hai" in said.text and "Xã Một: mới có 4 hồ sơ, chưa đủ để xếp hạng" in said.text
+    assert "Xã Ba: chưa có số liệu" in said.text
     said = await user.tap("toàn trình")
     assert "Tỷ lệ hồ sơ toàn trình" in said.text.split("\n")[0] and said.replies[0].edit
     said = await user.tap("Excel")

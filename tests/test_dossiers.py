@@ -8,7 +8,7 @@ from sqlalchemy import select
 from bot.kernel import App
 from db.models import Dossier, DossierEvent
 from services import dossiers
-from tests.support import ChatDriver, demo_driver, outbox_rows, seed_demo
+from tests.support import ChatDriver, demo_driver, outbox_rows
 
 CODE = "H46.19786-261120-0042"
 
@@ -72,11 +72,10 @@ async def record_as_officer(app: App, code: str = CODE) -> ChatDriver:
     return canbo
 
 
-async def test_officer_records_moves_and_subscriber_is_notified(app: App) -> None:
-    await seed_demo(app)
-    canbo = await record_as_officer(app)
+async def test_officer_records_moves_and_subscriber_is_notified(seeded_app: App) -> None:
+    canbo = await record_as_officer(seeded_app)
     # A citizen looks the code up (bare, lower case, stray punctuation) and subscribes.
-    dan = demo_driver(app, "dan")
+    dan = demo_driver(seeded_app, "dan")
     said = await dan.send(f" {CODE.lower()}. ")
     assert "Đã tiếp nhận" in said.text and "30/12/2026" in said.text
     assert "Phạm Quốc Bảo" not in said.text and "Nguyễn Thị Lan" not in said.text
@@ -89,17 +88,17 @@ async def test_officer_records_moves_and_subscriber_is_notified(app: App) -> Non
     said = await canbo.tap("Có kết quả")
     assert "Đã có kết quả" in said.text
     # A move that is not allowed (result ready → processing) is refused.
-    async with app.sessions() as s:
+    async with seeded_app.sessions() as s:
         dossier = (await s.execute(select(Dossier).where(Dossier.code == CODE))).scalar_one()
     said = await canbo.press(f"hs:st:{dossier.id}:processing")
     assert "Không chuyển được" in said.text and "«Đã có kết quả»" in said.text
     said = await canbo.press(f"hs:h:{dossier.id}")
     assert said.text.count("•") == 3
-    rows = [r for r in await outbox_rows(app) if r.kind == "dossier_status"]
+    rows = [r for r in await outbox_rows(seeded_app) if r.kind == "dossier_status"]
     assert len(rows) == 2
     assert rows[0].chat_id == "demo-dan" and "đang được xử lý" in rows[0].payload["text"]
     assert rows[0].idempotency_key.startswith(f"dossier:{dossier.id}:")
-    async with app.sessions() as s:
+    async with seeded_app.sessions() as s:
         d = (await s.execute(select(Dossier).where(Dossier.code == CODE))).scalar_one()
         assert d.status == "result_ready" and d.finished_at is not None
         events = (
@@ -108,9 +107,8 @@ async def test_officer_records_moves_and_subscriber_is_notified(app: App) -> Non
         assert [e.status_to for e in events] == ["received", "processing", "result_ready"]
 
 
-async def test_volunteer_records_for_team_commune_but_cannot_move(app: App) -> None:
-    await seed_demo(app)
-    tnv = demo_driver(app, "tnv")
+async def test_volunteer_records_for_team_commune_but_cannot_move(seeded_app: App) -> None:
+    tnv = demo_driver(seeded_app, "tnv")
     await tnv.send("/hoso H46.1-261120-0007")
     await tnv.send("mot thu tuc la hoac")
     said = await tnv.tap("Dùng đúng tên")
@@ -120,7 +118,7 @@ async def test_volunteer_records_for_team_commune_but_cannot_move(app: App) -> N
     said = await tnv.tap("Có")
     assert "Đã ghi hồ sơ" in said.text
     assert not any("Đang xử lý" in label for label in said.labels())
-    async with app.sessions() as s:
+    async with seeded_app.sessions() as s:
         d = (await s.execute(select(Dossier).where(Dossier.code == "H46.1-261120-0007"))).scalar_one()
         from db.models import Unit
 
@@ -130,9 +128,8 @@ async def test_volunteer_records_for_team_commune_but_cannot_move(app: App) -> N
     assert "chưa có quyền" in said.text
 
 
-async def test_citizen_lookups(app: App) -> None:
-    await seed_demo(app)
-    dan = ChatDriver(app, "5005", "Khách")
+async def test_citizen_lookups(seeded_app: App) -> None:
+    dan = ChatDriver(seeded_app, "5005", "Khách")
     said = await dan.send("/tracuu H99.99-261120-9999")
     assert "Chưa tìm thấy" in said.text
     said = await dan.send("/tracuu abc")
@@ -153,7 +150,7 @@ def test_procedure_search_unaccented() -> None:
 
 
 def test_a_code_inside_a_sentence_is_found() -> None:
-    from services.dossiers import code_in_sentence
+    from services.dossiers.codes import code_in_sentence
 
     assert code_in_sentence("mã hồ sơ của tôi là H12.34-241120-0001 ạ") == "H12.34-241120-0001"
     found = code_in_sentence("ho so 000.00.12.h12-241120-0001 sao chua xong vay")

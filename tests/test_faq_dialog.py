@@ -13,8 +13,11 @@ from bot.config import ConfigError
 from bot.kernel import ROOT, App, StartupError
 from handlers.core import MAX_PAYLOAD_BYTES
 from handlers.faq import FAQ_INDEX, entry_ref, find_entry
-from services import faq_feedback
-from tests.support import ChatDriver, demo_driver, make_settings, seed_demo
+from handlers.handoff_push import StartHandoff
+from services.faq import feedback as faq_feedback
+from tests.support import ChatDriver, demo_driver, make_settings
+
+HANDOFF = StartHandoff().pack()  # the FAQ's «Gặp người hỗ trợ» button
 
 
 def payloads(said: object) -> list[str]:
@@ -32,7 +35,9 @@ async def test_unaccented_question_gets_the_right_answer(app: App) -> None:
     assert "faq:d:dang-ky-khai-sinh" in payloads(said)
     full = await lan.tap("Xem đầy đủ")
     assert "Giấy tờ cần chuẩn bị" in full.text and "Lệ phí" in full.text
-    assert "Căn cứ pháp lý" in full.text and "rà soát" in full.text
+    assert "Căn cứ pháp lý" in full.text and "Nguồn đã đối chiếu" in full.text
+    # not re-checked in the review of 2026-11-30: the date is shown, but not as "rà soát"
+    assert "cập nhật ngày 01/11/2026" in full.text and "chưa được đối chiếu" in full.text
     assert "Luật Hộ tịch 2014" in full.text
 
 
@@ -41,7 +46,7 @@ async def test_unclear_question_offers_three_choices_that_work(app: App) -> None
     said = await lan.send("giay to")
     choices = [p for p in payloads(said) if p.startswith("faq:a:")]
     assert len(choices) == 3
-    assert "hr:start" in payloads(said)
+    assert HANDOFF in payloads(said)
     index = app.resources[FAQ_INDEX]
     for payload in choices:
         entry = find_entry(index, payload.split(":")[2])
@@ -54,14 +59,14 @@ async def test_nonsense_gets_dont_know_handoff_and_a_logged_gap(app: App) -> Non
     lan = ChatDriver(app, "7003")
     said = await lan.send("qwxz blorf")
     assert "chưa hiểu" in said.text
-    assert "hr:start" in payloads(said) and "core:help" in payloads(said)
+    assert HANDOFF in payloads(said) and "core:help" in payloads(said)
     await ChatDriver(app, "7004").send("qwxz   BLORF!")  # same question, normalised
     async with app.sessions() as s:
         found = await faq_feedback.gaps(s)
     assert [(g.normalized, g.count) for g in found] == [("qwxz blorf", 2)]
-    # A greeting alone is not a question: the general fallback answers.
+    # A greeting alone is not a question: answered like a person, with what the bot can do.
     said = await lan.send("alo")
-    assert "core:help" in payloads(said) and "hr:start" not in payloads(said)
+    assert "core:help" in payloads(said) and HANDOFF not in payloads(said)
 
 
 async def test_gap_log_masks_long_numbers(app: App) -> None:
@@ -71,23 +76,22 @@ async def test_gap_log_masks_long_numbers(app: App) -> None:
     assert found and "0905123456" not in found[0].normalized
 
 
-async def test_votes_are_counted_once_per_person_and_changeable(app: App) -> None:
-    await seed_demo(app)
-    a, b = ChatDriver(app, "7010"), ChatDriver(app, "7011")
+async def test_votes_are_counted_once_per_person_and_changeable(seeded_app: App) -> None:
+    a, b = ChatDriver(seeded_app, "7010"), ChatDriver(seeded_app, "7011")
     for who in (a, b):
         await who.send("đăng ký tạm trú online")
     await a.tap("Hữu ích")
     await a.press("faq:v:dang-ky-tam-tru:u")  # twice: still one vote
     said = await b.press("faq:v:dang-ky-tam-tru:d")
     assert "Gặp người hỗ trợ" in " ".join(said.labels())
-    async with app.sessions() as s:
+    async with seeded_app.sessions() as s:
         votes = {v.entry_id: (v.up, v.down) for v in await faq_feedback.votes(s)}
     assert votes["dang-ky-tam-tru"] == (1 + 0, 1 + 1)  # the demo seed has one 👎 on it already
     await b.press("faq:v:dang-ky-tam-tru:u")  # b changes their mind
-    async with app.sessions() as s:
+    async with seeded_app.sessions() as s:
         votes = {v.entry_id: (v.up, v.down) for v in await faq_feedback.votes(s)}
     assert votes["dang-ky-tam-tru"] == (2, 1)
-    admin = demo_driver(app, "admin")
+    admin = demo_driver(seeded_app, "admin")
     report = await admin.send("/phanhoi")
     assert "Đăng ký tạm trú" in report.text and "tien dien thang nay bao nhieu" in report.text
     refused = await a.send("/phanhoi")
@@ -161,3 +165,24 @@ async def test_a_bare_number_is_not_a_question(app: App) -> None:
     for text in ("2", "???", "12/11"):
         said = await user.send(text)
         assert "Xin lỗi, tôi chưa hiểu" in said.text, text
+
+
+def url_buttons(said: object) -> list[tuple[str, str]]:
+    return [(b.label, b.url) for r in said.replies for row in r.buttons for b in row if b.url]  # type: ignore[attr-defined]
+
+
+async def test_answer_buttons_link_only_to_a_relevant_page(app: App) -> None:
+    """QR payments have nothing to do with the public-service portal: no portal button; a checked
+    entry shows its sources and "rà soát" date, a partly checked one says what is unchecked."""
+    minh = ChatDriver(app, "7101")
+    said = await minh.send("thanh toán bằng mã qr ở chợ như thế nào")
+    assert "mã QR" in said.text
+    assert not [u for _, u in url_buttons(said) if "dichvucong" in u]
+    scam = await minh.send("bi lua chuyen tien roi phai lam gi")
+    assert [label for label, _ in url_buttons(scam)] == ["🌐 Trang thông tin chính thức"]
+    full = await minh.tap("Xem đầy đủ")
+    assert "Nguồn đã đối chiếu" in full.text and "Nội dung rà soát lần cuối: 30/11/2026" in full.text
+    tax = await minh.send("quyết toán thuế thu nhập cá nhân")
+    assert "Quyết toán thuế" in tax.text
+    partly = await minh.tap("Xem đầy đủ")
+    assert "chưa được đối chiếu" in partly.text and "rà soát lần cuối" not in partly.text

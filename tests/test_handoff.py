@@ -12,10 +12,11 @@ from sqlalchemy import select
 
 from bot.kernel import App
 from db.models import Ticket
-from handlers.handoff import escalate_due
+from handlers.handoff_desk import escalate_due
+from handlers.handoff_push import Rate
 from services import handoff, people
 from services.access import Role
-from services.handoff import HandoffSettings, WorkingHours
+from services.handoff.hours import HandoffSettings, WorkingHours
 from tests.support import ChatDriver, demo_driver, outbox_rows, seed_demo
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -76,15 +77,16 @@ def button_payloads(payload: dict[str, object]) -> list[str]:
     return [b[1] for row in payload.get("buttons", []) for b in row]  # type: ignore[attr-defined]
 
 
-async def test_full_hand_off_claim_relay_close_rate(app: App, caplog: pytest.LogCaptureFixture) -> None:
+async def test_full_hand_off_claim_relay_close_rate(
+    seeded_app: App, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO)
-    await seed_demo(app)
-    freeze(app, MON_0900)
-    dan = demo_driver(app, "dan")
-    tnv, tnv2 = demo_driver(app, "tnv"), demo_driver(app, "tnv2")
-    ticket_id = await open_ticket(app, dan, "Cho hỏi làm sổ đỏ ở đâu? SĐT tôi 0905123456")
+    freeze(seeded_app, MON_0900)
+    dan = demo_driver(seeded_app, "dan")
+    tnv, tnv2 = demo_driver(seeded_app, "tnv"), demo_driver(seeded_app, "tnv2")
+    ticket_id = await open_ticket(seeded_app, dan, "Cho hỏi làm sổ đỏ ở đâu? SĐT tôi 0905123456")
     assert "không cần gửi số căn cước" in dan.history[-1].text  # warned once
-    new = [p for p in await pushes(app) if p[0].startswith(f"ticket:{ticket_id}:new:")]
+    new = [p for p in await pushes(seeded_app) if p[0].startswith(f"ticket:{ticket_id}:new:")]
     chats = {chat for _, chat, _ in new}
     assert {"demo-tnv", "demo-tnv2", "demo-totruong"} <= chats and "demo-dan" not in chats
     assert "demo-canbo" not in chats  # officers only on escalation
@@ -96,34 +98,34 @@ async def test_full_hand_off_claim_relay_close_rate(app: App, caplog: pytest.Log
     assert "khi có người nhận" in said.text
 
     # First wins, the second is told it is taken.
-    mark = await last_outbox_id(app)
+    mark = await last_outbox_id(seeded_app)
     won = await tnv.press(f"hr:k:{ticket_id}")
     assert "đã nhận phiếu" in won.text and "sổ đỏ" in won.text and "Thửa đất" in won.text
     lost = await tnv2.press(f"hr:k:{ticket_id}")
     assert "đã có người khác nhận" in lost.text
-    row = await ticket_row(app, ticket_id)
-    assert row.status == "claimed" and row.claimed_by == await person_of(app, tnv)
-    after = await pushes(app, mark)
+    row = await ticket_row(seeded_app, ticket_id)
+    assert row.status == "claimed" and row.claimed_by == await person_of(seeded_app, tnv)
+    after = await pushes(seeded_app, mark)
     assert any(k.startswith(f"ticket:{ticket_id}:taken:") and c == "demo-tnv2" for k, c, _ in after)
     told = [p for k, c, p in after if c == "demo-dan" and ":claimed" in k]
     assert told and "Tổ CNSCĐ Tổ dân phố 1" in str(told[0]["text"])
     assert "Trần Văn Minh" not in str(told[0])
 
     # Volunteer → citizen (the volunteer is in reply mode right after claiming).
-    mark = await last_outbox_id(app)
+    mark = await last_outbox_id(seeded_app)
     said = await tnv.send("Anh/chị mang sổ hộ khẩu tới bộ phận một cửa nhé.")
     assert "Đã chuyển tới người dân" in said.text
-    to_dan = [p for _, c, p in await pushes(app, mark) if c == "demo-dan"]
+    to_dan = [p for _, c, p in await pushes(seeded_app, mark) if c == "demo-dan"]
     assert len(to_dan) == 1
     text = str(to_dan[0]["text"])
     assert "mang sổ hộ khẩu" in text and "Tình nguyện viên Tổ CNSCĐ Tổ dân phố 1" in text
     assert "Trần Văn Minh" not in str(to_dan[0]) and "demo-tnv" not in str(to_dan[0])
 
     # Citizen → volunteer.
-    mark = await last_outbox_id(app)
+    mark = await last_outbox_id(seeded_app)
     said = await dan.send("Cảm ơn, mai tôi qua.")
     assert "Đã chuyển" in said.text
-    to_tnv = [p for _, c, p in await pushes(app, mark) if c == "demo-tnv"]
+    to_tnv = [p for _, c, p in await pushes(seeded_app, mark) if c == "demo-tnv"]
     assert len(to_tnv) == 1
     assert "mai tôi qua" in str(to_tnv[0]["text"]) and f"phiếu #{ticket_id}" in str(to_tnv[0]["text"])
     assert "Nguyễn Thị Lan" not in str(to_tnv[0]) and "demo-dan" not in str(to_tnv[0])
@@ -131,31 +133,30 @@ async def test_full_hand_off_claim_relay_close_rate(app: App, caplog: pytest.Log
     # Only the owner closes; only the citizen rates.
     refused = await tnv2.press(f"hr:c:{ticket_id}")
     assert "chưa có quyền" in refused.text
-    mark = await last_outbox_id(app)
+    mark = await last_outbox_id(seeded_app)
     said = await tnv.press(f"hr:c:{ticket_id}")
     assert "Đã đóng phiếu" in said.text
-    closed = [p for _, c, p in await pushes(app, mark) if c == "demo-dan"]
-    assert [f"hr:s:{ticket_id}:{n}" for n in range(1, 6)] == button_payloads(closed[0])
-    refused = await tnv.press(f"hr:s:{ticket_id}:1")
+    closed = [p for _, c, p in await pushes(seeded_app, mark) if c == "demo-dan"]
+    assert [Rate(ticket_id, n).pack() for n in range(1, 6)] == button_payloads(closed[0])
+    refused = await tnv.press(Rate(ticket_id, 1).pack())
     assert "chưa có quyền" in refused.text
-    said = await dan.press(f"hr:s:{ticket_id}:5")
+    said = await dan.press(Rate(ticket_id, 5).pack())
     assert "5/5" in said.text
-    row = await ticket_row(app, ticket_id)
+    row = await ticket_row(seeded_app, ticket_id)
     assert row.status == "closed" and row.rating == 5 and row.rated_at is not None
-    again = await dan.press(f"hr:s:{ticket_id}:1")
-    assert "đánh giá phiếu" in again.text and (await ticket_row(app, ticket_id)).rating == 5
+    again = await dan.press(Rate(ticket_id, 1).pack())
+    assert "đánh giá phiếu" in again.text and (await ticket_row(seeded_app, ticket_id)).rating == 5
     # Relayed texts are never logged.
     assert caplog.records and "0905123456" not in caplog.text and "mai tôi qua" not in caplog.text
 
 
-async def test_one_open_ticket_and_phieu_lists(app: App) -> None:
-    await seed_demo(app)
-    freeze(app, MON_0900)
-    dan = demo_driver(app, "dan")
-    ticket_id = await open_ticket(app, dan, "Hỏi về thẻ BHYT")
+async def test_one_open_ticket_and_phieu_lists(seeded_app: App) -> None:
+    freeze(seeded_app, MON_0900)
+    dan = demo_driver(seeded_app, "dan")
+    ticket_id = await open_ticket(seeded_app, dan, "Hỏi về thẻ BHYT")
     said = await dan.send("/hotro")
     assert f"phiếu #{ticket_id}" in said.text and "chờ người nhận" in said.text
-    tnv = demo_driver(app, "tnv")
+    tnv = demo_driver(seeded_app, "tnv")
     listing = await tnv.send("/phieu")
     assert f"hr:k:{ticket_id}" in [b.payload for r in listing.replies for row in r.buttons for b in row]
     await tnv.press(f"hr:k:{ticket_id}")
@@ -165,76 +166,72 @@ async def test_one_open_ticket_and_phieu_lists(app: App) -> None:
     said = await tnv.press(f"hr:r:{ticket_id}")
     assert "Đang trả lời phiếu" in said.text
     # The citizen withdraws; the owner is told.
-    mark = await last_outbox_id(app)
+    mark = await last_outbox_id(seeded_app)
     said = await dan.press(f"hr:x:{ticket_id}")
     assert "Đã huỷ" in said.text
-    assert any(c == "demo-tnv" for _, c, _ in await pushes(app, mark))
+    assert any(c == "demo-tnv" for _, c, _ in await pushes(seeded_app, mark))
     said = await tnv.send("còn đó không?")
     assert "đã kết thúc" in said.text
 
 
-async def test_claim_is_refused_outside_the_commune_and_for_forged_ids(app: App) -> None:
-    await seed_demo(app)
-    freeze(app, MON_0900)
-    dan = demo_driver(app, "dan")
-    ticket_id = await open_ticket(app, dan, "Hỏi về khai sinh")
-    async with app.sessions() as s, s.begin():
+async def test_claim_is_refused_outside_the_commune_and_for_forged_ids(seeded_app: App) -> None:
+    freeze(seeded_app, MON_0900)
+    dan = demo_driver(seeded_app, "dan")
+    ticket_id = await open_ticket(seeded_app, dan, "Hỏi về khai sinh")
+    async with seeded_app.sessions() as s, s.begin():
         await people.grant_role(
             s, channel="telegram", external_id="8801", role=Role.VOLUNTEER, unit_code="19768-1"
         )
-    stranger = ChatDriver(app, "8801", "TNV Phú Xuân")
+    stranger = ChatDriver(seeded_app, "8801", "TNV Phú Xuân")
     said = await stranger.press(f"hr:k:{ticket_id}")
     assert "chưa có quyền" in said.text
-    assert (await ticket_row(app, ticket_id)).status == "open"
+    assert (await ticket_row(seeded_app, ticket_id)).status == "open"
     said = await stranger.press("hr:k:999999")
     assert "Không tìm thấy phiếu" in said.text
     said = await stranger.press(f"hr:r:{ticket_id}")
     assert "không do anh/chị giữ" in said.text
     # An officer of the commune may take it.
-    canbo = demo_driver(app, "canbo")
+    canbo = demo_driver(seeded_app, "canbo")
     said = await canbo.press(f"hr:k:{ticket_id}")
     assert "đã nhận phiếu" in said.text
     said = await canbo.send("Chào anh/chị, tôi là cán bộ phường.")
-    pushed = [p for _, c, p in await pushes(app) if c == "demo-dan"]
+    pushed = [p for _, c, p in await pushes(seeded_app) if c == "demo-dan"]
     assert "Cán bộ Phường Thuận Hóa" in str(pushed[-1]["text"]) and "Phạm Quốc Bảo" not in str(pushed[-1])
 
 
-async def test_after_hours_the_citizen_is_told_when(app: App) -> None:
-    await seed_demo(app)
-    freeze(app, local(22, 10))  # Saturday
-    dan = demo_driver(app, "dan")
-    await open_ticket(app, dan, "Hỏi về tạm trú")
+async def test_after_hours_the_citizen_is_told_when(seeded_app: App) -> None:
+    freeze(seeded_app, local(22, 10))  # Saturday
+    dan = demo_driver(seeded_app, "dan")
+    await open_ticket(seeded_app, dan, "Hỏi về tạm trú")
     assert "07:30 thứ Hai, 24/11" in dan.history[-1].text
 
 
-async def test_escalation_after_timeout_within_working_hours_once(app: App) -> None:
-    await seed_demo(app)
-    freeze(app, local(17, 9, 0))
-    ticket_id = await open_ticket(app, demo_driver(app, "dan"), "Hỏi về đất đai")
-    catalog = app.catalog
-    async with app.sessions() as s, s.begin():
+async def test_escalation_after_timeout_within_working_hours_once(seeded_app: App) -> None:
+    freeze(seeded_app, local(17, 9, 0))
+    ticket_id = await open_ticket(seeded_app, demo_driver(seeded_app, "dan"), "Hỏi về đất đai")
+    catalog = seeded_app.catalog
+    async with seeded_app.sessions() as s, s.begin():
         assert await escalate_due(s, catalog, local(17, 9, 29)) == 0
-    async with app.sessions() as s, s.begin():
+    async with seeded_app.sessions() as s, s.begin():
         assert await escalate_due(s, catalog, local(17, 9, 31)) == 1
-    async with app.sessions() as s, s.begin():
+    async with seeded_app.sessions() as s, s.begin():
         assert await escalate_due(s, catalog, local(17, 10, 31)) == 0  # once
-    rows = [(k, c, p) for k, c, p in await pushes(app) if k.startswith(f"ticket:{ticket_id}:esc:")]
+    rows = [(k, c, p) for k, c, p in await pushes(seeded_app) if k.startswith(f"ticket:{ticket_id}:esc:")]
     assert [c for _, c, _ in rows] == ["demo-canbo"]
     assert f"hr:k:{ticket_id}" in button_payloads(rows[0][2])
-    assert (await ticket_row(app, ticket_id)).escalated_at is not None
+    assert (await ticket_row(seeded_app, ticket_id)).escalated_at is not None
 
 
-async def test_escalation_counts_only_working_time(app: App) -> None:
-    await seed_demo(app)
-    freeze(app, local(21, 16, 50))  # Friday, 10 working minutes left
-    ticket_id = await open_ticket(app, demo_driver(app, "dan"), "Hỏi về hộ chiếu")
-    async with app.sessions() as s, s.begin():
-        assert await escalate_due(s, app.catalog, local(21, 17, 30)) == 0  # after hours
-        assert await escalate_due(s, app.catalog, local(22, 9, 0)) == 0  # Saturday
-        assert await escalate_due(s, app.catalog, local(24, 7, 45)) == 0  # Mon: 10 + 15 minutes
-    async with app.sessions() as s, s.begin():
-        assert await escalate_due(s, app.catalog, local(24, 7, 51)) == 1
-    claimed = await demo_driver(app, "canbo").press(f"hr:k:{ticket_id}")
+async def test_escalation_counts_only_working_time(seeded_app: App) -> None:
+    freeze(seeded_app, local(21, 16, 50))  # Friday, 10 working minutes left
+    ticket_id = await open_ticket(seeded_app, demo_driver(seeded_app, "dan"), "Hỏi về hộ chiếu")
+    async with seeded_app.sessions() as s, s.begin():
+        assert await escalate_due(s, seeded_app.catalog, local(21, 17, 30)) == 0  # after hours
+        assert await escalate_due(s, seeded_app.catalog, local(22, 9, 0)) == 0  # Saturday
+        assert await escalate_due(s, seeded_app.catalog, local(24, 7, 45)) == 0  # Mon: 10 + 15 minutes
+    async with seeded_app.sessions() as s, s.begin():
+        assert await escalate_due(s, seeded_app.catalog, local(24, 7, 51)) == 1
+    claimed = await demo_driver(seeded_app, "canbo").press(f"hr:k:{ticket_id}")
     assert "đã nhận phiếu" in claimed.text
 
 
@@ -270,19 +267,17 @@ def test_id_and_phone_detection() -> None:
     assert not handoff.looks_like_id_or_phone("thửa đất số 12, tờ bản đồ 34")
 
 
-async def test_commune_search_is_accent_insensitive(app: App) -> None:
-    await seed_demo(app)
-    async with app.sessions() as s:
+async def test_commune_search_is_accent_insensitive(seeded_app: App) -> None:
+    async with seeded_app.sessions() as s:
         assert [u.code for u in await handoff.find_communes(s, "thuan hoa")] == ["19786"]
         assert [u.code for u in await handoff.find_communes(s, "P. Vy Da")] == ["19777"]
         assert len(await handoff.find_communes(s, "phuong")) == 5
         assert await handoff.find_communes(s, "khong co ten nay") == []
 
 
-async def test_demo_seed_gives_ratings_for_the_satisfaction_indicator(app: App) -> None:
-    await seed_demo(app)
-    await seed_demo(app)  # idempotent
-    async with app.sessions() as s:
+async def test_demo_seed_gives_ratings_for_the_satisfaction_indicator(seeded_app: App) -> None:
+    await seed_demo(seeded_app)  # idempotent
+    async with seeded_app.sessions() as s:
         rows = list((await s.execute(select(Ticket).where(Ticket.rating.is_not(None)))).scalars())
     assert rows and all(1 <= r.rating <= 5 for r in rows if r.rating is not None)
     assert len({r.unit_id for r in rows}) >= 3

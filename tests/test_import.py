@@ -15,10 +15,11 @@ from sqlalchemy import func, select
 from bot.kernel import App
 from db.base import utcnow
 from db.models import Dossier, DossierEvent
-from services import dossier_import
 from services.access import Actor, Grant, Role
+from services.dossiers import import_ as dossier_import
+from services.dossiers.import_ import reading
 from services.errors import DomainError
-from tests.support import ChatDriver, demo_driver, seed_demo
+from tests.support import ChatDriver, demo_driver
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 HEADER = [
@@ -136,9 +137,8 @@ def reasons(said_text: str) -> dict[int, str]:
     return out
 
 
-async def test_officer_uploads_xlsx_with_row_errors(app: App) -> None:
-    await seed_demo(app)
-    canbo = demo_driver(app, "canbo")
+async def test_officer_uploads_xlsx_with_row_errors(seeded_app: App) -> None:
+    canbo = demo_driver(seeded_app, "canbo")
     said = await canbo.upload("hoso.xlsx", make_xlsx(sample_rows()))
     assert "3 hồ sơ mới" in said.text and "5 dòng bị từ chối" in said.text, said.text
     errors = reasons(said.text)
@@ -149,7 +149,7 @@ async def test_officer_uploads_xlsx_with_row_errors(app: App) -> None:
     assert "ngoài phạm vi" in errors[8]
     assert "xyz" in errors[9]
     assert "Bay lên trời" in errors[11]
-    async with app.sessions() as s:
+    async with seeded_app.sessions() as s:
         d = (await s.execute(select(Dossier).where(Dossier.code == "H46.19786-261101-0002"))).scalar_one()
         assert d.status == "returned" and d.mode == "counter" and d.finished_at is not None
         d1 = (await s.execute(select(Dossier).where(Dossier.code == "H46.19786-261101-0001"))).scalar_one()
@@ -164,21 +164,20 @@ async def test_officer_uploads_xlsx_with_row_errors(app: App) -> None:
     rows[0][6] = "Có kết quả"
     said = await canbo.upload("hoso.xlsx", make_xlsx(rows))
     assert "1 cập nhật" in said.text
-    async with app.sessions() as s:
+    async with seeded_app.sessions() as s:
         d1 = (await s.execute(select(Dossier).where(Dossier.code == "H46.19786-261101-0001"))).scalar_one()
         assert d1.status == "result_ready"
         n = (await s.execute(select(func.count()).where(DossierEvent.dossier_id == d1.id))).scalar_one()
         assert n == 2
 
 
-async def test_csv_upload_and_structural_errors(app: App) -> None:
-    await seed_demo(app)
-    canbo = demo_driver(app, "canbo")
+async def test_csv_upload_and_structural_errors(seeded_app: App) -> None:
+    canbo = demo_driver(seeded_app, "canbo")
     said = await canbo.upload("hoso.csv", make_csv(sample_rows()))
     assert "2 hồ sơ mới" in said.text, said.text
     # Header on row 1; an Excel serial number is no date in a CSV text file.
     assert set(reasons(said.text)) == {4, 5, 6, 7, 8, 9}
-    before = await count(app)
+    before = await count(seeded_app)
     broken = [h for h in HEADER if h != "Ngày tiếp nhận"]
     rows = [r[:3] + r[4:] for r in sample_rows()]
     said = await canbo.upload("thieu-cot.xlsx", make_xlsx(rows, broken))
@@ -187,28 +186,27 @@ async def test_csv_upload_and_structural_errors(app: App) -> None:
     assert "Không đọc được tệp" in said.text
     said = await canbo.upload("trong.csv", b"")
     assert "Không tìm thấy dòng tiêu đề" in said.text
-    assert await count(app) == before
+    assert await count(seeded_app) == before
     # Someone without import rights: the file is not taken as an import.
-    dan = ChatDriver(app, "7007")
+    dan = ChatDriver(seeded_app, "7007")
     said = await dan.upload("hoso.xlsx", make_xlsx(sample_rows()))
     assert "hồ sơ mới" not in said.text
-    assert await count(app) == before
+    assert await count(seeded_app) == before
 
 
-async def test_service_import_from_path_with_progress(app: App, tmp_path: Path) -> None:
-    await seed_demo(app)
+async def test_service_import_from_path_with_progress(seeded_app: App, tmp_path: Path) -> None:
     path = tmp_path / "export.xlsx"
     path.write_bytes(make_xlsx(sample_rows()))
     admin = Actor(0, "cli", None, (Grant(Role.ADMIN, None, None, None, None),))
     seen: list[tuple[int, int | None]] = []
-    async with app.sessions() as s, s.begin():
+    async with seeded_app.sessions() as s, s.begin():
         summary = await dossier_import.import_file(
             s, admin, path, path.name, "46", utcnow(), TZ, progress=lambda n, t: seen.append((n, t))
         )
     # As an admin for the province, the row naming commune 19768 is accepted.
     assert (summary.new, summary.rejected) == (4, 4)
     assert seen and seen[-1][0] == seen[-1][1]
-    async with app.sessions() as s, s.begin():
+    async with seeded_app.sessions() as s, s.begin():
         with pytest.raises(DomainError):
             await dossier_import.import_file(s, admin, path, path.name, "46", utcnow(), TZ, profile="../x")
 
@@ -260,9 +258,8 @@ def many_rows(n: int) -> list[list[Any]]:
 
 @pytest.mark.parametrize("reader", ["path", "bytes"])
 async def test_reimport_with_one_changed_status_updates_one_row_and_adds_one_event(
-    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: str
+    seeded_app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: str
 ) -> None:
-    await seed_demo(app)
     monkeypatch.setattr(dossier_import, "BATCH", 4)  # several batches, a duplicate across two of them
     rows = [*many_rows(10), [11, "H46.19786-261101-0002", "Đăng ký kết hôn", "03/11/2026", None, None, None,
                              None, None, None]]  # fmt: skip
@@ -275,16 +272,16 @@ async def test_reimport_with_one_changed_status_updates_one_row_and_adds_one_eve
         path.write_bytes(data)
         return path
 
-    before, events = await count(app), await event_count(app)
-    first = await run_import(app, source(rows), "export.xlsx")
+    before, events = await count(seeded_app), await event_count(seeded_app)
+    first = await run_import(seeded_app, source(rows), "export.xlsx")
     assert (first.new, first.updated, first.unchanged, first.rejected) == (10, 0, 0, 1)
     assert first.errors == [(14, "nhap.row.duplicate", {"code": "H46.19786-261101-0002"})]
-    assert await count(app) == before + 10 and await event_count(app) == events + 10
+    assert await count(seeded_app) == before + 10 and await event_count(seeded_app) == events + 10
     rows[6][6] = "Có kết quả"
-    again = await run_import(app, source(rows), "export.xlsx")
+    again = await run_import(seeded_app, source(rows), "export.xlsx")
     assert (again.new, again.updated, again.unchanged, again.rejected) == (0, 1, 9, 1)
-    assert await event_count(app) == events + 11
-    async with app.sessions() as s:
+    assert await event_count(seeded_app) == events + 11
+    async with seeded_app.sessions() as s:
         d = (await s.execute(select(Dossier).where(Dossier.code == "H46.19786-261101-0007"))).scalar_one()
         assert d.status == "result_ready" and d.source == "import"
         assert d.received_at == datetime(2026, 11, 2, 8, 7, tzinfo=TZ)
@@ -304,26 +301,25 @@ async def test_reimport_with_one_changed_status_updates_one_row_and_adds_one_eve
             "result_ready",
             "import",
         )
-    third = await run_import(app, source(rows), "export.xlsx")
+    third = await run_import(seeded_app, source(rows), "export.xlsx")
     assert (third.new, third.updated, third.unchanged) == (0, 0, 10)
-    assert await event_count(app) == events + 11
+    assert await event_count(seeded_app) == events + 11
 
 
 @pytest.mark.parametrize("reader", ["path", "bytes"])
-async def test_structural_error_imports_nothing(app: App, tmp_path: Path, reader: str) -> None:
-    await seed_demo(app)
-    before, events = await count(app), await event_count(app)
+async def test_structural_error_imports_nothing(seeded_app: App, tmp_path: Path, reader: str) -> None:
+    before, events = await count(seeded_app), await event_count(seeded_app)
     broken = [h for h in HEADER if h != "Tên thủ tục"]
     data = make_xlsx([r[:2] + r[3:] for r in many_rows(30)], broken)
     path = tmp_path / "broken.xlsx"
     path.write_bytes(data)
     with pytest.raises(dossier_import.ImportStructureError) as caught:
-        await run_import(app, path if reader == "path" else data, "broken.xlsx")
+        await run_import(seeded_app, path if reader == "path" else data, "broken.xlsx")
     assert caught.value.key == "nhap.errors.missing_columns"
     assert "Tên thủ tục" in caught.value.params["columns"]
     with pytest.raises(dossier_import.ImportStructureError):
-        await run_import(app, b"PK\x03\x04 not really a workbook", "broken.xlsx")
-    assert (await count(app), await event_count(app)) == (before, events)
+        await run_import(seeded_app, b"PK\x03\x04 not really a workbook", "broken.xlsx")
+    assert (await count(seeded_app), await event_count(seeded_app)) == (before, events)
 
 
 def test_fast_and_streaming_readers_agree(tmp_path: Path) -> None:
@@ -382,7 +378,7 @@ def test_fast_reader_only_for_sheets_that_fit(tmp_path: Path) -> None:
     ws["XFD1048576"] = "x"  # 17 billion cells by its dimension: calamine would try to allocate them
     path = tmp_path / "far.xlsx"
     wb.save(path)
-    assert not dossier_import._fast_xlsx_fits(path)
+    assert not reading._fast_xlsx_fits(path)
     sheet = dossier_import.open_sheet(path, "far.xlsx")
     try:
         assert sheet.reader == "openpyxl"
@@ -390,4 +386,4 @@ def test_fast_reader_only_for_sheets_that_fit(tmp_path: Path) -> None:
         sheet.close()
     small = tmp_path / "small.xlsx"
     small.write_bytes(make_xlsx(sample_rows()))
-    assert dossier_import._fast_xlsx_fits(small)
+    assert reading._fast_xlsx_fits(small)

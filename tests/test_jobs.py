@@ -12,7 +12,7 @@ from bot.assemble import build
 from bot.kernel import App
 from services import kpi
 from tests import kpi_helpers as h
-from tests.kpi_helpers import NOW, WEEK, at
+from tests.kpi_helpers import FRIDAY, NOW, WEEK, at
 from tests.support import make_settings, outbox_rows
 
 
@@ -22,11 +22,6 @@ async def seed(app: App) -> dict[str, Any]:
         d1 = WEEK + timedelta(days=1)
         for mode in ("full_online", "partial_online", "partial_online", "counter"):
             await h.dossier(s, t["C1"], mode, at(d1))
-        await h.report(s, t["C1"], WEEK)
-        # C2: weekly report with no online dossier at all.
-        await h.report(s, t["C2"], WEEK, received=12, online=0, full=0)
-        await h.report(s, t["C2"], WEEK - timedelta(7), received=12, online=10)
-        # C3 never reports (lagging every week).
         from db.repositories import kpi as krepo
 
         await krepo.upsert_target(s, t["P"].id, "online_rate", "2026-Q4", 60.0, None)
@@ -38,7 +33,13 @@ async def seed(app: App) -> dict[str, Any]:
             "tl_c2": await h.person(s, "Tổ trưởng C2", "team_leader", t["T2a"]),
             "off_c3": await h.person(s, "Cán bộ C3", "officer", t["C3"]),
         }
-    return {"t": t, **{k: p.id for k, p in people.items()}}
+    ids = {k: p.id for k, p in people.items()}
+    # Weekly reports as officers file them: C1 and C2 on Friday of W47 (C2 with no online
+    # dossier at all), C2 also on Friday of W46. C3 never reports (lagging every week).
+    assert "đúng hạn" in await h.baocao(app, ids["off_c1"], FRIDAY, "10 5 2 8 6 1 20 4")
+    assert "đúng hạn" in await h.baocao(app, ids["off_c2"], FRIDAY, "12 0 0 8 6 1 20 4")
+    assert "đúng hạn" in await h.baocao(app, ids["off_c2"], FRIDAY - timedelta(7), "12 10 2 8 6 1 20 4")
+    return {"t": t, **ids}
 
 
 async def test_digest_after_downtime_is_sent_once(app: App) -> None:
@@ -53,7 +54,7 @@ async def test_digest_after_downtime_is_sent_once(app: App) -> None:
     assert len(rows) == 4  # two leaders × (text + chart)
     vi_text = next(r for r in rows if r.person_id == ids["lead_p"] and "attachment" not in r.payload)
     text = vi_text.payload["text"]
-    assert "Tổng hợp tuần 2026-W47" in text and "Xã Một" in text and "Xã Hai" in text
+    assert "Tổng hợp tuần 47/2026 (16/11–22/11)" in text and "Xã Một" in text and "Xã Hai" in text
     assert "Cả tuần không có hồ sơ trực tuyến nào" in text
     assert vi_text.payload["buttons"][0][0][1] == "kpx:P:2026-W47"
     chart = next(r for r in rows if r.person_id == ids["lead_p"] and "attachment" in r.payload)
@@ -99,7 +100,7 @@ async def test_lagging_reminders_follow_the_rules(app: App) -> None:
     assert "Chưa nộp báo cáo tuần" in c3 and "Gợi ý" in c3
     # C3 lagged three weeks in a row: its province's leaders are told once each.
     assert len(to[ids["lead_p"]]) == 1 and "3 tuần liên tiếp" in to[ids["lead_p"]][0]
-    assert "3 weeks in a row" in to[ids["lead_p_en"]][0]
+    assert "3 or more weeks in a row" in to[ids["lead_p_en"]][0]
 
 
 async def test_report_reminder_and_due_alert(app: App) -> None:
@@ -118,7 +119,8 @@ async def test_report_reminder_and_due_alert(app: App) -> None:
     assert reminded == {ids["off_c1"], ids["off_c2"], ids["off_c3"]}  # nobody has reported W48 yet
     due = [r for r in rows if r.kind == "due_alert"]
     assert [r.person_id for r in due] == [ids["off_c1"]]
-    assert "1 hồ sơ đến hạn" in due[0].payload["text"] and "1 hồ sơ đã quá hạn" in due[0].payload["text"]
+    text = due[0].payload["text"]
+    assert "1 hồ sơ đã quá hạn; 1 hồ sơ đến hạn ngày mai." in text and "hôm nay" not in text
 
 
 async def test_quarter_end_notice_only_near_the_end(app: App) -> None:
@@ -128,3 +130,21 @@ async def test_quarter_end_notice_only_near_the_end(app: App) -> None:
     result = await scheduler.run_job(app, "quarter_end", late)
     assert result.period == "2026-Q4" and result.messages == 2
     assert (await scheduler.run_job(app, "quarter_end", late + timedelta(days=1))).status == "skipped"
+
+
+async def test_due_alert_separates_overdue_today_tomorrow_and_counts_the_rest(app: App) -> None:
+    ids = await seed(app)
+    t = ids["t"]
+    today = kpi.local_day(NOW)
+    async with app.sessions() as s, s.begin():
+        received = at(today - timedelta(10))
+        await h.dossier(s, t["C2"], "counter", received, due=at(today - timedelta(2)))
+        for hour in (13, 15, 16):
+            await h.dossier(s, t["C2"], "counter", received, due=at(today, hour))
+        for hour in (8, 9, 10):
+            await h.dossier(s, t["C2"], "counter", received, due=at(today + timedelta(1), hour))
+        await h.dossier(s, t["C2"], "counter", received, due=at(today + timedelta(1), 11), finished=at(today))
+    await scheduler.run_job(app, "due_alert", NOW)
+    (alert,) = [r.payload["text"] for r in await outbox_rows(app) if r.kind == "due_alert"]
+    assert "Xã Hai: 1 hồ sơ đã quá hạn; 3 hồ sơ đến hạn hôm nay; 3 hồ sơ đến hạn ngày mai." in alert
+    assert "và 2 hồ sơ khác" in alert  # 7 open dossiers, 5 codes shown

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -11,10 +12,11 @@ from bot.kernel import App
 from db.base import utcnow
 from db.models import WeeklyReport
 from services import reports
+from services.calendar import Calendar, label
 from services.errors import InvalidInput
-from tests.support import demo_driver, seed_demo
+from tests.support import demo_driver
 
-TODAY = date(2026, 11, 18)  # Wednesday
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 async def stored(app: App) -> list[WeeklyReport]:
@@ -28,78 +30,146 @@ async def stored(app: App) -> list[WeeklyReport]:
 
 
 def local_today() -> date:
-    from zoneinfo import ZoneInfo
-
-    return utcnow().astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).date()
+    return utcnow().astimezone(TZ).date()
 
 
-async def test_one_line_report_and_replace(app: App) -> None:
-    await seed_demo(app)
-    canbo = demo_driver(app, "canbo")
+def last_friday(hour: int = 14) -> datetime:
+    """Friday of the last complete week, at `hour` (in the past: dialog states use the real clock)."""
+    today = local_today()
+    friday = today - timedelta(days=today.weekday() + 3)
+    return datetime(friday.year, friday.month, friday.day, hour, tzinfo=TZ).astimezone(UTC)
+
+
+def freeze(app: App, when: datetime) -> None:
+    app.intake.clock = lambda: when  # type: ignore[attr-defined]
+
+
+async def test_one_line_report_and_replace(seeded_app: App) -> None:
+    canbo = demo_driver(seeded_app, "canbo")
+    friday = last_friday()
+    freeze(seeded_app, friday)
     said = await canbo.send("/baocao 120 80 30 100 95 3 45 20")
-    assert "Đã lưu báo cáo tuần" in said.text
-    rows = await stored(app)
+    assert "Đã lưu báo cáo tuần" in said.text and "đúng hạn" in said.text
+    rows = await stored(seeded_app)
     assert len(rows) == 1 and rows[0].received == 120 and rows[0].status == "final"
-    assert rows[0].week_start == reports.last_finished_week(local_today())
+    # The default week is the week the officer is in (current_week convention).
+    assert rows[0].week_start == friday.astimezone(TZ).date() - timedelta(days=4)
     said = await canbo.send("/baocao 130 80 30 100 95 3 45 20")
     assert "Thay báo cáo cũ" in said.labels()
     said = await canbo.tap("Giữ")
-    assert (await stored(app))[0].received == 120
+    assert (await stored(seeded_app))[0].received == 120
     await canbo.send("/baocao 130 80 30 100 95 3 45 20")
     said = await canbo.tap("Thay báo cáo cũ")
     assert "Đã lưu" in said.text
-    rows = await stored(app)
+    rows = await stored(seeded_app)
     assert len(rows) == 1 and rows[0].received == 130
 
 
-async def test_guided_report_with_hint_and_bad_input(app: App) -> None:
-    await seed_demo(app)
-    canbo = demo_driver(app, "canbo")
-    last = reports.last_finished_week(local_today())
-    before = last - timedelta(days=7)
-    await canbo.send(f"/baocao {before.strftime('%d/%m/%Y')} 100 60 20 90 85 2 45 18")
+async def test_guided_report_checks_each_answer(seeded_app: App) -> None:
+    canbo = demo_driver(seeded_app, "canbo")
+    friday = last_friday()
+    freeze(seeded_app, friday - timedelta(days=7))
+    await canbo.send("/baocao 100 60 20 90 85 2 45 18")
+    freeze(seeded_app, friday)
     said = await canbo.send("/baocao")
-    assert "(1/8)" in said.text and "tuần trước: 100" in said.text
+    assert "(1/8)" in said.text and "tuần trước: 100" in said.text and "hạn nộp 17:00 thứ Sáu" in said.text
     said = await canbo.send("một trăm")
     assert "chưa phải một số" in said.text and "(1/8)" in said.text
     said = await canbo.send("-5")
     assert "không được âm" in said.text
-    for value in ("110", "70", "25", "95", "90", "1", "45"):
+    said = await canbo.send("110")
+    # Checked at once against the answers already given; only this number is asked again.
+    said = await canbo.send("150")
+    assert "«Nộp trực tuyến» (150) không thể lớn hơn «Tiếp nhận» (110)" in said.text and "(2/8)" in said.text
+    said = await canbo.send("70")
+    # An earlier answer corrected without retyping the rest; a correction that breaks a check is refused.
+    said = await canbo.send("sửa 1 60")
+    assert "«Nộp trực tuyến» (70) không thể lớn hơn «Tiếp nhận» (60)" in said.text and "(3/8)" in said.text
+    said = await canbo.send("sửa 1 112")
+    assert "Đã sửa «Tiếp nhận» thành 112" in said.text and "(3/8)" in said.text
+    for value in ("25", "95", "90", "1", "45"):
         said = await canbo.send(value)
     assert "(8/8)" in said.text and "tuần trước: 18" in said.text
     said = await canbo.send("20")
     assert "Đã lưu báo cáo" in said.text
-    assert [r.received for r in await stored(app)] == [100, 110]
+    assert [r.received for r in await stored(seeded_app)] == [100, 112]
 
 
-async def test_checks_and_drafts(app: App) -> None:
-    await seed_demo(app)
-    canbo = demo_driver(app, "canbo")
-    said = await canbo.send("/baocao 100 120 30 100 95 3 45 20")
-    assert "«Nộp trực tuyến» (120) không thể lớn hơn «Tiếp nhận» (100)" in said.text
+async def test_every_problem_listed_and_one_answer_fixed(seeded_app: App) -> None:
+    canbo = demo_driver(seeded_app, "canbo")
+    freeze(seeded_app, last_friday())
+    said = await canbo.send("/baocao 100 120 130 100 105 3 45 50")
+    text = said.text
+    assert "(4 chỗ)" in text
+    assert "«Nộp trực tuyến» (120) không thể lớn hơn «Tiếp nhận» (100)" in text
+    assert "«Trực tuyến toàn trình» (130) không thể lớn hơn «Nộp trực tuyến» (120)" in text
+    assert "«Giải quyết đúng hạn» (105) không thể lớn hơn «Đã giải quyết» (100)" in text
+    assert "«DVC có hồ sơ trực tuyến» (50) không thể lớn hơn «DVC trực tuyến cung cấp» (45)" in text
+    assert "2. Nộp trực tuyến: 120" in text and "ví dụ «2 15»" in text
+    assert await stored(seeded_app) == []
+    said = await canbo.send("2 80")
+    assert "(3 chỗ)" in said.text and "2. Nộp trực tuyến: 80" in said.text
+    said = await canbo.send("hai mươi")
+    assert "gõ số thứ tự và số đúng" in said.text
+    await canbo.send("3 30")
+    await canbo.send("sửa 5: 95")
+    said = await canbo.send("8 20")
+    assert "Đã lưu báo cáo" in said.text
+    (row,) = await stored(seeded_app)
+    assert (row.received, row.received_online, row.received_full_online, row.resolved_on_time) == (
+        100,
+        80,
+        30,
+        95,
+    )
+    assert row.services_with_online == 20
+
+
+async def test_bad_input_and_permissions(seeded_app: App) -> None:
+    canbo = demo_driver(seeded_app, "canbo")
+    freeze(seeded_app, last_friday())
     said = await canbo.send("/baocao 100 80 30")
     assert "Cần đúng 8 số" in said.text
-    assert await stored(app) == []
-    this_week = local_today().strftime("%d/%m/%Y")
-    said = await canbo.send(f"/baocao {this_week} 10 5 1 8 8 0 45 3")
-    assert "bản nháp" in said.text
-    assert (await stored(app))[0].status == "draft"
+    said = await canbo.send("/baocao 100 80 30 100 95 -3 45 20")
+    assert "không được âm" in said.text
+    next_month = (local_today() + timedelta(days=40)).strftime("%d/%m/%Y")
+    said = await canbo.send(f"/baocao {next_month} 10 5 1 8 8 0 45 3")
+    assert "chưa bắt đầu" in said.text
     said = await canbo.send("/baocao tuan 99")
     assert "Chưa hiểu tuần" in said.text
-    tnv = demo_driver(app, "tnv")
+    assert await stored(seeded_app) == []
+    tnv = demo_driver(seeded_app, "tnv")
     said = await tnv.send("/baocao 1 1 1 1 1 1 1 1")
     assert "chưa có quyền" in said.text
-    assert len(await stored(app)) == 1
+    assert await stored(seeded_app) == []
 
 
 def test_pick_week() -> None:
-    assert reports.pick_week("", TODAY) == date(2026, 11, 9)
-    assert reports.pick_week("tuan 46", TODAY) == date(2026, 11, 9)
-    assert reports.pick_week("tuần 47", TODAY) == date(2026, 11, 16)
-    assert reports.pick_week("05/11/2026", TODAY) == date(2026, 11, 2)
+    now = datetime(2026, 11, 18, 10, tzinfo=TZ)  # Wednesday of week 47
+    assert reports.pick_week("", now) == date(2026, 11, 16)  # current_week: this week
+    previous = Calendar(convention="previous_week")
+    assert reports.pick_week("", now, previous) == date(2026, 11, 9)
+    assert reports.pick_week("tuan 46", now) == date(2026, 11, 9)
+    assert reports.pick_week("tuần 47", now) == date(2026, 11, 16)
+    assert reports.pick_week("05/11/2026", now) == date(2026, 11, 2)
+    thursday_end = Calendar(convention="previous_week", week_ends=3)
+    assert reports.pick_week("tuan 47", now, thursday_end) == date(2026, 11, 13)  # Fri 13–Thu 19
+    assert reports.pick_week("", now, thursday_end) == date(2026, 11, 6)
     for bad in ("tuan 60", "31/02/2026", "hôm kia"):
         with pytest.raises(InvalidInput):
-            reports.pick_week(bad, TODAY)
+            reports.pick_week(bad, now)
+
+
+def test_calendar_deadlines() -> None:
+    week = Calendar().week_named(2026, 47)
+    assert Calendar().deadline(week) == datetime(2026, 11, 20, 17, tzinfo=TZ)
+    prev = Calendar.make("previous_week", "sun", "mon 17:00")
+    assert prev.deadline(week) == datetime(2026, 11, 23, 17, tzinfo=TZ)
+    thu = Calendar.make("previous_week", "thu", "fri 17:00")
+    w = thu.week_named(2026, 47)
+    assert (w.start, w.last, w.key) == (date(2026, 11, 13), date(2026, 11, 19), "2026-W47")
+    assert thu.deadline(w) == datetime(2026, 11, 20, 17, tzinfo=TZ)
+    assert label(w) == "tuần 47/2026 (13/11–19/11)"
 
 
 def test_check_parts() -> None:
@@ -107,3 +177,4 @@ def test_check_parts() -> None:
     for bad in ([1, 1, 2, 1, 1, 0, 1, 1], [1, 1, 1, 1, 2, 0, 1, 1], [1, 1, 1, 1, 1, 0, 1, 2], [-1] * 8):
         with pytest.raises(InvalidInput):
             reports.check(bad)
+    assert len(reports.problems([1, 2, 3, 1, 2, 0, 1, 2])) == 4

@@ -26,6 +26,7 @@ async def test_jobs_registered_at_configured_times(db_url: str) -> None:
             "due_alert",
             "quarter_end",
             "handoff_escalation",
+            "prune_processed_updates",
         }
         nxt = jobs["weekly_digest"].trigger.get_next_fire_time(None, NOW).astimezone(TZ)
         assert (nxt.weekday(), nxt.hour, nxt.minute) == (1, 6, 15)
@@ -56,26 +57,24 @@ async def test_last_fire_time() -> None:
     assert scheduler.last_fire("30 7 * * mon", TZ, NOW, timedelta(hours=1)) is None
 
 
-async def test_ticket_escalation_is_scheduled_and_runs(app: App) -> None:
+async def test_ticket_escalation_is_scheduled_and_runs(seeded_app: App) -> None:
     from db.base import utcnow
     from services import handoff, people, units
-    from tests.support import seed_demo
 
-    await seed_demo(app)
-    sched = scheduler.build(app)
+    sched = scheduler.build(seeded_app)
     job = sched.get_job("handoff_escalation")
     assert job is not None and job.trigger.interval == timedelta(minutes=scheduler.ESCALATION_EVERY_MINUTES)
-    cfg = handoff.settings_from(app.settings.extra)
+    cfg = handoff.settings_from(seeded_app.settings.extra)
     opened = utcnow() + timedelta(days=7)
     while not handoff.is_open(cfg.working_hours, opened):
         opened += timedelta(minutes=15)
-    async with app.sessions() as s, s.begin():
+    async with seeded_app.sessions() as s, s.begin():
         citizen, _ = await people.resolve(s, "telegram", "esc-1", "esc-1", "Người dân")
         commune = await units.get(s, "19786")
         await handoff.create(s, citizen, commune.id, "Tôi cần hỗ trợ làm căn cước cho con", opened)
-    assert await scheduler.escalate_tickets(app, opened + timedelta(minutes=5)) == 0  # not yet due
+    assert await scheduler.escalate_tickets(seeded_app, opened + timedelta(minutes=5)) == 0  # not yet due
     later = opened + timedelta(minutes=cfg.claim_timeout_minutes + 1)
     while not handoff.is_open(cfg.working_hours, later):
         later += timedelta(minutes=15)
-    assert await scheduler.escalate_tickets(app, later + timedelta(hours=2)) == 1
-    assert await scheduler.escalate_tickets(app, later + timedelta(hours=3)) == 0  # once
+    assert await scheduler.escalate_tickets(seeded_app, later + timedelta(hours=2)) == 1
+    assert await scheduler.escalate_tickets(seeded_app, later + timedelta(hours=3)) == 0  # once

@@ -12,7 +12,7 @@ from bot.kernel import App
 from db.models import HelpSession
 from services import sessions
 from services.errors import InvalidInput
-from services.sessions import Activity, Outcome, Place
+from services.sessions.values import Activity, Outcome, Place
 from tests.support import demo_driver, seed_demo
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -25,10 +25,9 @@ async def live_sessions(app: App) -> list[HelpSession]:
         return list((await s.execute(stmt)).scalars())
 
 
-async def test_three_sessions_guided_same_shortcut_and_undo(app: App) -> None:
-    await seed_demo(app)
-    before = len(await live_sessions(app))
-    tnv = demo_driver(app, "tnv2")
+async def test_three_sessions_guided_same_shortcut_and_undo(seeded_app: App) -> None:
+    before = len(await live_sessions(seeded_app))
+    tnv = demo_driver(seeded_app, "tnv2")
     # Guided: what → where → how many → result → save.
     said = await tnv.send("/ghi")
     assert "việc gì" in said.text
@@ -46,7 +45,7 @@ async def test_three_sessions_guided_same_shortcut_and_undo(app: App) -> None:
     # Shortcut on one line.
     said = await tnv.send("/ghi vneid quay 3 tiep hom qua")
     assert "VNeID" in said.text and "3 người" in said.text and "Cần hỗ trợ tiếp" in said.text
-    rows = await live_sessions(app)
+    rows = await live_sessions(seeded_app)
     assert len(rows) == before + 3
     mine = rows[-3:]
     assert [r.activity for r in mine] == ["dvc", "dvc", "vneid"]
@@ -54,12 +53,11 @@ async def test_three_sessions_guided_same_shortcut_and_undo(app: App) -> None:
     # Undo the last one.
     said = await tnv.tap("Hoàn tác")
     assert "Đã xoá" in said.text
-    assert len(await live_sessions(app)) == before + 2
+    assert len(await live_sessions(seeded_app)) == before + 2
 
 
-async def test_wrong_input_in_steps(app: App) -> None:
-    await seed_demo(app)
-    tnv = demo_driver(app, "tnv")
+async def test_wrong_input_in_steps(seeded_app: App) -> None:
+    tnv = demo_driver(seeded_app, "tnv")
     await tnv.send("/ghi")
     said = await tnv.send("😀😀")
     assert "bấm một nút" in said.text
@@ -75,13 +73,12 @@ async def test_wrong_input_in_steps(app: App) -> None:
     assert "số điện thoại" in said.text
     said = await tnv.send("bà cụ cần hướng dẫn thêm lần sau")
     assert "Đã ghi" in said.text
-    rows = await live_sessions(app)
+    rows = await live_sessions(seeded_app)
     assert rows[-1].note == "bà cụ cần hướng dẫn thêm lần sau" and rows[-1].citizens == 4
 
 
-async def test_shortcut_errors_and_help(app: App) -> None:
-    await seed_demo(app)
-    tnv = demo_driver(app, "tnv")
+async def test_shortcut_errors_and_help(seeded_app: App) -> None:
+    tnv = demo_driver(seeded_app, "tnv")
     said = await tnv.send("/ghi xyz nha")
     assert "xyz" in said.text and "/ghi dvc nha 2" in said.text
     said = await tnv.send("/ghi dvc nha 2 31/02")
@@ -90,16 +87,14 @@ async def test_shortcut_errors_and_help(app: App) -> None:
     assert "/ghi <việc> <nơi>" in said.text
 
 
-async def test_citizen_cannot_log(app: App) -> None:
-    await seed_demo(app)
-    dan = demo_driver(app, "dan")
+async def test_citizen_cannot_log(seeded_app: App) -> None:
+    dan = demo_driver(seeded_app, "dan")
     said = await dan.send("/ghi dvc nha 2")
     assert "chưa thuộc tổ" in said.text
 
 
-async def test_sua_and_tuan(app: App) -> None:
-    await seed_demo(app)
-    tnv = demo_driver(app, "tnv2")
+async def test_sua_and_tuan(seeded_app: App) -> None:
+    tnv = demo_driver(seeded_app, "tnv2")
     await tnv.send("/ghi dvc nha 2")
     await tnv.send("/ghi cks quay 1")
     said = await tnv.send("/sua")
@@ -146,15 +141,13 @@ def test_ordinary_notes_pass() -> None:
     assert sessions.check_note("hỗ trợ 3 hộ ở tổ 12, hẹn lại ngày 20/11") is not None
 
 
-async def test_demo_history_is_idempotent_and_plausible(app: App) -> None:
+async def test_demo_history_is_idempotent_and_plausible(seeded_app: App) -> None:
     from sqlalchemy import func
 
     from db.models import Dossier, WeeklyReport
 
-    await seed_demo(app)
-
     async def counts() -> tuple[int, int, int]:
-        async with app.sessions() as s:
+        async with seeded_app.sessions() as s:
             return (
                 int((await s.execute(select(func.count()).select_from(HelpSession))).scalar_one()),
                 int((await s.execute(select(func.count()).select_from(Dossier))).scalar_one()),
@@ -163,9 +156,9 @@ async def test_demo_history_is_idempotent_and_plausible(app: App) -> None:
 
     first = await counts()
     assert all(n > 0 for n in first)
-    await seed_demo(app)
+    await seed_demo(seeded_app)
     assert await counts() == first
-    async with app.sessions() as s:
+    async with seeded_app.sessions() as s:
         modes = dict((await s.execute(select(Dossier.mode, func.count()).group_by(Dossier.mode))).all())
         open_overdue = (
             await s.execute(

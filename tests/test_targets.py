@@ -5,15 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.kernel import App
-from services import kpi, targets
-from services.kpi import period_of, settings_from
+from services.kpi import targets
+from services.kpi.periods import period_of
+from services.kpi.settings import settings_from
 from tests import kpi_helpers as h
-from tests.kpi_helpers import WEEK
+from tests.kpi_helpers import WEEK, row
 from tests.support import ChatDriver
-
-
-def row(u: object) -> kpi.UnitRow:
-    return kpi.UnitRow(u.id, u.code, u.name, u.kind, u.path, u.parent_id)  # type: ignore[attr-defined]
 
 
 async def test_import_and_inheritance(app: App) -> None:
@@ -63,7 +60,14 @@ async def test_set_target_from_the_bot(app: App) -> None:
     said = await user.send("/chitieu C1 khong_co 2026-Q4 65")
     assert "khong_co" in said.text
     said = await user.send("/chitieu")
-    assert "online_rate" in said.text
+    assert "• Tỷ lệ hồ sơ trực tuyến (%)" in said.text and "online_rate" not in said.text
+    # By Vietnamese name, with or without accents, a quarter in words.
+    said = await user.send("/chitieu C1 Tỷ lệ hồ sơ toàn trình Quý IV/2026 40")
+    assert "«Tỷ lệ hồ sơ toàn trình»" in said.text and "Quý IV/2026" in said.text and "40%" in said.text
+    said = await user.send("/chitieu C1 ty le dung han 2026-Q4 90")
+    assert "«Tỷ lệ giải quyết đúng hạn»" in said.text
+    said = await user.send("/chitieu C1 ty le 2026-Q4 90")  # several indicators match
+    assert "Chưa nhận ra chỉ tiêu «ty le»" in said.text
     async with app.sessions() as s:
         eff = await targets.effective(
             s, [row(t["C1"])], period_of("week", WEEK + timedelta(days=7)), settings_from({})

@@ -8,9 +8,8 @@ from services import units
 from tests.support import ChatDriver, demo_driver, outbox_rows, seed_demo
 
 
-async def test_team_leader_sees_members_and_pending_request(app: App) -> None:
-    await seed_demo(app)
-    said = await demo_driver(app, "totruong").send("/to")
+async def test_team_leader_sees_members_and_pending_request(seeded_app: App) -> None:
+    said = await demo_driver(seeded_app, "totruong").send("/to")
     assert "Tổ CNSCĐ Tổ dân phố 1" in said.text
     for name in ("Trần Văn Minh", "Đặng Thị Thu", "Lê Thị Hoa", "Ngô Văn Hải", "Bùi Thị Ngọc"):
         assert name in said.text
@@ -18,9 +17,8 @@ async def test_team_leader_sees_members_and_pending_request(app: App) -> None:
     assert "✔ Duyệt" in said.labels() and "Xoá thành viên" in said.labels()
 
 
-async def test_remove_member_and_notify(app: App) -> None:
-    await seed_demo(app)
-    leader = demo_driver(app, "totruong")
+async def test_remove_member_and_notify(seeded_app: App) -> None:
+    leader = demo_driver(seeded_app, "totruong")
     await leader.send("/to")
     said = await leader.tap("Xoá thành viên")
     assert "Lê Thị Hoa" not in said.labels()  # not oneself
@@ -29,22 +27,20 @@ async def test_remove_member_and_notify(app: App) -> None:
     assert "Đã xoá Ngô Văn Hải" in said.text
     said = await leader.send("/to")
     assert "Ngô Văn Hải" not in said.text
-    removed = [r for r in await outbox_rows(app) if r.kind == "team_removed"]
+    removed = [r for r in await outbox_rows(seeded_app) if r.kind == "team_removed"]
     assert [r.chat_id for r in removed] == ["demo-tv-1"]
 
 
-async def test_volunteer_cannot_view_or_manage(app: App) -> None:
-    await seed_demo(app)
-    tnv = demo_driver(app, "tnv")
+async def test_volunteer_cannot_view_or_manage(seeded_app: App) -> None:
+    tnv = demo_driver(seeded_app, "tnv")
     said = await tnv.send("/to 19786-1")
     assert "chưa có quyền" in said.text
     said = await tnv.press("to:rmy:1")
     assert "chưa có quyền" in said.text or "không còn là thành viên" in said.text
 
 
-async def test_officer_views_any_team_of_the_commune_but_not_others(app: App) -> None:
-    await seed_demo(app)
-    officer = demo_driver(app, "canbo")
+async def test_officer_views_any_team_of_the_commune_but_not_others(seeded_app: App) -> None:
+    officer = demo_driver(seeded_app, "canbo")
     said = await officer.send("/to 19786-2")
     assert "Phan Văn Quang" in said.text
     said = await officer.send("/to 19768-1")
@@ -53,9 +49,8 @@ async def test_officer_views_any_team_of_the_commune_but_not_others(app: App) ->
     assert len(said.labels()) >= 3
 
 
-async def test_leave_team_and_profile(app: App) -> None:
-    await seed_demo(app)
-    tnv = demo_driver(app, "tnv")
+async def test_leave_team_and_profile(seeded_app: App) -> None:
+    tnv = demo_driver(seeded_app, "tnv")
     said = await tnv.send("/toi")
     assert "Trần Văn Minh" in said.text and "thành viên tổ — Tổ CNSCĐ Tổ dân phố 1 (19786-1)" in said.text
     said = await tnv.send("/roito")
@@ -65,13 +60,12 @@ async def test_leave_team_and_profile(app: App) -> None:
     assert "chưa tham gia tổ" in said.text
     said = await tnv.send("/roito")
     assert "không ở trong tổ nào" in said.text
-    said = await ChatDriver(app, "8001", "Khách").send("/toi")
+    said = await ChatDriver(seeded_app, "8001", "Khách").send("/toi")
     assert "người dân" in said.text
 
 
-async def test_officer_creates_renames_and_closes_a_team(app: App) -> None:
-    await seed_demo(app)
-    officer = demo_driver(app, "canbo")
+async def test_officer_creates_renames_and_closes_a_team(seeded_app: App) -> None:
+    officer = demo_driver(seeded_app, "canbo")
     said = await officer.send("/donvi")
     assert "Phường Thuận Hóa — 3 tổ" in said.text
     await officer.tap("Thêm tổ")
@@ -87,19 +81,18 @@ async def test_officer_creates_renames_and_closes_a_team(app: App) -> None:
     await officer.tap("Đóng tổ")
     said = await officer.tap("Đóng tổ")
     assert "Đã đóng" in said.text
-    async with app.sessions() as session:
+    async with seeded_app.sessions() as session:
         team = await units.get(session, "19786-4")
     assert not team.active and team.name == "Tổ CNSCĐ Khu vực 4"
     # A forged payload for another commune's team is refused.
-    async with app.sessions() as session:
+    async with seeded_app.sessions() as session:
         other = await units.get(session, "19768-1")
     said = await officer.press(f"dv:cly:{other.id}")
     assert "chưa có quyền" in said.text
 
 
-async def test_province_leader_searches_communes(app: App) -> None:
-    await seed_demo(app)
-    leader = demo_driver(app, "tinh")
+async def test_province_leader_searches_communes(seeded_app: App) -> None:
+    leader = demo_driver(seeded_app, "tinh")
     said = await leader.send("/donvi")
     assert said.labels()
     said = await leader.send("thuan hoa")
@@ -108,27 +101,26 @@ async def test_province_leader_searches_communes(app: App) -> None:
     assert "3 tổ" in said.text
 
 
-async def test_hand_over_notifies_new_leader(app: App) -> None:
-    await seed_demo(app)
-    leader = demo_driver(app, "totruong")
+async def test_hand_over_notifies_new_leader(seeded_app: App) -> None:
+    leader = demo_driver(seeded_app, "totruong")
     await leader.send("/to")
     await leader.tap("Giao tổ trưởng")
     await leader.tap("Đặng Thị Thu")
     await leader.tap("Đồng ý")
-    rows = [r for r in await outbox_rows(app) if r.kind == "team_leader"]
+    rows = [r for r in await outbox_rows(seeded_app) if r.kind == "team_leader"]
     assert [r.chat_id for r in rows] == ["demo-tnv2"]
     assert "tổ trưởng" in Reply.from_payload(rows[0].payload).text
-    said = await demo_driver(app, "tnv2").send("/to")
+    said = await demo_driver(seeded_app, "tnv2").send("/to")
     assert "Lê Thị Hoa — thành viên tổ" in said.text
 
 
-async def test_demo_seed_is_idempotent(app: App) -> None:
+async def test_demo_seed_is_idempotent(seeded_app: App) -> None:
     from sqlalchemy import func, select
 
     from db.models import Invite, JoinRequest, Membership
 
     async def counts() -> tuple[int, ...]:
-        async with app.sessions() as s:
+        async with seeded_app.sessions() as s:
             return tuple(
                 [
                     int((await s.execute(select(func.count()).select_from(m))).scalar_one())
@@ -136,15 +128,13 @@ async def test_demo_seed_is_idempotent(app: App) -> None:
                 ]
             )
 
-    await seed_demo(app)
     first = await counts()
-    await seed_demo(app)
+    await seed_demo(seeded_app)
     assert await counts() == first
 
 
-async def test_toi_shows_this_weeks_own_tally(app: App) -> None:
-    await seed_demo(app)
-    tnv = demo_driver(app, "tnv2")
+async def test_toi_shows_this_weeks_own_tally(seeded_app: App) -> None:
+    tnv = demo_driver(seeded_app, "tnv2")
     before = (await tnv.send("/toi")).text
     assert "tuần này" in before
     await tnv.send("/ghi dvc nha 3")
@@ -158,5 +148,5 @@ async def test_toi_shows_this_weeks_own_tally(app: App) -> None:
 
     s0, c0 = counts(before)
     assert counts(after) == (s0 + 1, c0 + 3)
-    citizen = demo_driver(app, "dan")
+    citizen = demo_driver(seeded_app, "dan")
     assert "tuần này" not in (await citizen.send("/toi")).text

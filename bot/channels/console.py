@@ -26,18 +26,35 @@ def demo_users_text() -> str:
     return "\n".join(f"  {u.key:<9} {u.display_name} — {u.description}" for u in DEMO_USERS)
 
 
+PUSH_POLL_SECONDS = 2.0
+
+
 class ConsoleSender:
-    """Delivers pushes (digests, alerts, hand-off messages) to the terminal, naming the recipient."""
+    """Delivers pushes (digests, alerts, hand-off messages) to the terminal, naming the recipient
+    by their name (every console account of the database, not only the demo roles)."""
 
     channel = DEMO_CHANNEL
     supports_buttons = False
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, app: App | None = None) -> None:
         self.out = out
+        self.app = app
         self.files_dir = Path(tempfile.gettempdir()) / "tocns-console"
 
+    async def _name(self, chat_id: str) -> str:
+        known = next((u.display_name for u in DEMO_USERS if f"demo-{u.key}" == chat_id), None)
+        if known is not None or self.app is None:
+            return known or chat_id
+        from db.models import Person
+        from db.repositories import core as repo
+
+        async with self.app.sessions() as session:
+            account = await repo.find_account(session, DEMO_CHANNEL, chat_id)
+            person = await session.get(Person, account.person_id) if account is not None else None
+        return person.display_name if person is not None else chat_id
+
     async def send(self, chat_id: str, reply: Reply) -> None:
-        who = next((u.display_name for u in DEMO_USERS if f"demo-{u.key}" == chat_id), chat_id)
+        who = await self._name(chat_id)
         self.out.write(f"\n📨 [→ {who}]\n")
         print_reply(reply, self.out, self.files_dir)
 
@@ -53,17 +70,46 @@ def print_reply(reply: Reply, out: TextIO, files_dir: Path) -> None:
     out.flush()
 
 
-async def chat(app: App, user: DemoUser, lines: Iterable[str] | None, out: TextIO = sys.stdout) -> int:
+async def chat(app: App, user: DemoUser, lines: Iterable[str] | None, out: TextIO | None = None) -> int:
     """Run a console conversation; `lines` None means read the terminal interactively."""
-    sender = ConsoleSender(out)
+    out = out or sys.stdout  # looked up now: whatever stdout is at call time
+    sender = ConsoleSender(out, app)
     app.add_sender(sender)
     current = user
     interactive = lines is None
+    poller: asyncio.Task[None] | None = None
     if interactive:
         out.write(
             f"tocns — {current.display_name} ({current.description}). "
             "Gõ /help để xem lệnh, #as <tên> để đổi người dùng, Ctrl-D để thoát.\n"
         )
+        # Pushes queued by another process (`tocns jobs run`, a second console) show as they
+        # arrive, not when someone next types.
+        poller = asyncio.create_task(_poll_pushes(app))
+    else:
+        # A script is one person typing fast on purpose: the flood guard is for phones.
+        app.intake.flood.limit = sys.maxsize
+    try:
+        return await _converse(app, sender, current, lines, out)
+    finally:
+        if poller is not None:
+            poller.cancel()
+
+
+async def _poll_pushes(app: App) -> None:
+    while True:
+        await asyncio.sleep(PUSH_POLL_SECONDS)
+        try:
+            while await app.dispatcher.drain_once():
+                pass
+        except Exception:  # the database is busy or gone: try again at the next tick
+            continue
+
+
+async def _converse(
+    app: App, sender: ConsoleSender, current: DemoUser, lines: Iterable[str] | None, out: TextIO
+) -> int:
+    interactive = lines is None
     async for raw in _source(lines):
         line = raw.rstrip("\n")
         if line.startswith(SWITCH_PREFIX):

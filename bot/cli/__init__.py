@@ -12,18 +12,22 @@ from rich.table import Table
 
 from bot import __version__
 from bot.backup import BackupError, backup, default_name, restore_sqlite
+from bot.cli._messages import current_locale, pick_locale, usage_line
+from bot.cli._messages import text as cli_text
 from bot.cli._runtime import DEMO_UNITS_CSV, Fail, console, err, run_async, settings
 from bot.cli.faq import faq_cli
 from bot.cli.importing import import_cli
 from bot.cli.kpi import jobs_cli, kpi_cli, targets_cli
+from bot.cli.status import status as status_command
 from bot.cli.units import invites_cli, units_cli
-from bot.cli.zalo import zalo_cli
+from bot.cli.web import demo_link, web_cli
+from bot.cli.zalo import print_window_status, window_status, zalo_cli
 from bot.config import ConfigError
 from bot.kernel import App, StartupError
 from db import migrate
 from db.base import utcnow
 from handlers.i18n import Catalog
-from services import demo, outbox, people
+from services import demo, outbox, people, reachability
 from services.access import Role
 from services.errors import DomainError
 
@@ -48,6 +52,8 @@ cli.add_typer(jobs_cli, name="jobs")
 cli.add_typer(targets_cli, name="targets")
 cli.add_typer(kpi_cli, name="kpi")
 cli.add_typer(faq_cli, name="faq")
+cli.command("status")(status_command)
+cli.add_typer(web_cli, name="web")
 
 
 def version_callback(value: bool) -> None:
@@ -61,6 +67,9 @@ def root(
     version: Annotated[
         bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Show the version.")
     ] = False,
+    lang: Annotated[
+        str, typer.Option("--lang", help="Language of error lines: vi (default) or en (or TOCNS_LOCALE).")
+    ] = "vi",
 ) -> None:
     """tocns command line."""
 
@@ -82,7 +91,17 @@ def run(
             # Keep the terminal for the conversation: only warnings and errors are logged here.
             if logging.getLogger().level < logging.WARNING:
                 logging.getLogger().setLevel(logging.WARNING)
-            await _console(app, as_user, None)
+            web_runner = await runner.start_web(app, webapp)
+            if web_runner is not None:  # the dashboard, next to the console prompt
+                link = await demo_link(app, "lanhdao")
+                err.print(f"Bảng điều khiển web / dashboard: {app.settings.web.base_url}/web/")
+                if link:
+                    err.print(f"Đăng nhập (lãnh đạo mẫu) / demo leader sign-in: {link}", soft_wrap=True)
+            try:
+                await _console(app, as_user, None)
+            finally:
+                if web_runner is not None:
+                    await web_runner.cleanup()
             return
         await runner.serve(app, channels, webapp)
 
@@ -92,13 +111,14 @@ def run(
 @cli.command()
 def chat(
     as_user: Annotated[
-        str, typer.Option("--as", help="Demo user: dan, tnv, totruong, canbo, lanhdao, tinh, admin.")
+        str, typer.Option("--as", help="Demo user: " + ", ".join(u.key for u in demo.DEMO_USERS) + ".")
     ] = "dan",
     script: Annotated[
         Path | None, typer.Option("--script", help="Run lines from a file, print replies.")
     ] = None,
 ) -> None:
-    """Chat with the bot in the terminal as a demo user (buttons appear as numbered choices)."""
+    """Chat with the bot in the terminal as a demo user (buttons appear as numbered choices).
+    A --script runs every line (no flood guard); `#as <user>` switches user."""
     lines: list[str] | None = None
     if script is not None:
         lines = script.read_text(encoding="utf-8").splitlines()
@@ -113,7 +133,7 @@ async def _console(app: App, as_user: str, lines: list[str] | None) -> None:
 
     user = find_demo_user(as_user)
     if user is None:
-        raise Fail(f"unknown demo user {as_user!r}; choose one of:\n{demo_users_text()}")
+        raise Fail(cli_text(current_locale(), "unknown_demo_user", name=as_user, choices=demo_users_text()))
     await console_chat(app, user, lines)
 
 
@@ -176,7 +196,7 @@ def users_grant(
         role_value = Role(role)
     except ValueError:
         raise Fail(
-            f"--role: unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}"
+            cli_text(current_locale(), "unknown_role", name=role, choices=", ".join(r.value for r in Role))
         ) from None
 
     async def go(app: App) -> None:
@@ -195,18 +215,77 @@ def users_grant(
     run_async(go)
 
 
+@users_cli.command("revoke")
+def users_revoke(
+    channel: Annotated[str, typer.Option(help="telegram, zalo_bot, zalo_oa or console.")],
+    user_id: Annotated[str, typer.Option("--user-id", help="The person's id on that channel.")],
+    role: Annotated[str, typer.Option(help="volunteer, team_leader, officer, leader or admin.")],
+    unit: Annotated[str | None, typer.Option(help="Unit code (none for an installation-wide admin).")] = None,
+) -> None:
+    """End a role at once: open dialogs end, claimed hand-off tickets go back to the commune."""
+    from handlers.revoke import after_role_loss
+    from services import revocation
+
+    try:
+        role_value = Role(role)
+    except ValueError:
+        raise Fail(
+            f"--role: unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}"
+        ) from None
+
+    async def go(app: App) -> int:
+        now = utcnow()
+        async with app.sessions() as session, session.begin():
+            done = await revocation.revoke_account_role(session, channel, user_id, role_value, unit, now)
+            released = 0
+            for person_id in {d.person_id for d in done}:
+                released += await after_role_loss(
+                    session, app.catalog, app.settings.app.locale, person_id, now
+                )
+        return released
+
+    released = run_async(go)
+    console.print(
+        f"[green]Revoked[/] {role_value.value} on {unit or 'the whole installation'}; "
+        f"{released} claimed ticket(s) handed back."
+    )
+
+
 @outbox_cli.command("status")
 def outbox_status() -> None:
     """Pending, sent, dead and unreachable pushes per kind."""
 
-    async def go(app: App) -> list[tuple[str, str, int]]:
+    async def go(
+        app: App,
+    ) -> tuple[list[tuple[str, str, int]], list[reachability.Unreachable], Any, list[tuple[str, str, int]]]:
         async with app.sessions() as session:
-            return await outbox.summary(session)
+            counts = await outbox.summary(session)
+            unreachable = await reachability.unreachable_people(session)
+        return counts, unreachable, app.settings.tz, await window_status(app)
 
+    counts, unreachable, tz, zalo_window = run_async(go)
     table = Table("kind", "status", "count")
-    for kind, status, count in run_async(go):
+    for kind, status, count in counts:
         table.add_row(kind, status, str(count))
     console.print(table)
+    if unreachable:
+        people_table = Table(
+            "person",
+            "channel",
+            "unreachable since",
+            "pushes kept",
+            title="Unreachable people (blocked the bot?)",
+        )
+        for u in unreachable:
+            people_table.add_row(
+                u.name, u.channel, f"{u.since.astimezone(tz):%Y-%m-%d %H:%M}", str(u.waiting)
+            )
+        console.print(people_table)
+        console.print(
+            "Their pushes are sent again (7 days back) once they write to the bot; `tocns jobs run` and the "
+            "running bot check for that."
+        )
+    print_window_status(zalo_window)
 
 
 @cli.command("backup")
@@ -215,8 +294,9 @@ def backup_command(
 ) -> None:
     """Back up the database (SQLite online backup, or pg_dump for PostgreSQL)."""
 
-    url = settings().database.url
-    target = out or Path("backups") / default_name(url)
+    cfg = settings()
+    url = cfg.database.url
+    target = out or Path("backups") / default_name(url, cfg.tz)
     try:
         done = backup(url, target)
     except BackupError as exc:
@@ -244,13 +324,14 @@ def restore_command(
 def main(argv: list[str] | None = None) -> Any:
     """Entry point: configuration and start-up problems are one line and a non-zero exit."""
 
+    lang, args = pick_locale(list(sys.argv[1:] if argv is None else argv))
     try:
-        return cli(args=argv, standalone_mode=False)
+        return cli(args=args, standalone_mode=False)
     except (ConfigError, StartupError, Fail) as exc:
-        err.print(f"[red]tocns:[/] {exc}", highlight=False)
+        err.print(f"[red]tocns:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except DomainError as exc:
-        err.print(f"[red]tocns:[/] {Catalog.load().text('vi', exc.key, **exc.params)}", highlight=False)
+        err.print(f"[red]tocns:[/] {Catalog.load().text(lang, exc.key, **exc.params)}", highlight=False)
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
@@ -259,9 +340,8 @@ def main(argv: list[str] | None = None) -> Any:
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+        # Click (vendored by Typer) usage errors: missing argument, unknown command or option.
+        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
+            err.print(f"[red]tocns:[/] {usage_line(exc, lang)}", highlight=False, markup=True, soft_wrap=True)
+            sys.exit(2)
         raise

@@ -3,6 +3,7 @@ and validation of knowledge files before they are deployed."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -12,8 +13,9 @@ from rich.table import Table
 from bot.cli._runtime import Fail, console, run_async, settings
 from bot.kernel import ROOT, App
 from handlers.faq import FAQ_INDEX, faq_config
-from services import faq_feedback
-from services.faq import KnowledgeBaseError, load_entries
+from services.faq import feedback as faq_feedback
+from services.faq.entries import KnowledgeBaseError
+from services.faq.legal import check_knowledge
 
 faq_cli = typer.Typer(
     help="The how-to knowledge base (FAQ): gaps, feedback, validation.", no_args_is_help=True
@@ -62,7 +64,8 @@ def faq_check(
         Path | None, typer.Argument(help="A directory of entries (default: knowledge/ and faq.local_dir).")
     ] = None,
 ) -> None:
-    """Validate knowledge files: one line naming the file and field on the first error."""
+    """Validate knowledge files (one line naming the file and field on the first error), fail on a
+    citation of a replaced document (knowledge/_legal.yaml), warn on entries due for review."""
 
     dirs: list[Path] = [directory] if directory is not None else [ROOT / "knowledge"]
     if directory is None:
@@ -73,7 +76,11 @@ def faq_check(
         if local:
             dirs.append(Path(local))
     try:
-        entries = load_entries(dirs)
+        report = check_knowledge(dirs, date.today(), registry_dirs=[ROOT / "knowledge"])
     except KnowledgeBaseError as exc:
         raise Fail(str(exc)) from None
-    console.print(f"[green]{len(entries)} entries OK[/] in {', '.join(map(str, dirs))}")
+    for line in report.warnings:
+        console.print(f"[yellow]warning[/] {line}")
+    if not report.ok:
+        raise Fail("\n".join(report.errors))
+    console.print(f"[green]{len(report.entries)} entries OK[/] in {', '.join(map(str, dirs))}")

@@ -14,8 +14,9 @@ from bot.assemble import build, prepare_database
 from bot.config import load_settings
 from db.base import utcnow
 from handlers.i18n import Catalog
-from services import dossier_import
+from services import spreadsheet_guard
 from services.access import Actor, Grant, Role
+from services.dossiers import import_ as dossier_import
 from services.errors import DomainError
 
 import_cli = typer.Typer(help="Import data exported from other systems.", no_args_is_help=True)
@@ -54,11 +55,14 @@ def import_dossiers(
                 def progress(done: int, total: int | None) -> None:
                     bar.update(task, completed=done, total=max(total or 0, done) or None)
 
+                # Checked and parsed in a bounded child process: a zip bomb is one line, at once.
+                guarded = spreadsheet_guard.open_guarded(file, file.name, spreadsheet_guard.COMMAND_LINE)
+                sheet = dossier_import.Sheet(guarded.rows, None, guarded.close, "guarded")
                 async with app.sessions() as session, session.begin():
                     return await dossier_import.import_file(
                         session,
                         operator,
-                        file,
+                        sheet,
                         file.name,
                         unit,
                         utcnow(),

@@ -8,19 +8,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from bot import scheduler
+from bot.cli._messages import current_locale
+from bot.cli._messages import text as cli_text
 from bot.cli._runtime import Fail, console, run_async
 from bot.kernel import App
 from db.base import utcnow
 from db.repositories import kpi as repo
 from handlers.jobs import JOBS
-from services import kpi, targets
+from services import kpi
+from services.kpi import targets
 
 if TYPE_CHECKING:
     from bot.scheduler import RunResult
-    from services.targets import ImportResult
+    from services.kpi.targets import ImportResult
 
 jobs_cli = typer.Typer(help="Scheduled jobs (digest, reminders, alerts).", no_args_is_help=True)
 targets_cli = typer.Typer(help="KPI targets.", no_args_is_help=True)
@@ -34,7 +37,9 @@ def jobs_list() -> None:
     async def go(app: App) -> Table:
         async with app.sessions() as session:
             last = await kpi.last_runs(session)
-        table = Table("job", "schedule (cron)", "next run", "last period", "finished")
+        table = Table("schedule (cron)", "next run", "last period", "finished")
+        # Job names are never cut, whatever the terminal width (they are typed back to `jobs run`).
+        table.columns.insert(0, Column("job", no_wrap=True, min_width=max(len(j) for j in JOBS)))
         for job, expr, nxt in scheduler.next_runs(app, utcnow()):
             period, finished = last.get(job, ("", None))
             table.add_row(
@@ -59,19 +64,21 @@ def jobs_run(
     """Run one job now (same code path as the scheduler; already-queued messages are not repeated)."""
 
     if name not in JOBS:
-        raise Fail(f"unknown job {name!r}; choose one of {', '.join(JOBS)}")
-    period = kpi.parse_period(week) if week else None
-    if period is not None and period.kind != "week":
-        raise Fail("--week: expected like 2026-W47")
+        raise Fail(cli_text(current_locale(), "unknown_job", name=name, choices=", ".join(JOBS)))
 
-    async def go(app: App) -> RunResult:
-        return await scheduler.run_job(app, name, utcnow(), week=period, force=True)
+    async def go(app: App) -> tuple[RunResult, int]:
+        period = kpi.parse_period(week, app.features.kpi.week_starts) if week else None
+        if period is not None and period.kind != "week":
+            raise Fail(cli_text(current_locale(), "bad_week"))
+        # People who blocked the bot and have written to it since get their kept pushes again.
+        revived = await app.dispatcher.requeue_reachable()
+        return await scheduler.run_job(app, name, utcnow(), week=period, force=True), revived
 
     # A batch run beside the bot: let the bot (people waiting for answers) have the CPU first.
     with contextlib.suppress(OSError, AttributeError):
         os.nice(10)
 
-    result = run_async(go)
+    result, revived = run_async(go)
     console.print(
         f"{result.job}: {result.status}, period {result.period or '-'}, queued {result.messages} messages"
         + (
@@ -80,6 +87,8 @@ def jobs_run(
             else ""
         )
     )
+    if revived:
+        console.print(f"re-queued {revived} earlier push(es) to people who are reachable again")
 
 
 @targets_cli.command("import")
@@ -89,11 +98,11 @@ def targets_import(
     """Import targets (all rows or none)."""
 
     if not file.exists():
-        raise Fail(f"{file}: file not found")
+        raise Fail(cli_text(current_locale(), "no_file", path=file))
     data = file.read_text(encoding="utf-8-sig")
 
     async def go(app: App) -> ImportResult:
-        cfg = kpi.settings_from(app.settings.extra)
+        cfg = app.features.kpi
         async with app.sessions() as session, session.begin():
             return await targets.import_csv(session, data, cfg)
 
@@ -106,20 +115,23 @@ def targets_import(
 @kpi_cli.command("show")
 def kpi_show(
     unit: Annotated[str, typer.Option("--unit", help="Unit code.")],
-    week: Annotated[str | None, typer.Option("--week", help="e.g. 2026-W47 (default: this week)")] = None,
+    week: Annotated[
+        str | None, typer.Option("--week", help="e.g. 2026-W47 (default: the last complete week)")
+    ] = None,
 ) -> None:
     """One unit's indicators for a week, with target, last week and source."""
 
     async def go(app: App) -> Table:
-        cfg = kpi.settings_from(app.settings.extra)
+        cfg = app.features.kpi
         now = utcnow()
+        cal = cfg.calendar(app.settings.tz)
         period = (
-            kpi.parse_period(week) if week else kpi.period_of("week", kpi.local_day(now, app.settings.tz))
+            kpi.parse_period(week, cfg.week_starts) if week else kpi.week_period(cal.last_complete_week(now))
         )
         async with app.sessions() as session:
             row = await repo.unit_by_code(session, unit)
             if row is None:
-                raise Fail(f"--unit: no unit with code {unit!r}")
+                raise Fail(cli_text(current_locale(), "no_unit", code=unit))
             uf = (await kpi.figures_for(session, row, [row], 0, period, now, cfg, app.settings.tz))[0]
         table = Table(
             "indicator", "value", "last week", "target", "source", title=f"{row.name} — {period.key}"

@@ -1,20 +1,36 @@
-"""`tocns zalo …`: the first Zalo OA authorization (OAuth v4 with PKCE) and a token check."""
+"""`tocns zalo …`: the first Zalo OA authorization (OAuth v4 with PKCE), tokens copied from
+Zalo's API Explorer, and the messaging-window lines of `tocns outbox status`.
+
+The OA console reportedly builds the permission link from a code challenge saved there; then the
+matching verifier must be used for the exchange: put it in TOCNS_ZALO_OA_CODE_VERIFIER (43-128
+characters) and `oa-login` prints its challenge to save in the console and uses it."""
 
 from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from typing import Annotated
 from urllib.parse import parse_qs, urlparse
 
 import aiohttp
 import typer
 from rich.console import Console
+from rich.table import Table
 
+from bot.channels.zalo import window
 from bot.channels.zalo.oa import ZaloOAConfig, load_config
-from bot.channels.zalo.oa_tokens import OAuthError, exchange_code, permission_url, pkce_pair
+from bot.channels.zalo.oa_send import CHANNEL as OA_CHANNEL
+from bot.channels.zalo.oa_tokens import (
+    OAuthError,
+    challenge_of,
+    exchange_code,
+    permission_url,
+    pkce_pair,
+)
 from bot.cli._runtime import Fail, run_async
 from bot.kernel import App, StartupError
+from db.base import utcnow
 from db.repositories import zalo as repo
 
 zalo_cli = typer.Typer(help="Zalo Bot / Zalo Official Account set-up.", no_args_is_help=True)
@@ -40,9 +56,24 @@ def parse_code(pasted: str) -> tuple[str, str | None]:
     return pasted, None
 
 
+VERIFIER_ENV = "TOCNS_ZALO_OA_CODE_VERIFIER"
+
+
+def fixed_verifier() -> str | None:
+    """The verifier whose challenge is saved in the OA console, from the environment."""
+    value = os.environ.get(VERIFIER_ENV, "").strip()
+    if not value:
+        return None
+    if not 43 <= len(value) <= 128:
+        raise StartupError(f"{VERIFIER_ENV}: a PKCE code verifier has 43-128 characters")
+    return value
+
+
 async def begin_login(app: App, config: ZaloOAConfig, redirect_uri: str) -> str:
-    """Store a fresh PKCE verifier and return the permission URL the OA admin must open."""
-    verifier, challenge = pkce_pair()
+    """Store the PKCE verifier (fixed from the environment, or fresh) and return the permission
+    URL the OA admin must open."""
+    fixed = fixed_verifier()
+    verifier, challenge = (fixed, challenge_of(fixed)) if fixed else pkce_pair()
     state = secrets.token_urlsafe(12)
     async with app.sessions() as session, session.begin():
         await repo.save_pkce(session, config.app_id, verifier, state)
@@ -53,12 +84,16 @@ async def finish_login(app: App, config: ZaloOAConfig, code: str, state: str | N
     """Exchange the code with the stored verifier and save the token pair."""
     async with app.sessions() as session:
         row = await repo.get_tokens(session, config.app_id)
-    if row is None or not row.pkce_verifier:
+    fixed = fixed_verifier()
+    stored = row.pkce_verifier if row is not None else None
+    if not stored and not fixed:
         raise StartupError("no login in progress: run `tocns zalo oa-login` without --code first")
-    if state is not None and row.pkce_state and state != row.pkce_state:
+    if stored and state is not None and row is not None and row.pkce_state and state != row.pkce_state:
         raise StartupError("the pasted URL belongs to another login attempt (state differs): start again")
+    verifier = fixed or stored
+    assert verifier is not None
     async with aiohttp.ClientSession() as http:
-        pair = await exchange_code(http, config.oauth, code, row.pkce_verifier)
+        pair = await exchange_code(http, config.oauth, code, verifier)
     async with app.sessions() as session, session.begin():
         await repo.save_tokens(session, config.app_id, pair.access_token, pair.refresh_token, pair.expires_at)
 
@@ -85,6 +120,12 @@ def oa_login(
                     "--redirect-uri (or zalo_oa.redirect_uri): the callback URL registered for the app"
                 )
             url = await begin_login(app, config, uri)
+            fixed = fixed_verifier()
+            if fixed:
+                console.print(
+                    f"Using the verifier from {VERIFIER_ENV}; its code challenge (as saved in the "
+                    f"OA console): {challenge_of(fixed)}"
+                )
             console.print("1. Open this link as the OA administrator and grant the permissions:")
             console.print(url, soft_wrap=True)
             console.print(
@@ -106,3 +147,57 @@ def oa_login(
         console.print("Enable events: user_send_text, user_send_image, user_send_file, follow, unfollow.")
 
     run_async(go)
+
+
+async def import_tokens(
+    app: App, config: ZaloOAConfig, access_token: str, refresh_token: str, expires_in: int
+) -> None:
+    """Store a token pair copied from Zalo's API Explorer (its own transaction)."""
+    if not access_token.strip() or not refresh_token.strip():
+        raise StartupError("both the access token and the refresh token are needed")
+    async with app.sessions() as session, session.begin():
+        await repo.save_tokens(
+            session,
+            config.app_id,
+            access_token.strip(),
+            refresh_token.strip(),
+            utcnow() + timedelta(seconds=expires_in),
+        )
+
+
+@zalo_cli.command("oa-import-tokens")
+def oa_import_tokens(
+    expires_in: Annotated[
+        int, typer.Option(help="Seconds the access token is still valid (Zalo gives 90000 = 25 h).")
+    ] = 90000,
+) -> None:
+    """Store an access/refresh token pair copied from Zalo's API Explorer (developers.zalo.me →
+    Tools → API Explorer, "OA Access Token"). Read from TOCNS_ZALO_OA_ACCESS_TOKEN and
+    TOCNS_ZALO_OA_REFRESH_TOKEN, or asked for without echo (never as options: shell history)."""
+
+    async def go(app: App) -> None:
+        config = _config(app)
+        access = os.environ.get("TOCNS_ZALO_OA_ACCESS_TOKEN") or typer.prompt("access token", hide_input=True)
+        refresh = os.environ.get("TOCNS_ZALO_OA_REFRESH_TOKEN") or typer.prompt(
+            "refresh token", hide_input=True
+        )
+        await import_tokens(app, config, access, refresh, expires_in)
+        console.print("[green]Zalo OA tokens stored[/] in the database (refreshed automatically).")
+
+    run_async(go)
+
+
+async def window_status(app: App) -> list[tuple[str, str, int]]:
+    """(kind, band, count) of queued Zalo OA pushes in the billable band or outside the window."""
+    async with app.sessions() as session:
+        return await window.status_rows(session, OA_CHANNEL, utcnow)
+
+
+def print_window_status(rows: list[tuple[str, str, int]]) -> None:
+    if not rows:
+        return
+    table = Table("kind", "Zalo OA window", "pending")
+    labels = {"billable": "48 h-7 days (billable)", "closed": "over 7 days (refused: rerouted)"}
+    for kind, band, count in rows:
+        table.add_row(kind, labels.get(band, band), str(count))
+    console.print(table)

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 
 import db.models  # noqa: F401  (registers every table on Base.metadata)
 from db.base import Base, UTCDateTime
+from db.crypto import SealedText
 from db.engine import create_engine
 
 config = context.config
@@ -20,6 +21,8 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[Fa
     """Render our UTC column type as a plain DateTime, so revisions never import app code."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, SealedText):
+        return "sa.Text()"
     return False
 
 

@@ -15,8 +15,10 @@ from db.models.handoff import FaqFeedback, FaqQuestion, Ticket, TicketMessage
 from db.models.kpi import JobRun, KpiTarget
 from db.models.lease import Lease
 from db.models.onboarding import Invite, JoinRequest, LinkCode
+from db.models.ops import Incident, JobAttempt
+from db.models.web import WebLink, WebSession
 from db.models.work import Dossier, DossierEvent, DossierSubscription, HelpSession, WeeklyReport
-from db.models.zalo import ZaloOAToken
+from db.models.zalo import ZaloInbound, ZaloOAToken
 
 __all__ = [
     "AuditLog",
@@ -29,7 +31,9 @@ __all__ = [
     "FaqFeedback",
     "FaqQuestion",
     "HelpSession",
+    "Incident",
     "Invite",
+    "JobAttempt",
     "JobRun",
     "JoinRequest",
     "KpiTarget",
@@ -42,6 +46,9 @@ __all__ = [
     "Ticket",
     "TicketMessage",
     "Unit",
+    "WebLink",
+    "WebSession",
     "WeeklyReport",
+    "ZaloInbound",
     "ZaloOAToken",
 ]

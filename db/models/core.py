@@ -69,6 +69,9 @@ class Membership(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why it ended: "removed" / "revoked" (by someone above) or "left"; a removed member needs
+    # approval to come back.
+    ended_reason: Mapped[str | None] = mapped_column(String(20))
 
 
 class DialogState(Base):

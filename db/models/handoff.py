@@ -71,7 +71,7 @@ class FaqQuestion(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     normalized: Mapped[str] = mapped_column(String(400), unique=True)
     count: Mapped[int] = mapped_column(Integer, default=1)
-    verdict: Mapped[str] = mapped_column(String(12))  # services.faq.Verdict of the last time
+    verdict: Mapped[str] = mapped_column(String(12))  # services.faq.index.Verdict of the last time
     answered_entry: Mapped[str | None] = mapped_column(String(80))
     first_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

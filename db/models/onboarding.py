@@ -57,3 +57,7 @@ class LinkCode(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The person who typed the code (no foreign key: a merge must not rewrite it); the link waits
+    # for the code's owner to confirm.
+    claimed_by: Mapped[int | None] = mapped_column(BigId)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,24 +1,48 @@
-"""Zalo Official Account OAuth tokens: one row per app. Refresh tokens rotate and are single-use,
-so the pair is replaced in one transaction while the row is locked."""
+"""Zalo Official Account OAuth tokens (one row per app; refresh tokens rotate and are single-use,
+so a new pair is saved in its own transaction right after Zalo issued it) and raw webhook events
+stored before they are answered."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, Text
+from sqlalchemy import BigInteger, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, UTCDateTime, utcnow
+from db.crypto import SealedText
+
+# BigInteger primary keys autoincrement on PostgreSQL; SQLite only does that for INTEGER.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class ZaloOAToken(Base):
     __tablename__ = "zalo_oa_tokens"
 
     app_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    access_token: Mapped[str | None] = mapped_column(Text)
-    refresh_token: Mapped[str | None] = mapped_column(Text)
+    # Encrypted at rest (db.crypto): a copy of the database reveals no token.
+    access_token: Mapped[str | None] = mapped_column(SealedText)
+    refresh_token: Mapped[str | None] = mapped_column(SealedText)
     access_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # PKCE verifier of a login started by `tocns zalo oa-login`, until its code is exchanged.
     pkce_verifier: Mapped[str | None] = mapped_column(String(128))
     pkce_state: Mapped[str | None] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ZaloInbound(Base):
+    """A webhook event exactly as Zalo sent it, stored in one insert before the 200 answer and
+    processed afterwards (Zalo waits 2 s, then redelivers and eventually disables the webhook)."""
+
+    __tablename__ = "zalo_inbound"
+    __table_args__ = (Index("ix_zalo_inbound_chat", "channel", "chat_id", "received_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    # The person who wrote (a message or a follow), "" for events that are not an interaction:
+    # the latest row per person is their last interaction, which opens Zalo OA's messaging window.
+    chat_id: Mapped[str] = mapped_column(String(64), default="")
+    body: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -446,6 +446,7 @@ def bot_env(workdir: Path, token: str, database_url: str, extra: dict[str, str])
             "TOCNS_TELEGRAM_TOKEN": token,
             "TOCNS_LOG_LEVEL": "INFO",
             "PYTHONUNBUFFERED": "1",
+            "TOCNS_WEB_PORT": "0",  # never a fixed port: other bots may run on this machine
             **extra,
         }
     )
@@ -465,20 +466,24 @@ async def start_bot(emulator: Emulator, _template_db: Path, tmp_path: Path) -> A
         seed: bool = False,
         env: dict[str, str] | None = None,
         database_url: str | None = None,
+        token: str | None = None,
+        secret: str | None = None,
+        public_url: str | None = None,
     ) -> BotProcess:
+        """Start one `tocns run`; several workers of one bot share `token`, `secret` and `public_url`."""
         workdir = tmp_path / f"bot{len(bots) + 1}"
         workdir.mkdir()
-        token = f"{next(_tokens)}{os.getpid()}:e2e-{uuid.uuid4().hex[:12]}"
+        token = token or f"{next(_tokens)}{os.getpid()}:e2e-{uuid.uuid4().hex[:12]}"
         if database_url is None:
             shutil.copyfile(_template_db, workdir / "tocns.db")
             database_url = f"sqlite+aiosqlite:///{workdir / 'tocns.db'}"
         web_port = free_port()
-        secret = f"e2e-{uuid.uuid4().hex}"
+        secret = secret or f"e2e-{uuid.uuid4().hex}"
         extra = {"TOCNS_TELEGRAM_BASE_URL": emulator.base_url, "TOCNS_TELEGRAM_MODE": mode}
         if mode == "webhook":
             extra |= {
                 "TOCNS_TELEGRAM_WEBHOOK_SECRET": secret,
-                "TOCNS_WEBHOOK_PUBLIC_URL": f"http://127.0.0.1:{web_port}",
+                "TOCNS_WEBHOOK_PUBLIC_URL": public_url or f"http://127.0.0.1:{web_port}",
                 "TOCNS_WEB_PORT": str(web_port),
             }
         bot = BotProcess(

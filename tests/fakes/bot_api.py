@@ -61,6 +61,10 @@ class FakeBotApi:
         self.calls: list[Call] = []
         self.files: dict[str, bytes] = {}  # file_id -> content, for getFile + download
         self.webhook: dict[str, Any] = {}
+        # What Telegram reports in getWebhookInfo after failing to deliver to the webhook:
+        # (unix time, message) of the last error, and how many updates wait.
+        self.webhook_error: tuple[int, str] | None = None
+        self.pending_updates = 0
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
@@ -263,11 +267,15 @@ class FakeBotApi:
         return True
 
     def _m_getWebhookInfo(self, *_: Any) -> dict[str, Any]:
-        return {
+        # https://core.telegram.org/bots/api#webhookinfo: last_error_* only present after an error.
+        info: dict[str, Any] = {
             "url": self.webhook.get("url", ""),
             "has_custom_certificate": False,
-            "pending_update_count": 0,
+            "pending_update_count": self.pending_updates,
         }
+        if self.webhook_error is not None:
+            info["last_error_date"], info["last_error_message"] = self.webhook_error
+        return info
 
     def _m_getFile(self, params: dict[str, Any], _files: Any) -> dict[str, Any]:
         file_id = str(params.get("file_id"))

@@ -11,6 +11,7 @@ import logging
 import os
 import re
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -20,20 +21,31 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 
 from bot.channels.telegram._order import ChatOrderedProcessor, chat_key
 from bot.channels.telegram._send import ReplyRenderer, TelegramSender, answer_callback
-from bot.channels.telegram._translate import FileRef, Me, language_hint, to_incoming, update_key, with_file
+from bot.channels.telegram._translate import (
+    FileRef,
+    Me,
+    ignored_reason,
+    language_hint,
+    thread_of,
+    to_incoming,
+    update_key,
+    with_file,
+)
 from bot.config import TelegramSettings
 from bot.intake import DatabaseUnavailable, Outcome
 from bot.kernel import StartupError
 from bot.sequencer import ChatSequencer
 from handlers.core import Incoming, Reply
 from services.access import Role
+from services.ops import Problem
 
 if TYPE_CHECKING:
     from bot.kernel import App
 
 log = logging.getLogger("tocns.telegram")
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+# Edits are answered at once ("an edit changes nothing, type it again"), never silently ignored.
+ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 MAX_FILE_BYTES = 20 * 1024 * 1024  # what the public Bot API lets a bot download
 SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
@@ -157,6 +169,18 @@ class TelegramChannel:
         await self.drain(max_wait=10.0)
         await self.application.shutdown()
 
+    async def health_problems(self, now: datetime) -> list[Problem]:
+        """What getWebhookInfo says is wrong: a recent delivery error, or updates piling up."""
+        if not self.webhook:
+            return []
+        info = await self.bot.get_webhook_info()
+        recent = info.last_error_date is not None and info.last_error_date > now - timedelta(minutes=15)
+        pending = info.pending_update_count or 0
+        if not recent and pending <= self.app.settings.ops.webhook_pending_max:
+            return []
+        error = (info.last_error_message or "—")[:200]
+        return [Problem("telegram.webhook", "ops.webhook_errors", {"error": error, "pending": pending})]
+
     async def drain(self, max_wait: float | None = None) -> None:
         """Wait until every reply scheduled so far was sent (tests and shutdown use it)."""
         while self._tasks:
@@ -186,6 +210,11 @@ class TelegramChannel:
         """Translate and hand to the intake (which commits); raises DatabaseUnavailable."""
         translated = to_incoming(update, self.me)
         if translated is None:
+            log.info(
+                "telegram update not used key=%s reason=%s",
+                update_key(update),
+                ignored_reason(update, self.me),
+            )
             return None
         incoming, ref = translated
         if ref is not None:
@@ -220,15 +249,18 @@ class TelegramChannel:
         chat = (
             incoming.chat_id if incoming else str(update.effective_chat.id if update.effective_chat else "")
         )
+        thread = thread_of(update)
         try:
             async with self._locks.hold(chat):
                 if query is not None:  # always answered, or the button spins on the phone
-                    await answer_callback(self.bot, query.id)
+                    toast = next((r.text for r in replies if r.toast), None)
+                    await answer_callback(self.bot, query.id, toast)
+                    replies = [r for r in replies if not r.toast]
                 edit_id = query.message.message_id if query is not None and query.message else None
                 for reply in replies:
                     self.app.dispatcher.limiter.consume()  # replies first: pushes make room
                     target = edit_id if reply.edit and reply.attachment is None else None
-                    await self.renderer.send(int(chat), reply, edit_message_id=target)
+                    await self.renderer.send(int(chat), reply, edit_message_id=target, thread_id=thread)
                     if target is not None:
                         edit_id = None  # one message is edited; further replies are new messages
         except Exception as exc:
@@ -277,13 +309,32 @@ class TelegramChannel:
         secret = self.settings.webhook_secret
         given = request.headers.get(SECRET_HEADER, "")
         if secret is None or not hmac.compare_digest(given.encode(), secret.get_secret_value().encode()):
+            log.info("telegram webhook refused: wrong or missing secret token")
             return web.Response(status=403, text="forbidden")
         if not self.ready.is_set():
             return web.Response(status=503, text="starting")
         try:
-            update = Update.de_json(await request.json(), self.bot)
-        except (ValueError, TypeError, KeyError):
+            body = await request.json()
+        except ValueError:
+            log.info("telegram webhook refused: body is not JSON")
             return web.Response(status=400, text="not an update")
+        if not isinstance(body, dict) or not isinstance(body.get("update_id"), int):
+            # [], null, 123, "x": not an Update at all.
+            log.info("telegram webhook refused: not an update object (%s)", type(body).__name__)
+            return web.Response(status=400, text="not an update")
+        try:
+            update = Update.de_json(body, self.bot)
+        except Exception as exc:
+            # A well-formed update in a shape this library version cannot read (e.g. an older Bot
+            # API's poll without persistent_id): not one we use. Logged, and 200 so Telegram does
+            # not retry it forever.
+            log.info(
+                "telegram update not used key=%s%s reason=unreadable:%s",
+                "telegram:",
+                body["update_id"],
+                type(exc).__name__,
+            )
+            return web.json_response({"ok": True})
         try:
             async with self.sequencer.reserve(chat_key(update)):
                 result = await self.process(update)

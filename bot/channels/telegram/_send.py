@@ -95,10 +95,18 @@ class ReplyRenderer:
     async def _call(self, call: Callable[[], Awaitable[T]]) -> T:
         return await with_retries(call) if self.retry else await call()
 
-    async def send(self, chat_id: int | str, reply: Reply, *, edit_message_id: int | None = None) -> None:
+    async def send(
+        self,
+        chat_id: int | str,
+        reply: Reply,
+        *,
+        edit_message_id: int | None = None,
+        thread_id: int | None = None,
+    ) -> None:
+        """`thread_id`: the forum topic to answer in (otherwise the answer lands in General)."""
         markup = keyboard(reply.buttons)
         if reply.attachment is not None:
-            await self._send_attachment(chat_id, reply, markup)
+            await self._send_attachment(chat_id, reply, markup, thread_id)
             return
         parts = split_text(reply.text) or ["…"]
         if (
@@ -108,10 +116,14 @@ class ReplyRenderer:
         ):
             return
         for i, part in enumerate(parts):
-            await self._send_text(chat_id, part, markup if i == len(parts) - 1 else None)
+            await self._send_text(chat_id, part, markup if i == len(parts) - 1 else None, thread_id)
 
-    async def _send_text(self, chat_id: int | str, text: str, markup: Any) -> None:
-        await self._call(lambda: self.bot.send_message(chat_id, text, reply_markup=markup))
+    async def _send_text(
+        self, chat_id: int | str, text: str, markup: Any, thread_id: int | None = None
+    ) -> None:
+        await self._call(
+            lambda: self.bot.send_message(chat_id, text, reply_markup=markup, message_thread_id=thread_id)
+        )
 
     async def _edit(self, chat_id: int | str, message_id: int, text: str, markup: Any) -> bool:
         try:
@@ -128,7 +140,9 @@ class ReplyRenderer:
             return False
         return True
 
-    async def _send_attachment(self, chat_id: int | str, reply: Reply, markup: Any) -> None:
+    async def _send_attachment(
+        self, chat_id: int | str, reply: Reply, markup: Any, thread_id: int | None = None
+    ) -> None:
         att = reply.attachment
         assert att is not None
         caption = "\n\n".join(dict.fromkeys(x for x in (att.caption, reply.text) if x))
@@ -141,10 +155,11 @@ class ReplyRenderer:
                 InputFile(att.data, filename=att.filename),
                 caption=(caption if fits else None) or None,
                 reply_markup=markup if fits else None,
+                message_thread_id=thread_id,
             )
         )
         if not fits:  # a caption over Telegram's limit follows as a normal (split) message
-            await self.send(chat_id, Reply(caption, reply.buttons))
+            await self.send(chat_id, Reply(caption, reply.buttons), thread_id=thread_id)
 
 
 class TelegramSender:
@@ -177,9 +192,11 @@ def _chat(chat_id: str) -> int | str:
         return chat_id
 
 
-async def answer_callback(bot: Bot, query_id: str) -> Message | bool:
+async def answer_callback(bot: Bot, query_id: str, text: str | None = None) -> Message | bool:
+    """Stop the button's spinner; `text` shows as a toast over the chat (at most 200 characters)."""
+    toast = text[:200] if text else None
     try:
-        return await with_retries(lambda: bot.answer_callback_query(query_id))
+        return await with_retries(lambda: bot.answer_callback_query(query_id, text=toast))
     except TelegramError as exc:  # too old (>15 min) or already answered: nothing to do
         log.info("answerCallbackQuery failed: %s", type(exc).__name__)
         return False

@@ -1,47 +1,49 @@
 """Zalo Bot Platform channel: a Telegram-like API (`/bot<TOKEN>/<method>`), one update per
 getUpdates (long poll; 408 = nothing came), or a webhook with `X-Bot-Api-Secret-Token`.
 
-No buttons on this platform: the intake numbers the options (supports_buttons=False)."""
+Contract (docs/zalo.md has the table with sources): bot-api.zaloplatforms.com documents
+getMe, getUpdates, setWebhook, deleteWebhook, getWebhookInfo, sendMessage (1-2,000 characters),
+sendPhoto (by URL, optional caption), sendSticker, sendChatAction and the error codes 400, 401,
+403 (internal server error — not "blocked"), 404, 408 and 429. No buttons on this platform: the
+intake numbers the options (supports_buttons=False)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import hmac
 import json
 import logging
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 from pydantic import ValidationError
 
+from bot.channels.zalo.bot_errors import ZaloBotError
+from bot.channels.zalo.bot_errors import delivery_error as _delivery_error
 from bot.channels.zalo.common import (
-    PublicFiles,
     ReplyQueue,
-    TooLarge,
-    fetch_capped,
+    SignedFiles,
+    event_kind,
     first,
     guess_image_type,
+    mime_for,
     split_text,
 )
+from bot.channels.zalo.inbound import Inbound
+from bot.channels.zalo.safe_fetch import FileFetcher, Refused, TooLarge
 from bot.config import ZaloBotSettings
 from bot.intake import DatabaseUnavailable
 from bot.kernel import App, DeliveryError, StartupError
-from handlers.core import AttachmentKind, ChatType, Incoming, IncomingFile, Reply
+from handlers.core import AttachmentKind, ChatType, Incoming, IncomingFile, MessageKind, Reply
 
 log = logging.getLogger("tocns.zalo_bot")
 CHANNEL = "zalo_bot"
-
-
-class ZaloBotError(Exception):
-    def __init__(self, status: int, code: int | None, description: str) -> None:
-        super().__init__(f"HTTP {status} error_code={code}: {description[:120]}")
-        self.status = status
-        self.code = code
-        self.description = description
 
 
 def load_settings(app: App, environ: Mapping[str, str]) -> tuple[ZaloBotSettings, str, str] | None:
@@ -79,7 +81,9 @@ def build_channel(
     if settings.mode == "webhook":
         webapp.router.add_post(settings.webhook_path, channel.webhook)
     if settings.files_public_url:
-        channel.files = PublicFiles(webapp, settings.files_public_url, settings.files_path)
+        channel.files = SignedFiles(
+            webapp, settings.files_public_url, settings.files_path, settings.link_ttl_minutes * 60.0
+        )
     app.add_sender(channel)
     return channel
 
@@ -94,11 +98,15 @@ class ZaloBotChannel:
         self.settings = settings
         self._token = token
         self._secret = secret
-        self.files: PublicFiles | None = None
+        self.files: SignedFiles | None = None
         self.http: aiohttp.ClientSession | None = None
+        self.fetcher = FileFetcher(settings.file_hosts, allow_private=settings.allow_private_file_hosts)
         self.replies = ReplyQueue(app, CHANNEL, self.send)
+        self.inbound = Inbound(app, CHANNEL, self._process_stored, _chat_of)
         self._poller: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
+        self.bot_id = ""  # from getMe: updates from this id are the bot's own echoes
         self.processed = 0  # updates handled (tests wait on it)
 
     # --- HTTP ------------------------------------------------------------------------------
@@ -134,10 +142,13 @@ class ZaloBotChannel:
         except (ZaloBotError, aiohttp.ClientError, TimeoutError) as exc:
             await self.http.close()
             raise StartupError(f"TOCNS_ZALO_BOT_TOKEN: getMe failed ({exc})") from None
+        self.bot_id = str((me or {}).get("id") or "")
         log.info("zalo_bot connected as %s mode=%s", (me or {}).get("account_name", "?"), self.settings.mode)
         if self.settings.mode == "webhook":
             url = self.settings.webhook_public_url.rstrip("/") + self.settings.webhook_path
             await self.call("setWebhook", {"url": url, "secret_token": self._secret})
+            await self.inbound.sweep(timedelta(seconds=60))  # older: not in flight elsewhere
+            self._sweeper = asyncio.create_task(self.inbound.sweep_forever(), name="zalo_bot.sweep")
         else:
             with contextlib.suppress(ZaloBotError):
                 await self.call("deleteWebhook")
@@ -145,11 +156,14 @@ class ZaloBotChannel:
 
     async def stop(self) -> None:
         self._stop.set()
-        if self._poller is not None:
-            self._poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poller
+        for task in (self._poller, self._sweeper):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        await self.inbound.drain()
         await self.replies.drain()
+        await self.fetcher.close()
         if self.http is not None:
             await self.http.close()
 
@@ -214,25 +228,35 @@ class ZaloBotChannel:
         await self.replies.send_now(msg.chat_id, msg.update_key, replies)
 
     async def webhook(self, request: web.Request) -> web.Response:
+        """Check the secret, store the raw event (one insert), answer; process afterwards."""
         given = request.headers.get("X-Bot-Api-Secret-Token", "")
         if not hmac.compare_digest(given.encode(), self._secret.encode()):
             log.warning("zalo_bot webhook: wrong secret token")
             raise web.HTTPForbidden()
+        raw = await request.read()
         try:
-            body = json.loads(await request.read())
+            body = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError):
-            raise web.HTTPBadRequest() from None
+            body = None
+        if not isinstance(body, dict):
+            raise web.HTTPBadRequest()
+        try:
+            row_id = await self.inbound.store(raw, body)
+        except Exception as exc:
+            log.warning("zalo_bot webhook: event not stored (%s): 503", type(exc).__name__)
+            raise web.HTTPServiceUnavailable() from None
+        self.inbound.schedule(row_id, body, raw)
+        return web.json_response({"ok": True})
+
+    async def _process_stored(self, body: dict[str, Any], raw: bytes) -> None:
+        """A stored webhook event: the intake (DatabaseUnavailable propagates), then the replies."""
         for update in _updates(body):
             msg = await self.to_incoming(update)
             if msg is None:
                 continue
-            try:
-                outcome = await self.app.intake.handle(msg)
-            except DatabaseUnavailable:
-                raise web.HTTPServiceUnavailable() from None
-            self.replies.schedule(msg.chat_id, msg.update_key, outcome.replies)
+            outcome = await self.app.intake.handle(msg)
+            await self.replies.send_now(msg.chat_id, msg.update_key, outcome.replies)
             self.processed += 1
-        return web.json_response({"ok": True})
 
     async def to_incoming(self, update: dict[str, Any]) -> Incoming | None:
         """An Incoming for a message event; None for events without a message."""
@@ -246,13 +270,19 @@ class ZaloBotChannel:
         chat_id = str(first(chat.get("id"), user_id) or "")
         if not user_id or not chat_id or sender.get("is_bot"):
             return None
+        if self.bot_id and user_id == self.bot_id:
+            return None  # the bot's own message echoed back
         chat_type = ChatType.GROUP if str(chat.get("chat_type", "")).upper() == "GROUP" else ChatType.PRIVATE
         text = message.get("text") if isinstance(message.get("text"), str) else None
         file: IncomingFile | None = None
+        # The docs name the field `photo`; the official SDK and openclaw read `photo_url`.
         photo = first(message.get("photo_url"), message.get("photo"))
         if event == "message.image.received" and isinstance(photo, str):
             text = message.get("caption") if isinstance(message.get("caption"), str) else text
             file = await self._download(photo, "zalo-image.jpg", "image/jpeg")
+        kind = MessageKind.TEXT if file is not None else event_kind(event) or MessageKind.TEXT
+        if kind is not MessageKind.TEXT:
+            log.info("zalo_bot message kind=%s", kind.value)  # answered, never dropped
         return Incoming(
             channel=CHANNEL,
             chat_id=chat_id,
@@ -261,18 +291,18 @@ class ZaloBotChannel:
                 first(sender.get("display_name"), sender.get("first_name"), sender.get("name"))
                 or self.app.catalog.text(self.app.settings.app.locale, "zalo.default_name")
             ),
-            update_key=f"zalo_bot:{event}:{message.get('message_id')}",
+            update_key=_update_key(event, message, update),
             text=text,
             file=file,
             chat_type=chat_type,
             supports_buttons=False,
+            kind=kind,
         )
 
     async def _download(self, url: str, name: str, mime: str) -> IncomingFile | None:
-        assert self.http is not None
         try:
-            data = await fetch_capped(self.http, url, int(self.settings.max_file_mb * 1024 * 1024))
-        except (TooLarge, aiohttp.ClientError, TimeoutError) as exc:
+            data = await self.fetcher.fetch(url, int(self.settings.max_file_mb * 1024 * 1024))
+        except (Refused, TooLarge, aiohttp.ClientError, TimeoutError) as exc:
             log.info("zalo_bot: image not downloaded (%s)", type(exc).__name__)
             return None
         return IncomingFile(name, mime, data)
@@ -280,26 +310,43 @@ class ZaloBotChannel:
     # --- outgoing (Sender) -----------------------------------------------------------------
 
     async def send(self, chat_id: str, reply: Reply) -> None:
-        """Deliver one reply (already without buttons: the intake/dispatcher numbered them)."""
+        """Deliver one reply (already without buttons: the intake/dispatcher numbered them).
+        The text goes first; an image or file follows by URL (a signed link) or as a note, so a
+        failing attachment never takes the text with it."""
         with contextlib.suppress(Exception):
             await self.call("sendChatAction", {"chat_id": chat_id, "action": "typing"}, wait=5)
-        text = reply.text
         att = reply.attachment
-        if att is not None:
-            if att.kind is AttachmentKind.PHOTO and self.files is not None:
-                url = self.files.put(att.data, guess_image_type(att.filename))
-                caption = (att.caption or "")[:2000]
-                await self._checked("sendPhoto", {"chat_id": chat_id, "photo": url, "caption": caption})
-            else:
-                key = (
-                    "zalo.photo_unavailable"
-                    if att.kind is AttachmentKind.PHOTO
-                    else "zalo.document_unavailable"
-                )
-                note = self.app.catalog.text(self.app.settings.app.locale, key, name=att.filename)
-                text = "\n\n".join(p for p in (text, att.caption, note) if p)
+        text = reply.text
+        notes: list[str] = []
+        if att is not None and self.files is None:
+            key = (
+                "zalo.photo_unavailable" if att.kind is AttachmentKind.PHOTO else "zalo.document_unavailable"
+            )
+            notes = [p for p in (att.caption, self._t(key, name=att.filename)) if p]
+            text = "\n\n".join(p for p in (text, *notes) if p)
         for piece in split_text(text):
             await self._checked("sendMessage", {"chat_id": chat_id, "text": piece})
+        if att is None or self.files is None:
+            return
+        if att.kind is AttachmentKind.PHOTO:
+            url = self.files.put(att.data, guess_image_type(att.filename), att.filename)
+            payload: dict[str, Any] = {"chat_id": chat_id, "photo": url}
+            caption = (att.caption or "").strip()
+            if caption and len(split_text(caption)) == 1:
+                payload["caption"] = caption  # documented as 1-2,000 characters: omitted when empty
+                caption = ""
+            await self._checked("sendPhoto", payload)
+            for piece in split_text(caption):
+                await self._checked("sendMessage", {"chat_id": chat_id, "text": piece})
+            return
+        url = self.files.put(att.data, mime_for(att.filename), att.filename)
+        minutes = self.settings.link_ttl_minutes
+        link = self._t("zalo.download_link", name=att.filename, url=url, minutes=str(minutes))
+        for piece in split_text("\n\n".join(p for p in (att.caption, link) if p)):
+            await self._checked("sendMessage", {"chat_id": chat_id, "text": piece})
+
+    def _t(self, key: str, **params: str) -> str:
+        return self.app.catalog.text(self.app.settings.app.locale, key, **params)
 
     async def _checked(self, method: str, payload: dict[str, Any]) -> None:
         try:
@@ -310,17 +357,23 @@ class ZaloBotChannel:
             raise DeliveryError(f"network: {type(exc).__name__}") from None
 
 
-def _delivery_error(exc: ZaloBotError) -> DeliveryError:
-    status = exc.status if exc.status >= 400 else (exc.code or 0)
-    if status == 429:
-        return DeliveryError(str(exc), retry_after=5.0)
-    if status >= 500 or status == 0:
-        return DeliveryError(str(exc))
-    if status == 403:  # the person blocked or left the bot
-        return DeliveryError(str(exc), unreachable=True)
-    if status in (400, 404):
-        return DeliveryError(str(exc), permanent=True)
-    return DeliveryError(str(exc))
+def _update_key(event: str, message: dict[str, Any], update: dict[str, Any]) -> str:
+    """`message_id` when there is one; otherwise a digest of the whole update, so two people's
+    id-less events never share a key (and a redelivered one still does)."""
+    message_id = message.get("message_id")
+    if message_id not in (None, ""):
+        return f"zalo_bot:{event}:{message_id}"
+    digest = hashlib.sha256(json.dumps(update, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    return f"zalo_bot:{event}:h{digest[:24]}"
+
+
+def _chat_of(body: dict[str, Any]) -> str:
+    for update in _updates(body):
+        message = update.get("message")
+        if isinstance(message, dict):
+            chat = message.get("chat") or {}
+            return str(chat.get("id") if isinstance(chat, dict) else "") or "?"
+    return "?"
 
 
 def _updates(body: Any) -> list[dict[str, Any]]:

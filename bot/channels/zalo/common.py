@@ -1,70 +1,102 @@
-"""Pieces both Zalo adapters share: text splitting, capped downloads, answering a webhook only
-after the intake committed and sending its replies afterwards (or queueing them), and the
-short-lived public file store used to send images by URL."""
+"""Pieces both Zalo adapters share: emoji-safe text splitting, sending a webhook's replies
+afterwards (or queueing them), and the short-lived signed download links served by the
+project's web server (images Zalo Bot fetches by URL, exports the OA cannot attach)."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
+import os
 import secrets
 import time
+import unicodedata
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
-import aiohttp
 from aiohttp import web
 
 from bot.kernel import App, DeliveryError
-from handlers.core import Reply
+from handlers.core import MessageKind, Reply
 from services import outbox
 
 log = logging.getLogger("tocns.zalo")
 
-# Both Zalo APIs reject a text over 2,000 characters.
+# Both Zalo APIs refuse a text over 2,000 characters. Neither says how it counts; Zalo's
+# servers are Java, whose String.length() counts UTF-16 code units — an emoji outside the BMP
+# counts 2. Counting UTF-16 units is never less than counting code points, so it fails safe.
 TEXT_LIMIT = 2000
 
 
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+_JOINERS = {"\u200d", "\ufe0e", "\ufe0f"}
+
+
+def _glued(text: str, i: int) -> bool:
+    """True when cutting text before index i would split a user-perceived character."""
+    if i <= 0 or i >= len(text):
+        return False
+    ch, prev = text[i], text[i - 1]
+    if ch in _JOINERS or prev == "\u200d" or unicodedata.combining(ch):
+        return True
+    if 0x1F3FB <= ord(ch) <= 0x1F3FF:  # skin-tone modifier
+        return True
+    if 0xE0020 <= ord(ch) <= 0xE007F:  # tag characters (flags of regions)
+        return True
+    regional = 0x1F1E6 <= ord(ch) <= 0x1F1FF and 0x1F1E6 <= ord(prev) <= 0x1F1FF
+    if regional:  # a flag is a pair of regional indicators: cut only between pairs
+        run = 0
+        j = i - 1
+        while j >= 0 and 0x1F1E6 <= ord(text[j]) <= 0x1F1FF:
+            run += 1
+            j -= 1
+        return run % 2 == 1
+    return False
+
+
+def _fit(text: str, limit: int) -> int:
+    """The largest index i with utf16_len(text[:i]) <= limit."""
+    units = 0
+    for i, ch in enumerate(text):
+        units += 2 if ord(ch) > 0xFFFF else 1
+        if units > limit:
+            return i
+    return len(text)
+
+
 def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Cut a long text into pieces ≤ limit, preferring paragraph, then line, then word breaks."""
+    """Cut a long text into pieces of at most `limit` UTF-16 units, preferring paragraph, then
+    line, then word breaks, and never inside an emoji, a flag or a letter with its marks."""
     text = text.strip()
     if not text:
         return []
     pieces: list[str] = []
-    while len(text) > limit:
-        window = text[: limit + 1]
+    while utf16_len(text) > limit:
+        end = _fit(text, limit)
+        window = text[: end + 1]
         cut = -1
         for sep in ("\n\n", "\n", " "):
             cut = window.rfind(sep)
             if cut > 0:
                 break
         if cut <= 0:
-            cut = limit
-        pieces.append(text[:cut].rstrip())
+            cut = end
+            while cut > 1 and _glued(text, cut):
+                cut -= 1
+        piece = text[:cut].rstrip()
+        if not piece:  # only glued characters: cut hard rather than loop
+            piece, cut = text[:end], end
+        pieces.append(piece)
         text = text[cut:].lstrip()
     if text:
         pieces.append(text)
     return pieces
-
-
-class TooLarge(Exception):
-    """A download went over its size cap."""
-
-
-async def fetch_capped(http: aiohttp.ClientSession, url: str, cap: int) -> bytes:
-    """Download `url`, refusing (TooLarge) anything over `cap` bytes without reading it all."""
-    async with http.get(url, timeout=aiohttp.ClientTimeout(total=30)) as resp:
-        resp.raise_for_status()
-        if resp.content_length is not None and resp.content_length > cap:
-            raise TooLarge(url)
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in resp.content.iter_chunked(64 * 1024):
-            size += len(chunk)
-            if size > cap:
-                raise TooLarge(url)
-            chunks.append(chunk)
-        return b"".join(chunks)
 
 
 SendFn = Callable[[str, Reply], Awaitable[None]]
@@ -88,7 +120,7 @@ class ReplyQueue:
         task.add_done_callback(self._tasks.discard)
 
     async def send_now(self, chat_id: str, update_key: str, replies: list[Reply]) -> None:
-        """Send in the caller's task (polling); failures go to the outbox all the same."""
+        """Send in the caller's task; failures go to the outbox all the same."""
         await self._send_all(chat_id, update_key, replies)
 
     async def _send_all(self, chat_id: str, update_key: str, replies: list[Reply]) -> None:
@@ -127,36 +159,78 @@ class ReplyQueue:
 class _Stored:
     data: bytes
     content_type: str
+    filename: str
     expires: float
 
 
-class PublicFiles:
-    """Serves attachment bytes at random unguessable paths for a while, so an API that only takes
-    a URL (Zalo Bot's sendPhoto) can fetch them. In memory: the worker that stored a file serves it."""
+class SignedFiles:
+    """Short-lived signed download links on the project's web server:
+    `<base>/<path>/<id>/<name>?exp=<unix>&sig=<hmac>`. The bytes stay in memory of the worker
+    that made the link (route `<path>/` to one worker when there are several); the signature
+    (HMAC-SHA256 over id, expiry and name with TOCNS_ZALO_FILES_SECRET or a per-process key)
+    and the expiry are checked in constant time before anything is served."""
 
-    def __init__(self, webapp: web.Application, base_url: str, path: str, ttl: float = 3600.0) -> None:
+    def __init__(
+        self,
+        webapp: web.Application,
+        base_url: str,
+        path: str,
+        ttl: float,
+        *,
+        secret: bytes | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.path = "/" + path.strip("/")
         self.ttl = ttl
+        env = os.environ.get("TOCNS_ZALO_FILES_SECRET", "")
+        self._key = secret or (env.encode() if env else secrets.token_bytes(32))
+        self.clock = clock
         self._files: dict[str, _Stored] = {}
-        webapp.router.add_get(self.path + "/{token}", self._serve)
+        webapp.router.add_get(self.path + "/{id}/{name}", self._serve)
 
-    def put(self, data: bytes, content_type: str, suffix: str = "") -> str:
+    def _sig(self, file_id: str, exp: int, name: str) -> str:
+        msg = f"{file_id}\n{exp}\n{name}".encode()
+        return hmac.new(self._key, msg, hashlib.sha256).hexdigest()[:32]
+
+    def put(self, data: bytes, content_type: str, filename: str) -> str:
         self._prune()
-        token = secrets.token_urlsafe(24) + suffix
-        self._files[token] = _Stored(data, content_type, time.monotonic() + self.ttl)
-        return f"{self.base_url}{self.path}/{token}"
+        file_id = secrets.token_urlsafe(18)
+        exp = int(self.clock() + self.ttl)
+        name = _safe_name(filename)
+        self._files[file_id] = _Stored(data, content_type, name, exp)
+        sig = self._sig(file_id, exp, name)
+        return f"{self.base_url}{self.path}/{file_id}/{quote(name)}?exp={exp}&sig={sig}"
 
     def _prune(self) -> None:
-        now = time.monotonic()
-        for token in [t for t, f in self._files.items() if f.expires < now]:
-            del self._files[token]
+        now = self.clock()
+        for file_id in [k for k, f in self._files.items() if f.expires < now]:
+            del self._files[file_id]
 
     async def _serve(self, request: web.Request) -> web.Response:
-        stored = self._files.get(request.match_info["token"])
-        if stored is None or stored.expires < time.monotonic():
+        file_id, name = request.match_info["id"], request.match_info["name"]
+        try:
+            exp = int(request.query.get("exp", ""))
+        except ValueError:
+            raise web.HTTPNotFound() from None
+        given = request.query.get("sig", "")
+        good = hmac.compare_digest(given.encode(), self._sig(file_id, exp, name).encode())
+        stored = self._files.get(file_id)
+        if not good or exp < self.clock() or stored is None or stored.filename != name:
             raise web.HTTPNotFound()
-        return web.Response(body=stored.data, content_type=stored.content_type)
+        disposition = f"attachment; filename*=UTF-8''{quote(stored.filename)}"
+        if stored.content_type.startswith("image/"):
+            disposition = "inline"
+        return web.Response(
+            body=stored.data,
+            content_type=stored.content_type,
+            headers={"Content-Disposition": disposition, "Cache-Control": "no-store"},
+        )
+
+
+def _safe_name(filename: str) -> str:
+    name = filename.replace("/", "_").replace("\\", "_").strip() or "file"
+    return name[:120]
 
 
 def guess_image_type(filename: str) -> str:
@@ -168,6 +242,24 @@ def guess_image_type(filename: str) -> str:
     return "image/jpeg"
 
 
+def mime_for(filename: str) -> str:
+    name = filename.lower()
+    table = {
+        ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ".xls": "application/vnd.ms-excel",
+        ".pdf": "application/pdf",
+        ".doc": "application/msword",
+        ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        ".csv": "text/csv",
+    }
+    for ext, mime in table.items():
+        if name.endswith(ext):
+            return mime
+    if name.endswith((".png", ".jpg", ".jpeg", ".gif")):
+        return guess_image_type(name)
+    return "application/octet-stream"
+
+
 def first(*values: Any) -> Any:
     """The first value that is not None/empty (payloads differ slightly between API versions)."""
     return next((v for v in values if v not in (None, "")), None)
@@ -175,3 +267,27 @@ def first(*values: Any) -> Any:
 
 def all_buttons(reply: Reply) -> Iterable[Any]:
     return (b for row in reply.buttons for b in row)
+
+
+# Message events that carry no text the dialogs can use: they are still answered (what the bot can
+# take, or relayed into an open hand-off), never dropped. OA: user_send_<kind> (developers.zalo.me,
+# "Sự kiện người dùng gửi tin nhắn"); Bot Platform: message.<kind>.received.
+EVENT_KINDS: dict[str, MessageKind] = {
+    "sticker": MessageKind.STICKER,
+    "audio": MessageKind.VOICE,
+    "voice": MessageKind.VOICE,
+    "video": MessageKind.VIDEO,
+    "gif": MessageKind.ANIMATION,
+    "location": MessageKind.LOCATION,
+    "business_card": MessageKind.CONTACT,
+    "contact": MessageKind.CONTACT,
+    "unsupported": MessageKind.OTHER,
+}
+
+
+def event_kind(event_name: str) -> MessageKind | None:
+    """The kind of a non-text message event (user_send_sticker, message.sticker.received), if known."""
+    for part, kind in EVENT_KINDS.items():
+        if f"_{part}" in event_name or f".{part}." in event_name:
+            return kind
+    return None

@@ -1,9 +1,17 @@
 """Zalo Official Account channel (OA Open API v3): a signed webhook on the project's web server,
-replies through /v3.0/oa/message/cs, buttons as `oa.query.show` template buttons whose payload
-comes back as the user's text (marked with "#"), tokens refreshed from the database."""
+replies through /v3.0/oa/message/cs, tokens refreshed from the database.
+
+What the contract documents, and so what this adapter does (docs/zalo.md has the table with
+sources): /message/cs carries text, image (media template), file (token from upload/file),
+sticker and request-user-info — no buttons. Options are therefore numbered by default, as on the
+console and Zalo Bot (`zalo_oa.buttons: numbered`); `zalo_oa.buttons: transaction` sends the
+documented transaction template (/v3.0/oa/message/transaction) with buttons whose payload is the
+option's number, so a tap, a typed number and a typed payload all mean the same offered option:
+nothing a person types can act as a button press that was not offered to them."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -11,30 +19,33 @@ import json
 import logging
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from bot.channels.zalo.common import ReplyQueue, TooLarge, fetch_capped, first, guess_image_type, split_text
+from bot.channels.zalo.common import (
+    ReplyQueue,
+    SignedFiles,
+    event_kind,
+    first,
+    mime_for,
+)
+from bot.channels.zalo.inbound import Inbound
+from bot.channels.zalo.oa_send import CHANNEL, OAOutgoing
 from bot.channels.zalo.oa_tokens import NotAuthorized, OAuthConfig, OAuthError, TokenStore
+from bot.channels.zalo.safe_fetch import FileFetcher, Refused, TooLarge
 from bot.config import ZaloOASettings
-from bot.intake import DatabaseUnavailable
-from bot.kernel import App, DeliveryError, StartupError
-from handlers.core import AttachmentKind, Button, Incoming, IncomingFile, Reply
+from bot.kernel import App, StartupError
+from db import crypto
+from db.base import utcnow
+from handlers.core import Incoming, IncomingFile, MessageKind, Reply
 
 log = logging.getLogger("tocns.zalo_oa")
-CHANNEL = "zalo_oa"
-PAYLOAD_MARK = "#"
-MAX_BUTTONS = 5  # Zalo shows at most five buttons under one message
-# Error codes (assumptions documented in docs/zalo.md): -216 invalid/expired access token (-124
-# is returned by some OAuth endpoints for the same); -213 the user has not followed / not
-# interacted with the OA; -230 no interaction within the allowed window (7 days).
-EXPIRED_TOKEN = {-216, -124}
-UNREACHABLE = {-213, -230}
-PERMANENT = {-201}  # invalid parameters: retrying the same message cannot help
-IGNORED_FILE_TYPES = ("oa_", "user_received", "user_seen")
+IGNORED_EVENTS = ("oa_", "user_received", "user_seen")
+MESSAGE_EVENTS = ("user_send_text", "user_send_image", "user_send_file")
 
 
 class ZaloOAConfig(BaseModel):
@@ -67,6 +78,8 @@ def load_config(app: App, environ: Mapping[str, str]) -> ZaloOAConfig | None:
     except ValidationError as exc:
         err = exc.errors()[0]
         raise StartupError(f"zalo_oa.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}") from None
+    # OA tokens are stored encrypted with a key from the environment (db.crypto).
+    crypto.use_key(environ.get("TOCNS_SECRET_KEY") or values[1])
     return ZaloOAConfig(settings=settings, app_id=values[0], secret_key=values[1], oa_secret_key=values[2])
 
 
@@ -79,7 +92,13 @@ def build_channel(
         return None
     channel = ZaloOAChannel(app, config)
     webapp.router.add_post(config.settings.webhook_path, channel.webhook)
+    settings = config.settings
+    if settings.files_public_url:
+        channel.files = SignedFiles(
+            webapp, settings.files_public_url, settings.files_path, settings.link_ttl_minutes * 60.0
+        )
     app.add_sender(channel)
+    app.dispatcher.unreachable_hooks[CHANNEL] = channel.on_unreachable
     return channel
 
 
@@ -89,26 +108,25 @@ def signature(app_id: str, body: bytes, timestamp: str, oa_secret_key: str) -> s
     return "mac=" + digest.hexdigest()
 
 
-class OAError(Exception):
-    def __init__(self, status: int, code: int | None, message: str, retry_after: float | None = None) -> None:
-        super().__init__(f"HTTP {status} error={code}: {message[:120]}")
-        self.status = status
-        self.code = code
-        self.retry_after = retry_after
-
-
-class ZaloOAChannel:
+class ZaloOAChannel(OAOutgoing):
     name = CHANNEL
     channel = CHANNEL
-    supports_buttons = True
 
     def __init__(self, app: App, config: ZaloOAConfig) -> None:
         self.app = app
         self.config = config
         self.settings = config.settings
+        self.supports_buttons = self.settings.buttons == "transaction"
         self.http: aiohttp.ClientSession | None = None
         self.tokens: TokenStore | None = None
+        self.files: SignedFiles | None = None
+        self.fetcher = FileFetcher(
+            self.settings.file_hosts, allow_private=self.settings.allow_private_file_hosts
+        )
         self.replies = ReplyQueue(app, CHANNEL, self.send)
+        self.inbound = Inbound(app, CHANNEL, self._process_stored, _chat_of, interaction_of=_interaction_of)
+        self._sweeper: asyncio.Task[None] | None = None
+        self.clock = utcnow  # injectable: the messaging window is judged against it
         self.processed = 0
 
     async def start(self) -> None:
@@ -122,95 +140,114 @@ class ZaloOAChannel:
             )
         except (OAuthError, aiohttp.ClientError, TimeoutError) as exc:
             log.warning("zalo_oa: token refresh failed at start: %s", exc)
+        await self.inbound.sweep(timedelta(seconds=60))  # older: not in flight elsewhere
+        self._sweeper = asyncio.create_task(self.inbound.sweep_forever(), name="zalo_oa.sweep")
 
     async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        await self.inbound.drain()
         await self.replies.drain()
+        await self.fetcher.close()
         if self.http is not None:
             await self.http.close()
+
+    async def drain(self) -> None:
+        """Wait until every stored event is processed and its replies are sent (tests, stop)."""
+        await self.inbound.drain()
+        await self.replies.drain()
+
+    def _t(self, key: str, **params: str) -> str:
+        return self.app.catalog.text(self.app.settings.app.locale, key, **params)
 
     # --- incoming --------------------------------------------------------------------------
 
     async def webhook(self, request: web.Request) -> web.Response:
+        """Verify the signature, store the raw event (one insert), answer 200; process later."""
         raw = await request.read()
         try:
             body = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError):
             body = None
-        timestamp = str(body.get("timestamp", "")) if isinstance(body, dict) else ""
+        if not isinstance(body, dict):
+            raise web.HTTPBadRequest()
+        timestamp = str(body.get("timestamp", ""))
         expected = signature(self.config.app_id, raw, timestamp, self.config.oa_secret_key)
         given = request.headers.get("X-ZEvent-Signature", "")
-        if not isinstance(body, dict) or not hmac.compare_digest(given.encode(), expected.encode()):
+        if not hmac.compare_digest(given.encode(), expected.encode()):
             log.warning("zalo_oa webhook: bad signature")
             raise web.HTTPForbidden()
-        msg, too_large = await self.to_incoming(body)
-        if too_large is not None:
-            text = self.app.catalog.text(
-                self.app.settings.app.locale, "zalo.file_too_large", limit_mb=f"{self.settings.max_file_mb:g}"
-            )
-            self.replies.schedule(too_large, f"zalo_oa:too_large:{timestamp}", [Reply(text)])
-        if msg is None:
-            return web.json_response({"ok": True})
         try:
-            outcome = await self.app.intake.handle(msg)
-        except DatabaseUnavailable:
+            row_id = await self.inbound.store(raw, body)
+        except Exception as exc:
+            log.warning("zalo_oa webhook: event not stored (%s): 503", type(exc).__name__)
             raise web.HTTPServiceUnavailable() from None
-        # Stored: answer now (Zalo waits ~2 s), send the replies in the background.
-        self.replies.schedule(msg.chat_id, msg.update_key, outcome.replies)
-        self.processed += 1
-        return web.json_response({"ok": True})
+        self.inbound.schedule(row_id, body, raw)
+        return web.json_response({"error": 0})
 
-    async def to_incoming(self, event: dict[str, Any]) -> tuple[Incoming | None, str | None]:
+    async def _process_stored(self, event: dict[str, Any], raw: bytes) -> None:
+        msg, too_large = await self.to_incoming(event, raw)
+        if too_large is not None:
+            text = self._t("zalo.file_too_large", limit_mb=f"{self.settings.max_file_mb:g}")
+            key = f"zalo_oa:too_large:{_digest(raw)}"
+            await self.replies.send_now(too_large, key, [Reply(text)])
+        if msg is None:
+            return
+        outcome = await self.app.intake.handle(msg)  # DatabaseUnavailable: Inbound retries
+        await self.replies.send_now(msg.chat_id, msg.update_key, outcome.replies)
+        self.processed += 1
+
+    async def to_incoming(
+        self, event: dict[str, Any], raw: bytes | None = None
+    ) -> tuple[Incoming | None, str | None]:
         """(Incoming or None to ignore, user id to tell "file too large")."""
+        raw = raw if raw is not None else json.dumps(event, sort_keys=True).encode()
         name = str(event.get("event_name", ""))
-        if name.startswith(IGNORED_FILE_TYPES):
+        if name.startswith(IGNORED_EVENTS):
             return None, None
         if name in ("follow", "unfollow"):
             user = str((event.get("follower") or {}).get("id") or "")
             if name == "unfollow" or not user:
                 log.info("zalo_oa %s", name)
                 return None, None
-            key = f"zalo_oa:{name}:{user}:{event.get('timestamp')}"
-            return self._incoming(user, key, text="/start"), None
-        if name not in ("user_send_text", "user_send_image", "user_send_file"):
+            return self._incoming(user, _update_key(name, None, raw), text="/start"), None
+        kind = event_kind(name) if name.startswith("user_send_") else None
+        if name not in MESSAGE_EVENTS and kind is None:
             return None, None
         user = str((event.get("sender") or {}).get("id") or "")
         message = event.get("message") or {}
         if not user or not isinstance(message, dict):
             return None, None
-        key = f"zalo_oa:{message.get('msg_id')}"
+        key = _update_key(name, message.get("msg_id"), raw)
+        if kind is not None:  # a sticker, a voice note, a location…: answered, never dropped
+            log.info("zalo_oa message kind=%s", kind.value)
+            return self._incoming(user, key, kind=kind), None
         text = message.get("text") if isinstance(message.get("text"), str) else None
         if name == "user_send_text":
-            payload = self._payload_of(text or "")
-            if payload is not None:
-                return self._incoming(user, key, payload=payload), None
+            # Text is text: a typed "#lang:en" is not a button press (buttons, when enabled,
+            # carry only the option's number, resolved against what this person was offered).
             return self._incoming(user, key, text=text), None
         attachments = message.get("attachments") or []
         att = attachments[0] if attachments and isinstance(attachments[0], dict) else {}
         info = att.get("payload") or {}
-        url = first(info.get("url"), info.get("thumbnail"))
+        url = first(info.get("url"), info.get("thumbnail")) if isinstance(info, dict) else None
         if not isinstance(url, str):
             return self._incoming(user, key, text=text), None
         if name == "user_send_image":
             filename, mime = "zalo-image.jpg", "image/jpeg"
         else:
             filename = str(first(info.get("name"), "zalo-file"))
-            mime = _mime_for(filename)
+            mime = mime_for(filename)
         try:
-            data = await self._download(url)
+            data = await self.fetcher.fetch(url, int(self.settings.max_file_mb * 1024 * 1024))
         except TooLarge:
             return None, user
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except (Refused, aiohttp.ClientError, TimeoutError) as exc:
             log.info("zalo_oa: file not downloaded (%s)", type(exc).__name__)
             return self._incoming(user, key, text=text), None
         return self._incoming(user, key, text=text, file=IncomingFile(filename, mime, data)), None
-
-    def _payload_of(self, text: str) -> str | None:
-        """A button tap comes back as text "#<payload>": accept it when its prefix is registered."""
-        if not text.startswith(PAYLOAD_MARK):
-            return None
-        payload = text[len(PAYLOAD_MARK) :].strip()
-        prefix = payload.split(":", 1)[0]
-        return payload if ":" in payload and prefix in self.app.router.callbacks else None
 
     def _incoming(
         self,
@@ -218,167 +255,48 @@ class ZaloOAChannel:
         key: str,
         *,
         text: str | None = None,
-        payload: str | None = None,
         file: IncomingFile | None = None,
+        kind: MessageKind = MessageKind.TEXT,
     ) -> Incoming:
-        name = self.app.catalog.text(self.app.settings.app.locale, "zalo.default_name")
         return Incoming(
             channel=CHANNEL,
             chat_id=user,
             user_id=user,
-            display_name=name,
+            display_name=self._t("zalo.default_name"),
             update_key=key,
             text=text,
-            payload=payload,
             file=file,
-            supports_buttons=True,
+            supports_buttons=self.supports_buttons,
+            kind=kind,  # a file's kind is known from its type (Incoming)
         )
-
-    async def _download(self, url: str) -> bytes:
-        assert self.http is not None
-        return await fetch_capped(self.http, url, int(self.settings.max_file_mb * 1024 * 1024))
 
     # --- outgoing (Sender) -----------------------------------------------------------------
 
-    async def send(self, chat_id: str, reply: Reply) -> None:
-        recipient = {"user_id": chat_id}
-        att = reply.attachment
-        if att is not None:
-            await self._send_attachment(recipient, att.kind, att.filename, att.data, att.caption)
-        buttons = [b for row in reply.buttons for b in row]
-        pieces = split_text(reply.text) or ([] if not buttons else ["…"])
-        for i, piece in enumerate(pieces):
-            last = i == len(pieces) - 1
-            chunk = buttons[:MAX_BUTTONS] if last else []
-            await self._message(recipient, self._text_message(piece, chunk))
-        rest = buttons[MAX_BUTTONS:] if pieces else []
-        more = self.app.catalog.text(self.app.settings.app.locale, "zalo.more_options")
-        for start in range(0, len(rest), MAX_BUTTONS):
-            await self._message(recipient, self._text_message(more, rest[start : start + MAX_BUTTONS]))
 
-    def _text_message(self, text: str, buttons: list[Button]) -> dict[str, Any]:
-        message: dict[str, Any] = {"text": text}
-        if buttons:
-            message["attachment"] = {
-                "type": "template",
-                "payload": {"buttons": [self._button(b) for b in buttons]},
-            }
-        return message
-
-    def _button(self, button: Button) -> dict[str, Any]:
-        if button.url:
-            return {"title": button.label[:100], "type": "oa.open.url", "payload": {"url": button.url}}
-        return {
-            "title": button.label[:100],
-            "type": self.settings.button_type,
-            "payload": PAYLOAD_MARK + button.payload,
-        }
-
-    async def _send_attachment(
-        self, recipient: dict[str, str], kind: AttachmentKind, filename: str, data: bytes, caption: str
-    ) -> None:
-        if kind is AttachmentKind.PHOTO:
-            result = await self._api(
-                "/v2.0/oa/upload/image", upload=(filename, data, guess_image_type(filename))
-            )
-            element = {"media_type": "image", "attachment_id": result.get("attachment_id")}
-            message: dict[str, Any] = {
-                "attachment": {
-                    "type": "template",
-                    "payload": {"template_type": "media", "elements": [element]},
-                }
-            }
-            if caption:
-                message["text"] = caption[:2000]
-        else:
-            result = await self._api("/v2.0/oa/upload/file", upload=(filename, data, _mime_for(filename)))
-            message = {"attachment": {"type": "file", "payload": {"token": result.get("token")}}}
-        await self._message(recipient, message)
-        if caption and kind is not AttachmentKind.PHOTO:
-            for piece in split_text(caption):
-                await self._message(recipient, {"text": piece})
-
-    async def _message(self, recipient: dict[str, str], message: dict[str, Any]) -> None:
-        await self._api("/v3.0/oa/message/cs", body={"recipient": recipient, "message": message})
-
-    async def _api(
-        self,
-        path: str,
-        *,
-        body: dict[str, Any] | None = None,
-        upload: tuple[str, bytes, str] | None = None,
-    ) -> dict[str, Any]:
-        """One OA call with the access token; an expired token is refreshed and the call retried once."""
-        assert self.tokens is not None, "channel not started"
-        try:
-            token = await self.tokens.current()
-            try:
-                return await self._call(path, token, body, upload)
-            except OAError as exc:
-                if exc.code not in EXPIRED_TOKEN:
-                    raise
-                token = await self.tokens.refresh(token)
-                return await self._call(path, token, body, upload)
-        except OAError as exc:
-            raise _delivery_error(exc) from None
-        except NotAuthorized as exc:
-            raise DeliveryError(str(exc)) from None
-        except OAuthError as exc:
-            raise DeliveryError(f"token refresh failed: {exc}") from None
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise DeliveryError(f"network: {type(exc).__name__}") from None
-
-    async def _call(
-        self, path: str, token: str, body: dict[str, Any] | None, upload: tuple[str, bytes, str] | None
-    ) -> dict[str, Any]:
-        assert self.http is not None
-        url = self.settings.base_url.rstrip("/") + path
-        headers = {"access_token": token}
-        kwargs: dict[str, Any] = {"headers": headers, "timeout": aiohttp.ClientTimeout(total=30)}
-        if upload is not None:
-            form = aiohttp.FormData()
-            form.add_field("file", upload[1], filename=upload[0], content_type=upload[2])
-            kwargs["data"] = form
-        else:
-            kwargs["json"] = body
-        data: Any = None
-        async with self.http.post(url, **kwargs) as resp:
-            status = resp.status
-            retry_after = resp.headers.get("Retry-After")
-            with contextlib.suppress(json.JSONDecodeError, aiohttp.ContentTypeError):
-                data = await resp.json(content_type=None)
-        if status >= 400:
-            wait = float(retry_after) if retry_after and retry_after.isdigit() else None
-            raise OAError(status, None, f"HTTP {status}", wait)
-        if not isinstance(data, dict):
-            raise OAError(status, None, "not a JSON object")
-        code = data.get("error", 0)
-        if code:
-            raise OAError(status, int(code), str(data.get("message", "")))
-        result = data.get("data")
-        return result if isinstance(result, dict) else {}
+def _digest(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()[:24]
 
 
-def _delivery_error(exc: OAError) -> DeliveryError:
-    if exc.code in UNREACHABLE:
-        return DeliveryError(str(exc), unreachable=True)
-    if exc.code in PERMANENT:
-        return DeliveryError(str(exc), permanent=True)
-    if exc.status == 429:
-        return DeliveryError(str(exc), retry_after=exc.retry_after or 5.0)
-    return DeliveryError(str(exc))
+def _update_key(event: str, msg_id: Any, raw: bytes) -> str:
+    """`msg_id` when the event has one; otherwise the event name and a digest of the raw body,
+    so id-less events (follow, some attachments) of different people never share a key, while a
+    redelivery of the same event (same bytes) still does."""
+    if msg_id not in (None, ""):
+        return f"zalo_oa:{msg_id}"
+    return f"zalo_oa:{event}:h{_digest(raw)}"
 
 
-def _mime_for(filename: str) -> str:
-    name = filename.lower()
-    if name.endswith(".xlsx"):
-        return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    if name.endswith(".xls"):
-        return "application/vnd.ms-excel"
-    if name.endswith(".pdf"):
-        return "application/pdf"
-    if name.endswith(".csv"):
-        return "text/csv"
-    if name.endswith((".png", ".jpg", ".jpeg", ".gif")):
-        return guess_image_type(name)
-    return "application/octet-stream"
+def _interaction_of(event: dict[str, Any]) -> str:
+    """The person whose action opens the messaging window: a message they sent, or a follow."""
+    name = str(event.get("event_name", ""))
+    if name.startswith("user_send_") or name == "follow":
+        return _chat_of(event) if _chat_of(event) != "?" else ""
+    return ""
+
+
+def _chat_of(event: dict[str, Any]) -> str:
+    for part in ("sender", "follower"):
+        value = event.get(part)
+        if isinstance(value, dict) and value.get("id"):
+            return str(value["id"])
+    return "?"

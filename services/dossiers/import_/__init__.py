@@ -1,0 +1,115 @@
+"""Import of the one-stop system's export (.xlsx / .csv): header detection, column profiles,
+row checks, streaming batch upserts by dossier code, and a summary with row errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Unit
+from services.access import Action, Actor
+from services.dossiers.import_.profiles import (
+    HEADER_SEARCH_ROWS,
+    ImportStructureError,
+    Profile,
+    find_header,
+    load_profile,
+    profile_names,
+)
+from services.dossiers.import_.reading import Sheet, open_sheet
+from services.dossiers.import_.rows import ParsedRow, RowError, RowParser, parse_row, parse_when
+from services.dossiers.import_.writing import Flusher, ImportSummary, Row, sqlite_cache
+from services.errors import NotFound
+
+__all__ = [
+    "BATCH",
+    "ImportStructureError",
+    "ImportSummary",
+    "ParsedRow",
+    "Profile",
+    "RowError",
+    "Sheet",
+    "find_header",
+    "import_file",
+    "load_profile",
+    "open_sheet",
+    "parse_row",
+    "parse_when",
+    "profile_names",
+]
+
+BATCH = 2000
+
+
+async def import_file(
+    session: AsyncSession,
+    actor: Actor,
+    data: bytes | Path | Sheet,
+    filename: str,
+    unit_code: str,
+    now: datetime,
+    tz: ZoneInfo,
+    *,
+    profile: str = "generic",
+    progress: Callable[[int, int | None], None] | None = None,
+) -> ImportSummary:
+    """Upsert every valid row by code for `unit_code` (and units under it), in the caller's
+    transaction: a structural error raises before anything is written."""
+    unit = (await session.execute(select(Unit).where(Unit.code == unit_code))).scalar_one_or_none()
+    if unit is None:
+        raise NotFound("errors.unit_not_found", code=unit_code)
+    actor.require(Action.IMPORT_DOSSIERS, unit.path)
+    prof = load_profile(profile)
+    # A Sheet: rows already parsed by services.spreadsheet_guard (bounded child process).
+    sheet = data if isinstance(data, Sheet) else open_sheet(data, filename)
+    try:
+        head: list[tuple[int, list[Any]]] = []
+        for item in sheet.rows:
+            head.append(item)
+            if len(head) >= HEADER_SEARCH_ROWS:
+                break
+        header_row, mapping = find_header(head, prof)
+        flusher = Flusher(session, actor, unit, now)
+        summary = flusher.summary
+        parse = RowParser(mapping, prof, tz).parse
+        seen: set[str] = set()
+        batch: list[Row] = []
+
+        def rows() -> Iterator[tuple[int, list[Any]]]:
+            yield from (r for r in head if r[0] > header_row)
+            yield from sheet.rows
+
+        async with sqlite_cache(session):
+            for n, cells in rows():
+                if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
+                    continue
+                summary.rows += 1
+                try:
+                    code, unit_of_row, values = parse(cells)
+                except RowError as exc:
+                    summary.reject(n, exc.key, **exc.params)
+                    continue
+                if code in seen:
+                    summary.reject(n, "nhap.row.duplicate", code=code)
+                    continue
+                seen.add(code)
+                batch.append((n, code, unit_of_row, values))
+                if len(batch) >= BATCH:
+                    await flusher.flush(batch)
+                    batch = []
+                    if progress:
+                        progress(n, sheet.total)
+            if batch:
+                await flusher.flush(batch)
+        if progress:
+            progress(summary.rows + header_row, summary.rows + header_row)
+        summary.errors.sort(key=lambda e: e[0])
+        return summary
+    finally:
+        sheet.close()

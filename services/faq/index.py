@@ -1,0 +1,375 @@
+"""Citizens' how-to Q&A: the knowledge base (YAML, one file per entry) and its matcher.
+
+The shipped `knowledge/` directory and an optional local one filled by a commune officer are
+loaded and validated together; `FaqIndex` answers a free-text question with ranked entries and a
+verdict saying whether to answer, offer choices, or admit we don't know.
+
+Matching works on normalised tokens (see `services.faq.text`). Every entry has phrases (title,
+synonyms) and a looser bag of context words (summary, audience, documents). Words weigh by how
+rare they are across the knowledge base. A question scores high for an entry when
+
+- one of the entry's phrases is (nearly) all in the question — "trích lục khai sinh" is not
+  fully in "đăng ký khai sinh", so the more specific entry wins where it applies;
+- that phrase explains much of the question ("mất căn cước" beats "căn cước" for a lost card);
+- the entry's words explain the rest of the question.
+
+Unknown words are repaired before scoring: joined pairs ("khaisinh"), sound-alikes ("tạm chú"),
+edit distance (rapidfuzz) and nearby numbers ("8 tuổi" ~ "dưới 6 tuổi"). A word typed with marks
+that differ from every spelling in the knowledge base ("vàng" for "vắng") counts only in part.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from itertools import pairwise
+from pathlib import Path
+
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from services.faq.documents import Candidates as _Candidates
+from services.faq.documents import Doc as _Doc
+from services.faq.documents import Phrase as _Phrase
+from services.faq.documents import Question as _Question
+from services.faq.documents import RawDoc as _RawDoc
+from services.faq.documents import accents_of as _accents_of
+from services.faq.documents import entry_texts as _entry_texts
+from services.faq.entries import FaqEntry, load_entries
+from services.faq.keyboard import strip_tone_key
+from services.faq.marks import entry_spellings, same_sound_marks
+from services.faq.text import Token, analyze, canonical_token, filler_words, phonetic_key
+
+__all__ = [
+    "FaqHit",
+    "FaqIndex",
+    "FaqMatch",
+    "MatchSettings",
+    "Verdict",
+]
+
+
+class Verdict(StrEnum):
+    """What the dialog should do with a match."""
+
+    CONFIDENT = "confident"  # answer with the top entry
+    AMBIGUOUS = "ambiguous"  # offer the top entries as choices
+    NONE = "none"  # say we don't know, offer a human
+
+
+@dataclass(frozen=True, slots=True)
+class FaqHit:
+    """One ranked candidate."""
+
+    entry: FaqEntry
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class FaqMatch:
+    """The answer to a question: ranked hits (best first, at most `limit`) and what to do.
+
+    With `Verdict.NONE` the hits are weak guesses: show them, if at all, only to a human."""
+
+    verdict: Verdict
+    hits: tuple[FaqHit, ...]
+    normalized: str
+
+    @property
+    def top(self) -> FaqHit | None:
+        return self.hits[0] if self.hits else None
+
+
+@dataclass(frozen=True, slots=True)
+class MatchSettings:
+    """Thresholds of the verdict and weights of the score; scores are in [0, 1]."""
+
+    confident: float = 0.7  # top score needed to answer directly
+    margin: float = 0.12  # ... and by how much it must beat the runner-up
+    explained: float = 0.8  # ... and explain this share of the question's words
+    floor: float = 0.4  # below this we don't know
+    # A weak top hit that also explains little of the question is a guess, not a choice to offer
+    # ("đổi tiền lẻ ở đâu" must not offer three procedures): below both, we don't know.
+    weak: float = 0.45
+    weak_coverage: float = 0.45
+    reach_share: float = 0.4  # part of a phrase's score that depends on how much it explains
+    coverage_share: float = 0.4  # part of the score that depends on the entry explaining the rest
+    context_weight: float = 0.3  # how much a summary/audience/document word explains one
+    unknown_weight: float = 1.2  # weight of a question word no entry knows
+    accent_mismatch: float = 0.5  # confidence in a word typed with other marks ("vàng"/"vắng")
+    fuzzy_cutoff: float = 0.75  # minimal normalised Levenshtein similarity for a correction
+    # An entry whose words explain most of the question scores at least this share of that
+    # coverage, even when no single phrase of it is in the question ("sáp nhập rồi căn cước ghi
+    # tỉnh cũ" uses words of several phrases). Below `confident`, so it ranks, never answers alone.
+    bag_weight: float = 0.55
+
+
+# A pasted paragraph is not a question; only its beginning is worth matching.
+_MAX_QUESTION_CHARS = 400
+
+_FILLER_WORDS = filler_words()
+
+
+class FaqIndex:
+    """An immutable search index over FAQ entries; build once, query from any task."""
+
+    def __init__(self, entries: Sequence[FaqEntry], settings: MatchSettings | None = None) -> None:
+        self.settings = settings or MatchSettings()
+        self._entries = tuple(entries)
+        self._by_id = {e.id: e for e in self._entries}
+        if len(self._by_id) != len(self._entries):
+            raise ValueError("duplicate entry ids")
+        raws = [_RawDoc.of(entry) for entry in self._entries]
+        self._accents = _accents_of(self._entries)
+
+        df = Counter(t for raw in raws for t in raw.vocab | raw.context)
+        n = len(self._entries)
+        self._idf = {t: math.log(1.0 + n / d) for t, d in df.items()}
+
+        docs: list[_Doc] = []
+        postings: dict[str, list[int]] = {}
+        for i, (entry, raw) in enumerate(zip(self._entries, raws, strict=True)):
+            compiled = tuple(_Phrase(p, sum(self._idf[t] for t in p)) for p in sorted(raw.phrases))
+            texts = (t for group in _entry_texts(entry) for t in group)
+            docs.append(_Doc(entry, compiled, raw.vocab, raw.context, entry_spellings(texts)))
+            for term in raw.vocab | raw.context:
+                postings.setdefault(term, []).append(i)
+        self._docs = tuple(docs)
+        self._postings = {t: tuple(ix) for t, ix in postings.items()}
+        self._build_repair_tables()
+
+    def _build_repair_tables(self) -> None:
+        """Tables to repair typos: joined pairs, sound-alikes, the sorted vocabulary, numbers."""
+        self._vocab_list = sorted(self._idf)
+        # (value, token as written): "0368" is a known token, "368" is not.
+        self._numbers = tuple((int(t), t) for t in self._vocab_list if t.isdigit())
+        joined: dict[str, tuple[str, str]] = {}
+        for doc in self._docs:
+            for phrase in doc.phrases:
+                for a, b in zip(phrase.tokens, phrase.tokens[1:], strict=False):
+                    joined.setdefault(a + b, (a, b))
+        self._joined = joined
+        sounds: dict[str, list[str]] = {}
+        for token in self._vocab_list:
+            sounds.setdefault(phonetic_key(token), []).append(token)
+        self._sounds = {k: tuple(v) for k, v in sounds.items()}
+
+    @classmethod
+    def from_dirs(
+        cls,
+        paths: Iterable[Path | str],
+        settings: MatchSettings | None = None,
+    ) -> FaqIndex:
+        """Load and validate the knowledge directories, then build the index."""
+        return cls(load_entries(paths), settings)
+
+    @property
+    def entries(self) -> tuple[FaqEntry, ...]:
+        return self._entries
+
+    def get(self, entry_id: str) -> FaqEntry | None:
+        return self._by_id.get(entry_id)
+
+    def search(self, question: str, limit: int = 3) -> FaqMatch:
+        """Rank entries for a free-text question and decide whether to answer."""
+        tokens = analyze(question[:_MAX_QUESTION_CHARS])
+        normalized = " ".join(t.text for t in tokens)
+        q = self._question(tokens)
+        candidates: set[int] = set()
+        for term in q.terms:
+            candidates.update(self._postings.get(term, ()))
+        scores = {i: self._score(self._docs[i], q) for i in candidates}
+        ranked = sorted(
+            (i for i, (score, _) in scores.items() if score > 0.0),
+            key=lambda i: (-scores[i][0], self._docs[i].entry.id),
+        )
+        if not ranked:
+            return FaqMatch(Verdict.NONE, (), normalized)
+        hits = [FaqHit(self._docs[i].entry, scores[i][0]) for i in ranked]
+        verdict = self._verdict(hits, top_coverage=scores[ranked[0]][1])
+        return FaqMatch(verdict, tuple(hits[: max(limit, 1)]), normalized)
+
+    # -- question analysis ---------------------------------------------------------------------
+
+    def _question(self, words: Sequence[Token]) -> _Question:
+        tokens = [part for token in words for part in self._unjoin(token)]
+        positions = tuple(self._resolve(t) for t in tokens)
+        weights = tuple(self._weight(t.text, c) for t, c in zip(tokens, positions, strict=True))
+        terms: dict[str, float] = {}
+        for position in positions:
+            for term, conf in position:
+                terms[term] = max(conf, terms.get(term, 0.0))
+        counts: dict[str, int] = {}
+        for position in positions:
+            for term in {t for t, _ in position}:
+                counts[term] = counts.get(term, 0) + 1
+        typed: dict[str, set[str]] = {}
+        for token in tokens:
+            typed.setdefault(token.text, set()).add(token.accent)
+        marked = {t: frozenset(a) for t, a in typed.items() if "" not in a and t in self._idf}
+        return _Question(positions, weights, terms, counts, marked)
+
+    def _resolve(self, token: Token) -> _Candidates:
+        """Vocabulary terms a question word may stand for, with a confidence in (0, 1]."""
+        text = token.text
+        if text.isdigit():
+            return self._near_numbers(int(text))
+        key = phonetic_key(text)
+        if text in self._idf:
+            known = self._accents.get(text)
+            same_word = not token.accent or not known or token.accent in known
+            conf = 1.0 if same_word else self.settings.accent_mismatch
+            # A real word can still be a regional misspelling of another ("kết hông").
+            alike = 0.8 if same_word else 0.6
+            others = (t for t in self._sounds.get(key, ()) if t != text)
+            return [(text, conf), *((t, self._repair(token, t, alike)) for t in others)]
+        pair = self._joined.get(text)
+        if pair is not None:
+            return [(pair[0], 0.95), (pair[1], 0.95)]
+        bare = strip_tone_key(text)  # Telex tone key left at the end: "kys", "sinhf"
+        if bare is not None and canonical_token(bare) in self._idf:
+            return [(canonical_token(bare), 0.95)]
+        if len(text) < 3:
+            return []
+        sound_alikes = self._sounds.get(key)
+        if sound_alikes:
+            return [(t, self._repair(token, t, 0.85)) for t in sound_alikes]
+        found = process.extract(
+            text,
+            self._vocab_list,
+            scorer=Levenshtein.normalized_similarity,
+            score_cutoff=self.settings.fuzzy_cutoff,
+            limit=2,
+        )
+        return [(term, self._repair(token, term, 0.9 * float(similarity))) for term, similarity, _ in found]
+
+    def _unjoin(self, token: Token) -> tuple[Token, ...]:
+        """An unknown word that is known words run together, as those words (each one a word
+        of the question, so an entry must explain each)."""
+        if token.text in self._idf:
+            return (token,)
+        parts = self._joined.get(token.text) or self._segment(token.text)
+        return tuple(Token(part) for part in parts) if parts else (token,)
+
+    def _segment(self, text: str) -> tuple[str, ...]:
+        """Known words run together ("dangkykethon" -> dang, ki, ket, hon): of the splits into
+        known or filler words of two letters or more (at most six, three letters a word on
+        average), the one with the fewest words, then the most word pairs found in the
+        entries' phrases ("ket hon", not "ke thon"); only its known words; () when none."""
+        if len(text) < 6 or not text.isalpha():
+            return ()
+        splits: list[tuple[str, ...]] = []
+
+        def walk(rest: str, done: tuple[str, ...]) -> None:
+            if len(splits) >= 200 or len(done) >= 6:
+                return
+            for cut in range(min(len(rest), 12), 1, -1):
+                word = canonical_token(rest[:cut])
+                if word not in self._idf and word not in _FILLER_WORDS:
+                    continue
+                if cut == len(rest):
+                    splits.append((*done, word))
+                else:
+                    walk(rest[cut:], (*done, word))
+
+        walk(text, ())
+        splits = [p for p in splits if len(p) >= 2 and len(text) / len(p) >= 3.0]
+        if not splits:
+            return ()
+
+        def rank(parts: tuple[str, ...]) -> tuple[int, int]:
+            pairs = sum(a + b in self._joined for a, b in pairwise(parts))
+            return len(parts), -pairs
+
+        best = min(splits, key=rank)
+        return tuple(word for word in best if word in self._idf)
+
+    def _repair(self, token: Token, term: str, conf: float) -> float:
+        """Confidence that `token` is a misspelling of `term`: lower when the token's marks put
+        another vowel or tone than any spelling of the term ("bổng" is not "bảng")."""
+        if same_sound_marks(token.accent, self._accents.get(term, ())):
+            return conf
+        return conf * self.settings.accent_mismatch
+
+    def _near_numbers(self, value: int) -> _Candidates:
+        """The number itself if known, and nearby known numbers with less confidence ("8 tuổi"
+        is nearer "dưới 6 tuổi" than "14 tuổi")."""
+        out: _Candidates = []
+        for number, token in self._numbers:
+            if number == value:
+                out.append((token, 1.0))
+                continue
+            closeness = 1.0 - abs(number - value) / max(number, value, 1)
+            if closeness >= 0.5:
+                out.append((token, 0.8 * closeness))
+        return out
+
+    def _weight(self, text: str, candidates: _Candidates) -> float:
+        if text in self._idf:
+            return self._idf[text]
+        if candidates:
+            return max(self._idf[t] for t, _ in candidates)
+        return self.settings.unknown_weight
+
+    # -- scoring -------------------------------------------------------------------------------
+
+    def _score(self, doc: _Doc, q: _Question) -> tuple[float, float]:
+        """(score, share of the question's weight that the entry explains)."""
+        s = self.settings
+        total = q.total
+        # Words this entry writes with other marks than typed mean something else here.
+        other = {t for t, typed in q.marked.items() if (known := doc.spellings.get(t)) and not typed & known}
+        # The best phrase is the one most fully present in the question and, among those, the
+        # one that explains most of the question.
+        best = 0.0
+        for phrase in doc.phrases:
+            matched = self._phrase_match(phrase.tokens, q, other)
+            if matched:
+                cover = matched / phrase.total
+                reach = min(1.0, matched / total)
+                best = max(best, cover * (1.0 - s.reach_share + s.reach_share * reach))
+        if best == 0.0:
+            return 0.0, 0.0
+        explained = 0.0
+        for candidates, weight in zip(q.positions, q.weights, strict=True):
+            share = 0.0
+            for term, conf in candidates:
+                if term in other:
+                    conf *= s.accent_mismatch
+                if term in doc.vocab:
+                    share = max(share, conf)
+                elif term in doc.context:
+                    share = max(share, conf * s.context_weight)
+            explained += weight * share
+        coverage = explained / total
+        score = best * (1.0 - s.coverage_share + s.coverage_share * coverage)
+        return max(score, s.bag_weight * coverage), coverage
+
+    def _phrase_match(self, tokens: tuple[str, ...], q: _Question, other: set[str]) -> float:
+        """Weight of the phrase's words found in the question, each question word used once:
+        "tuyển sinh trực tuyến" has "tuyến" twice, and one "trực tuyến" must not pay for both."""
+        matched = 0.0
+        used: dict[str, int] = {}
+        for term in tokens:
+            conf = q.terms.get(term, 0.0)
+            if not conf:
+                continue
+            if term in other:
+                conf *= self.settings.accent_mismatch
+            used[term] = used.get(term, 0) + 1
+            if used[term] <= q.counts.get(term, 1):
+                matched += self._idf[term] * conf
+        return matched
+
+    def _verdict(self, ranked: Sequence[FaqHit], top_coverage: float) -> Verdict:
+        s = self.settings
+        top = ranked[0].score
+        second = ranked[1].score if len(ranked) > 1 else 0.0
+        if top < s.floor or (top < s.weak and top_coverage < s.weak_coverage):
+            return Verdict.NONE
+        if top >= s.confident and top - second >= s.margin and top_coverage >= s.explained:
+            return Verdict.CONFIDENT
+        return Verdict.AMBIGUOUS

@@ -1,0 +1,291 @@
+"""The FAQ vocabulary of citizens' Vietnamese: tone marks, abbreviations and teen-code, word
+pairs read as one, and the filler (question words, politeness, end particles) that carries no
+topic. Constant tables only; `services.faq.text` applies them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+CONSONANTS = frozenset("bcdghklmnpqrstvxđ")
+# Vietnamese tone marks (as combining characters); the other marks (â ă ê ô ơ ư) stay in the stem.
+TONES: Mapping[str, str] = {
+    "\u0300": "2",
+    "\u0301": "1",
+    "\u0309": "3",
+    "\u0303": "4",
+    "\u0323": "5",
+    "\u0340": "2",
+    "\u0341": "1",
+}
+
+# Abbreviations and teen-code, keyed by the folded token (no diacritics, lower case).
+ABBREVIATIONS: Mapping[str, str] = {
+    # negation, "được", common verbs and particles
+    "ko": "khong",
+    "k": "khong",
+    "kh": "khong",
+    "khg": "khong",
+    "kg": "khong",
+    "k0": "khong",
+    "hok": "khong",
+    "hk": "khong",
+    "khum": "khong",
+    "hum": "khong",
+    "dc": "duoc",
+    "dk": "dang ky",
+    "dky": "dang ky",
+    "dki": "dang ky",
+    "dangky": "dang ky",
+    "dduoc": "duoc",
+    "lm": "lam",
+    "j": "gi",
+    "ji": "gi",
+    "z": "vay",
+    "dzay": "vay",
+    "zay": "vay",
+    "r": "roi",
+    "oy": "roi",
+    "s": "sao",
+    "ntn": "nhu the nao",
+    "bn": "bao nhieu",
+    "bnh": "bao nhieu",
+    "nhiu": "nhieu",
+    "bik": "biet",
+    "bit": "biet",
+    "wa": "qua",
+    "vs": "voi",
+    "ms": "moi",
+    "trc": "truoc",
+    "ng": "nguoi",
+    "mn": "moi nguoi",
+    # people
+    "e": "em",
+    "mik": "minh",
+    "mjk": "minh",
+    "mh": "minh",
+    "t": "toi",
+    "b": "ban",
+    "m": "minh",
+    "ad": "admin",
+    "cty": "cong ty",
+    # documents, agencies and services
+    "cccd": "can cuoc cong dan",
+    "cc": "can cuoc",
+    "cmnd": "chung minh nhan dan",
+    "cmt": "chung minh nhan dan",
+    "lltp": "ly lich tu phap",
+    "gks": "giay khai sinh",
+    "bhyt": "bao hiem y te",
+    "bhxh": "bao hiem xa hoi",
+    "bhtn": "bao hiem that nghiep",
+    "bh": "bao hiem",
+    "dvc": "dich vu cong",
+    "dvctt": "dich vu cong truc tuyen",
+    "dvcqg": "dich vu cong quoc gia",
+    "tthc": "thu tuc hanh chinh",
+    "gplx": "giay phep lai xe",
+    "blx": "bang lai xe",
+    "ubnd": "uy ban nhan dan",
+    "ub": "uy ban",
+    "gcn": "giay chung nhan",
+    "qsdd": "quyen su dung dat",
+    "gcnqsdd": "giay chung nhan quyen su dung dat",
+    "xnthn": "xac nhan tinh trang hon nhan",
+    "xntthn": "xac nhan tinh trang hon nhan",
+    "tthn": "tinh trang hon nhan",
+    "hkd": "ho kinh doanh",
+    "dkkd": "dang ky kinh doanh",
+    "csgt": "canh sat giao thong",
+    "xkld": "xuat khau lao dong",
+    "hs": "ho so",
+    "sdt": "so dien thoai",
+    "dt": "dien thoai",
+    "dth": "dien thoai",
+    "tk": "tai khoan",
+    "mk": "mat khau",
+    "pass": "mat khau",
+    "password": "mat khau",
+    "ck": "chuyen khoan",
+    "nc": "nuoc",
+    "bv": "benh vien",
+    "sv": "sinh vien",
+    "fb": "facebook",
+    "zl": "zalo",
+    "mxh": "mang xa hoi",
+    "app": "ung dung",
+    "online": "truc tuyen",
+    "onl": "truc tuyen",
+    "vnid": "vneid",
+    "passport": "ho chieu",
+    "atm": "the atm",
+    # more teen-code and officials' shorthand
+    "bt": "biet",
+    "ns": "noi",
+    "nt": "nhan tin",
+    "vk": "vo",
+    "bs": "bac si",
+    "lx": "lai xe",
+    "xm": "xe may",
+    "mst": "ma so thue",
+    "tncn": "thu nhap ca nhan",
+    "ttncn": "thue thu nhap ca nhan",
+    "ddcn": "dinh danh ca nhan",
+    "gpxd": "giay phep xay dung",
+    "nvqs": "nghia vu quan su",
+    "btxh": "bao tro xa hoi",
+    "tcxh": "tro cap xa hoi",
+    "tctn": "tro cap that nghiep",
+    "cqt": "co quan thue",
+}
+
+# Regional and colloquial words read as the standard word, keyed by their spelling with marks:
+# Southern "xài" (dùng), "lãnh" (lĩnh), "sanh" (sinh), "má" (mẹ), "tía" (cha), "bịnh" (bệnh),
+# "thiệt" (thật). Typed without marks they count only when listed in REGIONAL_UNMARKED ("ma"
+# without marks is as often "mã", a code).
+REGIONAL_WORDS: Mapping[str, str] = {
+    "xài": "dùng",
+    "lãnh": "lĩnh",
+    "sanh": "sinh",
+    "má": "mẹ",
+    "tía": "cha",
+    "bịnh": "bệnh",
+    "thiệt": "thật",
+    "hổng": "không",
+    "dìa": "về",
+    "đẻ": "sinh",
+}
+REGIONAL_UNMARKED = frozenset({"xai", "sanh", "lanh", "thiet"})
+
+# Expansions that must keep the marks of the word meant: "b" is "bạn" (filler), not "bán".
+EXPANDED_ACCENTS: Mapping[str, str] = {"ban": "bạn"}
+
+# "phường" is a commune-level unit like "xã" and is folded into it, but "phương" in "đơn phương",
+# "địa phương", "phương tiện" is another word: typed without marks, its neighbours tell.
+WARD = "phuong"
+NOT_WARD_BEFORE = frozenset({"don", "dia", "da", "song", "dong", "tay", "nam", "bac"})
+NOT_WARD_AFTER = frozenset({"tien", "an", "phap", "thuc", "trinh", "huong", "cham"})
+
+# Word pairs rewritten as a whole, mostly into one token because the parts are ambiguous once
+# folded ("cửa" = "của", "căn" = "cần", "đỏ" = "đó", "ánh" = "anh", "hội" = "hỏi") or because
+# users write them joined; a few are plain synonyms ("trên mạng" = "trực tuyến").
+COMPOUNDS: Mapping[tuple[str, str], str] = {
+    ("mot", "cua"): "motcua",
+    ("can", "cuoc"): "cancuoc",
+    ("so", "do"): "sodo",
+    ("so", "hong"): "sodo",  # "sổ hồng" and "sổ đỏ" are one certificate since 2009
+    ("bia", "do"): "biado",
+    ("o", "to"): "oto",
+    ("vn", "eid"): "vneid",
+    ("vn", "id"): "vneid",
+    ("ca", "vet"): "cavet",
+    ("ca", "ve"): "cavet",
+    ("ban", "sao"): "bansao",
+    ("truoc", "ba"): "truocba",  # "trước bạ"; apart, "ba" is a father and "trước" is "before"
+    ("sao", "y"): "saoy",
+    ("ban", "chinh"): "banchinh",
+    ("ban", "be"): "banbe",
+    ("uy", "ban"): "uyban",
+    ("phan", "anh"): "phananh",
+    ("chung", "minh"): "chungminh",
+    ("xa", "hoi"): "xahoi",
+    ("moi", "de"): "moide",
+    ("vua", "de"): "moide",
+    ("tren", "mang"): "truc tuyen",
+    ("qua", "mang"): "truc tuyen",
+    ("thi", "tran"): "xa",
+    # "sáp nhập", "sắp xếp" (the 2025 merger): typed without marks "sap" would be dropped as
+    # "sắp" (about to)
+    ("sap", "nhap"): "sapnhap",
+    ("sap", "xep"): "sapxep",
+    # "đăng nhập" (log in) is neither "đăng ký" nor "nhập" (hộ khẩu)
+    ("dang", "nhap"): "dangnhap",
+    # one concept, several wordings
+    ("bang", "lai"): "giay phep lai",
+    ("qua", "doi"): "mat",
+    ("tu", "tran"): "mat",
+}
+
+# Question words, time words and politeness that carry no topic ("làm sao", "ở đâu", "ạ").
+FILLER_PHRASES: tuple[tuple[str, ...], ...] = tuple(
+    tuple(p.split())
+    for p in (
+        "cho em hoi",
+        "cho minh hoi",
+        "cho toi hoi",
+        "cho chau hoi",
+        "cho hoi",
+        "xin hoi",
+        "nhu the nao",
+        "lam the nao",
+        "lam sao",
+        "the nao",
+        "ra sao",
+        "nhu nao",
+        "sao vay",
+        "bang cach nao",
+        "cach nao",
+        "o dau",
+        "cho nao",
+        "noi nao",
+        "tu dau",
+        "bat dau",
+        "can gi",
+        "can nhung gi",
+        "giay to gi",
+        "nhung gi",
+        "thu tuc",  # every entry is a procedure: the word itself tells nothing
+        "kieu gi",
+        "bao nhieu",
+        "bao lau",
+        "bao gio",
+        "khi nao",
+        "la gi",
+        "co phai",
+        "phai khong",
+        "duoc khong",
+        "co duoc",
+        "nhu vay",
+        "nhu the",
+        "moi nguoi",
+        "huong dan",
+        "can phai",
+        "can lam",
+        "hom nay",
+        "hom qua",
+        "ngay mai",
+        "bay gio",
+    )
+)
+
+# Filler words as they are spelt with marks. A word typed with other marks is a different word
+# and stays ("chợ" is not "cho", "rơi" is not "rồi", "sạp" is not "sắp").
+FILLER_SPELLINGS = """
+    a ạ à á ah ak dạ đã ơi ui nhé nhe nhen nè hì hihi hic hả ha ừ uh um ok oke okie alo chào
+    hello admin không khong chưa rồi em anh chị mình tôi tới tối tui tao có cô cháu bác
+    gì nào là và của cho với giúp giùm dùm xin hỏi muốn phải nếu những nhưng các này nay kia
+    bị làm như về đến đi nhiều luôn nữa hay hoặc vào trong sau sẽ vẫn cũng rất cách cần ở
+    trên lên xuống vừa sắp giờ để được ni nghen
+"""
+
+# Filler only when typed with marks: without them they are content words ("thi", "mã", "đỏ").
+# "bạn" is filler, but typed without marks "ban" is as often "bán" (sell) or "bản" (a copy).
+# Central question words ("mô" where, "răng" how, "rứa" so, "chừ" now, "tê" there) and Southern
+# "bả", "ổng" (she, he) are filler with their marks only: "mo" may be "mở", "rang" is "rằng".
+MARKED_FILLER_SPELLINGS = "thì mà đó đấy bạn mô răng rứa chừ tê nớ hỉ bả ổng vầy"
+
+# Words of the filler phrases that are not filler on their own, with their marks.
+PHRASE_SPELLINGS = (
+    FILLER_SPELLINGS
+    + """
+    thế sao ra đâu chỗ nơi từ bắt đầu gì giấy tờ thủ tục kiểu bao nhiêu lâu giờ khi
+    hướng dẫn hôm nay qua ngày mai bây vậy nào bằng mọi người
+"""
+)
+
+# Particles that are filler only at the end of a sentence ("vậy", "hả", "nha"); elsewhere,
+# typed without marks, "vay" is a loan and "nha" a house.
+END_PARTICLES: frozenset[str] = frozenset({"vay", "hem", "ha", "nhi", "chu", "ta", "nha"})
+# "hông" closes a yes/no question ("được hông") but "hỏng" means broken: only after these words.
+NEGATION_TAIL = frozenset({"hong", "hem"})
+BEFORE_NEGATION_TAIL = frozenset({"duoc", "co", "phai", "roi", "biet", "khong", "chua"})
+END_SPELLINGS = "vậy hả nha nhỉ chứ ta hông hem"

@@ -1,0 +1,81 @@
+"""Hand-off to a human: tickets from citizens to their commune's volunteers, relayed through the
+bot (neither side sees the other's account), claimed first-wins, closed, rated, escalated.
+
+Working hours and the claim timeout come from the `handoff` config section (`HandoffSettings`).
+Modules: hours (settings, working time), routing (communes, who handles them), tickets (the
+ticket's life), relay (messages), escalation.
+"""
+
+from __future__ import annotations
+
+from services.handoff.escalation import counts, due_for_escalation, mark_escalated, notified_of
+from services.handoff.hours import (
+    HandoffSettings,
+    WorkingHours,
+    is_open,
+    next_opening,
+    settings_from,
+    working_minutes,
+)
+from services.handoff.relay import RelayedMessage, looks_like_id_or_phone, relay, take_queued
+from services.handoff.routing import (
+    can_handle,
+    commune,
+    find_communes,
+    helper_unit,
+    helpers_of,
+    last_commune,
+    officers_of,
+)
+from services.handoff.tickets import (
+    Status,
+    TicketView,
+    active_ticket,
+    cancel,
+    claim,
+    close,
+    create,
+    get,
+    owned_by,
+    rate,
+    release,
+    release_unheld,
+    waiting_for,
+)
+
+__all__ = [
+    "HandoffSettings",
+    "RelayedMessage",
+    "Status",
+    "TicketView",
+    "WorkingHours",
+    "active_ticket",
+    "can_handle",
+    "cancel",
+    "claim",
+    "close",
+    "commune",
+    "counts",
+    "create",
+    "due_for_escalation",
+    "find_communes",
+    "get",
+    "helper_unit",
+    "helpers_of",
+    "is_open",
+    "last_commune",
+    "looks_like_id_or_phone",
+    "mark_escalated",
+    "next_opening",
+    "notified_of",
+    "officers_of",
+    "owned_by",
+    "rate",
+    "relay",
+    "release",
+    "release_unheld",
+    "settings_from",
+    "take_queued",
+    "waiting_for",
+    "working_minutes",
+]

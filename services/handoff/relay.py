@@ -1,0 +1,85 @@
+"""Messages relayed through the bot between a citizen and the volunteer who claimed the ticket,
+and the guard against citizens sending ID or phone numbers."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import TicketMessage
+from services import privacy
+from services.access import Action, Actor
+from services.errors import Conflict, InvalidInput, PermissionDenied
+from services.handoff.routing import can_handle
+from services.handoff.tickets import Status, TicketView, _still_helps, get, release
+
+MAX_MESSAGE = 3000
+# Something that looks like a 9/12-digit ID number or a Vietnamese phone number.
+_ID_OR_PHONE = re.compile(r"(?<!\d)(?:\d{9}|\d{12}|(?:\+?84|0)(?:[ .-]?\d){9})(?!\d)")
+
+
+def looks_like_id_or_phone(text: str) -> bool:
+    return bool(_ID_OR_PHONE.search(text)) or privacy.contains_personal_data(text)
+
+
+@dataclass(frozen=True, slots=True)
+class RelayedMessage:
+    id: int
+    text: str
+    to_person: int | None  # None: queued until someone claims the ticket
+
+
+async def take_queued(session: AsyncSession, ticket_id: int) -> list[str]:
+    """Citizen messages written before the claim, oldest first; marked delivered."""
+    stmt = (
+        select(TicketMessage)
+        .where(TicketMessage.ticket_id == ticket_id, TicketMessage.delivered.is_(False))
+        .order_by(TicketMessage.id)
+    )
+    rows = list((await session.execute(stmt)).scalars())
+    for row in rows:
+        row.delivered = True
+    return [r.text for r in rows]
+
+
+async def relay(
+    session: AsyncSession, actor: Actor, ticket_id: int, text: str, now: datetime
+) -> tuple[TicketView, RelayedMessage]:
+    """Store a message of either side and say whom to deliver it to (None: queued until claimed).
+    The citizen writes to their own active ticket; only the owner writes back."""
+    body = privacy.redact(text.strip())  # relayed to the other side: never an ID, phone or e-mail
+    if not body:
+        raise InvalidInput("handoff.errors.empty")
+    if len(body) > MAX_MESSAGE:
+        raise InvalidInput("handoff.errors.too_long", limit=MAX_MESSAGE)
+    ticket = await get(session, ticket_id)
+    if not ticket.active:
+        raise Conflict("handoff.errors.not_active", id=ticket_id)
+    if ticket.citizen_id == actor.person_id:
+        sender, to = "citizen", ticket.claimed_by if ticket.status is Status.CLAIMED else None
+        if to is not None and not await _still_helps(session, to, ticket):
+            # The helper was removed or revoked meanwhile: never relay to them; back to the queue.
+            ticket, to = await release(session, ticket_id), None
+    elif (
+        ticket.status is Status.CLAIMED
+        and ticket.claimed_by == actor.person_id
+        and can_handle(actor, ticket.unit_path)
+    ):
+        sender, to = "helper", ticket.citizen_id
+    else:
+        raise PermissionDenied(action=Action.HANDLE_TICKETS.value)
+    row = TicketMessage(
+        ticket_id=ticket_id,
+        sender=sender,
+        author_id=actor.person_id,
+        text=body,
+        delivered=to is not None,
+        at=now,
+    )
+    session.add(row)
+    await session.flush()
+    return ticket, RelayedMessage(row.id, body, to)

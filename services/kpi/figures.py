@@ -1,0 +1,344 @@
+"""Indicators computed in SQL over any unit subtree and any week / month / quarter, compared
+with targets (inherited) and last period's values; the tables and rankings built from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.repositories import kpi as repo
+from db.repositories.kpi.base import Measures, UnitRow
+from services.access import Action, Actor
+from services.errors import NotFound
+from services.kpi import targets
+from services.kpi.periods import Period, local_day, make_span, period_of
+from services.kpi.settings import TZ, IndicatorDef, KpiSettings
+
+DOSSIER_SOURCED = {
+    "received",
+    "received_online",
+    "received_full_online",
+    "resolved",
+    "resolved_on_time",
+    "overdue_open",
+    "services_with_online",
+    "resolved_and_overdue",
+    "resolved_with_due",
+    "open_in_time",
+    "on_time_766",
+    "received_listed",
+    "received_online_listed",
+}
+SOURCE_OF = {
+    "help_sessions": "sessions",
+    "citizens_helped": "sessions",
+    "active_volunteers": "sessions",
+    "volunteers": "sessions",
+    "reports_on_time": "weekly",
+    "reports_expected": "weekly",
+    "rating_sum": "ratings",
+    "rating_count": "ratings",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """One indicator for one unit and period: the value (None = no data), its parts, the source
+    used ("dossiers", "weekly", "mixed", "sessions", "ratings" or "none") and the target."""
+
+    indicator: str
+    value: float | None
+    numerator: float
+    denominator: float | None
+    source: str
+    target: float | None = None
+    previous: float | None = None
+
+    @property
+    def delta(self) -> float | None:
+        if self.value is None or self.previous is None:
+            return None
+        return self.value - self.previous
+
+
+@dataclass(frozen=True, slots=True)
+class UnitFigures:
+    unit: UnitRow
+    period: Period
+    measures: Measures
+    figures: dict[str, Figure] = field(default_factory=dict)
+
+    @property
+    def has_data(self) -> bool:
+        m = self.measures
+        return any(m.get(k, 0) for k in ("received", "resolved", "n_weekly_units", "help_sessions"))
+
+
+def _source(ind: IndicatorDef, m: Measures) -> str:
+    if ind.numerator in DOSSIER_SOURCED:
+        nd, nw = m.get("n_dossier_units", 0), m.get("n_weekly_units", 0)
+        if nd and nw:
+            return "mixed"
+        return "dossiers" if nd else "weekly" if nw else "none"
+    if ind.numerator == "rating_sum" and "rating_count" not in m:
+        return "none"
+    return SOURCE_OF.get(ind.numerator, "none")
+
+
+def figure(ind: IndicatorDef, m: Measures, settings: KpiSettings) -> Figure:
+    num = m.get(ind.numerator, 0.0)
+    if ind.denominator == "on_time_denominator" and settings.on_time_denominator == "decision_766":
+        num = m.get("on_time_766", 0.0)
+    den_name = ind.denominator or ""
+    if (ind.numerator, ind.denominator) == ("received_online", "received") and (
+        settings.online_rate_scope == "online_procedures"
+    ):
+        num, den_name = m.get("received_online_listed", 0.0), "received_listed"
+    source = _source(ind, m)
+    if ind.denominator is None:
+        return Figure(ind.id, num, num, None, source)
+    if ind.denominator == "on_time_denominator":
+        # Dossiers without a due date are neither on time nor late: left out.
+        den_name = {"resolved": "resolved_with_due"}.get(
+            settings.on_time_denominator, settings.on_time_denominator
+        )
+    den = m.get(den_name, 0.0)
+    if not den:
+        return Figure(ind.id, None, num, den, source)
+    ratio = num / den
+    return Figure(ind.id, ratio * 100 if ind.unit == "percent" else ratio, num, den, source)
+
+
+def _derive(m: Measures, due_weeks: int) -> Measures:
+    m = dict(m)
+    with_due = m.get("resolved_with_due", m.get("resolved", 0))
+    m["resolved_and_overdue"] = with_due + m.get("overdue_open", 0)
+    # Decision 766: (resolved on time + open and not yet due) ÷ (resolved + open), due dates known.
+    m["on_time_766"] = m.get("resolved_on_time", 0) + m.get("open_in_time", 0)
+    m["decision_766"] = with_due + m.get("overdue_open", 0) + m.get("open_in_time", 0)
+    # Weeks whose deadline has passed, for every commune; and reports already in for weeks not yet
+    # due (a report sent early is on time, and counts before its deadline comes).
+    m["reports_expected"] = m.get("communes", 0) * due_weeks + m.get("reports_early", 0)
+    return m
+
+
+async def measures(
+    session: AsyncSession,
+    base: UnitRow,
+    levels: int,
+    period: Period,
+    now: datetime,
+    settings: KpiSettings,
+    tz: ZoneInfo = TZ,
+    *,
+    with_total: bool = False,
+) -> dict[str, Measures]:
+    """Every measure for the base unit (levels=0, key "") or grouped by the unit `levels` below it
+    (keys: unit ids as text); `with_total` adds the base's own total under "" in the same queries."""
+    span = make_span(period, now, settings, tz)
+    total = with_total and levels > 0
+    async with repo.analytics(session):
+        parts = [
+            await repo.work_measures(session, base.path, levels, span, total, settings.online_procedures),
+            await repo.commune_measures(
+                session, base.path, levels, span, settings.services_offered_default, total
+            ),
+            await repo.help_measures(session, base.path, levels, span, total),
+        ]
+        ratings = await repo.satisfaction_ratings(session, base.path, levels, span, total)
+    if ratings is not None:
+        parts.append(ratings)
+    out: dict[str, Measures] = {}
+    for part in parts:
+        for key, m in part.items():
+            out.setdefault(key, {}).update(m)
+    if ratings is not None:
+        for m in out.values():
+            m.setdefault("rating_count", 0.0)
+    due = len(span.due_weeks)
+    if period.kind != "week":
+        # Distinct services are not additive across weeks: no coverage from weekly reports alone.
+        for m in out.values():
+            if m.get("n_weekly_units") and not m.get("n_dossier_units"):
+                m["services_offered"] = 0.0
+    return {("" if k == repo.TOTAL else k): _derive(m, due) for k, m in out.items() if k != "" or levels == 0}
+
+
+def _unit_figures(
+    unit: UnitRow,
+    period: Period,
+    m: Measures,
+    pm: Measures | None,
+    tmap: dict[tuple[int, str], float],
+    settings: KpiSettings,
+) -> UnitFigures:
+    figs: dict[str, Figure] = {}
+    for ind in settings.indicators:
+        f = figure(ind, m, settings)
+        prev = figure(ind, pm, settings).value if pm is not None else None
+        figs[ind.id] = Figure(
+            f.indicator, f.value, f.numerator, f.denominator, f.source, tmap.get((unit.id, ind.id)), prev
+        )
+    return UnitFigures(unit, period, m, figs)
+
+
+async def figures_for(
+    session: AsyncSession,
+    base: UnitRow,
+    units: list[UnitRow],
+    levels: int,
+    period: Period,
+    now: datetime,
+    settings: KpiSettings,
+    tz: ZoneInfo = TZ,
+    *,
+    with_previous: bool = True,
+) -> list[UnitFigures]:
+    """Figures for `units` (the base itself when levels=0, else its descendants `levels` below),
+    with targets (inherited) and last period's values."""
+    current = await measures(session, base, levels, period, now, settings, tz)
+    previous = (
+        await measures(session, base, levels, period.previous(), now, settings, tz) if with_previous else {}
+    )
+    tmap = await targets.effective(session, units, period, settings)
+    out: list[UnitFigures] = []
+    for unit in units:
+        key = "" if levels == 0 else str(unit.id)
+        out.append(_unit_figures(unit, period, current.get(key, {}), previous.get(key), tmap, settings))
+    return out
+
+
+async def figures_with_total(
+    session: AsyncSession,
+    base: UnitRow,
+    units: list[UnitRow],
+    levels: int,
+    period: Period,
+    now: datetime,
+    settings: KpiSettings,
+    tz: ZoneInfo = TZ,
+    *,
+    with_previous: bool = True,
+) -> tuple[UnitFigures, list[UnitFigures]]:
+    """(the base's own figures, figures for `units` `levels` below it), both from one pass per
+    period: the same as figures_for(base, [base], 0) and figures_for(base, units, levels)."""
+    if levels == 0:
+        raise ValueError("levels must be > 0")
+    current = await measures(session, base, levels, period, now, settings, tz, with_total=True)
+    previous = (
+        await measures(session, base, levels, period.previous(), now, settings, tz, with_total=True)
+        if with_previous
+        else {}
+    )
+    tmap = await targets.effective(session, [base, *units], period, settings)
+    total = _unit_figures(base, period, current.get("", {}), previous.get(""), tmap, settings)
+    rows = [
+        _unit_figures(u, period, current.get(str(u.id), {}), previous.get(str(u.id)), tmap, settings)
+        for u in units
+    ]
+    return total, rows
+
+
+async def resolve_unit(session: AsyncSession, actor: Actor, code: str | None, action: Action) -> UnitRow:
+    """The unit to show: `code`, or the actor's own unit for this action; checks the scope."""
+    if code:
+        unit = await repo.unit_by_code(session, code)
+        if unit is None:
+            raise NotFound("errors.unit_not_found", code=code)
+        actor.require(action, unit.path)
+        return unit
+    grants = [g for g in actor.grants_for(action) if g.unit_id is not None]
+    if not grants:
+        if actor.grants_for(action):  # installation-wide admin: the first root unit
+            roots = await repo.children_of_root(session)
+            if roots:
+                return roots[0]
+        actor.require(action, "/none/")
+    grants.sort(key=lambda g: len(g.unit_path or ""))
+    unit = await repo.unit_by_id(session, grants[0].unit_id or 0)
+    if unit is None:
+        raise NotFound("errors.unit_not_found", code="?")
+    return unit
+
+
+async def unit_report(
+    session: AsyncSession,
+    actor: Actor,
+    code: str | None,
+    now: datetime,
+    settings: KpiSettings,
+    tz: ZoneInfo = TZ,
+    week: Period | None = None,
+) -> tuple[UnitFigures, UnitFigures]:
+    """/kpi: (this week with last week's values, quarter to date) for one unit."""
+    unit = await resolve_unit(session, actor, code, Action.VIEW_KPI)
+    week = week or period_of("week", local_day(now, tz))
+    wk = (await figures_for(session, unit, [unit], 0, week, now, settings, tz))[0]
+    quarter = period_of("quarter", week.start)
+    q = (await figures_for(session, unit, [unit], 0, quarter, now, settings, tz, with_previous=False))[0]
+    return wk, q
+
+
+async def child_table(
+    session: AsyncSession,
+    actor: Actor | None,
+    unit: UnitRow,
+    period: Period,
+    now: datetime,
+    settings: KpiSettings,
+    tz: ZoneInfo = TZ,
+) -> list[UnitFigures]:
+    """Figures for each child unit (one SQL pass per measure family, grouped by child)."""
+    if actor is not None:
+        actor.require(Action.VIEW_KPI, unit.path)
+    kids = await repo.children(session, unit.id)
+    return await figures_for(session, unit, kids, 1, period, now, settings, tz)
+
+
+async def child_table_with_total(
+    session: AsyncSession,
+    actor: Actor | None,
+    unit: UnitRow,
+    period: Period,
+    now: datetime,
+    settings: KpiSettings,
+    tz: ZoneInfo = TZ,
+) -> tuple[UnitFigures, list[UnitFigures]]:
+    """(the unit's own figures, child_table): one SQL pass per measure family and period."""
+    if actor is not None:
+        actor.require(Action.VIEW_KPI, unit.path)
+    kids = await repo.children(session, unit.id)
+    return await figures_with_total(session, unit, kids, 1, period, now, settings, tz)
+
+
+def rank(
+    table: list[UnitFigures], indicator: IndicatorDef, settings: KpiSettings | None = None
+) -> list[tuple[int | None, UnitFigures]]:
+    """Best first; equal values share a rank (1, 1, 3); units with no data, or too small a
+    denominator to rank a rate on, last with rank None (by name)."""
+    with_value = [u for u in table if rankable(u.figures[indicator.id], settings)]
+    without = [u for u in table if not rankable(u.figures[indicator.id], settings)]
+    sign = -1 if indicator.higher_is_better else 1
+
+    def value(u: UnitFigures) -> float:
+        return round((u.figures[indicator.id].value or 0.0) * sign, 6)
+
+    with_value.sort(key=lambda u: (value(u), u.unit.name))
+    ranked: list[tuple[int | None, UnitFigures]] = []
+    for i, u in enumerate(with_value):
+        same = i > 0 and value(u) == value(with_value[i - 1])
+        ranked.append((ranked[-1][0] if same else i + 1, u))
+    return ranked + [(None, u) for u in sorted(without, key=lambda u: u.unit.name)]
+
+
+def rankable(f: Figure, settings: KpiSettings | None) -> bool:
+    """A value, and for a rate or score at least `rank_min_denominator` in its denominator."""
+    if f.value is None:
+        return False
+    least = settings.rank_min_denominator if settings is not None else 0
+    return f.denominator is None or f.denominator >= least
+
+
