@@ -29,7 +29,7 @@ from bot.joblock import job_lock
 from bot.kernel import App
 from db.base import utcnow
 from db.engine import create_engine, read_session_factory
-from handlers import handoff_desk, jobs
+from handlers import handoff_desk, job_env, jobs
 from services import kpi, ops, outbox, people, upkeep, web_auth
 from services.kpi.periods import Period
 from services.kpi.settings import KpiSettings
@@ -79,7 +79,7 @@ async def run_job(
     re-run add only what is missing), the job_runs mark last; the attempt is recorded around it."""
     cfg = kpi_settings(app)
     tz = app.settings.tz
-    period = jobs.period_for(job, now, cfg, tz, week)
+    period = job_env.period_for(job, now, cfg, tz, week)
     if period is None:
         return RunResult(job, None, "idle")
     started = utcnow()
@@ -122,11 +122,13 @@ async def _run_locked(
     return RunResult(job, period, "done", added, longest, writes + 1)
 
 
-async def compute(app: App, engine: AsyncEngine, job: str, now: datetime, period: str) -> list[jobs.Queued]:
+async def compute(
+    app: App, engine: AsyncEngine, job: str, now: datetime, period: str
+) -> list[job_env.Queued]:
     """The job body on a read-only session of `engine`: the messages it wants sent."""
     async with read_session_factory(engine)() as session:
-        out: list[jobs.Queued] = []
-        env = jobs.JobEnv(
+        out: list[job_env.Queued] = []
+        env = job_env.JobEnv(
             session,
             app.catalog,
             kpi_settings(app),
@@ -140,7 +142,7 @@ async def compute(app: App, engine: AsyncEngine, job: str, now: datetime, period
     return out
 
 
-async def compute_off_loop(app: App, job: str, now: datetime, period: str) -> list[jobs.Queued]:
+async def compute_off_loop(app: App, job: str, now: datetime, period: str) -> list[job_env.Queued]:
     """Run `compute` in a thread with its own event loop and engine: a national digest's Python work
     (figures for thousands of units, text, charts) never holds the bot's loop, so people's updates
     go on between its steps (only the GIL is shared; CPython hands it over every few ms)."""
@@ -148,8 +150,8 @@ async def compute_off_loop(app: App, job: str, now: datetime, period: str) -> li
     if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
         return await compute(app, app.engine, job, now, period)  # a private in-memory database
 
-    def in_thread() -> list[jobs.Queued]:
-        async def main() -> list[jobs.Queued]:
+    def in_thread() -> list[job_env.Queued]:
+        async def main() -> list[job_env.Queued]:
             engine = create_engine(url.render_as_string(hide_password=False))
             try:
                 return await compute(app, engine, job, now, period)
@@ -161,7 +163,7 @@ async def compute_off_loop(app: App, job: str, now: datetime, period: str) -> li
     return await asyncio.to_thread(in_thread)
 
 
-async def write_messages(app: App, items: Sequence[jobs.Queued]) -> tuple[int, float, int]:
+async def write_messages(app: App, items: Sequence[job_env.Queued]) -> tuple[int, float, int]:
     """Queue a job's messages; (rows added, longest write transaction ms, write transactions).
     Recipients' accounts are looked up and payloads built first (no transaction held); then each
     write transaction is one multi-row INSERT … ON CONFLICT DO NOTHING of at most WRITE_BATCH rows

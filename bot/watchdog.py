@@ -25,7 +25,7 @@ from bot.kernel import App, DeliveryError
 from bot.scheduler import kpi_settings, last_fire
 from db.base import utcnow
 from db.models import Lease, OutboxMessage, ProcessedUpdate, ZaloOAToken
-from handlers import jobs
+from handlers import job_env, jobs
 from handlers.core import Reply, push_reply
 from services import kpi, ops, outbox, people
 from services.ops import Problem
@@ -134,7 +134,7 @@ async def _jobs(app: App, session: AsyncSession, now: datetime, since: datetime 
         fire = last_fire(cfg.schedules[job], tz, now - grace, timedelta(days=8))
         if fire is None or since is None or fire < since:
             continue
-        period = jobs.period_for(job, fire, cfg, tz)
+        period = job_env.period_for(job, fire, cfg, tz)
         if period is None or await kpi.job_done(session, job, period):
             continue
         due = fire.astimezone(tz).strftime("%H:%M %d/%m")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.kernel import App
-from handlers import jobs
+from handlers import job_env, jobs
 from services import digest
 from services.kpi.periods import period_of
 from services.kpi.settings import settings_from
@@ -26,7 +26,7 @@ async def test_digest_values_and_no_data(app: App) -> None:
         assert {lg.unit.code for lg in d.lagging} == {"C2", "C3"}
         png = digest.chart_png(d, cfg, "vi", title="Tỷ lệ", target_label="Chỉ tiêu", no_data="—")
         assert png.startswith(b"\x89PNG")
-        env = jobs.JobEnv(s, app.catalog, cfg, TZ, "vi", NOW)
+        env = job_env.JobEnv(s, app.catalog, cfg, TZ, "vi", NOW)
         text = jobs.render_digest(d, env, "vi")
         assert "Tỷ lệ hồ sơ trực tuyến" in text and "chỉ tiêu 60%" in text
         # A week with no data says so and shows no 0 %.

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from bot.web.app import WEB_PREFIX, Page
 from db.repositories.kpi import UnitRow
-from handlers.jobs import JobEnv
+from handlers.job_env import JobEnv
 from handlers.kpi import dates, fmt, fmt_delta, period_label
 from services import dashboard, kpi
 from services.access import Action
