@@ -3,12 +3,14 @@ pushed to the commune's volunteers; the first «Nhận» owns it; messages relay
 the bot under neutral labels; the owner closes, the citizen rates. Payloads and pushes are in
 handoff_push.py; /phieu, the escalation job and the undelivered-relay notice in handoff_desk.py.
 
-Dialog states: `handoff.commune`, `handoff.question`, `handoff.open:<id>` (the citizen writes to
-their ticket), `handoff.reply:<id>` (the owner writes back)."""
+Dialog states: the request is a dialog declared once (`hotro.commune` → `hotro.question`, the table at
+the bottom); then `handoff.open:<id>` (the citizen writes to their ticket) and `handoff.reply:<id>`
+(the owner writes back) carry the ticket's conversation."""
 
 from __future__ import annotations
 
 from handlers.core import Attachment, AttachmentKind, Button, Context, MessageKind
+from handlers.dialog import Dialog, State, States, Step, step_button
 from handlers.handoff_push import (
     MAX_RELAY_BYTES,
     Rate,
@@ -36,18 +38,44 @@ async def hotro(ctx: Context) -> None:
     await begin(ctx)
 
 
+class Ask(States, prefix="hotro"):
+    commune = State()  # which commune's volunteers to ask (typed name, or a button)
+    question = State()  # what the citizen needs
+
+
 async def begin(ctx: Context) -> None:
     current = await handoff.active_ticket(ctx.session, ctx.actor.person_id)
     if current is not None:
         _show_current(ctx, current)
         return
-    ctx.goto("handoff.commune")
+    await DIALOG.ask(ctx, Ask.commune)
+
+
+async def ask_commune(ctx: Context) -> None:
     buttons: list[list[Button]] = []
     last = await handoff.last_commune(ctx.session, ctx.actor.person_id)
     if last is not None:
-        buttons.append([Button(last.name, TicketAction("u", last.id).pack())])
+        buttons.append([step_button(last.name, Ask.commune, str(last.id))])
     buttons.append([Button(ctx.t("core.buttons.cancel"), "core:cancel")])
     ctx.say("handoff.ask_commune", buttons=buttons)
+
+
+async def take_commune(ctx: Context, value: str) -> None:
+    """A button carries the commune's id; typed words are searched and offered back as buttons."""
+    if value.isdigit():
+        place = await handoff.commune(ctx.session, int(value))  # checks it is a commune
+        current = await handoff.active_ticket(ctx.session, ctx.actor.person_id)
+        if current is not None:
+            _show_current(ctx, current)
+            return
+        ctx.state["unit"] = place.id
+        await DIALOG.ask(ctx, Ask.question)
+        return
+    found = await handoff.find_communes(ctx.session, value, limit=5)
+    if not found:
+        ctx.say("handoff.commune_not_found")
+        return
+    ctx.say("handoff.pick_commune", buttons=[[step_button(u.name, Ask.commune, str(u.id))] for u in found])
 
 
 def _show_current(ctx: Context, ticket: TicketView) -> None:
@@ -57,28 +85,7 @@ def _show_current(ctx: Context, ticket: TicketView) -> None:
     ctx.say(key, buttons=cancel, id=ticket.id, commune=ticket.unit_name)
 
 
-@router.state("handoff.commune")
-async def typed_commune(ctx: Context) -> None:
-    found = await handoff.find_communes(ctx.session, ctx.msg.text or "", limit=5)
-    if not found:
-        ctx.say("handoff.commune_not_found")
-        return
-    ctx.say("handoff.pick_commune", buttons=[[Button(u.name, TicketAction("u", u.id).pack())] for u in found])
-
-
-async def _picked_commune(ctx: Context, unit_id: int) -> None:
-    place = await handoff.commune(ctx.session, unit_id)
-    current = await handoff.active_ticket(ctx.session, ctx.actor.person_id)
-    if current is not None:
-        _show_current(ctx, current)
-        return
-    ctx.goto("handoff.question", unit=place.id)
-    ctx.say("handoff.ask_question", edit=True, commune=place.name)
-
-
-@router.state("handoff.question")
-async def typed_question(ctx: Context) -> None:
-    text = ctx.msg.text or ""
+async def take_question(ctx: Context, text: str) -> None:
     unit_id = int(ctx.state.get("unit") or 0)
     ticket = await handoff.create(ctx.session, ctx.actor, unit_id, text, ctx.now)
     reached = await announce(ctx.session, ctx.catalog, ctx.default_locale, ticket, ctx.now)
@@ -97,6 +104,11 @@ async def typed_question(ctx: Context) -> None:
         if nxt is not None:
             ctx.say("handoff.after_hours", when=when_text(ctx.catalog, ctx.locale, nxt))
     _warn_ids(ctx, text)
+
+
+async def ask_question(ctx: Context) -> None:
+    place = await handoff.commune(ctx.session, int(ctx.state["unit"]))
+    ctx.say("handoff.ask_question", edit=True, commune=place.name)
 
 
 def _warn_ids(ctx: Context, text: str) -> None:
@@ -225,7 +237,6 @@ async def ticket_button(ctx: Context, data: TicketAction) -> None:
     # Every action re-checks the person's current role and scope in the service: a payload is as
     # forgeable as typed text.
     handler = {
-        "u": _picked_commune,
         "k": _claim,
         "r": _reply_mode,
         "o": _citizen_mode,
@@ -344,3 +355,16 @@ async def withdraw(ctx: Context, ticket_id: int, *, finished: bool = False) -> N
             idempotency=f"ticket:{ticket.id}:cancelled",
             id=ticket.id,
         )
+
+
+# --- the request, as a graph (the ticket conversation itself is `handoff.open:<id>`/`reply:<id>`) ---
+
+DIALOG = router.dialog(
+    Dialog(
+        Ask,
+        {
+            Ask.commune: Step(ask=ask_commune, take=take_commune),
+            Ask.question: Step(ask=ask_question, take=take_question),  # → a ticket, announced
+        },
+    )
+)

@@ -39,7 +39,7 @@ class StartHandoff(Payload, prefix="hr.start"):
 
 @dataclass(frozen=True)
 class TicketAction(Payload, prefix="hr"):
-    """u: commune picked (id of the unit), k: claim, r: reply mode, o: citizen mode, c: close, x: withdraw."""
+    """k: claim, r: reply mode, o: citizen mode, c: close, x: withdraw."""
 
     action: str
     ticket_id: int
