@@ -5,6 +5,7 @@ again when it clears. Everything is produced by the product's flows with an inje
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from bot.channels.telegram import build_channel as build_telegram
 from bot.kernel import App, DeliveryError
 from bot.serve import READINESS, build_channels
 from bot.watchdog import Watchdog
+from db import crypto
 from db.models import Incident, JobAttempt, OutboxMessage
 from db.repositories import zalo as zalo_repo
 from handlers import jobs
@@ -180,19 +182,23 @@ async def test_a_failing_job_alerts_and_a_good_rerun_clears_it(
 
 async def test_a_job_killed_half_way_is_reported(seeded_app: App, monkeypatch: pytest.MonkeyPatch) -> None:
     app = seeded_app
-    started = asyncio.Event()
+    # The job body runs in a thread with its own event loop (bot/scheduler.py): thread-safe events.
+    started, release = threading.Event(), threading.Event()
 
     async def slow(*args: Any) -> int:
         started.set()
-        await asyncio.sleep(3600)
+        await asyncio.to_thread(release.wait, 30)
         return 0
 
     monkeypatch.setattr(jobs, "run", slow)
     task = asyncio.create_task(scheduler.run_job(app, "weekly_digest", MONDAY))
-    await started.wait()
-    task.cancel()  # the process dies here: nothing after this line of the job runs
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    try:
+        assert await asyncio.to_thread(started.wait, 30)
+        task.cancel()  # the process dies here: nothing after this line of the job runs
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    finally:
+        release.set()  # let the job's thread end (a killed process would take it along)
     async with app.sessions() as session:
         attempt = (await session.execute(select(JobAttempt))).scalars().one()
     assert attempt.status == "running" and attempt.finished_at is None
@@ -273,6 +279,7 @@ async def test_telegram_webhook_errors_reported_by_telegram_alert_the_admins(db_
 async def test_a_zalo_token_that_could_not_be_refreshed_or_is_expiring_alerts(seeded_app: App) -> None:
     app = seeded_app
     now = datetime.now(UTC)
+    crypto.use_key("ops-test-secret")  # what bot/ does when it reads the Zalo OA settings
     async with app.sessions() as session, session.begin():  # as `tocns zalo oa-login` stores a pair
         await zalo_repo.save_tokens(session, "4321", "access", "refresh", now + timedelta(hours=25))
     watchdog = Watchdog(app, clock=Clock(now))
