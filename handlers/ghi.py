@@ -174,13 +174,7 @@ async def ask_what(ctx: Context) -> None:
 
 
 async def take_what(ctx: Context, value: str) -> None:
-    activity = _choice(value, Activity, sessions.ACTIVITY_ALIASES)
-    if activity is None:
-        ctx.say("ghi.use_buttons")
-        await ask_what(ctx)
-        return
-    ctx.state["activity"] = activity.value
-    await DIALOG.ask(ctx, Ask.where)
+    await _take_choice(ctx, value, Activity, sessions.ACTIVITY_ALIASES, Ask.what, "activity", Ask.where)
 
 
 def ask_where(ctx: Context) -> None:
@@ -189,13 +183,7 @@ def ask_where(ctx: Context) -> None:
 
 
 async def take_where(ctx: Context, value: str) -> None:
-    place = _choice(value, Place, sessions.PLACE_ALIASES)
-    if place is None:
-        ctx.say("ghi.use_buttons")
-        ask_where(ctx)
-        return
-    ctx.state["place"] = place.value
-    await DIALOG.ask(ctx, Ask.count)
+    await _take_choice(ctx, value, Place, sessions.PLACE_ALIASES, Ask.where, "place", Ask.count)
 
 
 def ask_count(ctx: Context) -> None:
@@ -221,13 +209,7 @@ def ask_result(ctx: Context) -> None:
 
 
 async def take_result(ctx: Context, value: str) -> None:
-    result = _choice(value, Outcome, sessions.OUTCOME_ALIASES)
-    if result is None:
-        ctx.say("ghi.use_buttons")
-        ask_result(ctx)
-        return
-    ctx.state["result"] = result.value
-    await DIALOG.ask(ctx, Ask.extra)
+    await _take_choice(ctx, value, Outcome, sessions.OUTCOME_ALIASES, Ask.result, "result", Ask.extra)
 
 
 def ask_extra(ctx: Context) -> None:
@@ -261,6 +243,20 @@ async def take_extra(ctx: Context, text: str) -> None:
         return
     ctx.state["note"] = note
     await _save(ctx, int(ctx.state["team_id"]), _draft_from_state(ctx.state))
+
+
+async def _take_choice(
+    ctx: Context, value: str, kind: type[E], aliases: dict[str, E], here: State, field: str, then: State
+) -> None:
+    """A step whose answer is one of an enum's values: keep it and ask the next step, or say to use
+    the buttons and ask this one again."""
+    choice = _choice(value, kind, aliases)
+    if choice is None:
+        ctx.say("ghi.use_buttons")
+        await DIALOG.ask(ctx, here)
+        return
+    ctx.state[field] = choice.value
+    await DIALOG.ask(ctx, then)
 
 
 def _choice(value: str, kind: type[E], aliases: dict[str, E]) -> E | None:
