@@ -14,7 +14,7 @@ from bot.dispatcher import Dispatcher
 from bot.intake import Intake
 from bot.kernel import ROOT, App, StartupError
 from db import migrate
-from db.engine import create_engine, session_factory
+from db.engine import create_engine, create_update_engine, session_factory
 from handlers.core import Resources
 from handlers.faq import FAQ_INDEX
 from handlers.faq import build_index as build_faq_index
@@ -32,6 +32,13 @@ def build(settings: Settings) -> App:
         settings.database.url, echo=settings.database.echo, busy_timeout=settings.database.sqlite_busy_timeout
     )
     sessions = session_factory(engine)
+    # People's updates: short transactions on an engine of their own (db/engine.py says why).
+    update_engine = create_update_engine(
+        settings.database.url,
+        echo=settings.database.echo,
+        busy_timeout=settings.database.sqlite_busy_timeout,
+        sqlite_inline=settings.database.sqlite_inline_updates,
+    )
     catalog = Catalog.load()
     router = build_router()
     resources = Resources()
@@ -41,7 +48,7 @@ def build(settings: Settings) -> App:
     except ValueError as exc:
         raise StartupError(str(exc).splitlines()[0]) from None
     intake = Intake(
-        sessions,
+        session_factory(update_engine or engine),
         router,
         catalog,
         resources,
@@ -55,6 +62,8 @@ def build(settings: Settings) -> App:
     dispatcher.on_unreachable = handoff_undelivered(catalog, settings.app.locale)
     dispatcher.unreachable_marked = intake.forget_reachability
     app = App(settings, engine, sessions, catalog, router, resources, intake, dispatcher, features=features)
+    if update_engine is not None:
+        app.engines.append(update_engine)
     intake.observe = app.metrics.observe_update
     dispatcher.observe = app.metrics.observe_delivery
     return app

@@ -51,6 +51,9 @@ class DatabaseSettings(_Section):
     auto_migrate: bool = True
     echo: bool = False
     sqlite_busy_timeout: float = Field(30.0, gt=0)
+    # People's updates on a SQLite file run their (short) statements on the event loop's thread
+    # instead of aiosqlite's worker thread: about 1.8× the updates per second. Off = all threaded.
+    sqlite_inline_updates: bool = True
 
     @field_validator("url")
     @classmethod
@@ -152,6 +155,7 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "TOCNS_LOG_LEVEL": ("log", "level"),
     "TOCNS_LOG_FORMAT": ("log", "format"),
     "TOCNS_DATABASE_AUTO_MIGRATE": ("database", "auto_migrate"),
+    "TOCNS_SQLITE_INLINE_UPDATES": ("database", "sqlite_inline_updates"),
     "TOCNS_METRICS_TOKEN": ("ops", "metrics_token"),
 }
 SECRET_KEYS = {("telegram", "token"), ("telegram", "webhook_secret"), ("ops", "metrics_token")}

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.sequencer import WriteGate
 from db.base import utcnow
@@ -142,6 +142,13 @@ class Intake:
         # Told of every update (channel, route, outcome, seconds): the metrics hook.
         self.observe: Callable[[str, str, str, float], None] | None = None
 
+    @property
+    def engine(self) -> AsyncEngine:
+        """The engine updates are written through (on a SQLite file, its inline twin)."""
+        bind = self.sessions.kw["bind"]
+        assert isinstance(bind, AsyncEngine)
+        return bind
+
     async def handle(self, msg: Incoming) -> Outcome:
         """Process one update; raises DatabaseUnavailable when nothing could be stored."""
         started = time.perf_counter()
@@ -160,7 +167,7 @@ class Intake:
                 if msg.file is not None:
                     msg = await self.router.prepare(msg, self.sessions)  # no transaction open
                 try:
-                    replies, route, locale, duplicate = await self._process(msg)
+                    replies, route, locale, duplicate = await self._process_fresh_connection(msg)
                 except IntegrityError:
                     # Chats run concurrently: two updates may create the same row at once (a new
                     # person writing in a group and in private, one question asked twice). The
@@ -230,6 +237,19 @@ class Intake:
                 if account is not None:
                     return await people.load_actor(session, account.person_id)
         return None
+
+    async def _process_fresh_connection(self, msg: Incoming) -> tuple[list[Reply], str, str, bool]:
+        """`_process`, once more when a pooled connection proved dead (the database restarted, a
+        firewall dropped an idle connection): the engine does not ping before each transaction, so
+        the first use of such a connection fails as a disconnect — the pool has dropped it by then,
+        and nothing of the update was stored."""
+        try:
+            return await self._process(msg)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            log.info("update channel=%s retried on a fresh connection", msg.channel)
+            return await self._process(msg)
 
     async def _process(self, msg: Incoming) -> tuple[list[Reply], str, str, bool]:
         async with self.write_gate.hold(), self.sessions() as session, session.begin():

@@ -79,10 +79,13 @@ class App:
     senders: dict[str, Sender] = field(default_factory=dict)
     channels: list[Channel] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+    engines: list[AsyncEngine] = field(default_factory=list)  # more engines to dispose at close
 
     def add_sender(self, sender: Sender) -> None:
         self.senders[sender.channel] = sender
         self.dispatcher.senders[sender.channel] = sender
 
     async def close(self) -> None:
+        for extra in self.engines:
+            await extra.dispose()
         await self.engine.dispose()

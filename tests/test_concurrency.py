@@ -99,7 +99,7 @@ class Spy:
         self.peak = 0
         self.begins = 0
         app.intake.handle = self.handle  # type: ignore[method-assign]
-        event.listen(app.engine.sync_engine, "begin", self._begin)
+        event.listen(app.intake.engine.sync_engine, "begin", self._begin)
 
     def _begin(self, _conn: Any) -> None:
         self.begins += 1

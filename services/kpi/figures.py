@@ -340,5 +340,3 @@ def rankable(f: Figure, settings: KpiSettings | None) -> bool:
         return False
     least = settings.rank_min_denominator if settings is not None else 0
     return f.denominator is None or f.denominator >= least
-
-

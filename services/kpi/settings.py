@@ -222,5 +222,3 @@ def settings_from(config: dict[str, Any] | None) -> KpiSettings:
     raw = (config or {}).get("kpi") or {}
     schedules = {**DEFAULT_SCHEDULES, **(raw.get("schedules") or {})}
     return KpiSettings.model_validate({**raw, "schedules": schedules})
-
-

@@ -150,3 +150,20 @@ async def test_console_says_busy(proxied: tuple[App, CuttableProxy | None]) -> N
         await restore()  # type: ignore[operator]
     assert "thử lại" in out.getvalue()
     assert "Traceback" not in out.getvalue()
+
+
+async def test_a_database_restart_between_updates_is_not_seen(
+    proxied: tuple[App, CuttableProxy | None],
+) -> None:
+    """The engine does not ping before each transaction: a pooled connection the server dropped
+    fails its first statement, and the intake runs the update once more on a fresh connection."""
+    app, proxy = proxied
+    if proxy is None:
+        pytest.skip("PostgreSQL's pooled connections")
+    user = ChatDriver(app, "5003")
+    assert (await user.send("/start")).text  # the pool now holds an open connection
+    await proxy.cut()  # the server restarts: every open connection is gone…
+    await proxy.restore()  # …and it accepts new ones
+    said = await user.send("/help", update_key="telegram:4242")
+    assert "/ngonngu" in said.text and not said.duplicate
+    assert (await user.send("/help", update_key="telegram:4242")).duplicate
