@@ -264,14 +264,14 @@ FILLER_SPELLINGS = """
     hello admin không khong chưa rồi em anh chị mình tôi tới tối tui tao có cô cháu bác
     gì nào là và của cho với giúp giùm dùm xin hỏi muốn phải nếu những nhưng các này nay kia
     bị làm như về đến đi nhiều luôn nữa hay hoặc vào trong sau sẽ vẫn cũng rất cách cần ở
-    trên lên xuống vừa sắp giờ để được ni nghen
+    trên lên xuống vừa sắp giờ để được ni nghen khi xong ai ra nhau sao
 """
 
 # Filler only when typed with marks: without them they are content words ("thi", "mã", "đỏ").
 # "bạn" is filler, but typed without marks "ban" is as often "bán" (sell) or "bản" (a copy).
 # Central question words ("mô" where, "răng" how, "rứa" so, "chừ" now, "tê" there) and Southern
 # "bả", "ổng" (she, he) are filler with their marks only: "mo" may be "mở", "rang" is "rằng".
-MARKED_FILLER_SPELLINGS = "thì mà đó đấy bạn mô răng rứa chừ tê nớ hỉ bả ổng vầy"
+MARKED_FILLER_SPELLINGS = "thì mà đó đấy bạn mô răng rứa chừ tê nớ hỉ bả ổng vầy nên"
 
 # Words of the filler phrases that are not filler on their own, with their marks.
 PHRASE_SPELLINGS = (
