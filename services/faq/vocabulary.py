@@ -136,6 +136,13 @@ ABBREVIATIONS: Mapping[str, str] = {
     "tcxh": "tro cap xa hoi",
     "tctn": "tro cap that nghiep",
     "cqt": "co quan thue",
+    "dkkh": "dang ky ket hon",
+    "stk": "so tai khoan",
+    "cx": "cung",
+    "ctv": "cong tac vien",
+    "xnct": "xac nhan cu tru",
+    "htx": "hop tac xa",
+    "shk": "so ho khau",
 }
 
 # Regional and colloquial words read as the standard word, keyed by their spelling with marks:
@@ -153,8 +160,12 @@ REGIONAL_WORDS: Mapping[str, str] = {
     "hổng": "không",
     "dìa": "về",
     "đẻ": "sinh",
+    "vô": "vào",  # "nhập vô", "vô lớp 1"; without marks "vo" is a wife
+    "mần": "làm",
+    "đặng": "để",
+    "chết": "mất",  # the knowledge base says "mất" (died)
 }
-REGIONAL_UNMARKED = frozenset({"xai", "sanh", "lanh", "thiet"})
+REGIONAL_UNMARKED = frozenset({"xai", "sanh", "lanh", "thiet", "chet"})
 
 # Expansions that must keep the marks of the word meant: "b" is "bạn" (filler), not "bán".
 EXPANDED_ACCENTS: Mapping[str, str] = {"ban": "bạn"}
@@ -203,6 +214,7 @@ COMPOUNDS: Mapping[tuple[str, str], str] = {
     ("bang", "lai"): "giay phep lai",
     ("qua", "doi"): "mat",
     ("tu", "tran"): "mat",
+    ("tu", "vong"): "mat",
 }
 
 # Question words, time words and politeness that carry no topic ("làm sao", "ở đâu", "ạ").
