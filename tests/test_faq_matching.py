@@ -114,6 +114,14 @@ def test_function_words_carry_no_topic() -> None:
     assert normalize("bản sao") == "bansao"  # joined before the filler is dropped
 
 
+def test_having_none_is_kept_apart_from_having() -> None:
+    # "không" alone is filler, but "không có lương hưu" is not "lương hưu"
+    assert normalize("không có lương hưu") == normalize("chưa có lương hưu") == "khongco luong huu"
+    assert normalize("ko co so do") == "khongco sodo"
+    assert normalize("xã không còn sổ") != normalize("xã vẫn còn sổ")
+    assert normalize("làm được không") == ""  # a yes/no question's "không" stays filler
+
+
 def test_end_particles_only_at_the_end() -> None:
     assert normalize("vay tiền ngân hàng") == "vay tien ngan hang"
     assert normalize("làm được hông") == ""

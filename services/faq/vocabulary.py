@@ -210,6 +210,11 @@ COMPOUNDS: Mapping[tuple[str, str], str] = {
     ("sap", "xep"): "sapxep",
     # "đăng nhập" (log in) is neither "đăng ký" nor "nhập" (hộ khẩu)
     ("dang", "nhap"): "dangnhap",
+    # Having none of something is a situation of its own ("không có lương hưu", "chưa có sổ đỏ",
+    # "không còn sổ gốc"); "không" alone is filler, so the pair is kept as one word.
+    ("khong", "co"): "khongco",
+    ("chua", "co"): "khongco",
+    ("khong", "con"): "khongcon",
     # one concept, several wordings
     ("bang", "lai"): "giay phep lai",
     ("qua", "doi"): "mat",
