@@ -104,6 +104,24 @@ def test_filler_that_is_typed_as_another_word_stays() -> None:
     assert "thi" in normalize_tokens("thi bằng lái") and "thi" not in normalize_tokens("thì sao")
 
 
+def test_function_words_carry_no_topic() -> None:
+    # "khi" (when), "xong" (done), "ai" (who), "ra" (out to), "nhau" (each other), "sao" (why)
+    # and "nên" (should, with its marks) would otherwise weigh like rare topic words
+    assert normalize("trước bạ khi mua đất") == normalize("trước bạ mua đất")
+    assert normalize("đăng ký xong rồi báo ai") == normalize("đăng ký báo")
+    assert "nen" in normalize_tokens("đất nền")  # without marks, it may be "nền"
+    assert "nen" not in normalize_tokens("có nên làm không")
+    assert normalize("bản sao") == "bansao"  # joined before the filler is dropped
+
+
+def test_having_none_is_kept_apart_from_having() -> None:
+    # "không" alone is filler, but "không có lương hưu" is not "lương hưu"
+    assert normalize("không có lương hưu") == normalize("chưa có lương hưu") == "khongco luong huu"
+    assert normalize("ko co so do") == "khongco sodo"
+    assert normalize("xã không còn sổ") != normalize("xã vẫn còn sổ")
+    assert normalize("làm được không") == ""  # a yes/no question's "không" stays filler
+
+
 def test_end_particles_only_at_the_end() -> None:
     assert normalize("vay tiền ngân hàng") == "vay tien ngan hang"
     assert normalize("làm được hông") == ""
@@ -416,3 +434,64 @@ def test_near_miss_questions_are_not_answered_directly(index: FaqIndex) -> None:
     # the entry's words plus one that changes the topic: choices or "don't know", never an answer
     for question in ("xin học bổng cho con", "đăng ký học lái xe ô tô"):
         assert index.search(question).verdict is not Verdict.CONFIDENT, question
+
+
+# -- direct answers only when nothing in the question points elsewhere (issue 17, third part) --
+
+
+def test_a_word_no_entry_knows_blocks_a_direct_answer() -> None:
+    tiny = FaqIndex([entry("ket-hon", "Đăng ký kết hôn", "kết hôn")])
+    assert tiny.search("đăng ký kết hôn").verdict is Verdict.CONFIDENT
+    # "visa" is known to no entry and no repair explains it: what it changes is unknown
+    match = tiny.search("đăng ký kết hôn xin visa")
+    assert match.verdict is Verdict.AMBIGUOUS
+    assert match.top is not None and match.top.entry.id == "ket-hon"
+
+
+def test_a_close_rivals_whole_phrase_blocks_a_direct_answer() -> None:
+    tiny = FaqIndex(
+        [
+            entry("trich-luc", "Cấp bản sao trích lục khai sinh", "trích lục khai sinh", "bản sao trích lục"),
+            entry("khai-tu", "Đăng ký khai tử", "khai tử"),
+        ]
+    )
+    assert tiny.search("xin bản sao trích lục khai sinh").verdict is Verdict.CONFIDENT
+    # "khai tử" is the rival's phrase, word for word, and the extract entry lacks "tử"
+    match = tiny.search("xin bản sao trích lục khai tử")
+    assert match.verdict is Verdict.AMBIGUOUS
+    assert {h.entry.id for h in match.hits} == {"trich-luc", "khai-tu"}
+
+
+def test_off_topic_talk_gets_dont_know_unless_the_entry_uses_its_words() -> None:
+    from services.faq.guards import off_topic
+
+    tiny = FaqIndex(
+        [
+            entry("tam-vang", "Khai báo tạm vắng", "tạm vắng", "báo vắng mặt"),
+            entry("trung-thuong", "Tin nhắn báo trúng thưởng", "trúng thưởng", "trúng xổ số"),
+        ]
+    )
+    # "giá vàng" folds onto the word of "tạm vắng": a price question, not an absence
+    assert tiny.search("gia vang hom nay").verdict is Verdict.NONE
+    assert tiny.search("giá vàng hôm nay").verdict is Verdict.NONE
+    # an entry that itself speaks of "xổ số" keeps its answer; without it, lottery talk is off-topic
+    assert top_id(tiny, "tin nhắn báo trúng xổ số") == "trung-thuong"
+    without = FaqIndex([entry("trung-thuong", "Tin nhắn báo trúng thưởng", "trúng thưởng")])
+    assert without.search("tin nhắn báo trúng xổ số").verdict is Verdict.NONE
+    # typed with marks, "yếu" (weak) is not "yêu" (love); "vì" is not the "vi" of "tử vi"
+    doc = tiny._docs[0]
+    assert off_topic("em yêu anh", doc)
+    assert not off_topic("người yếu thế", doc)
+    assert not off_topic("khóa tài khoản điện tử vì mất máy", doc)
+
+
+def test_one_word_alone_is_not_a_bag_of_words_match() -> None:
+    tiny = FaqIndex(
+        [
+            entry("ho-tro", "Gửi yêu cầu hỗ trợ tài khoản", "gửi yêu cầu hỗ trợ"),
+            entry("khai-tu", "Đăng ký khai tử", "khai tử"),
+        ]
+    )
+    # one common word of a long phrase is a guess, not three choices
+    assert tiny.search("em yêu anh").verdict is Verdict.NONE
+    assert tiny.search("khai tử").verdict is Verdict.CONFIDENT

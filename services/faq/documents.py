@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from services.faq.entries import FaqEntry
-from services.faq.text import analyze
+from services.faq.text import Token, analyze
 
 Candidates = list[tuple[str, float]]  # vocabulary terms a question word may stand for
 
@@ -36,6 +36,7 @@ class Question:
     counts: dict[str, int] = field(default_factory=dict)
     # Words typed as such and every time with marks: term -> the accent signatures typed.
     marked: dict[str, frozenset[str]] = field(default_factory=dict)
+    words: tuple[Token, ...] = ()  # the question's words, one per position
 
     @property
     def total(self) -> float:

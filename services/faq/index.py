@@ -16,6 +16,9 @@ rare they are across the knowledge base. A question scores high for an entry whe
 Unknown words are repaired before scoring: joined pairs ("khaisinh"), sound-alikes ("tạm chú"),
 edit distance (rapidfuzz) and nearby numbers ("8 tuổi" ~ "dưới 6 tuổi"). A word typed with marks
 that differ from every spelling in the knowledge base ("vàng" for "vắng") counts only in part.
+
+The verdict comes from the thresholds of `MatchSettings`, capped by the general rules of
+`services.faq.guards` (a word no entry knows, a close rival's whole phrase, off-topic talk).
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from itertools import pairwise
 from pathlib import Path
 
@@ -39,6 +41,8 @@ from services.faq.documents import RawDoc as _RawDoc
 from services.faq.documents import accents_of as _accents_of
 from services.faq.documents import entry_texts as _entry_texts
 from services.faq.entries import FaqEntry, load_entries
+from services.faq.guards import Verdict, at_most
+from services.faq.guards import cap as guard_cap
 from services.faq.keyboard import strip_tone_key
 from services.faq.marks import entry_spellings, same_sound_marks
 from services.faq.text import Token, analyze, canonical_token, filler_words, phonetic_key
@@ -50,14 +54,6 @@ __all__ = [
     "MatchSettings",
     "Verdict",
 ]
-
-
-class Verdict(StrEnum):
-    """What the dialog should do with a match."""
-
-    CONFIDENT = "confident"  # answer with the top entry
-    AMBIGUOUS = "ambiguous"  # offer the top entries as choices
-    NONE = "none"  # say we don't know, offer a human
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +101,8 @@ class MatchSettings:
     # coverage, even when no single phrase of it is in the question ("sáp nhập rồi căn cước ghi
     # tỉnh cũ" uses words of several phrases). Below `confident`, so it ranks, never answers alone.
     bag_weight: float = 0.55
+    # Runners-up within this much of the top score may be what the question means (see guards).
+    rival_gap: float = 0.2
 
 
 # A pasted paragraph is not a question; only its beginning is worth matching.
@@ -175,7 +173,8 @@ class FaqIndex:
 
     def search(self, question: str, limit: int = 3) -> FaqMatch:
         """Rank entries for a free-text question and decide whether to answer."""
-        tokens = analyze(question[:_MAX_QUESTION_CHARS])
+        question = question[:_MAX_QUESTION_CHARS]
+        tokens = analyze(question)
         normalized = " ".join(t.text for t in tokens)
         q = self._question(tokens)
         candidates: set[int] = set()
@@ -190,6 +189,10 @@ class FaqIndex:
             return FaqMatch(Verdict.NONE, (), normalized)
         hits = [FaqHit(self._docs[i].entry, scores[i][0]) for i in ranked]
         verdict = self._verdict(hits, top_coverage=scores[ranked[0]][1])
+        if verdict is not Verdict.NONE:
+            near = hits[0].score - self.settings.rival_gap
+            rivals = [self._docs[i] for i in ranked[1:4] if scores[i][0] >= near]
+            verdict = at_most(verdict, guard_cap(question, q, self._docs[ranked[0]], rivals))
         return FaqMatch(verdict, tuple(hits[: max(limit, 1)]), normalized)
 
     # -- question analysis ---------------------------------------------------------------------
@@ -210,7 +213,7 @@ class FaqIndex:
         for token in tokens:
             typed.setdefault(token.text, set()).add(token.accent)
         marked = {t: frozenset(a) for t, a in typed.items() if "" not in a and t in self._idf}
-        return _Question(positions, weights, terms, counts, marked)
+        return _Question(positions, weights, terms, counts, marked, tuple(tokens))
 
     def _resolve(self, token: Token) -> _Candidates:
         """Vocabulary terms a question word may stand for, with a confidence in (0, 1]."""
@@ -346,6 +349,8 @@ class FaqIndex:
             explained += weight * share
         coverage = explained / total
         score = best * (1.0 - s.coverage_share + s.coverage_share * coverage)
+        if len(q.positions) < 2:  # one word explains nothing more than a phrase of it does
+            return score, coverage
         return max(score, s.bag_weight * coverage), coverage
 
     def _phrase_match(self, tokens: tuple[str, ...], q: _Question, other: set[str]) -> float:

@@ -34,6 +34,7 @@ __all__ = [
     "normalize",
     "normalize_tokens",
     "phonetic_key",
+    "typed_words",
 ]
 
 _WORD = re.compile(r"[^\W_]+")
@@ -228,6 +229,12 @@ def _strip(tokens: list[Token]) -> list[Token]:
             break
         end -= 1
     return [t for t in kept[:end] if not _is_filler(t)]
+
+
+def typed_words(text: str) -> tuple[Token, ...]:
+    """Every word as typed (folded, with its accent signature), before abbreviations, regional
+    words and filler are handled."""
+    return tuple(_split(text))
 
 
 def filler_words() -> frozenset[str]:

@@ -136,6 +136,13 @@ ABBREVIATIONS: Mapping[str, str] = {
     "tcxh": "tro cap xa hoi",
     "tctn": "tro cap that nghiep",
     "cqt": "co quan thue",
+    "dkkh": "dang ky ket hon",
+    "stk": "so tai khoan",
+    "cx": "cung",
+    "ctv": "cong tac vien",
+    "xnct": "xac nhan cu tru",
+    "htx": "hop tac xa",
+    "shk": "so ho khau",
 }
 
 # Regional and colloquial words read as the standard word, keyed by their spelling with marks:
@@ -153,8 +160,12 @@ REGIONAL_WORDS: Mapping[str, str] = {
     "hổng": "không",
     "dìa": "về",
     "đẻ": "sinh",
+    "vô": "vào",  # "nhập vô", "vô lớp 1"; without marks "vo" is a wife
+    "mần": "làm",
+    "đặng": "để",
+    "chết": "mất",  # the knowledge base says "mất" (died)
 }
-REGIONAL_UNMARKED = frozenset({"xai", "sanh", "lanh", "thiet"})
+REGIONAL_UNMARKED = frozenset({"xai", "sanh", "lanh", "thiet", "chet"})
 
 # Expansions that must keep the marks of the word meant: "b" is "bạn" (filler), not "bán".
 EXPANDED_ACCENTS: Mapping[str, str] = {"ban": "bạn"}
@@ -199,10 +210,16 @@ COMPOUNDS: Mapping[tuple[str, str], str] = {
     ("sap", "xep"): "sapxep",
     # "đăng nhập" (log in) is neither "đăng ký" nor "nhập" (hộ khẩu)
     ("dang", "nhap"): "dangnhap",
+    # Having none of something is a situation of its own ("không có lương hưu", "chưa có sổ đỏ",
+    # "không còn sổ gốc"); "không" alone is filler, so the pair is kept as one word.
+    ("khong", "co"): "khongco",
+    ("chua", "co"): "khongco",
+    ("khong", "con"): "khongcon",
     # one concept, several wordings
     ("bang", "lai"): "giay phep lai",
     ("qua", "doi"): "mat",
     ("tu", "tran"): "mat",
+    ("tu", "vong"): "mat",
 }
 
 # Question words, time words and politeness that carry no topic ("làm sao", "ở đâu", "ạ").
@@ -264,14 +281,14 @@ FILLER_SPELLINGS = """
     hello admin không khong chưa rồi em anh chị mình tôi tới tối tui tao có cô cháu bác
     gì nào là và của cho với giúp giùm dùm xin hỏi muốn phải nếu những nhưng các này nay kia
     bị làm như về đến đi nhiều luôn nữa hay hoặc vào trong sau sẽ vẫn cũng rất cách cần ở
-    trên lên xuống vừa sắp giờ để được ni nghen
+    trên lên xuống vừa sắp giờ để được ni nghen khi xong ai ra nhau sao
 """
 
 # Filler only when typed with marks: without them they are content words ("thi", "mã", "đỏ").
 # "bạn" is filler, but typed without marks "ban" is as often "bán" (sell) or "bản" (a copy).
 # Central question words ("mô" where, "răng" how, "rứa" so, "chừ" now, "tê" there) and Southern
 # "bả", "ổng" (she, he) are filler with their marks only: "mo" may be "mở", "rang" is "rằng".
-MARKED_FILLER_SPELLINGS = "thì mà đó đấy bạn mô răng rứa chừ tê nớ hỉ bả ổng vầy"
+MARKED_FILLER_SPELLINGS = "thì mà đó đấy bạn mô răng rứa chừ tê nớ hỉ bả ổng vầy nên"
 
 # Words of the filler phrases that are not filler on their own, with their marks.
 PHRASE_SPELLINGS = (
@@ -289,3 +306,62 @@ END_PARTICLES: frozenset[str] = frozenset({"vay", "hem", "ha", "nhi", "chu", "ta
 NEGATION_TAIL = frozenset({"hong", "hem"})
 BEFORE_NEGATION_TAIL = frozenset({"duoc", "co", "phai", "roi", "biet", "khong", "chua"})
 END_SPELLINGS = "vậy hả nha nhỉ chứ ta hông hem"
+
+# Talk that is not about public services (weather, sport, lottery, prices, love, insults, the bot
+# itself). Matched on the question's words before any filler is dropped, with their marks when typed
+# with marks ("người yếu thế" is not "người yêu"); a phrase counts only when the best entry does not
+# itself use its topic words ("trúng xổ số" is a scam an entry explains), and then the bot says it
+# doesn't know instead of guessing from the one common word left. Single words only where no
+# public-service word folds the same way ("ngu" alone could be "nhập ngũ", "cút" could be "cụt").
+OFF_TOPIC_PHRASES: tuple[str, ...] = (
+    "thời tiết",
+    "dự báo mưa",
+    "trời mưa",
+    "trời nắng",
+    "bóng đá",
+    "đá bóng",
+    "trận đấu",
+    "xổ số",
+    "kqxs",
+    "vietlott",
+    "giá vàng",
+    "vàng sjc",
+    "tỷ giá",
+    "chứng khoán",
+    "cổ phiếu",
+    "bitcoin",
+    "tiền ảo",
+    "tử vi",
+    "phong thủy",
+    "xem bói",
+    "cung hoàng đạo",
+    "người yêu",
+    "tình yêu",
+    "yêu anh",
+    "yêu em",
+    "thích anh",
+    "thích em",
+    "nhớ em",
+    "nhớ anh",
+    "hẹn hò",
+    "tên gì",
+    "là người hay máy",
+    "kể chuyện",
+    "chuyện cười",
+    "hát cho",
+    "bài hát",
+    "xem phim",
+    "chơi game",
+    "nấu ăn",
+    "món ăn",
+    "cách nấu",
+    "giảm cân",
+    "đồ ngu",
+    "mày ngu",
+    "bot ngu",
+    "ngu như",
+    "ngu vl",
+    "vcl",
+    "đm",
+    "đmm",
+)
