@@ -188,26 +188,24 @@ def _exit_with_parent(stdin: IO[bytes]) -> None:
 
 
 def main() -> int:
+    stdin = sys.stdin.buffer
     # Our stdout carries the frames only: whatever a library prints goes to stderr instead.
-    stdin, stdout = sys.stdin.buffer, os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)
-    spec = _read_spec(stdin)
-    threading.Thread(target=_exit_with_parent, args=(stdin,), name="parent-watch", daemon=True).start()
-    setup_logging(spec.log)
-    with contextlib.suppress(OSError):
-        os.nice(NICE)
-    try:
-        items = asyncio.run(compute_with_own_engine(os.environ["TOCNS_DATABASE_URL"], spec))
-        frames = [_frame(MESSAGES, pickle.dumps(b, protocol=pickle.HIGHEST_PROTOCOL)) for b in _frames(items)]
-    except Exception as exc:
-        log.exception("job %s (%s) failed", spec.job, spec.period)
-        stdout.write(_frame(ERROR, pickle.dumps(f"{type(exc).__name__}: {exc}")))
-        stdout.flush()
-        return 1
-    for frame in frames:
-        stdout.write(frame)
-    stdout.write(_frame(DONE, b""))
-    stdout.flush()
+    with os.fdopen(os.dup(1), "wb") as stdout:
+        os.dup2(2, 1)
+        spec = _read_spec(stdin)
+        threading.Thread(target=_exit_with_parent, args=(stdin,), name="parent-watch", daemon=True).start()
+        setup_logging(spec.log)
+        with contextlib.suppress(OSError):
+            os.nice(NICE)
+        try:
+            items = asyncio.run(compute_with_own_engine(os.environ["TOCNS_DATABASE_URL"], spec))
+            for batch in _frames(items):
+                stdout.write(_frame(MESSAGES, pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)))
+        except Exception as exc:
+            log.exception("job %s (%s) failed", spec.job, spec.period)
+            stdout.write(_frame(ERROR, pickle.dumps(f"{type(exc).__name__}: {exc}")))
+            return 1
+        stdout.write(_frame(DONE, b""))
     return 0
 
 
