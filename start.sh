@@ -23,5 +23,7 @@ if [ ! -x .venv/bin/tocns ] || [ pyproject.toml -nt .venv/.installed ] || [ requ
   .venv/bin/python -c "import matplotlib.font_manager" >/dev/null 2>&1 || true
   touch .venv/.installed
 fi
+# One clear line between installing and starting (bench/first_answer.py times the first answer from it).
+echo "Khởi động tocns / starting tocns …" >&2
 .venv/bin/tocns demo seed
 exec .venv/bin/tocns run "$@"
