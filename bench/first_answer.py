@@ -1,15 +1,16 @@
 """First answer after `./start.sh` on a fresh clone, end to end.
 
-    .venv/bin/python bench/first_answer.py [--quick] [--restarts N] [--keep DIR] [--no-write]
+    .venv/bin/python bench/first_answer.py [--quick] [--restarts N] [--rev COMMIT] [--keep DIR] [--no-write]
 
-Clones this checkout's committed HEAD (`git clone -q`) into a temporary directory and runs its
-`./start.sh` there as a newcomer would: no token (the console channel), stdin a pipe, the same Python
-as this bench (`PYTHON=`, the interpreter `sys.executable`'s venv was made from), the web dashboard on
-a free port (`TOCNS_WEB_PORT=0`), pip's cache as it is on this machine. The clock starts at the line
-start.sh prints between installing and starting (`starting tocns`); the bench then types `/help`
-and `lam giay khai sinh online the nao` (the README's example, without diacritics) and notes when
-each answer is complete (the console's next `› ` prompt). Then start.sh again in the same clone
-(`--restarts`, install skipped), same measurements. Goal: first answer < 3 s after the install.
+Clones this checkout's committed HEAD (`git clone -q`; `--rev`: another commit, e.g. a baseline)
+into a temporary directory and runs its `./start.sh` there as a newcomer would: no token (the console
+channel), stdin a pipe, the same Python as this bench (`PYTHON=`, the interpreter `sys.executable`'s
+venv was made from), the web dashboard on a free port (`TOCNS_WEB_PORT=0`), pip's cache as it is on
+this machine. The clock starts at the line start.sh prints between installing and starting
+(`starting tocns`); the bench then types `/help` and `lam giay khai sinh online the nao` (the
+README's example, without diacritics) and notes when each answer is complete (the console's next
+`› ` prompt). Then start.sh again in the same clone (`--restarts`, install skipped), same
+measurements. Goal: first answer < 3 s after the install.
 `--quick`: one restart; never edits docs/benchmarks.md.
 """
 
@@ -147,17 +148,19 @@ def main() -> None:
     )
     parser.add_argument("--quick", action="store_true", help="one restart; never edits docs")
     parser.add_argument("--restarts", type=int, default=3)
+    parser.add_argument("--rev", default="HEAD", help="the commit to clone (default: HEAD)")
     parser.add_argument("--keep", default=None, help="clone here and keep it (must not exist)")
     parser.add_argument("--no-write", action="store_true", help="do not append to docs/benchmarks.md")
     args = parser.parse_args()
     restarts = 1 if args.quick else args.restarts
     head = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ["git", "-C", str(ROOT), "rev-parse", "--short", args.rev], capture_output=True, text=True, check=True
     ).stdout.strip()
     tmp = None if args.keep else tempfile.mkdtemp(prefix="tocns-first-answer-")
     clone = Path(args.keep) if args.keep else Path(tmp or "") / "tocns"
     try:
         subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+        subprocess.run(["git", "-C", str(clone), "checkout", "-q", head], check=True)
         load_at_start = load_line()
         runs = asyncio.run(measure(clone, restarts))
     finally:
@@ -174,12 +177,12 @@ def main() -> None:
         return
     append_section(
         "First answer after ./start.sh on a fresh clone",
-        "`bench/first_answer.py`: `git clone -q` of the committed HEAD, `./start.sh` there with stdin a "
-        "pipe (console channel, no token); the clock starts at start.sh's `starting tocns` line (install "
-        "done; the demo seed and the bot's start-up are inside the measured time); the bench types "
-        "`/help` and `lam giay khai sinh online the nao` at once and notes when each answer is complete. "
-        "Then start.sh again in the same clone (install skipped). Goal: first answer < 3 s after the "
-        "install.",
+        "`bench/first_answer.py`: `git clone -q` of a commit (HEAD unless `--rev`), `./start.sh` "
+        "there with stdin a pipe (console channel, no token); the clock starts at start.sh's "
+        "`starting tocns` line (the install is done; the bot's start-up is inside the measured time); "
+        "the bench types `/help` and `lam giay khai sinh online the nao` at once and notes when each "
+        "answer is complete. Then start.sh again in the same clone (install skipped). Goal: first "
+        "answer < 3 s after the install.",
         [
             f"Commit {head}. Load at the start: {load_at_start}; at the end: {load_line()}.",
             "",
