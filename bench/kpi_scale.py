@@ -518,10 +518,11 @@ def report_jobs(name: str, j: dict[str, Any]) -> tuple[list[str], str]:
             f"| {lw:.0f} / {lc:.0f}, {over} over 50 ms {verdict(lw < 50)} "
             f"| {full}, longest {full_ms:.0f} ms, {off_loop} off the loop's thread |"
         )
-    return [
-        f"| {name} | jobs | | | {longest:.0f} {verdict(longest < 200)} | " + "; ".join(parts) + " | | |",
-        *lines,
-    ]
+    return (
+        lines,
+        f"{name}: longest write transaction {longest:.0f} ms ({verdict(longest < 200)}) — "
+        + "; ".join(parts),
+    )
 
 
 def report(name: str, r: dict[str, Any], load_s: float) -> list[str]:
