@@ -2,12 +2,14 @@
 exactly once per (job, period) — job_runs rows, a per-job lock across processes (bot/joblock.py),
 and outbox idempotency keys — and a run missed while the bot was down is made up once at start-up.
 
-A run never holds the database nor the event loop for long: the job computes in a thread with its
-own event loop, in a read-only session (on SQLite it does not take the write lock), renders each
-unit's chart once outside any transaction, and hands back the messages; they are written to the
-outbox in short transactions (one multi-row INSERT of at most WRITE_BATCH rows each), queued behind
-people's updates on the same write gate, and the job_runs mark comes last. A crash midway is safe:
-the next run writes what is missing and the idempotency keys skip what was already queued."""
+A run never holds the database nor the event loop for long: the job body computes in a read-only
+session (on SQLite it does not take the write lock), renders each unit's chart once outside any
+transaction, and hands back the messages; they are written to the outbox in short transactions (one
+multi-row INSERT of at most WRITE_BATCH rows each), queued behind people's updates on the same write
+gate, and the job_runs mark comes last. Inside the bot the body runs in a child process
+(bot/jobchild.py), so its garbage collections and its hold on the GIL are not the loop's; elsewhere
+(`tocns jobs run`, which is its own process, and tests) in a thread with its own event loop. A crash
+midway is safe: the next run writes what is missing and the idempotency keys skip what was queued."""
 
 from __future__ import annotations
 
@@ -16,19 +18,20 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import jobchild
 from bot.joblock import job_lock
 from bot.kernel import App
 from db.base import utcnow
-from db.engine import create_engine, read_session_factory
+from db.engine import read_session_factory
 from handlers import handoff_desk, job_env, jobs
 from services import kpi, ops, outbox, people, upkeep, web_auth
 from services.kpi.periods import Period
@@ -72,11 +75,18 @@ def last_fire(expr: str, tz: tzinfo, now: datetime, grace: timedelta) -> datetim
 
 
 async def run_job(
-    app: App, job: str, now: datetime, *, week: Period | None = None, force: bool = False
+    app: App,
+    job: str,
+    now: datetime,
+    *,
+    week: Period | None = None,
+    force: bool = False,
+    in_child: bool = False,
 ) -> RunResult:
     """Run one job for the period `now` falls in — the same path for the scheduler, the start-up
     catch-up and `tocns jobs run`. Outbox rows go in short batches (their idempotency keys make a
-    re-run add only what is missing), the job_runs mark last; the attempt is recorded around it."""
+    re-run add only what is missing), the job_runs mark last; the attempt is recorded around it.
+    `in_child`: compute in a child process (the scheduler inside the bot)."""
     cfg = kpi_settings(app)
     tz = app.settings.tz
     period = job_env.period_for(job, now, cfg, tz, week)
@@ -88,7 +98,7 @@ async def run_job(
     async with app.intake.write_gate.hold(), app.sessions() as session, session.begin():
         attempt = await ops.start_attempt(session, job, period, WORKER, started)
     try:
-        result = await _run_locked(app, job, now, period, started, force=force)
+        result = await _run_locked(app, job, now, period, started, force=force, in_child=in_child)
     except Exception as exc:
         async with app.intake.write_gate.hold(), app.sessions() as session, session.begin():
             await ops.finish_attempt(session, attempt, utcnow(), error=f"{type(exc).__name__}: {exc}")
@@ -101,7 +111,7 @@ async def run_job(
 
 
 async def _run_locked(
-    app: App, job: str, now: datetime, period: str, started: datetime, *, force: bool
+    app: App, job: str, now: datetime, period: str, started: datetime, *, force: bool, in_child: bool
 ) -> RunResult:
     """Compute off the loop on a read-only session, write the outbox rows in short batches, mark the
     run done — under the (job, period) lock, so two workers never run it twice."""
@@ -109,7 +119,7 @@ async def _run_locked(
         async with read_session_factory(app.engine)() as session:
             if not force and await kpi.job_done(session, job, period):
                 return RunResult(job, period, "skipped")
-        out = await compute_off_loop(app, job, now, period)
+        out = await compute_off_loop(app, job, now, period, in_child=in_child)
         added, longest, writes = await write_messages(app, out)
         async with app.intake.write_gate.hold(), app.sessions() as session, session.begin():
             t0 = await _begun(session)
@@ -122,55 +132,52 @@ async def _run_locked(
     return RunResult(job, period, "done", added, longest, writes + 1)
 
 
-async def compute(
-    app: App, engine: AsyncEngine, job: str, now: datetime, period: str
+def job_spec(app: App, job: str, now: datetime, period: str) -> jobchild.JobSpec:
+    s = app.settings
+    return jobchild.JobSpec(job, now, period, app.catalog, kpi_settings(app), s.tz, s.app.locale, s.log)
+
+
+async def compute_off_loop(
+    app: App, job: str, now: datetime, period: str, *, in_child: bool = False
 ) -> list[job_env.Queued]:
-    """The job body on a read-only session of `engine`: the messages it wants sent."""
-    async with read_session_factory(engine)() as session:
-        out: list[job_env.Queued] = []
-        env = job_env.JobEnv(
-            session,
-            app.catalog,
-            kpi_settings(app),
-            app.settings.tz,
-            app.settings.app.locale,
-            now,
-            out=out,
-            pause=session.commit,
-        )
-        await jobs.run(job, env, period)
-    return out
-
-
-async def compute_off_loop(app: App, job: str, now: datetime, period: str) -> list[job_env.Queued]:
-    """Run `compute` in a thread with its own event loop and engine: a national digest's Python work
-    (figures for thousands of units, text, charts) never holds the bot's loop, so people's updates
-    go on between its steps (only the GIL is shared; CPython hands it over every few ms)."""
+    """Run the job body off the bot's event loop: a national digest's Python work (figures for
+    thousands of units, text, charts) never holds it. In a child process (`in_child`: inside the
+    bot, where a thread would share the GIL and the garbage collector's full passes with the loop),
+    or in a thread with its own event loop and engine (`tocns jobs run`, tests)."""
     url = app.engine.url
+    spec = job_spec(app, job, now, period)
     if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
-        return await compute(app, app.engine, job, now, period)  # a private in-memory database
-
-    def in_thread() -> list[job_env.Queued]:
-        async def main() -> list[job_env.Queued]:
-            engine = create_engine(url.render_as_string(hide_password=False))
-            try:
-                return await compute(app, engine, job, now, period)
-            finally:
-                await engine.dispose()
-
-        return asyncio.run(main())
-
-    return await asyncio.to_thread(in_thread)
+        return await jobchild.compute(app.engine, spec)  # a private in-memory database
+    if in_child:
+        return await jobchild.run(spec, url)
+    rendered = url.render_as_string(hide_password=False)
+    return await asyncio.to_thread(asyncio.run, jobchild.compute_with_own_engine(rendered, spec))
 
 
 async def write_messages(app: App, items: Sequence[job_env.Queued]) -> tuple[int, float, int]:
     """Queue a job's messages; (rows added, longest write transaction ms, write transactions).
-    Recipients' accounts are looked up and payloads built first (no transaction held); then each
-    write transaction is one multi-row INSERT … ON CONFLICT DO NOTHING of at most WRITE_BATCH rows
-    (or about WRITE_BYTES of attachments)."""
+    Recipients' accounts are looked up first (no transaction held); then each write transaction is
+    one multi-row INSERT … ON CONFLICT DO NOTHING of at most WRITE_BATCH rows (or about WRITE_BYTES
+    of attachments)."""
     async with read_session_factory(app.engine)() as session:
         reach = await people.reach_many(session, sorted({q.person_id for q in items}))
-    batches: list[list[dict[str, Any]]] = [[]]
+    added, longest, writes = 0, 0.0, 0
+    # Each batch's payloads (charts in base64) are built just before it is written, not all at once:
+    # a national digest's thousands of charts would otherwise hold the loop in one go.
+    for batch in _batches(items, reach):
+        async with app.intake.write_gate.hold(), app.sessions() as session, session.begin():
+            t0 = await _begun(session)
+            added += await outbox.enqueue_many(session, batch)
+        longest = max(longest, (time.perf_counter() - t0) * 1000)
+        writes += 1
+        app.dispatcher.wake()  # the first batches go out while the rest are written
+    return added, longest, writes
+
+
+def _batches(
+    items: Sequence[job_env.Queued], reach: dict[int, list[people.AccountRef]]
+) -> Iterator[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
     size = 0
     for q in items:
         refs = reach.get(q.person_id, [])
@@ -179,10 +186,10 @@ async def write_messages(app: App, items: Sequence[job_env.Queued]) -> tuple[int
         payload = q.reply.to_payload()
         weight = len(q.reply.attachment.data) if q.reply.attachment else 200
         for ref in refs:
-            if len(batches[-1]) >= WRITE_BATCH or (batches[-1] and size + weight > WRITE_BYTES):
-                batches.append([])
-                size = 0
-            batches[-1].append(
+            if len(batch) >= WRITE_BATCH or (batch and size + weight > WRITE_BYTES):
+                yield batch
+                batch, size = [], 0
+            batch.append(
                 {
                     "idempotency_key": f"{q.key}:{ref.channel}:{ref.chat_id}",
                     "kind": q.kind,
@@ -193,17 +200,8 @@ async def write_messages(app: App, items: Sequence[job_env.Queued]) -> tuple[int
                 }
             )
             size += weight
-    added, longest, writes = 0, 0.0, 0
-    for batch in batches:
-        if not batch:
-            continue
-        async with app.intake.write_gate.hold(), app.sessions() as session, session.begin():
-            t0 = await _begun(session)
-            added += await outbox.enqueue_many(session, batch)
-        longest = max(longest, (time.perf_counter() - t0) * 1000)
-        writes += 1
-        app.dispatcher.wake()  # the first batches go out while the rest are written
-    return added, longest, writes
+    if batch:
+        yield batch
 
 
 async def _begun(session: AsyncSession) -> float:
@@ -212,7 +210,7 @@ async def _begun(session: AsyncSession) -> float:
     return time.perf_counter()
 
 
-async def catch_up(app: App, now: datetime) -> list[RunResult]:
+async def catch_up(app: App, now: datetime, *, in_child: bool = False) -> list[RunResult]:
     """Make up, once, every run scheduled within the grace window that has not happened."""
     cfg = kpi_settings(app)
     grace = timedelta(minutes=cfg.grace_minutes)
@@ -221,15 +219,21 @@ async def catch_up(app: App, now: datetime) -> list[RunResult]:
         fire = last_fire(cfg.schedules[job], app.settings.tz, now, grace)
         if fire is None:
             continue
-        result = await run_job(app, job, fire)
+        result = await run_job(app, job, fire, in_child=in_child)
         if result.status == "done":
             log.info("made up missed run of %s (%s)", job, result.period)
         out.append(result)
     return out
 
 
-def build(app: App) -> AsyncIOScheduler:
-    """A scheduler with one cron job per configured job (not started)."""
+Clock = Callable[[], datetime]
+
+
+def build(
+    app: App, *, clock: Clock = utcnow, running: set[asyncio.Task[Any]] | None = None
+) -> AsyncIOScheduler:
+    """A scheduler with one cron job per configured job (not started); each run's body computes in
+    a child process, and its task is kept in `running` while it lasts."""
     cfg = kpi_settings(app)
     tz = app.settings.tz
     scheduler = AsyncIOScheduler(timezone=tz)
@@ -237,13 +241,19 @@ def build(app: App) -> AsyncIOScheduler:
         expr = cfg.schedules[job]
 
         async def fire(job: str = job, expr: str = expr) -> None:
-            now = utcnow()
+            now = clock()
             # The period comes from the scheduled time, so a late (misfired) run covers the same one.
             when = last_fire(expr, tz, now, timedelta(minutes=cfg.grace_minutes)) or now
+            task = asyncio.current_task()
+            if running is not None and task is not None:
+                running.add(task)
             try:
-                await run_job(app, job, when)
+                await run_job(app, job, when, in_child=True)
             except Exception:
                 log.exception("job %s failed", job)
+            finally:
+                if running is not None and task is not None:
+                    running.discard(task)
 
         scheduler.add_job(
             fire,
@@ -328,17 +338,20 @@ def next_runs(app: App, now: datetime) -> list[tuple[str, str, datetime | None]]
     ]
 
 
-async def start(app: App) -> Callable[[], Awaitable[None]]:
-    """Start the scheduler in the running loop after making up missed runs; returns `stop`."""
+async def start(app: App, *, clock: Clock = utcnow) -> Callable[[], Awaitable[None]]:
+    """Start the scheduler in the running loop after making up missed runs; returns `stop`, which
+    cancels a run in progress (its child process is killed) and waits for it to end."""
     try:
-        await catch_up(app, utcnow())
+        await catch_up(app, clock(), in_child=True)
     except Exception:
         log.exception("catch-up of missed jobs failed")
-    scheduler = build(app)
+    running: set[asyncio.Task[Any]] = set()
+    scheduler = build(app, clock=clock, running=running)
     scheduler.start()
     log.info("scheduler started: %s", ", ".join(jobs.JOBS))
 
     async def stop() -> None:
-        scheduler.shutdown(wait=False)
+        scheduler.shutdown(wait=False)  # cancels the runs in progress
+        await asyncio.gather(*running, return_exceptions=True)
 
     return stop

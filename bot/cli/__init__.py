@@ -80,11 +80,17 @@ def root(
 @cli.command()
 def run(
     as_user: Annotated[str, typer.Option("--as", help="Demo user for the console channel.")] = "dan",
+    seed_demo: Annotated[
+        bool, typer.Option("--seed-demo", help="Load the demo data first (as `tocns demo seed`).")
+    ] = False,
 ) -> None:
     """Start the bot: configured channels, or the console channel when no token is set."""
     from bot import serve as runner
 
     async def go(app: App) -> None:
+        if seed_demo:  # in this process: start.sh's first answer does not wait for a second interpreter
+            async with app.sessions() as session, session.begin():
+                await demo.seed(session, DEMO_UNITS_CSV, utcnow())
         channels, webapp = runner.build_channels(app)
         if not channels:
             err.print("[yellow]Không có kênh nào được cấu hình (chưa có token) — mở kênh console.[/]")
