@@ -16,9 +16,9 @@ router = Router(private_only=True)
 
 async def _tickets_of(ctx: Context) -> tuple[TicketView | None, list[TicketView]]:
     """(my own active request, the tickets I hold as a helper)."""
-    mine = await handoff.active_ticket(ctx.session, ctx.actor.person_id)
-    held = await handoff.owned_by(ctx.session, ctx.actor) if ctx.actor.roles - {Role.CITIZEN} else []
-    return mine, held
+    mine, held = await handoff.involving(ctx.session, ctx.actor)
+    # A helper who lost the role keeps no ticket of theirs open to free text.
+    return mine, held if ctx.actor.roles - {Role.CITIZEN} else []
 
 
 @router.text(priority=1)

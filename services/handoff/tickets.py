@@ -168,6 +168,23 @@ async def rate(session: AsyncSession, actor: Actor, ticket_id: int, rating: int,
     return await ticket_view(session, t)
 
 
+async def involving(session: AsyncSession, actor: Actor) -> tuple[TicketView | None, list[TicketView]]:
+    """(the actor's own active request, the tickets they claimed as a helper) in one query — every
+    free-text message outside a dialog asks this, so it is one round trip, not two."""
+    pid = actor.person_id
+    mine_clause = (Ticket.citizen_id == pid) & Ticket.status.in_(ACTIVE)
+    held_clause = (Ticket.claimed_by == pid) & (Ticket.status == Status.CLAIMED.value)
+    rows = list(
+        (await session.execute(select(Ticket).where(mine_clause | held_clause).order_by(Ticket.id))).scalars()
+    )
+    mine = [t for t in rows if t.citizen_id == pid and t.status in ACTIVE]
+    held = [t for t in rows if t.claimed_by == pid and t.status == Status.CLAIMED.value]
+    return (
+        await ticket_view(session, mine[-1]) if mine else None,  # the latest, as active_ticket
+        [await ticket_view(session, t) for t in held],
+    )
+
+
 async def owned_by(session: AsyncSession, actor: Actor) -> list[TicketView]:
     """Tickets the actor claimed and has not closed yet."""
     stmt = (
