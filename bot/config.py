@@ -52,7 +52,7 @@ class DatabaseSettings(_Section):
     echo: bool = False
     sqlite_busy_timeout: float = Field(30.0, gt=0)
     # People's updates on a SQLite file run their (short) statements on the event loop's thread
-    # instead of aiosqlite's worker thread: about 1.8× the updates per second. Off = all threaded.
+    # instead of aiosqlite's worker thread: about 1.3× the updates per second. Off = all threaded.
     sqlite_inline_updates: bool = True
 
     @field_validator("url")
