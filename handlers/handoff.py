@@ -323,14 +323,13 @@ async def close_ticket(ctx: Context, ticket_id: int) -> None:
     if ctx.state_name == f"handoff.reply:{ticket_id}":
         ctx.end()
     ctx.say("handoff.closed", id=ticket.id)
-    stars = [(f"handoff.stars.s{n}", Rate(ticket.id, n).pack()) for n in range(1, 6)]
     await ctx_push(
         ctx,
         ticket.citizen_id,
         "handoff.push.closed",
         kind="ticket_closed",
         idempotency=f"ticket:{ticket.id}:closed",
-        buttons=[stars],
+        buttons=_stars(ticket.id),
         id=ticket.id,
     )
 
@@ -342,10 +341,24 @@ async def _rate(ctx: Context, ticket_id: int, rating: int) -> None:
     ctx.say("handoff.rated", edit=True, id=ticket.id, rating=rating)
 
 
+def _stars(ticket_id: int) -> list[list[tuple[str, str]]]:
+    return [[(f"handoff.stars.s{n}", Rate(ticket_id, n).pack()) for n in range(1, 6)]]
+
+
 async def withdraw(ctx: Context, ticket_id: int, *, finished: bool = False) -> None:
-    ticket = await handoff.cancel(ctx.session, ctx.actor, ticket_id, ctx.now)
+    """The citizen ends their request: withdrawn (a button, or nobody took it yet), or — /xong on a
+    ticket a helper was handling — closed as resolved, and the citizen is asked to rate the help
+    (the team's satisfaction figure counts those ratings)."""
+    if finished:
+        ticket = await handoff.finish(ctx.session, ctx.actor, ticket_id, ctx.now)
+    else:
+        ticket = await handoff.cancel(ctx.session, ctx.actor, ticket_id, ctx.now)
     ctx.end()
-    ctx.say("handoff.finished" if finished else "handoff.withdrawn", edit=not finished, id=ticket.id)
+    if ticket.status is Status.CLOSED:
+        stars = [[Button(ctx.t(label), payload) for label, payload in row] for row in _stars(ticket.id)]
+        ctx.say("handoff.finished_rate", buttons=stars, id=ticket.id)
+    else:
+        ctx.say("handoff.finished" if finished else "handoff.withdrawn", edit=not finished, id=ticket.id)
     if ticket.claimed_by is not None:
         await ctx_push(
             ctx,

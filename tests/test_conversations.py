@@ -156,16 +156,38 @@ async def test_hand_off_outlives_cancel_and_other_commands(seeded_app: App, shap
     assert "Đã chuyển tới người dân" in said.text
     assert any("Không có gì" in t for t in await pushes_to(seeded_app, "demo-dan", mark))
 
-    # The way out: /xong ends the request; the helper is told; text is ordinary again.
+    # The way out: /xong ends the request — resolved, since a helper was on it: the citizen is asked
+    # to rate the help (the team's satisfaction figure), the helper is told; text is ordinary again.
     mark = await last_id(seeded_app)
     said = await dan.send("/xong")
-    assert f"Đã kết thúc phiếu #{ticket_id}" in said.text, said.text
+    assert f"Đã kết thúc phiếu #{ticket_id}" in said.text and "đánh giá" in said.text, said.text
     assert any("xong việc" in t for t in await pushes_to(seeded_app, "demo-tnv", mark))
     async with seeded_app.sessions() as s:
         row = await s.get(Ticket, ticket_id)
-        assert row is not None and row.status == handoff.Status.CANCELLED.value
+        assert row is not None and row.status == handoff.Status.CLOSED.value
+    said = await choose(dan, "5⭐")
+    assert "5" in said.text and f"#{ticket_id}" in said.text, said.text
+    async with seeded_app.sessions() as s:
+        row = await s.get(Ticket, ticket_id)
+        assert row is not None and row.rating == 5
     said = await dan.send("ok cam on")
     assert "không có gì" in said.text.lower(), said.text
+
+
+async def test_xong_on_a_request_nobody_took_withdraws_it_without_a_rating(
+    seeded_app: App, shape: str
+) -> None:
+    dan = person(seeded_app, "dan", shape)
+    await dan.send("/hotro")
+    await dan.send("thuan hoa")
+    await choose(dan, "Phường Thuận Hóa")
+    said = await dan.send("Tôi cần hỏi về đăng ký tạm trú")
+    ticket_id = int(re.search(r"phiếu #(\d+)", said.text).group(1))  # type: ignore[union-attr]
+    said = await dan.send("/xong")
+    assert f"Đã kết thúc phiếu #{ticket_id}" in said.text and "đánh giá" not in said.text, said.text
+    async with seeded_app.sessions() as s:
+        row = await s.get(Ticket, ticket_id)
+        assert row is not None and row.status == handoff.Status.CANCELLED.value
 
 
 # --- 3. a volunteer reopens the dossier they recorded ---------------------------------------------

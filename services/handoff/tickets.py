@@ -153,6 +153,19 @@ async def cancel(session: AsyncSession, actor: Actor, ticket_id: int, now: datet
     return await ticket_view(session, t)
 
 
+async def finish(session: AsyncSession, actor: Actor, ticket_id: int, now: datetime) -> TicketView:
+    """The citizen says they are done (/xong): a ticket a helper was handling is closed — it was
+    resolved, and the citizen may rate it — one nobody took yet is withdrawn."""
+    t = await _ticket(session, ticket_id)
+    if t.citizen_id != actor.person_id:
+        raise PermissionDenied(action="cancel_ticket")
+    if t.status not in ACTIVE:
+        raise Conflict("handoff.errors.not_active", id=ticket_id)
+    claimed = t.status == Status.CLAIMED.value
+    t.status, t.closed_at = (Status.CLOSED if claimed else Status.CANCELLED).value, now
+    return await ticket_view(session, t)
+
+
 async def rate(session: AsyncSession, actor: Actor, ticket_id: int, rating: int, now: datetime) -> TicketView:
     """The citizen rates a closed ticket once, 1-5."""
     if not 1 <= rating <= 5:
