@@ -46,6 +46,7 @@ from services.faq.guards import cap as guard_cap
 from services.faq.keyboard import strip_tone_key
 from services.faq.marks import entry_spellings, same_sound_marks
 from services.faq.text import Token, analyze, canonical_token, filler_words, phonetic_key
+from services.faq.ties import break_ties, title_words
 
 __all__ = [
     "FaqHit",
@@ -103,12 +104,16 @@ class MatchSettings:
     bag_weight: float = 0.55
     # Runners-up within this much of the top score may be what the question means (see guards).
     rival_gap: float = 0.2
+    # Entries within this much of the top score are near-ties, ordered by their titles (see ties).
+    tie_gap: float = 0.02
 
 
 # A pasted paragraph is not a question; only its beginning is worth matching.
 _MAX_QUESTION_CHARS = 400
 
 _FILLER_WORDS = filler_words()
+# A filler word ("bị") that a title holds still tells a little ("Bị lừa đảo…").
+_FILLER_TIE_WEIGHT = 0.5
 
 
 class FaqIndex:
@@ -136,6 +141,7 @@ class FaqIndex:
             for term in raw.vocab | raw.context:
                 postings.setdefault(term, []).append(i)
         self._docs = tuple(docs)
+        self._titles = tuple(title_words(entry) for entry in self._entries)
         self._postings = {t: tuple(ix) for t, ix in postings.items()}
         self._build_repair_tables()
 
@@ -187,6 +193,8 @@ class FaqIndex:
         )
         if not ranked:
             return FaqMatch(Verdict.NONE, (), normalized)
+        flat = {i: score for i, (score, _) in scores.items()}
+        ranked = break_ties(question, ranked, flat, self._titles, self.settings.tie_gap, self._title_weight)
         hits = [FaqHit(self._docs[i].entry, scores[i][0]) for i in ranked]
         verdict = self._verdict(hits, top_coverage=scores[ranked[0]][1])
         if verdict is not Verdict.NONE:
@@ -194,6 +202,10 @@ class FaqIndex:
             rivals = [self._docs[i] for i in ranked[1:4] if scores[i][0] >= near]
             verdict = at_most(verdict, guard_cap(question, q, self._docs[ranked[0]], rivals))
         return FaqMatch(verdict, tuple(hits[: max(limit, 1)]), normalized)
+
+    def _title_weight(self, word: str) -> float:
+        """A typed word's weight when titles break a tie: its rarity, or a little for filler."""
+        return self._idf.get(word, _FILLER_TIE_WEIGHT)
 
     # -- question analysis ---------------------------------------------------------------------
 

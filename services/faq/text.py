@@ -156,6 +156,23 @@ def _join(tokens: list[Token]) -> list[Token]:
     return out
 
 
+def _lost(tokens: list[Token]) -> list[Token]:
+    """"mất" read as "lost" (`v.LOST`) after "làm"/"đánh"/"bị" or before a thing one carries."""
+    out = list(tokens)
+    for i, token in enumerate(tokens):
+        if token.text != "mat" or token.accent not in ("", accent_signature("mất")):
+            continue
+        j = i + 1
+        while j < len(tokens) and tokens[j].text in v.LOST_SKIP:
+            j += 1
+        nxt = tokens[j].text if j < len(tokens) else ""
+        pair = (nxt, tokens[j + 1].text) if j + 1 < len(tokens) else None
+        before = tokens[i - 1].text if i else ""
+        if before in v.LOST_BEFORE or nxt in v.LOST_OBJECTS or pair in v.LOST_PAIRS:
+            out[i] = Token(v.LOST)
+    return out
+
+
 @cache
 def _spellings(words: str, unmarked: bool) -> Mapping[str, frozenset[str]]:
     """Folded word -> the accent signatures under which it counts (built on first use)."""
@@ -245,7 +262,7 @@ def filler_words() -> frozenset[str]:
 
 def analyze(text: str) -> tuple[Token, ...]:
     """The full pipeline: the topic words of `text` with their accent signatures."""
-    return tuple(_strip(_join(_expand(_split(text)))))
+    return tuple(_strip(_lost(_join(_expand(_split(text))))))
 
 
 def normalize_tokens(text: str) -> tuple[str, ...]:

@@ -118,6 +118,25 @@ ABBREVIATIONS: Mapping[str, str] = {
     "vnid": "vneid",
     "passport": "ho chieu",
     "atm": "the atm",
+    "ks": "khai sinh",
+    "dkks": "dang ky khai sinh",
+    "gkt": "giay khai tu",
+    "sdd": "so do",
+    # People name the model, not the kind of vehicle: "mua lại con Wave", "chiếc Vision".
+    "wave": "xe may",
+    "sh": "xe may",
+    "vision": "xe may",
+    "dream": "xe may",
+    "airblade": "xe may",
+    "exciter": "xe may",
+    "sirius": "xe may",
+    "jupiter": "xe may",
+    "vespa": "xe may",
+    "winner": "xe may",
+    "cub": "xe may",
+    "honda": "xe may",
+    "yamaha": "xe may",
+    "vinfast": "xe",
     # more teen-code and officials' shorthand
     "bt": "biet",
     "ns": "noi",
@@ -184,7 +203,9 @@ COMPOUNDS: Mapping[tuple[str, str], str] = {
     ("can", "cuoc"): "cancuoc",
     ("so", "do"): "sodo",
     ("so", "hong"): "sodo",  # "sổ hồng" and "sổ đỏ" are one certificate since 2009
-    ("bia", "do"): "biado",
+    # "bìa đỏ", "bìa hồng" are what people call the same certificate
+    ("bia", "do"): "sodo",
+    ("bia", "hong"): "sodo",
     ("o", "to"): "oto",
     ("vn", "eid"): "vneid",
     ("vn", "id"): "vneid",
@@ -220,7 +241,26 @@ COMPOUNDS: Mapping[tuple[str, str], str] = {
     ("qua", "doi"): "mat",
     ("tu", "tran"): "mat",
     ("tu", "vong"): "mat",
+    # someone "tự xưng" / "xưng là" / "mạo danh" an official is posing as one ("giả danh")
+    ("tu", "xung"): "gia danh",
+    ("xung", "la"): "gia danh",
+    ("xung", "ben"): "gia danh",
+    ("mao", "danh"): "gia danh",
+    ("air", "blade"): "xe may",
 }
+
+# "mất" is both "died" (the knowledge base's word for it) and "lost". Next to a thing one carries
+# (after the pairs above are joined), or after "làm", "đánh", "bị", it is "lost": that reading gets
+# its own word, so "mẹ em làm mất căn cước" does not point at death registration.
+LOST = "thatlac"
+LOST_BEFORE = frozenset({"lam", "danh", "bi", "roi"})
+LOST_OBJECTS = frozenset(
+    {"cancuoc", "chungminh", "giay", "the", "bang", "sodo", "vi", "sim", "xe", "cavet", "bansao", "so"}
+)
+# Objects of two words: "điện thoại" (not "mất điện", a power cut), "tài khoản", "hộ chiếu/khẩu".
+LOST_PAIRS = frozenset({("dien", "thoai"), ("tai", "khoan"), ("ho", "chieu"), ("ho", "khau")})
+# Words that may stand between "mất" and the thing ("mất hết giấy tờ", "mất cái ví").
+LOST_SKIP = frozenset({"het", "cai", "chiec", "cuon", "tam", "ca"})
 
 # Question words, time words and politeness that carry no topic ("làm sao", "ở đâu", "ạ").
 FILLER_PHRASES: tuple[tuple[str, ...], ...] = tuple(
