@@ -45,7 +45,7 @@ from services.faq.guards import Verdict, at_most
 from services.faq.guards import cap as guard_cap
 from services.faq.keyboard import strip_tone_key
 from services.faq.marks import entry_spellings, same_sound_marks
-from services.faq.text import Token, analyze, canonical_token, filler_words, phonetic_key
+from services.faq.text import BELOW, Token, analyze, canonical_token, filler_words, phonetic_key
 from services.faq.ties import break_ties, title_words
 
 __all__ = [
@@ -114,6 +114,8 @@ _MAX_QUESTION_CHARS = 400
 _FILLER_WORDS = filler_words()
 # A filler word ("bị") that a title holds still tells a little ("Bị lừa đảo…").
 _FILLER_TIE_WEIGHT = 0.5
+_YEARS = "tuoi"
+_INSIDE_BOUND = 0.9  # confidence that a number under a stated bound is what the bound means
 
 
 class FaqIndex:
@@ -150,6 +152,10 @@ class FaqIndex:
         self._vocab_list = sorted(self._idf)
         # (value, token as written): "0368" is a known token, "368" is not.
         self._numbers = tuple((int(t), t) for t in self._vocab_list if t.isdigit())
+        # Upper bounds the entries state ("dưới 14 tuổi" gives the word "duoi14", see text).
+        self._bounds = tuple(
+            (int(t[len(BELOW) :]), t) for t in self._vocab_list if t.startswith(BELOW) and t[len(BELOW) :].isdigit()
+        )
         joined: dict[str, tuple[str, str]] = {}
         for doc in self._docs:
             for phrase in doc.phrases:
@@ -211,7 +217,8 @@ class FaqIndex:
 
     def _question(self, words: Sequence[Token]) -> _Question:
         tokens = [part for token in words for part in self._unjoin(token)]
-        positions = tuple(self._resolve(t) for t in tokens)
+        after = [t.text for t in tokens[1:]] + [""] if tokens else []
+        positions = tuple(self._resolve(t, nxt == _YEARS) for t, nxt in zip(tokens, after, strict=True))
         weights = tuple(self._weight(t.text, c) for t, c in zip(tokens, positions, strict=True))
         terms: dict[str, float] = {}
         for position in positions:
@@ -227,11 +234,11 @@ class FaqIndex:
         marked = {t: frozenset(a) for t, a in typed.items() if "" not in a and t in self._idf}
         return _Question(positions, weights, terms, counts, marked, tuple(tokens))
 
-    def _resolve(self, token: Token) -> _Candidates:
+    def _resolve(self, token: Token, age: bool = False) -> _Candidates:
         """Vocabulary terms a question word may stand for, with a confidence in (0, 1]."""
         text = token.text
         if text.isdigit():
-            return self._near_numbers(int(text))
+            return self._near_numbers(int(text), age)
         key = phonetic_key(text)
         if text in self._idf:
             known = self._accents.get(text)
@@ -309,9 +316,10 @@ class FaqIndex:
             return conf
         return conf * self.settings.accent_mismatch
 
-    def _near_numbers(self, value: int) -> _Candidates:
-        """The number itself if known, and nearby known numbers with less confidence ("8 tuổi"
-        is nearer "dưới 6 tuổi" than "14 tuổi")."""
+    def _near_numbers(self, value: int, age: bool) -> _Candidates:
+        """The number itself if known, an upper bound it is under ("9 tuổi" is in "dưới 14
+        tuổi"), and nearby known numbers with less confidence ("8 tuổi" is nearer "dưới 6 tuổi"
+        than "20 tuổi")."""
         out: _Candidates = []
         for number, token in self._numbers:
             if number == value:
@@ -320,6 +328,8 @@ class FaqIndex:
             closeness = 1.0 - abs(number - value) / max(number, value, 1)
             if closeness >= 0.5:
                 out.append((token, 0.8 * closeness))
+        if age:  # only an age is inside an age bound ("1 hồ sơ" is not "dưới 6 tuổi")
+            out += [(token, _INSIDE_BOUND) for bound, token in self._bounds if 0 < value < bound]
         return out
 
     def _weight(self, text: str, candidates: _Candidates) -> float:

@@ -27,6 +27,7 @@ from services.faq.keyboard import collapse_repeats, telex_fold
 from services.text import fold_words
 
 __all__ = [
+    "BELOW",
     "Token",
     "accent_signature",
     "analyze",
@@ -40,6 +41,9 @@ __all__ = [
 _WORD = re.compile(r"[^\W_]+")
 _AGE = re.compile(r"^(\d+)(t|tuoi)$")
 _MILLION = re.compile(r"^(\d+)(tr|trieu)$")
+# "dưới 14 tuổi" states an upper bound: it also gives the word "duoi14", which the matcher lets
+# any smaller number stand for ("con 9 tuổi" is inside "dưới 14 tuổi", not near "14").
+BELOW = "duoi"
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +160,15 @@ def _join(tokens: list[Token]) -> list[Token]:
     return out
 
 
+def _bounds(tokens: list[Token]) -> list[Token]:
+    out: list[Token] = []
+    for i, token in enumerate(tokens):
+        out.append(token)
+        if token.text.isdigit() and i and tokens[i - 1].text == BELOW:
+            out.append(Token(BELOW + token.text))
+    return out
+
+
 def _lost(tokens: list[Token]) -> list[Token]:
     """"mất" read as "lost" (`v.LOST`) after "làm"/"đánh"/"bị" or before a thing one carries."""
     out = list(tokens)
@@ -262,7 +275,7 @@ def filler_words() -> frozenset[str]:
 
 def analyze(text: str) -> tuple[Token, ...]:
     """The full pipeline: the topic words of `text` with their accent signatures."""
-    return tuple(_strip(_lost(_join(_expand(_split(text))))))
+    return tuple(_strip(_bounds(_lost(_join(_expand(_split(text)))))))
 
 
 def normalize_tokens(text: str) -> tuple[str, ...]:

@@ -405,3 +405,23 @@ OFF_TOPIC_PHRASES: tuple[str, ...] = (
     "đm",
     "đmm",
 )
+
+# Procedures and documents the knowledge base does not cover whose names share words with an entry
+# ("sơ yếu lý lịch" with "lý lịch tư pháp", "chứng thực chữ ký" with "chứng thực bản sao"). Matched
+# like OFF_TOPIC_PHRASES; when the top entry does not use the phrase's words, the bot offers choices
+# (with the hand-off) instead of answering the neighbour as if it were the thing asked.
+NEAR_MISS_PHRASES: tuple[str, ...] = (
+    "sơ yếu lý lịch",
+    "lái xe quốc tế",
+    "bằng tốt nghiệp",
+    "chứng thực chữ ký",
+    "đại sứ quán",
+    "lãnh sự",
+    "thai sản",
+    "hộ chiếu công vụ",
+    "hộ chiếu ngoại giao",
+    "thị thực",
+    "bảo hiểm xe",
+    "bảo hiểm nhân thọ",
+    "thẻ thư viện",
+)
