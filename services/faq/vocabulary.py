@@ -247,6 +247,13 @@ COMPOUNDS: Mapping[tuple[str, str], str] = {
     ("xung", "ben"): "gia danh",
     ("mao", "danh"): "gia danh",
     ("air", "blade"): "xe may",
+    # being single is one situation however it is said ("chưa vợ", "chưa chồng", "độc thân");
+    # "chưa" alone is filler, so "xác nhận chưa vợ" would otherwise be about a wife
+    ("chua", "vo"): "doc than",
+    ("chua", "chong"): "doc than",
+    # "xã mới", "tỉnh mới" (a ward is read as "xã" first) mean the units after the 2025 merger
+    ("xa", "moi"): "xa sapnhap",
+    ("tinh", "moi"): "tinh sapnhap",
 }
 
 # "mất" is both "died" (the knowledge base's word for it) and "lost". Next to a thing one carries
