@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from enum import StrEnum
 from functools import cache
 
-from services.faq import vocabulary as v
+from services.faq import topics
 from services.faq.documents import Doc, Question
 from services.faq.text import Token, canonical_token, filler_words, typed_words
 
@@ -63,13 +63,13 @@ def _same_word(typed: Token, listed: Token) -> bool:
 
 def off_topic(question: str, top: Doc) -> bool:
     """Whether the question holds an off-topic phrase whose topic words the top entry does not use."""
-    return _foreign_phrase(question, top, v.OFF_TOPIC_PHRASES)
+    return _foreign_phrase(question, top, topics.OFF_TOPIC_PHRASES)
 
 
 def near_miss(question: str, top: Doc) -> bool:
     """Whether the question names a procedure or document the knowledge base lacks (whose name
     shares words with an entry's) and the top entry does not use its words."""
-    return _foreign_phrase(question, top, v.NEAR_MISS_PHRASES)
+    return _foreign_phrase(question, top, topics.NEAR_MISS_PHRASES)
 
 
 def _foreign_phrase(question: str, top: Doc, texts: tuple[str, ...]) -> bool:

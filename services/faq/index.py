@@ -45,6 +45,7 @@ from services.faq.guards import Verdict, at_most
 from services.faq.guards import cap as guard_cap
 from services.faq.keyboard import strip_tone_key
 from services.faq.marks import entry_spellings, same_sound_marks
+from services.faq.settings import MatchSettings
 from services.faq.text import BELOW, Token, analyze, canonical_token, filler_words, phonetic_key
 from services.faq.ties import break_ties, title_words
 
@@ -78,34 +79,6 @@ class FaqMatch:
     @property
     def top(self) -> FaqHit | None:
         return self.hits[0] if self.hits else None
-
-
-@dataclass(frozen=True, slots=True)
-class MatchSettings:
-    """Thresholds of the verdict and weights of the score; scores are in [0, 1]."""
-
-    confident: float = 0.7  # top score needed to answer directly
-    margin: float = 0.12  # ... and by how much it must beat the runner-up
-    explained: float = 0.8  # ... and explain this share of the question's words
-    floor: float = 0.4  # below this we don't know
-    # A weak top hit that also explains little of the question is a guess, not a choice to offer
-    # ("đổi tiền lẻ ở đâu" must not offer three procedures): below both, we don't know.
-    weak: float = 0.45
-    weak_coverage: float = 0.45
-    reach_share: float = 0.4  # part of a phrase's score that depends on how much it explains
-    coverage_share: float = 0.4  # part of the score that depends on the entry explaining the rest
-    context_weight: float = 0.3  # how much a summary/audience/document word explains one
-    unknown_weight: float = 1.2  # weight of a question word no entry knows
-    accent_mismatch: float = 0.5  # confidence in a word typed with other marks ("vàng"/"vắng")
-    fuzzy_cutoff: float = 0.75  # minimal normalised Levenshtein similarity for a correction
-    # An entry whose words explain most of the question scores at least this share of that
-    # coverage, even when no single phrase of it is in the question ("sáp nhập rồi căn cước ghi
-    # tỉnh cũ" uses words of several phrases). Below `confident`, so it ranks, never answers alone.
-    bag_weight: float = 0.55
-    # Runners-up within this much of the top score may be what the question means (see guards).
-    rival_gap: float = 0.2
-    # Entries within this much of the top score are near-ties, ordered by their titles (see ties).
-    tie_gap: float = 0.02
 
 
 # A pasted paragraph is not a question; only its beginning is worth matching.
@@ -153,9 +126,8 @@ class FaqIndex:
         # (value, token as written): "0368" is a known token, "368" is not.
         self._numbers = tuple((int(t), t) for t in self._vocab_list if t.isdigit())
         # Upper bounds the entries state ("dưới 14 tuổi" gives the word "duoi14", see text).
-        self._bounds = tuple(
-            (int(t[len(BELOW) :]), t) for t in self._vocab_list if t.startswith(BELOW) and t[len(BELOW) :].isdigit()
-        )
+        bounds = ((t[len(BELOW) :], t) for t in self._vocab_list if t.startswith(BELOW))
+        self._bounds = tuple((int(n), t) for n, t in bounds if n.isdigit())
         joined: dict[str, tuple[str, str]] = {}
         for doc in self._docs:
             for phrase in doc.phrases:

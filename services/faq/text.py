@@ -170,7 +170,7 @@ def _bounds(tokens: list[Token]) -> list[Token]:
 
 
 def _lost(tokens: list[Token]) -> list[Token]:
-    """"mất" read as "lost" (`v.LOST`) after "làm"/"đánh"/"bị" or before a thing one carries."""
+    """ "mất" read as "lost" (`v.LOST`) after "làm"/"đánh"/"bị" or before a thing one carries."""
     out = list(tokens)
     for i, token in enumerate(tokens):
         if token.text != "mat" or token.accent not in ("", accent_signature("mất")):

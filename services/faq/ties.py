@@ -12,7 +12,7 @@ directly, since the margin rule already turns it into choices.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from services.faq.entries import FaqEntry
 from services.faq.text import canonical_token, typed_words
@@ -28,7 +28,7 @@ def title_words(entry: FaqEntry) -> frozenset[str]:
 def break_ties(
     question: str,
     ranked: Sequence[int],
-    scores: Sequence[float],
+    scores: Mapping[int, float],
     titles: Sequence[frozenset[str]],
     gap: float,
     weight: Callable[[str], float],
