@@ -518,6 +518,9 @@ def test_one_word_alone_is_not_a_bag_of_words_match() -> None:
         ("người tự xưng công an", "nguoi gia danh cong an"),
         ("xác nhận chưa vợ", "xac nhan doc than"),
         ("tên phường mới", "ten xa sapnhap"),
+        ("bố mất để lại miếng đất", "bo mat thua ke mieng dat"),
+        ("để lại lời nhắn", "lai loi nhan"),
+        ("cổng dvc qg", "cong dich vu cong quoc gia"),
         # an upper bound also gives its own word
         ("trẻ dưới 14 tuổi", "tre duoi 14 duoi14 tuoi"),
     ],

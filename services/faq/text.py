@@ -186,6 +186,24 @@ def _lost(tokens: list[Token]) -> list[Token]:
     return out
 
 
+def _bequest(tokens: list[Token]) -> list[Token]:
+    """ "để lại" + land, a house, a certificate ("bố mẹ mất để lại miếng đất") -> "thừa kế"."""
+    out: list[Token] = []
+    i = 0
+    while i < len(tokens):
+        if i + 1 < len(tokens) and (tokens[i].text, tokens[i + 1].text) == ("de", "lai"):
+            j = i + 2
+            while j < len(tokens) and tokens[j].text in v.LOST_SKIP:
+                j += 1
+            if j < len(tokens) and tokens[j].text in v.BEQUEATHED:
+                out += [Token(t) for t in v.BEQUEST.split()]
+                i += 2
+                continue
+        out.append(tokens[i])
+        i += 1
+    return out
+
+
 @cache
 def _spellings(words: str, unmarked: bool) -> Mapping[str, frozenset[str]]:
     """Folded word -> the accent signatures under which it counts (built on first use)."""
@@ -275,7 +293,7 @@ def filler_words() -> frozenset[str]:
 
 def analyze(text: str) -> tuple[Token, ...]:
     """The full pipeline: the topic words of `text` with their accent signatures."""
-    return tuple(_strip(_bounds(_lost(_join(_expand(_split(text)))))))
+    return tuple(_strip(_bounds(_bequest(_lost(_join(_expand(_split(text))))))))
 
 
 def normalize_tokens(text: str) -> tuple[str, ...]:

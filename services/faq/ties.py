@@ -15,14 +15,20 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 from services.faq.entries import FaqEntry
-from services.faq.text import canonical_token, typed_words
+from services.faq.text import canonical_token, normalize_tokens, typed_words
 
-__all__ = ["break_ties", "title_words"]
+__all__ = ["break_ties", "title_words", "words_of"]
+
+
+def words_of(text: str) -> frozenset[str]:
+    """The words of a text both as typed (folded, nothing dropped: "bị") and normalised (word
+    pairs joined: "trước bạ" is one rare word, not "before" and "father")."""
+    return frozenset(canonical_token(t.text) for t in typed_words(text)) | frozenset(normalize_tokens(text))
 
 
 def title_words(entry: FaqEntry) -> frozenset[str]:
-    """The folded words of the entry's title, as typed (nothing dropped)."""
-    return frozenset(canonical_token(t.text) for t in typed_words(entry.title))
+    """The words of the entry's title (see `words_of`)."""
+    return words_of(entry.title)
 
 
 def break_ties(
@@ -42,7 +48,7 @@ def break_ties(
     lead = [i for i in ranked if scores[i] >= near]
     if len(lead) < 2:
         return list(ranked)
-    words = {canonical_token(t.text) for t in typed_words(question)}
+    words = words_of(question)
     order = {i: n for n, i in enumerate(ranked)}
     lead.sort(key=lambda i: (-sum(weight(w) for w in words & titles[i]), order[i]))
     return lead + [i for i in ranked if scores[i] < near]

@@ -119,6 +119,7 @@ ABBREVIATIONS: Mapping[str, str] = {
     "passport": "ho chieu",
     "atm": "the atm",
     "ks": "khai sinh",
+    "qg": "quoc gia",
     "dkks": "dang ky khai sinh",
     "gkt": "giay khai tu",
     "sdd": "so do",
@@ -266,8 +267,11 @@ LOST_OBJECTS = frozenset(
 )
 # Objects of two words: "điện thoại" (not "mất điện", a power cut), "tài khoản", "hộ chiếu/khẩu".
 LOST_PAIRS = frozenset({("dien", "thoai"), ("tai", "khoan"), ("ho", "chieu"), ("ho", "khau")})
+# "để lại" (left) a piece of land, a house, a certificate is an inheritance ("thừa kế"), whoever died.
+BEQUEATHED = frozenset({"dat", "nha", "sodo", "tai"})  # "tài sản"
+BEQUEST = "thua ke"
 # Words that may stand between "mất" and the thing ("mất hết giấy tờ", "mất cái ví").
-LOST_SKIP = frozenset({"het", "cai", "chiec", "cuon", "tam", "ca"})
+LOST_SKIP = frozenset({"het", "cai", "chiec", "cuon", "tam", "ca", "mieng", "manh", "can", "lo"})
 
 # Question words, time words and politeness that carry no topic ("làm sao", "ở đâu", "ạ").
 FILLER_PHRASES: tuple[tuple[str, ...], ...] = tuple(
