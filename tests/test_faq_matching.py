@@ -495,3 +495,92 @@ def test_one_word_alone_is_not_a_bag_of_words_match() -> None:
     # one common word of a long phrase is a guess, not three choices
     assert tiny.search("em yêu anh").verdict is Verdict.NONE
     assert tiny.search("khai tử").verdict is Verdict.CONFIDENT
+
+
+# -- generalising to unseen wordings (issue 17, fourth part) ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "plain"),
+    [
+        # "mất" next to a thing one carries, or after làm/đánh/bị, is "lost", not "died"
+        ("mẹ em làm mất căn cước", "me thatlac cancuoc"),
+        ("mat het giay to", "thatlac het giay to"),
+        ("mất thẻ bhyt", "thatlac the bao hiem y te"),
+        ("ông nội mất tuần trước", "ong noi mat tuan truoc"),
+        ("mất điện cả xóm", "mat dien ca xom"),
+        ("mật khẩu", "mat khau"),
+        # nicknames of one thing read as its name
+        ("bìa hồng", "sodo"),
+        ("bia do", "sodo"),
+        ("mua lại con wave", "mua lai con xe may"),
+        ("trich luc ks", "trich luc khai sinh"),
+        ("người tự xưng công an", "nguoi gia danh cong an"),
+        ("xác nhận chưa vợ", "xac nhan doc than"),
+        ("tên phường mới", "ten xa sapnhap"),
+        ("bố mất để lại miếng đất", "bo mat thua ke mieng dat"),
+        ("để lại lời nhắn", "lai loi nhan"),
+        ("cổng dvc qg", "cong dich vu cong quoc gia"),
+        # an upper bound also gives its own word
+        ("trẻ dưới 14 tuổi", "tre duoi 14 duoi14 tuoi"),
+    ],
+)
+def test_words_that_stand_for_a_situation(typed: str, plain: str) -> None:
+    assert normalize(typed) == plain
+
+
+def test_lost_is_not_died() -> None:
+    tiny = FaqIndex(
+        [
+            entry("khai-tu", "Đăng ký khai tử", "khai tử", "mẹ mất"),
+            entry("cap-lai", "Cấp lại thẻ căn cước khi bị mất", "mất căn cước"),
+        ]
+    )
+    assert top_id(tiny, "me e lam mat can cuoc roi") == "cap-lai"
+    assert top_id(tiny, "mẹ em mới mất") == "khai-tu"
+
+
+def test_an_age_under_a_stated_bound_counts_as_the_bound() -> None:
+    tiny = FaqIndex(
+        [
+            entry("tre-em", "Căn cước cho trẻ em dưới 14 tuổi", "căn cước cho con dưới 14 tuổi"),
+            entry("lan-dau", "Cấp căn cước lần đầu", "đủ 14 tuổi làm căn cước"),
+        ]
+    )
+    # "9 tuổi" is inside "dưới 14 tuổi" (not merely a number near 14): a direct answer
+    match = tiny.search("con 9 tuổi làm căn cước")
+    assert match.verdict is Verdict.CONFIDENT
+    assert match.top is not None and match.top.entry.id == "tre-em"
+    young = tiny.search("bé 3 tuổi làm căn cước").top
+    assert young is not None and young.entry.id == "tre-em"
+    # only an age: "1 hồ sơ" is not under "dưới 14 tuổi"
+    assert tiny.search("nộp 1 hồ sơ căn cước").verdict is Verdict.NONE
+
+
+def test_near_ties_are_ordered_by_the_titles() -> None:
+    from services.faq.ties import break_ties
+
+    titles = [frozenset({"nhan", "biet", "lua", "dao"}), frozenset({"bi", "lua", "dao", "lam", "gi"})]
+    weight = {"lua": 1.0, "dao": 1.0}.get
+    # the victim's "bị" (filler for the score) is in the second title: it comes first
+    assert break_ties("bị lừa đảo", [0, 1], {0: 1.0, 1: 0.99}, titles, 0.02, lambda w: weight(w, 0.5)) == [
+        1,
+        0,
+    ]
+    # outside the gap the score decides
+    assert break_ties("bị lừa đảo", [0, 1], {0: 1.0, 1: 0.9}, titles, 0.02, lambda w: weight(w, 0.5)) == [
+        0,
+        1,
+    ]
+
+
+def test_a_near_miss_the_base_lacks_gets_choices(index: FaqIndex) -> None:
+    from services.faq.guards import near_miss
+
+    tiny = FaqIndex([entry("lltp", "Phiếu lý lịch tư pháp", "xin lý lịch tư pháp", "xác nhận lý lịch")])
+    assert tiny.search("xác nhận lý lịch").verdict is Verdict.CONFIDENT
+    # "sơ yếu lý lịch" (a CV) is another document that shares the words "lý lịch"
+    assert tiny.search("xác nhận sơ yếu lý lịch").verdict is not Verdict.CONFIDENT
+    assert near_miss("so yeu ly lich", tiny._docs[0])
+    for question in ("xin giấy phép lái xe quốc tế", "chứng thực chữ ký giấy ủy quyền"):
+        assert index.search(question).verdict is not Verdict.CONFIDENT, question

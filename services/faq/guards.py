@@ -8,6 +8,9 @@ questions score high for an entry and still ask for something else; these rules 
 - **A rival's whole phrase** ("trích lục khai *tử*" scores high for the birth-record extract): when
   a close runner-up has a phrase of two words or more that stands word for word in the question and
   the top entry lacks one of those words, the question names the rival's topic too — choices.
+- **A near-miss the base lacks** ("xác nhận sơ yếu lý lịch" is not the judicial record, "giấy
+  phép lái xe quốc tế" is not the driving licence): a listed name of another procedure or document
+  that the top entry does not use → choices.
 - **Off-topic talk** (weather, football, lottery, gold price, love, insults, the bot's name): when
   the top entry does not itself use the words, the bot says it doesn't know instead of guessing from
   one common word left over.
@@ -21,11 +24,11 @@ from collections.abc import Sequence
 from enum import StrEnum
 from functools import cache
 
-from services.faq import vocabulary as v
+from services.faq import topics
 from services.faq.documents import Doc, Question
 from services.faq.text import Token, canonical_token, filler_words, typed_words
 
-__all__ = ["Verdict", "cap"]
+__all__ = ["Verdict", "cap", "near_miss", "off_topic"]
 
 
 class Verdict(StrEnum):
@@ -44,10 +47,10 @@ def at_most(verdict: Verdict, limit: Verdict) -> Verdict:
 
 
 @cache
-def _off_topic() -> dict[str, tuple[tuple[Token, ...], ...]]:
-    """Off-topic phrases as typed words, grouped by their first folded word."""
+def _phrases(texts: tuple[str, ...]) -> dict[str, tuple[tuple[Token, ...], ...]]:
+    """Phrases as typed words, grouped by their first folded word."""
     table: dict[str, list[tuple[Token, ...]]] = {}
-    for text in v.OFF_TOPIC_PHRASES:
+    for text in texts:
         phrase = typed_words(text)
         table.setdefault(phrase[0].text, []).append(phrase)
     return {k: tuple(p) for k, p in table.items()}
@@ -60,10 +63,22 @@ def _same_word(typed: Token, listed: Token) -> bool:
 
 def off_topic(question: str, top: Doc) -> bool:
     """Whether the question holds an off-topic phrase whose topic words the top entry does not use."""
+    return _foreign_phrase(question, top, topics.OFF_TOPIC_PHRASES)
+
+
+def near_miss(question: str, top: Doc) -> bool:
+    """Whether the question names a procedure or document the knowledge base lacks (whose name
+    shares words with an entry's) and the top entry does not use its words."""
+    return _foreign_phrase(question, top, topics.NEAR_MISS_PHRASES)
+
+
+def _foreign_phrase(question: str, top: Doc, texts: tuple[str, ...]) -> bool:
+    """Whether one of the phrases `texts` stands in the question while the top entry lacks one of
+    its topic words."""
     words = typed_words(question)
     filler = _filler()
     for i, word in enumerate(words):
-        for phrase in _off_topic().get(word.text, ()):
+        for phrase in _phrases(texts).get(word.text, ()):
             window = words[i : i + len(phrase)]
             if len(window) < len(phrase) or not all(map(_same_word, window, phrase)):
                 continue
@@ -104,6 +119,6 @@ def cap(question: str, q: Question, top: Doc, rivals: Sequence[Doc]) -> Verdict:
     runners-up close enough to be meant instead."""
     if off_topic(question, top):
         return Verdict.NONE
-    if unknown_word(q) or rival_phrase(q, top, rivals):
+    if unknown_word(q) or rival_phrase(q, top, rivals) or near_miss(question, top):
         return Verdict.AMBIGUOUS
     return Verdict.CONFIDENT

@@ -45,7 +45,9 @@ from services.faq.guards import Verdict, at_most
 from services.faq.guards import cap as guard_cap
 from services.faq.keyboard import strip_tone_key
 from services.faq.marks import entry_spellings, same_sound_marks
-from services.faq.text import Token, analyze, canonical_token, filler_words, phonetic_key
+from services.faq.settings import MatchSettings
+from services.faq.text import BELOW, Token, analyze, canonical_token, filler_words, phonetic_key
+from services.faq.ties import break_ties, title_words
 
 __all__ = [
     "FaqHit",
@@ -79,36 +81,14 @@ class FaqMatch:
         return self.hits[0] if self.hits else None
 
 
-@dataclass(frozen=True, slots=True)
-class MatchSettings:
-    """Thresholds of the verdict and weights of the score; scores are in [0, 1]."""
-
-    confident: float = 0.7  # top score needed to answer directly
-    margin: float = 0.12  # ... and by how much it must beat the runner-up
-    explained: float = 0.8  # ... and explain this share of the question's words
-    floor: float = 0.4  # below this we don't know
-    # A weak top hit that also explains little of the question is a guess, not a choice to offer
-    # ("đổi tiền lẻ ở đâu" must not offer three procedures): below both, we don't know.
-    weak: float = 0.45
-    weak_coverage: float = 0.45
-    reach_share: float = 0.4  # part of a phrase's score that depends on how much it explains
-    coverage_share: float = 0.4  # part of the score that depends on the entry explaining the rest
-    context_weight: float = 0.3  # how much a summary/audience/document word explains one
-    unknown_weight: float = 1.2  # weight of a question word no entry knows
-    accent_mismatch: float = 0.5  # confidence in a word typed with other marks ("vàng"/"vắng")
-    fuzzy_cutoff: float = 0.75  # minimal normalised Levenshtein similarity for a correction
-    # An entry whose words explain most of the question scores at least this share of that
-    # coverage, even when no single phrase of it is in the question ("sáp nhập rồi căn cước ghi
-    # tỉnh cũ" uses words of several phrases). Below `confident`, so it ranks, never answers alone.
-    bag_weight: float = 0.55
-    # Runners-up within this much of the top score may be what the question means (see guards).
-    rival_gap: float = 0.2
-
-
 # A pasted paragraph is not a question; only its beginning is worth matching.
 _MAX_QUESTION_CHARS = 400
 
 _FILLER_WORDS = filler_words()
+# A filler word ("bị") that a title holds still tells a little ("Bị lừa đảo…").
+_FILLER_TIE_WEIGHT = 0.5
+_YEARS = "tuoi"
+_INSIDE_BOUND = 0.9  # confidence that a number under a stated bound is what the bound means
 
 
 class FaqIndex:
@@ -136,6 +116,7 @@ class FaqIndex:
             for term in raw.vocab | raw.context:
                 postings.setdefault(term, []).append(i)
         self._docs = tuple(docs)
+        self._titles = tuple(title_words(entry) for entry in self._entries)
         self._postings = {t: tuple(ix) for t, ix in postings.items()}
         self._build_repair_tables()
 
@@ -144,6 +125,9 @@ class FaqIndex:
         self._vocab_list = sorted(self._idf)
         # (value, token as written): "0368" is a known token, "368" is not.
         self._numbers = tuple((int(t), t) for t in self._vocab_list if t.isdigit())
+        # Upper bounds the entries state ("dưới 14 tuổi" gives the word "duoi14", see text).
+        bounds = ((t[len(BELOW) :], t) for t in self._vocab_list if t.startswith(BELOW))
+        self._bounds = tuple((int(n), t) for n, t in bounds if n.isdigit())
         joined: dict[str, tuple[str, str]] = {}
         for doc in self._docs:
             for phrase in doc.phrases:
@@ -187,6 +171,8 @@ class FaqIndex:
         )
         if not ranked:
             return FaqMatch(Verdict.NONE, (), normalized)
+        flat = {i: score for i, (score, _) in scores.items()}
+        ranked = break_ties(question, ranked, flat, self._titles, self.settings.tie_gap, self._title_weight)
         hits = [FaqHit(self._docs[i].entry, scores[i][0]) for i in ranked]
         verdict = self._verdict(hits, top_coverage=scores[ranked[0]][1])
         if verdict is not Verdict.NONE:
@@ -195,11 +181,16 @@ class FaqIndex:
             verdict = at_most(verdict, guard_cap(question, q, self._docs[ranked[0]], rivals))
         return FaqMatch(verdict, tuple(hits[: max(limit, 1)]), normalized)
 
+    def _title_weight(self, word: str) -> float:
+        """A typed word's weight when titles break a tie: its rarity, or a little for filler."""
+        return self._idf.get(word, _FILLER_TIE_WEIGHT)
+
     # -- question analysis ---------------------------------------------------------------------
 
     def _question(self, words: Sequence[Token]) -> _Question:
         tokens = [part for token in words for part in self._unjoin(token)]
-        positions = tuple(self._resolve(t) for t in tokens)
+        after = [t.text for t in tokens[1:]] + [""] if tokens else []
+        positions = tuple(self._resolve(t, nxt == _YEARS) for t, nxt in zip(tokens, after, strict=True))
         weights = tuple(self._weight(t.text, c) for t, c in zip(tokens, positions, strict=True))
         terms: dict[str, float] = {}
         for position in positions:
@@ -215,11 +206,11 @@ class FaqIndex:
         marked = {t: frozenset(a) for t, a in typed.items() if "" not in a and t in self._idf}
         return _Question(positions, weights, terms, counts, marked, tuple(tokens))
 
-    def _resolve(self, token: Token) -> _Candidates:
+    def _resolve(self, token: Token, age: bool = False) -> _Candidates:
         """Vocabulary terms a question word may stand for, with a confidence in (0, 1]."""
         text = token.text
         if text.isdigit():
-            return self._near_numbers(int(text))
+            return self._near_numbers(int(text), age)
         key = phonetic_key(text)
         if text in self._idf:
             known = self._accents.get(text)
@@ -297,9 +288,10 @@ class FaqIndex:
             return conf
         return conf * self.settings.accent_mismatch
 
-    def _near_numbers(self, value: int) -> _Candidates:
-        """The number itself if known, and nearby known numbers with less confidence ("8 tuổi"
-        is nearer "dưới 6 tuổi" than "14 tuổi")."""
+    def _near_numbers(self, value: int, age: bool) -> _Candidates:
+        """The number itself if known, an upper bound it is under ("9 tuổi" is in "dưới 14
+        tuổi"), and nearby known numbers with less confidence ("8 tuổi" is nearer "dưới 6 tuổi"
+        than "20 tuổi")."""
         out: _Candidates = []
         for number, token in self._numbers:
             if number == value:
@@ -308,6 +300,8 @@ class FaqIndex:
             closeness = 1.0 - abs(number - value) / max(number, value, 1)
             if closeness >= 0.5:
                 out.append((token, 0.8 * closeness))
+        if age:  # only an age is inside an age bound ("1 hồ sơ" is not "dưới 6 tuổi")
+            out += [(token, _INSIDE_BOUND) for bound, token in self._bounds if 0 < value < bound]
         return out
 
     def _weight(self, text: str, candidates: _Candidates) -> float:

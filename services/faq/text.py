@@ -27,6 +27,7 @@ from services.faq.keyboard import collapse_repeats, telex_fold
 from services.text import fold_words
 
 __all__ = [
+    "BELOW",
     "Token",
     "accent_signature",
     "analyze",
@@ -40,6 +41,9 @@ __all__ = [
 _WORD = re.compile(r"[^\W_]+")
 _AGE = re.compile(r"^(\d+)(t|tuoi)$")
 _MILLION = re.compile(r"^(\d+)(tr|trieu)$")
+# "dưới 14 tuổi" states an upper bound: it also gives the word "duoi14", which the matcher lets
+# any smaller number stand for ("con 9 tuổi" is inside "dưới 14 tuổi", not near "14").
+BELOW = "duoi"
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +160,50 @@ def _join(tokens: list[Token]) -> list[Token]:
     return out
 
 
+def _bounds(tokens: list[Token]) -> list[Token]:
+    out: list[Token] = []
+    for i, token in enumerate(tokens):
+        out.append(token)
+        if token.text.isdigit() and i and tokens[i - 1].text == BELOW:
+            out.append(Token(BELOW + token.text))
+    return out
+
+
+def _lost(tokens: list[Token]) -> list[Token]:
+    """ "mất" read as "lost" (`v.LOST`) after "làm"/"đánh"/"bị" or before a thing one carries."""
+    out = list(tokens)
+    for i, token in enumerate(tokens):
+        if token.text != "mat" or token.accent not in ("", accent_signature("mất")):
+            continue
+        j = i + 1
+        while j < len(tokens) and tokens[j].text in v.LOST_SKIP:
+            j += 1
+        nxt = tokens[j].text if j < len(tokens) else ""
+        pair = (nxt, tokens[j + 1].text) if j + 1 < len(tokens) else None
+        before = tokens[i - 1].text if i else ""
+        if before in v.LOST_BEFORE or nxt in v.LOST_OBJECTS or pair in v.LOST_PAIRS:
+            out[i] = Token(v.LOST)
+    return out
+
+
+def _bequest(tokens: list[Token]) -> list[Token]:
+    """ "để lại" + land, a house, a certificate ("bố mẹ mất để lại miếng đất") -> "thừa kế"."""
+    out: list[Token] = []
+    i = 0
+    while i < len(tokens):
+        if i + 1 < len(tokens) and (tokens[i].text, tokens[i + 1].text) == ("de", "lai"):
+            j = i + 2
+            while j < len(tokens) and tokens[j].text in v.LOST_SKIP:
+                j += 1
+            if j < len(tokens) and tokens[j].text in v.BEQUEATHED:
+                out += [Token(t) for t in v.BEQUEST.split()]
+                i += 2
+                continue
+        out.append(tokens[i])
+        i += 1
+    return out
+
+
 @cache
 def _spellings(words: str, unmarked: bool) -> Mapping[str, frozenset[str]]:
     """Folded word -> the accent signatures under which it counts (built on first use)."""
@@ -245,7 +293,7 @@ def filler_words() -> frozenset[str]:
 
 def analyze(text: str) -> tuple[Token, ...]:
     """The full pipeline: the topic words of `text` with their accent signatures."""
-    return tuple(_strip(_join(_expand(_split(text)))))
+    return tuple(_strip(_bounds(_bequest(_lost(_join(_expand(_split(text))))))))
 
 
 def normalize_tokens(text: str) -> tuple[str, ...]:

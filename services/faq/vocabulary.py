@@ -118,6 +118,26 @@ ABBREVIATIONS: Mapping[str, str] = {
     "vnid": "vneid",
     "passport": "ho chieu",
     "atm": "the atm",
+    "ks": "khai sinh",
+    "qg": "quoc gia",
+    "dkks": "dang ky khai sinh",
+    "gkt": "giay khai tu",
+    "sdd": "so do",
+    # People name the model, not the kind of vehicle: "mua lại con Wave", "chiếc Vision".
+    "wave": "xe may",
+    "sh": "xe may",
+    "vision": "xe may",
+    "dream": "xe may",
+    "airblade": "xe may",
+    "exciter": "xe may",
+    "sirius": "xe may",
+    "jupiter": "xe may",
+    "vespa": "xe may",
+    "winner": "xe may",
+    "cub": "xe may",
+    "honda": "xe may",
+    "yamaha": "xe may",
+    "vinfast": "xe",
     # more teen-code and officials' shorthand
     "bt": "biet",
     "ns": "noi",
@@ -184,7 +204,9 @@ COMPOUNDS: Mapping[tuple[str, str], str] = {
     ("can", "cuoc"): "cancuoc",
     ("so", "do"): "sodo",
     ("so", "hong"): "sodo",  # "sổ hồng" and "sổ đỏ" are one certificate since 2009
-    ("bia", "do"): "biado",
+    # "bìa đỏ", "bìa hồng" are what people call the same certificate
+    ("bia", "do"): "sodo",
+    ("bia", "hong"): "sodo",
     ("o", "to"): "oto",
     ("vn", "eid"): "vneid",
     ("vn", "id"): "vneid",
@@ -220,7 +242,36 @@ COMPOUNDS: Mapping[tuple[str, str], str] = {
     ("qua", "doi"): "mat",
     ("tu", "tran"): "mat",
     ("tu", "vong"): "mat",
+    # someone "tự xưng" / "xưng là" / "mạo danh" an official is posing as one ("giả danh")
+    ("tu", "xung"): "gia danh",
+    ("xung", "la"): "gia danh",
+    ("xung", "ben"): "gia danh",
+    ("mao", "danh"): "gia danh",
+    ("air", "blade"): "xe may",
+    # being single is one situation however it is said ("chưa vợ", "chưa chồng", "độc thân");
+    # "chưa" alone is filler, so "xác nhận chưa vợ" would otherwise be about a wife
+    ("chua", "vo"): "doc than",
+    ("chua", "chong"): "doc than",
+    # "xã mới", "tỉnh mới" (a ward is read as "xã" first) mean the units after the 2025 merger
+    ("xa", "moi"): "xa sapnhap",
+    ("tinh", "moi"): "tinh sapnhap",
 }
+
+# "mất" is both "died" (the knowledge base's word for it) and "lost". Next to a thing one carries
+# (after the pairs above are joined), or after "làm", "đánh", "bị", it is "lost": that reading gets
+# its own word, so "mẹ em làm mất căn cước" does not point at death registration.
+LOST = "thatlac"
+LOST_BEFORE = frozenset({"lam", "danh", "bi", "roi"})
+LOST_OBJECTS = frozenset(
+    {"cancuoc", "chungminh", "giay", "the", "bang", "sodo", "vi", "sim", "xe", "cavet", "bansao", "so"}
+)
+# Objects of two words: "điện thoại" (not "mất điện", a power cut), "tài khoản", "hộ chiếu/khẩu".
+LOST_PAIRS = frozenset({("dien", "thoai"), ("tai", "khoan"), ("ho", "chieu"), ("ho", "khau")})
+# "để lại" (left) a piece of land, a house, a certificate is an inheritance ("thừa kế"), whoever died.
+BEQUEATHED = frozenset({"dat", "nha", "sodo", "tai"})  # "tài sản"
+BEQUEST = "thua ke"
+# Words that may stand between "mất" and the thing ("mất hết giấy tờ", "mất cái ví").
+LOST_SKIP = frozenset({"het", "cai", "chiec", "cuon", "tam", "ca", "mieng", "manh", "can", "lo"})
 
 # Question words, time words and politeness that carry no topic ("làm sao", "ở đâu", "ạ").
 FILLER_PHRASES: tuple[tuple[str, ...], ...] = tuple(
@@ -306,62 +357,3 @@ END_PARTICLES: frozenset[str] = frozenset({"vay", "hem", "ha", "nhi", "chu", "ta
 NEGATION_TAIL = frozenset({"hong", "hem"})
 BEFORE_NEGATION_TAIL = frozenset({"duoc", "co", "phai", "roi", "biet", "khong", "chua"})
 END_SPELLINGS = "vậy hả nha nhỉ chứ ta hông hem"
-
-# Talk that is not about public services (weather, sport, lottery, prices, love, insults, the bot
-# itself). Matched on the question's words before any filler is dropped, with their marks when typed
-# with marks ("người yếu thế" is not "người yêu"); a phrase counts only when the best entry does not
-# itself use its topic words ("trúng xổ số" is a scam an entry explains), and then the bot says it
-# doesn't know instead of guessing from the one common word left. Single words only where no
-# public-service word folds the same way ("ngu" alone could be "nhập ngũ", "cút" could be "cụt").
-OFF_TOPIC_PHRASES: tuple[str, ...] = (
-    "thời tiết",
-    "dự báo mưa",
-    "trời mưa",
-    "trời nắng",
-    "bóng đá",
-    "đá bóng",
-    "trận đấu",
-    "xổ số",
-    "kqxs",
-    "vietlott",
-    "giá vàng",
-    "vàng sjc",
-    "tỷ giá",
-    "chứng khoán",
-    "cổ phiếu",
-    "bitcoin",
-    "tiền ảo",
-    "tử vi",
-    "phong thủy",
-    "xem bói",
-    "cung hoàng đạo",
-    "người yêu",
-    "tình yêu",
-    "yêu anh",
-    "yêu em",
-    "thích anh",
-    "thích em",
-    "nhớ em",
-    "nhớ anh",
-    "hẹn hò",
-    "tên gì",
-    "là người hay máy",
-    "kể chuyện",
-    "chuyện cười",
-    "hát cho",
-    "bài hát",
-    "xem phim",
-    "chơi game",
-    "nấu ăn",
-    "món ăn",
-    "cách nấu",
-    "giảm cân",
-    "đồ ngu",
-    "mày ngu",
-    "bot ngu",
-    "ngu như",
-    "ngu vl",
-    "vcl",
-    "đm",
-    "đmm",
-)
