@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.sequencer import WriteGate
 from db.base import utcnow
 from db.repositories import core as repo
+from db.repositories import updates
 from handlers.basic import refusal_text
 from handlers.core import Button, Context, Incoming, Reply, Resources
 from handlers.i18n import Catalog
@@ -224,7 +225,7 @@ class Intake:
         # refused person's roles are returned, to say who can do it for them.
         async with self.write_gate.hold(), self.sessions() as session, session.begin():
             self.transactions += 1
-            await repo.mark_update_seen(session, msg.update_key)
+            await updates.mark_update_seen(session, msg.update_key)
             if denied is not None:
                 account = await repo.find_account(session, msg.channel, msg.user_id)
                 await repo.audit(
@@ -254,9 +255,11 @@ class Intake:
     async def _process(self, msg: Incoming) -> tuple[list[Reply], str, str, bool]:
         async with self.write_gate.hold(), self.sessions() as session, session.begin():
             self.transactions += 1
-            if not await repo.mark_update_seen(session, msg.update_key):
+            fresh, bundle = await updates.mark_seen_and_bundle(
+                session, msg.update_key, msg.channel, msg.user_id, msg.chat_id
+            )
+            if not fresh:
                 return [], "duplicate", self.default_locale, True
-            bundle = await repo.account_bundle(session, msg.channel, msg.user_id, msg.chat_id)
             actor, created = await people.resolve(
                 session,
                 msg.channel,

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Membership, Person, Unit
 from db.repositories import core as repo
+from db.repositories import updates
 from services.access import Actor, Grant, Role
 from services.errors import InvalidInput, NotFound
 
@@ -45,11 +46,11 @@ async def resolve(
     chat_id: str,
     display_name: str,
     *,
-    bundle: repo.AccountBundle | None = None,
+    bundle: updates.AccountBundle | None = None,
 ) -> tuple[Actor, bool]:
     """Find or create the person behind a channel account; returns (actor, created).
 
-    `bundle` (from repo.account_bundle) saves the look-up queries on the hot path."""
+    `bundle` (from db.repositories.updates) saves the look-up queries on the hot path."""
     if bundle is not None and bundle.person is not None:
         return _actor(bundle.person, bundle.grants), False
     account = await repo.find_account(session, channel, external_id)

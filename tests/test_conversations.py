@@ -334,9 +334,9 @@ async def test_an_edit_is_answered_at_once(seeded_app: App, shape: str) -> None:
     text = "\n".join(r.text for r in outcome.replies)
     assert "sửa tin không có tác dụng" in text and "gõ lại" in text, text
     async with seeded_app.sessions() as s:
-        from db.repositories import core as repo
+        from db.repositories import updates
 
-        state = await repo.account_bundle(s, "console", "demo-canbo", "demo-canbo")
+        state = await updates.account_bundle(s, "console", "demo-canbo", "demo-canbo")
         assert state.state is not None and (state.state.name or "").startswith("baocao")
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,23 +28,6 @@ def _insert(session: AsyncSession, table: Any) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return pg_insert(table)
     return sqlite_insert(table)
-
-
-# Built once per dialect with bound parameters (every update runs it; building it cost a third of
-# running it).
-_SEEN = {
-    name: insert_fn(ProcessedUpdate)
-    .values(key=bindparam("key"), processed_at=bindparam("at"))
-    .on_conflict_do_nothing(index_elements=["key"])
-    for name, insert_fn in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
-}
-
-
-async def mark_update_seen(session: AsyncSession, key: str) -> bool:
-    """Insert the update key; False when it was already there (a duplicate delivery)."""
-    conn = await session.connection()  # Core: a dict of parameters is not an ORM bulk insert here
-    result = await conn.execute(_SEEN[conn.dialect.name], {"key": key, "at": utcnow()})
-    return bool(result.rowcount)
 
 
 async def count_question(
@@ -73,49 +55,6 @@ async def prune_processed(session: AsyncSession, before: datetime) -> int:
 
 
 # --- people and accounts -------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class AccountBundle:
-    """Everything the intake needs about the sender, fetched in one round trip."""
-
-    account: ChannelAccount | None
-    person: Person | None
-    grants: list[tuple[Membership, Unit | None]]
-    state: DialogState | None
-
-
-# Built once with bound parameters: building it anew for every update cost about as much as
-# running it.
-_BUNDLE = (
-    select(ChannelAccount, Person, Membership, Unit, DialogState)
-    .join(Person, Person.id == ChannelAccount.person_id)
-    .outerjoin(Membership, (Membership.person_id == Person.id) & Membership.active.is_(True))
-    .outerjoin(Unit, Unit.id == Membership.unit_id)
-    .outerjoin(
-        DialogState,
-        (DialogState.channel == bindparam("channel"))
-        & (DialogState.chat_id == bindparam("chat_id"))
-        & (DialogState.user_id == bindparam("external_id")),
-    )
-    .where(
-        ChannelAccount.channel == bindparam("channel"), ChannelAccount.external_id == bindparam("external_id")
-    )
-    .order_by(Membership.id)
-)
-
-
-async def account_bundle(
-    session: AsyncSession, channel: str, external_id: str, chat_id: str
-) -> AccountBundle:
-    """Account, person, active roles and the dialog state of (channel, chat, user) in one query."""
-    params = {"channel": channel, "external_id": external_id, "chat_id": chat_id}
-    rows = (await session.execute(_BUNDLE, params)).all()
-    if not rows:
-        return AccountBundle(None, None, [], None)
-    account, person, _m, _u, state = rows[0]
-    grants: list[tuple[Membership, Unit | None]] = [(m, u) for _a, _p, m, u, _s in rows if m is not None]
-    return AccountBundle(account, person, grants, state)
 
 
 async def find_account(session: AsyncSession, channel: str, external_id: str) -> ChannelAccount | None:
