@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import logging
 import os
 import queue
 import subprocess
@@ -32,6 +33,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from services.errors import InvalidInput
+
+log = logging.getLogger("tocns.upload")
 
 ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
@@ -84,6 +87,16 @@ class SpreadsheetRefused(InvalidInput):
     """The file is refused as a whole; nothing was read into the database."""
 
     key = "nhap.errors.hostile"
+
+
+class GuardFailed(InvalidInput):
+    """The parsing child failed by itself (not killed by a limit): our fault, not the file's."""
+
+    key = "nhap.errors.guard_failed"
+
+
+# How the parsing child is started; tests put a failing stand-in here.
+CHILD: tuple[str, ...] = (sys.executable, "-m", "services.spreadsheet_guard")
 
 
 def _is_xlsx(filename: str) -> bool:
@@ -240,10 +253,11 @@ def open_guarded(data: bytes | Path, filename: str, limits: Limits) -> GuardedSh
     else:
         path = data
     limits_json = json.dumps(asdict(limits))
+    errors = tempfile.TemporaryFile()  # noqa: SIM115 — closed in close(); the child's traceback if it fails
     proc = subprocess.Popen(
-        [sys.executable, "-m", "services.spreadsheet_guard", str(path), filename, limits_json],
+        [*CHILD, str(path), filename, limits_json],
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=errors,
         stdin=subprocess.DEVNULL,
         cwd=ROOT,
         bufsize=1 << 20,
@@ -262,6 +276,7 @@ def open_guarded(data: bytes | Path, filename: str, limits: Limits) -> GuardedSh
             proc.stdout.close()
         if temp is not None:
             temp.unlink(missing_ok=True)
+        errors.close()
 
     # A reader thread drains the pipe into a bounded queue, so the child keeps parsing while the
     # caller writes to the database (a 64 KiB pipe alone would make the two take turns).
@@ -278,8 +293,14 @@ def open_guarded(data: bytes | Path, filename: str, limits: Limits) -> GuardedSh
 
     reader = threading.Thread(target=drain, name="spreadsheet-guard-reader", daemon=True)
 
+    timed_out = threading.Event()
+
+    def kill_on_time() -> None:
+        timed_out.set()
+        proc.kill()
+
     def rows() -> Iterator[tuple[int, list[Any]]]:
-        timer = threading.Timer(limits.timeout, proc.kill)
+        timer = threading.Timer(limits.timeout, kill_on_time)
         timer.daemon = True
         timer.start()
         reader.start()
@@ -297,7 +318,16 @@ def open_guarded(data: bytes | Path, filename: str, limits: Limits) -> GuardedSh
                 yield from ((int(n), cells) for n, cells in item)
         finally:
             timer.cancel()
-        if not done:  # killed: memory, CPU time or the clock
+        if not done:
+            # Killed (a signal: the memory or CPU limit, or our clock) = the file asked too much.
+            # An ordinary non-zero exit is the child's own failure (a bug, a broken install): not
+            # the file's fault — logged with its traceback's last line, and said as such.
+            code = proc.wait()
+            if code > 0 and not timed_out.is_set():
+                errors.seek(0)
+                last = (errors.read()[-2000:].decode("utf-8", "replace").strip().splitlines() or ["?"])[-1]
+                log.error("spreadsheet guard: the parser failed on its own (exit %d): %s", code, last[:300])
+                raise GuardFailed("nhap.errors.guard_failed", name=short)
             raise SpreadsheetRefused("nhap.errors.hostile", name=short)
 
     return GuardedSheet(rows(), None, close)

@@ -151,3 +151,30 @@ async def test_a_real_export_still_imports_through_the_guard(seeded_app: App) ->
     said = await demo_driver(seeded_app, "canbo").upload("hoso.xlsx", make_xlsx(sample_rows()))
     assert "Đã xử lý tệp" in said.text and "độc hại" not in said.text
     assert await dossier_count(seeded_app) > before
+
+
+async def test_a_parser_that_fails_by_itself_is_not_called_a_hostile_file(
+    seeded_app: App, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A bug or a broken install in the parsing child (an import error, say) exits non-zero without
+    a word on stdout: the officer is told it is the system's fault, the admins get the traceback's
+    last line in the log, and the file is not called malicious."""
+    failing = (
+        "import sys; sys.stderr.write('Traceback ...\\nImportError: cannot import name open_sheet\\n');"
+        " sys.exit(1)"
+    )
+    monkeypatch.setattr(spreadsheet_guard, "CHILD", (sys.executable, "-c", failing))
+    before = await dossier_count(seeded_app)
+    said = await demo_driver(seeded_app, "canbo").upload("hoso.xlsx", make_xlsx(sample_rows()))
+    assert "lỗi của hệ thống, không phải của tệp" in said.text and "độc hại" not in said.text, said.text
+    assert await dossier_count(seeded_app) == before
+    assert any("ImportError: cannot import name open_sheet" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_parser_killed_by_its_limits_is_still_a_refused_file(
+    seeded_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    killed = "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"  # as RLIMIT_AS/CPU or our clock do
+    monkeypatch.setattr(spreadsheet_guard, "CHILD", (sys.executable, "-c", killed))
+    said = await demo_driver(seeded_app, "canbo").upload("hoso.xlsx", make_xlsx(sample_rows()))
+    assert "bị từ chối" in said.text and "độc hại" in said.text, said.text
