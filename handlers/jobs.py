@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from handlers.core import Attachment, AttachmentKind, Button, Reply
 from handlers.job_env import JobEnv, send
 from handlers.kpi import ExportTable, figure_lines, fmt, fmt_delta
-from services import digest, findings, kpi
+from services import digest, kpi, lagging
 from services.kpi.findings import Finding
 from services.kpi.periods import Period
 from services.kpi.settings import KpiSettings
@@ -88,7 +88,7 @@ async def weekly_digest(env: JobEnv, period: str) -> int:
     week = env.week(period)
     added = 0
     cache: dict[int, digest.Digest] = {}
-    everywhere = await findings.for_week(env.session, week, env.now, env.settings, env.tz)
+    everywhere = await lagging.for_week(env.session, week, env.now, env.settings, env.tz)
     for person_id, unit in await kpi.leaders(env.session):
         d = cache.get(unit.id)
         if d is None:

@@ -12,14 +12,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.repositories.kpi.base import UnitRow
-from services import chart, findings, kpi
+from services import chart, kpi, lagging
 from services.access import Action, Actor
 from services.export_safety import append_row
-from services.findings import Lagging
 from services.kpi.figures import UnitFigures
 from services.kpi.findings import Finding
 from services.kpi.periods import Period
 from services.kpi.settings import TZ, KpiSettings
+from services.lagging import Lagging
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,21 +60,21 @@ async def build(
     everywhere: dict[int, list[Finding]] | None = None,
 ) -> Digest:
     """Totals vs target, each child with ▲/▼ and rank, and the lagging communes of the subtree
-    with their reasons — the same findings the Monday reminders send (services/findings.py;
-    `everywhere` is findings.for_week's answer when the caller already has it)."""
+    with their reasons — the same findings the Monday reminders send (services/lagging.py;
+    `everywhere` is lagging.for_week's answer when the caller already has it)."""
     total, table = await kpi.child_table_with_total(session, None, unit, week, now, settings, tz)
     if indicator is None and table and all(uf.unit.kind == "team" for uf in table):
         # Dossiers belong to communes, not teams: a commune's teams are compared on their work.
         indicator = TEAM_CHART_INDICATOR
     ind = settings.indicator(indicator or settings.chart_indicator)
-    lagging = await findings.under(session, unit, week, now, settings, tz, everywhere=everywhere)
-    by_unit = {lg.unit.id: lg.findings for lg in lagging}
+    lagging_units = await lagging.under(session, unit, week, now, settings, tz, everywhere=everywhere)
+    by_unit = {lg.unit.id: lg.findings for lg in lagging_units}
     rows = [DigestRow(uf, rnk, by_unit.get(uf.unit.id, ())) for rnk, uf in kpi.rank(table, ind, settings)]
     ranked = [r for r in rows if r.rank is not None]
     n = settings.top
     best = ranked[:n]
     weakest = [r for r in ranked[-n:] if r not in best][::-1] if len(ranked) > n else []
-    return Digest(unit, week, ind.id, total, tuple(rows), tuple(best), tuple(weakest), tuple(lagging))
+    return Digest(unit, week, ind.id, total, tuple(rows), tuple(best), tuple(weakest), tuple(lagging_units))
 
 
 async def for_leader(

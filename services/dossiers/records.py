@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Dossier, DossierEvent, DossierSubscription, Unit
-from services import dossier_codes
 from services.access import Action, Actor
+from services.dossiers import scope
 from services.dossiers.codes import CODE_EXAMPLE, parse_code
 from services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
@@ -157,7 +157,7 @@ async def record(
     commune = await _commune_of(session, via)
     if parse_code(data.code) != data.code:
         raise InvalidInput("dossier.errors.bad_code", example=CODE_EXAMPLE)
-    await dossier_codes.check_scope(session, data.code, commune)
+    await scope.check_scope(session, data.code, commune)
     if data.received_at > now:
         raise InvalidInput("dossier.errors.future_date")
     if data.due_at is not None and data.due_at < data.received_at:
