@@ -141,6 +141,32 @@ async def test_document_becomes_a_signed_short_lived_link(app: App) -> None:
             assert resp.status == 404
 
 
+async def test_a_link_made_by_one_worker_is_served_by_another(app: App, db_url: str) -> None:
+    """Two workers behind one address (deploy/compose.yaml): the link is made by the worker that sent
+    the message and fetched — by the person, or by Zalo's servers for a photo — through either."""
+    from bot.assemble import build
+    from tests.support import make_settings
+
+    data = b"PK\x03\x04 two workers"
+    other = build(make_settings(db_url))
+    try:
+        async with ZaloBotHarness(app) as one, ZaloBotHarness(other) as two:
+            await push(
+                app, "u9", Reply("Báo cáo", attachment=Attachment(AttachmentKind.DOCUMENT, "bc.xlsx", data))
+            )
+            _text, link_text = one.texts_to("u9")
+            url = next(w for w in link_text.split() if w.startswith("http"))
+            assert f":{one.port}/" in url
+            via_two = url.replace(f":{one.port}/", f":{two.port}/")
+            async with aiohttp.ClientSession() as http:
+                async with http.get(via_two) as resp:
+                    assert resp.status == 200 and await resp.read() == data
+                async with http.get(via_two.replace("sig=", "sig=0")) as resp:
+                    assert resp.status == 404  # the signature is checked by every worker alike
+    finally:
+        await other.close()
+
+
 @pytest.mark.parametrize(
     ("code", "outcome"),
     [(400, "dead"), (401, "pending"), (403, "pending"), (404, "dead"), (408, "pending"), (429, "pending")],

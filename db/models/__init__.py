@@ -18,7 +18,7 @@ from db.models.onboarding import Invite, JoinRequest, LinkCode
 from db.models.ops import Incident, JobAttempt
 from db.models.web import WebLink, WebSession
 from db.models.work import Dossier, DossierEvent, DossierSubscription, HelpSession, WeeklyReport
-from db.models.zalo import ZaloInbound, ZaloOAToken
+from db.models.zalo import FileLink, ZaloInbound, ZaloOAToken
 
 __all__ = [
     "AuditLog",
@@ -30,6 +30,7 @@ __all__ = [
     "DossierSubscription",
     "FaqFeedback",
     "FaqQuestion",
+    "FileLink",
     "HelpSession",
     "Incident",
     "Invite",

@@ -1,12 +1,12 @@
 """Zalo Official Account OAuth tokens (one row per app; refresh tokens rotate and are single-use,
 so a new pair is saved in its own transaction right after Zalo issued it) and raw webhook events
-stored before they are answered."""
+stored before they are answered, and the files behind short-lived signed download links."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, UTCDateTime, utcnow
@@ -46,3 +46,19 @@ class ZaloInbound(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class FileLink(Base):
+    """A file Zalo cannot take as an attachment, served at a signed link until it expires. In the
+    database, not a worker's memory: with several workers behind one address, the link is made by
+    one and fetched (by the person, or by Zalo's servers for a photo) through any of them."""
+
+    __tablename__ = "file_links"
+    __table_args__ = (Index("ix_file_links_expires", "expires_at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    filename: Mapped[str] = mapped_column(String(120))
+    content_type: Mapped[str] = mapped_column(String(120))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

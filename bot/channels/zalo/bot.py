@@ -82,7 +82,12 @@ def build_channel(
         webapp.router.add_post(settings.webhook_path, channel.webhook)
     if settings.files_public_url:
         channel.files = SignedFiles(
-            webapp, settings.files_public_url, settings.files_path, settings.link_ttl_minutes * 60.0
+            app,
+            webapp,
+            settings.files_public_url,
+            settings.files_path,
+            settings.link_ttl_minutes * 60.0,
+            secret=token.encode(),
         )
     app.add_sender(channel)
     return channel
@@ -329,7 +334,7 @@ class ZaloBotChannel:
         if att is None or self.files is None:
             return
         if att.kind is AttachmentKind.PHOTO:
-            url = self.files.put(att.data, guess_image_type(att.filename), att.filename)
+            url = await self.files.put(att.data, guess_image_type(att.filename), att.filename)
             payload: dict[str, Any] = {"chat_id": chat_id, "photo": url}
             caption = (att.caption or "").strip()
             if caption and len(split_text(caption)) == 1:
@@ -339,7 +344,7 @@ class ZaloBotChannel:
             for piece in split_text(caption):
                 await self._checked("sendMessage", {"chat_id": chat_id, "text": piece})
             return
-        url = self.files.put(att.data, mime_for(att.filename), att.filename)
+        url = await self.files.put(att.data, mime_for(att.filename), att.filename)
         minutes = self.settings.link_ttl_minutes
         link = self._t("zalo.download_link", name=att.filename, url=url, minutes=str(minutes))
         for piece in split_text("\n\n".join(p for p in (att.caption, link) if p)):

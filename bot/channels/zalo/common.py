@@ -13,13 +13,15 @@ import secrets
 import time
 import unicodedata
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
+from sqlalchemy import delete
 
 from bot.kernel import App, DeliveryError
+from db.models import FileLink
 from handlers.core import MessageKind, Reply
 from services import outbox
 
@@ -155,57 +157,60 @@ class ReplyQueue:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
 
-@dataclass
-class _Stored:
-    data: bytes
-    content_type: str
-    filename: str
-    expires: float
-
-
 class SignedFiles:
     """Short-lived signed download links on the project's web server:
-    `<base>/<path>/<id>/<name>?exp=<unix>&sig=<hmac>`. The bytes stay in memory of the worker
-    that made the link (route `<path>/` to one worker when there are several); the signature
-    (HMAC-SHA256 over id, expiry and name with TOCNS_ZALO_FILES_SECRET or a per-process key)
-    and the expiry are checked in constant time before anything is served."""
+    `<base>/<path>/<id>/<name>?exp=<unix>&sig=<hmac>`. The bytes are kept in the database (table
+    file_links) until the link expires, so whichever worker a request reaches can serve it — with
+    several workers behind one address the link is made by one and fetched through another (Zalo's
+    servers fetch a sent photo's URL themselves). The signature (HMAC-SHA256 over id, expiry and name,
+    with TOCNS_ZALO_FILES_SECRET or a key derived from the channel's own secret, the same on every
+    worker) and the expiry are checked in constant time before the database is asked."""
 
     def __init__(
         self,
+        app: App,
         webapp: web.Application,
         base_url: str,
         path: str,
         ttl: float,
         *,
-        secret: bytes | None = None,
+        secret: bytes,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self.app = app
         self.base_url = base_url.rstrip("/")
         self.path = "/" + path.strip("/")
         self.ttl = ttl
         env = os.environ.get("TOCNS_ZALO_FILES_SECRET", "")
-        self._key = secret or (env.encode() if env else secrets.token_bytes(32))
+        # Derived, not the channel's secret itself: a leaked link signature says nothing about it.
+        self._key = env.encode() if env else hmac.new(secret, b"tocns signed files", hashlib.sha256).digest()
         self.clock = clock
-        self._files: dict[str, _Stored] = {}
         webapp.router.add_get(self.path + "/{id}/{name}", self._serve)
 
     def _sig(self, file_id: str, exp: int, name: str) -> str:
         msg = f"{file_id}\n{exp}\n{name}".encode()
         return hmac.new(self._key, msg, hashlib.sha256).hexdigest()[:32]
 
-    def put(self, data: bytes, content_type: str, filename: str) -> str:
-        self._prune()
+    async def put(self, data: bytes, content_type: str, filename: str) -> str:
+        """Store the file (and drop expired ones) in one short transaction; the link to it."""
+        now = self.clock()
         file_id = secrets.token_urlsafe(18)
-        exp = int(self.clock() + self.ttl)
+        exp = int(now + self.ttl)
         name = _safe_name(filename)
-        self._files[file_id] = _Stored(data, content_type, name, exp)
+        row = FileLink(
+            id=file_id,
+            filename=name,
+            content_type=content_type,
+            data=data,
+            expires_at=datetime.fromtimestamp(exp, UTC),
+        )
+        async with self.app.intake.write_gate.hold(), self.app.sessions() as session, session.begin():
+            await session.execute(
+                delete(FileLink).where(FileLink.expires_at < datetime.fromtimestamp(now, UTC))
+            )
+            session.add(row)
         sig = self._sig(file_id, exp, name)
         return f"{self.base_url}{self.path}/{file_id}/{quote(name)}?exp={exp}&sig={sig}"
-
-    def _prune(self) -> None:
-        now = self.clock()
-        for file_id in [k for k, f in self._files.items() if f.expires < now]:
-            del self._files[file_id]
 
     async def _serve(self, request: web.Request) -> web.Response:
         file_id, name = request.match_info["id"], request.match_info["name"]
@@ -215,8 +220,11 @@ class SignedFiles:
             raise web.HTTPNotFound() from None
         given = request.query.get("sig", "")
         good = hmac.compare_digest(given.encode(), self._sig(file_id, exp, name).encode())
-        stored = self._files.get(file_id)
-        if not good or exp < self.clock() or stored is None or stored.filename != name:
+        if not good or exp < self.clock():
+            raise web.HTTPNotFound()
+        async with self.app.sessions() as session:
+            stored = await session.get(FileLink, file_id)
+        if stored is None or stored.filename != name:
             raise web.HTTPNotFound()
         disposition = f"attachment; filename*=UTF-8''{quote(stored.filename)}"
         if stored.content_type.startswith("image/"):

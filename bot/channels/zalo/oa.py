@@ -95,7 +95,12 @@ def build_channel(
     settings = config.settings
     if settings.files_public_url:
         channel.files = SignedFiles(
-            webapp, settings.files_public_url, settings.files_path, settings.link_ttl_minutes * 60.0
+            app,
+            webapp,
+            settings.files_public_url,
+            settings.files_path,
+            settings.link_ttl_minutes * 60.0,
+            secret=config.oa_secret_key.encode(),
         )
     app.add_sender(channel)
     app.dispatcher.unreachable_hooks[CHANNEL] = channel.on_unreachable

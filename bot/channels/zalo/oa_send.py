@@ -188,7 +188,7 @@ class OAOutgoing:
             mime = (
                 guess_image_type(att.filename) if att.kind is AttachmentKind.PHOTO else mime_for(att.filename)
             )
-            url = self.files.put(att.data, mime, att.filename)
+            url = await self.files.put(att.data, mime, att.filename)
             minutes = str(self.settings.link_ttl_minutes)
             note = self._t("zalo.download_link", name=att.filename, url=url, minutes=minutes)
         else:
