@@ -16,12 +16,16 @@ waits. Long reads (digests, dashboards) stay on the threaded engine.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import time
 import types
 from collections.abc import Callable
 from typing import Any
 
 from aiosqlite import core
+
+YIELD_AFTER = 0.02  # seconds the loop may go without a turn before a statement gives it one
 
 
 class _RunNow:
@@ -51,6 +55,8 @@ class InlineConnection(core.Connection):
         self._tx = _RunNow()  # type: ignore[assignment]
         self._iter_chunk_size = iter_chunk_size
         self._thread = types.SimpleNamespace(daemon=True)  # type: ignore[assignment]
+        self._loop_had_turn = True
+        self._stretch_start = 0.0
 
     def __del__(self) -> None:  # nothing to stop; sqlite3 finalises its own connection
         return None
@@ -64,7 +70,22 @@ class InlineConnection(core.Connection):
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
-        return fn(*args, **kwargs)
+        result = fn(*args, **kwargs)
+        # A long transaction (a 100,000-row upload imported inside its update) must not hold the
+        # loop from start to end: once the loop has not had a turn for YIELD_AFTER seconds, it gets
+        # one here (webhook answers, health checks, other chats' replies) before the work goes on.
+        # An ordinary update is over long before that and never yields.
+        now = time.perf_counter()
+        if self._loop_had_turn:  # a new stretch without the loop starts now
+            self._loop_had_turn = False
+            self._stretch_start = now
+            asyncio.get_running_loop().call_soon(self._mark_turn)
+        elif now - self._stretch_start > YIELD_AFTER:
+            await asyncio.sleep(0)  # runs _mark_turn too: the next call starts a new stretch
+        return result
+
+    def _mark_turn(self) -> None:
+        self._loop_had_turn = True
 
     async def _connect(self) -> InlineConnection:
         if self._connection is None:

@@ -8,11 +8,12 @@ import asyncio
 import sqlite3
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
 from bot.assemble import build
 from bot.kernel import App
+from db import sqlite_inline
 from db.models import ProcessedUpdate
 from db.sqlite_inline import InlineConnection
 from tests.support import ChatDriver, make_settings
@@ -74,3 +75,38 @@ async def test_the_threaded_engine_can_be_chosen(db_url: str) -> None:
         assert "/ngonngu" in said.text
     finally:
         await app.close()
+
+
+async def _ticks_during_a_long_transaction(app: App) -> tuple[int, int]:
+    """(ticks of another task while one update-engine transaction ran 3,000 statements, statements)."""
+    ticks = 0
+    stop = asyncio.Event()
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not stop.is_set():
+            await asyncio.sleep(0)
+            ticks += 1
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0)
+    ticks = 0
+    async with app.intake.sessions() as session, session.begin():
+        for _ in range(3000):
+            await session.execute(text("SELECT count(*) FROM units"))
+        during = ticks
+    stop.set()
+    await task
+    return during, 3000
+
+
+async def test_a_long_update_transaction_lets_the_loop_run(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 100,000-row upload is imported inside its update: on the inline engine the loop still gets
+    a turn every YIELD_AFTER seconds (webhook answers, health checks), not only at the end."""
+    if not _is_sqlite(app):
+        pytest.skip("the inline engine")
+    during, _ = await _ticks_during_a_long_transaction(app)
+    assert during > 0
+    monkeypatch.setattr(sqlite_inline, "YIELD_AFTER", 3600.0)  # without the turns: none at all
+    during, _ = await _ticks_during_a_long_transaction(app)
+    assert during == 0
