@@ -253,7 +253,7 @@ async def _seed_pg(app: App, url: str, tables: list[str]) -> None:
                 text(f'INSERT INTO public."{table}" SELECT * FROM {SNAPSHOT_SCHEMA}."{table}"')
             )
         for table in Base.metadata.sorted_tables:
-            if "id" in table.c and table.c["id"].primary_key:
+            if "id" in table.c and table.c["id"].primary_key and table.c["id"].type.python_type is int:
                 await conn.execute(
                     text(
                         f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "

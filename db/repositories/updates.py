@@ -41,23 +41,33 @@ class AccountBundle:
     state: DialogState | None
 
 
+def _roles_and_state(stmt: Any) -> Any:
+    """The sender's active roles (with their units) and the chat's dialog state, joined to a
+    statement that has ChannelAccount and Person."""
+    return (
+        stmt.outerjoin(Membership, (Membership.person_id == Person.id) & Membership.active.is_(True))
+        .outerjoin(Unit, Unit.id == Membership.unit_id)
+        .outerjoin(
+            DialogState,
+            (DialogState.channel == bindparam("channel"))
+            & (DialogState.chat_id == bindparam("chat_id"))
+            & (DialogState.user_id == bindparam("external_id"))
+            & ChannelAccount.id.is_not(None),
+        )
+        .order_by(Membership.id)
+    )
+
+
+_ACCOUNT = (ChannelAccount.channel == bindparam("channel")) & (
+    ChannelAccount.external_id == bindparam("external_id")
+)
+
 # Built once with bound parameters: building it anew for every update cost about as much as
 # running it.
-_BUNDLE = (
+_BUNDLE = _roles_and_state(
     select(ChannelAccount, Person, Membership, Unit, DialogState)
     .join(Person, Person.id == ChannelAccount.person_id)
-    .outerjoin(Membership, (Membership.person_id == Person.id) & Membership.active.is_(True))
-    .outerjoin(Unit, Unit.id == Membership.unit_id)
-    .outerjoin(
-        DialogState,
-        (DialogState.channel == bindparam("channel"))
-        & (DialogState.chat_id == bindparam("chat_id"))
-        & (DialogState.user_id == bindparam("external_id")),
-    )
-    .where(
-        ChannelAccount.channel == bindparam("channel"), ChannelAccount.external_id == bindparam("external_id")
-    )
-    .order_by(Membership.id)
+    .where(_ACCOUNT)
 )
 
 
@@ -88,25 +98,11 @@ def _seen_and_bundle() -> Any:
     )
     fresh = select(func.count()).select_from(seen).scalar_subquery().label("fresh")
     one = select(literal(1).label("one")).subquery("one")
-    return (
+    return _roles_and_state(
         select(fresh, ChannelAccount, Person, Membership, Unit, DialogState)
         .select_from(one)
-        .outerjoin(
-            ChannelAccount,
-            (ChannelAccount.channel == bindparam("channel"))
-            & (ChannelAccount.external_id == bindparam("external_id")),
-        )
+        .outerjoin(ChannelAccount, _ACCOUNT)
         .outerjoin(Person, Person.id == ChannelAccount.person_id)
-        .outerjoin(Membership, (Membership.person_id == Person.id) & Membership.active.is_(True))
-        .outerjoin(Unit, Unit.id == Membership.unit_id)
-        .outerjoin(
-            DialogState,
-            (DialogState.channel == bindparam("channel"))
-            & (DialogState.chat_id == bindparam("chat_id"))
-            & (DialogState.user_id == bindparam("external_id"))
-            & (ChannelAccount.id.is_not(None)),
-        )
-        .order_by(Membership.id)
     )
 
 
