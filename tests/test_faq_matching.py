@@ -641,3 +641,21 @@ def test_lexical_signal_breaks_a_phrase_tie_with_the_steps() -> None:
     match = FaqIndex(entries).search(question)
     assert match.top is not None and match.top.entry.id == "the-z"
     assert match.verdict is Verdict.AMBIGUOUS  # a tie is never answered directly
+
+
+def test_lexical_signal_takes_the_matchers_repairs() -> None:
+    from services.faq.lexical import LexicalIndex
+
+    lex = LexicalIndex(
+        [
+            entry("tre-em", "Căn cước cho trẻ em dưới 14 tuổi", "căn cước cho con dưới 14 tuổi"),
+            entry("lan-dau", "Cấp căn cước lần đầu", "đủ 14 tuổi làm căn cước"),
+        ]
+    )
+    # the matcher reads "3 tuổi" as under the bound "dưới 14 tuổi" (the word duoi14), not the text
+    plain = lex.scores("bé 3 tuổi làm căn cước")
+    repaired = lex.scores("bé 3 tuổi làm căn cước", {"duoi14": 0.9, "can": 1.0})
+    assert plain[0] < plain[1]
+    assert repaired[0] > repaired[1]
+    # a weak repair (a guess) is not taken
+    assert lex.scores("bé 3 tuổi làm căn cước", {"duoi14": 0.5}) == plain

@@ -182,7 +182,8 @@ class FaqIndex:
             rivals = [self._docs[i] for i in ranked[1:4] if scores[i][0] >= near]
             verdict = at_most(verdict, guard_cap(question, q, self._docs[ranked[0]], rivals))
         if self.settings.lexical_weight > 0.0:
-            fused = fuse(ranked, flat, self._lexical.scores(question), self.settings.lexical_weight)
+            lexical = self._lexical.scores(question, q.terms)
+            fused = fuse(ranked, flat, lexical, self.settings.lexical_weight)
             if fused[0] != ranked[0]:  # the two signals disagree on the top: offer choices
                 verdict = at_most(verdict, Verdict.AMBIGUOUS)
             hits = [FaqHit(self._docs[i].entry, flat[i]) for i in fused]

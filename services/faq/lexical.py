@@ -40,12 +40,13 @@ class LexicalSettings:
     k1: float = 1.2
     b: float = 0.75
     grams: tuple[int, ...] = (3, 4, 5)
-    gram_weight: float = 1.0  # weight of the character-gram part against the word part
+    gram_weight: float = 0.5  # weight of the character-gram part against the word part
     word_weight: float = 1.0
     pair_weight: float = 1.0
     context_weight: float = 0.5  # summary, audience, documents, steps vs title and synonyms
     last_weight: float = 2.0  # features of a long message's last sentence count this much more
     long_words: int = 12  # a message of at least this many topic words is long
+    repair_floor: float = 0.85  # the matcher's repairs taken at this confidence or more
 
 
 Features = defaultdict[str, float]  # feature -> weighted count
@@ -96,19 +97,25 @@ class LexicalIndex:
                 postings.setdefault(f, []).append((i, tf * (s.k1 + 1.0) / (tf + norm)))
         self._postings = {f: tuple(p) for f, p in postings.items()}
 
-    def query_features(self, question: str) -> Features:
+    def query_features(self, question: str, repairs: Mapping[str, float] | None = None) -> Features:
+        """The question's features; `repairs` (word -> confidence) are words the matcher read the
+        question's words as ("khaisinh" -> khai, sinh; "9 tuổi" -> under 14), each counted once
+        at its confidence when it is not typed as such."""
         s = self.settings
         out = _features(normalize_tokens(question), s)
+        for word, conf in (repairs or {}).items():
+            if conf >= s.repair_floor and "w:" + word not in out:
+                out["w:" + word] = conf * s.word_weight
         sentences = [p for p in _SENTENCE_END.split(question) if normalize_tokens(p)]
         if len(sentences) > 1 and sum(out[f] for f in out if f.startswith("w:")) >= s.long_words:
             for f, c in _features(normalize_tokens(sentences[-1]), s).items():
                 out[f] += c * (s.last_weight - 1.0)
         return out
 
-    def scores(self, question: str) -> dict[int, float]:
+    def scores(self, question: str, repairs: Mapping[str, float] | None = None) -> dict[int, float]:
         """BM25 score per entry index (entries with no shared feature are left out)."""
         out: dict[int, float] = {}
-        for f, qtf in self.query_features(question).items():
+        for f, qtf in self.query_features(question, repairs).items():
             idf = self._idf.get(f)
             if idf is None:
                 continue
