@@ -584,3 +584,78 @@ def test_a_near_miss_the_base_lacks_gets_choices(index: FaqIndex) -> None:
     assert near_miss("so yeu ly lich", tiny._docs[0])
     for question in ("xin giấy phép lái xe quốc tế", "chứng thực chữ ký giấy ủy quyền"):
         assert index.search(question).verdict is not Verdict.CONFIDENT, question
+
+
+# -- the second retrieval signal (services.faq.lexical) --------------------------------------
+
+
+def test_lexical_signal_reads_run_together_and_misspelt_words() -> None:
+    from services.faq.lexical import LexicalIndex
+
+    lex = LexicalIndex(
+        [
+            entry("khai-sinh", "Đăng ký khai sinh", "làm giấy khai sinh"),
+            entry("ket-hon", "Đăng ký kết hôn", "kết hôn"),
+        ]
+    )
+    # character grams: "khaisinh" and "khai sinhh" share most of their grams with "khai sinh"
+    for question in ("khaisinh cho con", "lam giay khai sinhh"):
+        scores = lex.scores(question)
+        assert scores.get(0, 0.0) > scores.get(1, 0.0), question
+
+
+def test_lexical_signal_weighs_the_last_sentence_of_a_long_message() -> None:
+    from services.faq.lexical import LexicalIndex, LexicalSettings
+
+    entries = [entry("khai-sinh", "Đăng ký khai sinh"), entry("ket-hon", "Đăng ký kết hôn")]
+    story = "Năm ngoái vợ chồng tôi đăng ký kết hôn ở xã. Giờ làm khai sinh cho con ở đâu?"
+
+    def lead(last_weight: float) -> float:
+        scores = LexicalIndex(entries, LexicalSettings(long_words=2, last_weight=last_weight)).scores(story)
+        return scores[0] / scores[1]
+
+    assert lead(2.0) > lead(1.0)
+
+
+def test_fusion_only_reorders_the_matchers_close_candidates() -> None:
+    from services.faq.lexical import fuse
+
+    # a close runner-up that the whole texts favour moves up
+    assert fuse([0, 1], {0: 0.60, 1: 0.55}, {0: 1.0, 1: 4.0}, 0.3) == [1, 0]
+    # a clear lead stays; no weight, no change
+    assert fuse([0, 1], {0: 0.90, 1: 0.55}, {0: 1.0, 1: 4.0}, 0.3) == [0, 1]
+    assert fuse([0, 1], {0: 0.60, 1: 0.55}, {0: 1.0, 1: 4.0}, 0.0) == [0, 1]
+    # an entry the matcher did not find is never added
+    assert fuse([0], {0: 0.5}, {1: 9.0}, 0.3) == [0]
+
+
+def test_lexical_signal_breaks_a_phrase_tie_with_the_steps() -> None:
+    from services.faq.settings import MatchSettings
+
+    clinic = entry("the-z", "Thẻ hội viên loại một", "thẻ hội viên").model_copy(
+        update={"steps": ("Mang thẻ đến phòng khám bệnh.",)}
+    )
+    entries = [entry("the-a", "Thẻ hội viên loại hai", "thẻ hội viên"), clinic]
+    question = "thẻ hội viên đi khám bệnh"
+    assert top_id(FaqIndex(entries, MatchSettings(lexical_weight=0.0)), question) == "the-a"
+    match = FaqIndex(entries).search(question)
+    assert match.top is not None and match.top.entry.id == "the-z"
+    assert match.verdict is Verdict.AMBIGUOUS  # a tie is never answered directly
+
+
+def test_lexical_signal_takes_the_matchers_repairs() -> None:
+    from services.faq.lexical import LexicalIndex
+
+    lex = LexicalIndex(
+        [
+            entry("tre-em", "Căn cước cho trẻ em dưới 14 tuổi", "căn cước cho con dưới 14 tuổi"),
+            entry("lan-dau", "Cấp căn cước lần đầu", "đủ 14 tuổi làm căn cước"),
+        ]
+    )
+    # the matcher reads "3 tuổi" as under the bound "dưới 14 tuổi" (the word duoi14), not the text
+    plain = lex.scores("bé 3 tuổi làm căn cước")
+    repaired = lex.scores("bé 3 tuổi làm căn cước", {"duoi14": 0.9, "can": 1.0})
+    assert plain[0] < plain[1]
+    assert repaired[0] > repaired[1]
+    # a weak repair (a guess) is not taken
+    assert lex.scores("bé 3 tuổi làm căn cước", {"duoi14": 0.5}) == plain

@@ -44,6 +44,7 @@ from services.faq.entries import FaqEntry, load_entries
 from services.faq.guards import Verdict, at_most
 from services.faq.guards import cap as guard_cap
 from services.faq.keyboard import strip_tone_key
+from services.faq.lexical import LexicalIndex, fuse
 from services.faq.marks import entry_spellings, same_sound_marks
 from services.faq.settings import MatchSettings
 from services.faq.text import BELOW, Token, analyze, canonical_token, filler_words, phonetic_key
@@ -119,6 +120,7 @@ class FaqIndex:
         self._titles = tuple(title_words(entry) for entry in self._entries)
         self._postings = {t: tuple(ix) for t, ix in postings.items()}
         self._build_repair_tables()
+        self._lexical = LexicalIndex(self._entries)
 
     def _build_repair_tables(self) -> None:
         """Tables to repair typos: joined pairs, sound-alikes, the sorted vocabulary, numbers."""
@@ -179,6 +181,12 @@ class FaqIndex:
             near = hits[0].score - self.settings.rival_gap
             rivals = [self._docs[i] for i in ranked[1:4] if scores[i][0] >= near]
             verdict = at_most(verdict, guard_cap(question, q, self._docs[ranked[0]], rivals))
+        if self.settings.lexical_weight > 0.0:
+            lexical = self._lexical.scores(question, q.terms)
+            fused = fuse(ranked, flat, lexical, self.settings.lexical_weight)
+            if fused[0] != ranked[0]:  # the two signals disagree on the top: offer choices
+                verdict = at_most(verdict, Verdict.AMBIGUOUS)
+            hits = [FaqHit(self._docs[i].entry, flat[i]) for i in fused]
         return FaqMatch(verdict, tuple(hits[: max(limit, 1)]), normalized)
 
     def _title_weight(self, word: str) -> float:

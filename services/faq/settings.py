@@ -33,3 +33,7 @@ class MatchSettings:
     rival_gap: float = 0.2
     # Entries within this much of the top score are near-ties, ordered by their titles (see ties).
     tie_gap: float = 0.02
+    # Weight of the whole-text lexical signal (see lexical) when ranking the matched entries:
+    # each gains this share of its BM25 score over the best one's; 0 turns it off. Chosen on the
+    # tuning set and blind round 4; 0.1-0.8 all gain (docs/benchmarks.md, issue 17, fifth part).
+    lexical_weight: float = 0.6

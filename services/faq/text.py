@@ -20,7 +20,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from services.faq import vocabulary as v
 from services.faq.keyboard import collapse_repeats, telex_fold
@@ -291,6 +291,9 @@ def filler_words() -> frozenset[str]:
     return frozenset(canonical_token(fold_words(w)) for w in words)
 
 
+# The index build analyses each entry text for several tables (phrases, marks, the lexical
+# signal); remembering the recent results keeps the build under a second.
+@lru_cache(maxsize=16384)
 def analyze(text: str) -> tuple[Token, ...]:
     """The full pipeline: the topic words of `text` with their accent signatures."""
     return tuple(_strip(_bounds(_bequest(_lost(_join(_expand(_split(text))))))))
