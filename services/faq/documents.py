@@ -16,6 +16,7 @@ Candidates = list[tuple[str, float]]  # vocabulary terms a question word may sta
 class Phrase:
     tokens: tuple[str, ...]
     total: float  # sum of the token weights
+    terms: frozenset[str] = frozenset()  # the tokens as a set: most phrases share none with a question
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,7 @@ class Question:
     # Words typed as such and every time with marks: term -> the accent signatures typed.
     marked: dict[str, frozenset[str]] = field(default_factory=dict)
     words: tuple[Token, ...] = ()  # the question's words, one per position
+    term_set: frozenset[str] = frozenset()  # the keys of `terms`, for quick disjointness tests
 
     @property
     def total(self) -> float:

@@ -111,7 +111,9 @@ class FaqIndex:
         docs: list[_Doc] = []
         postings: dict[str, list[int]] = {}
         for i, (entry, raw) in enumerate(zip(self._entries, raws, strict=True)):
-            compiled = tuple(_Phrase(p, sum(self._idf[t] for t in p)) for p in sorted(raw.phrases))
+            compiled = tuple(
+                _Phrase(p, sum(self._idf[t] for t in p), frozenset(p)) for p in sorted(raw.phrases)
+            )
             texts = (t for group in _entry_texts(entry) for t in group)
             docs.append(_Doc(entry, compiled, raw.vocab, raw.context, entry_spellings(texts)))
             for term in raw.vocab | raw.context:
@@ -212,7 +214,7 @@ class FaqIndex:
         for token in tokens:
             typed.setdefault(token.text, set()).add(token.accent)
         marked = {t: frozenset(a) for t, a in typed.items() if "" not in a and t in self._idf}
-        return _Question(positions, weights, terms, counts, marked, tuple(tokens))
+        return _Question(positions, weights, terms, counts, marked, tuple(tokens), frozenset(terms))
 
     def _resolve(self, token: Token, age: bool = False) -> _Candidates:
         """Vocabulary terms a question word may stand for, with a confidence in (0, 1]."""
@@ -330,7 +332,10 @@ class FaqIndex:
         # The best phrase is the one most fully present in the question and, among those, the
         # one that explains most of the question.
         best = 0.0
+        asked = q.term_set
         for phrase in doc.phrases:
+            if phrase.terms.isdisjoint(asked):  # nothing of it in the question (most phrases)
+                continue
             matched = self._phrase_match(phrase.tokens, q, other)
             if matched:
                 cover = matched / phrase.total
