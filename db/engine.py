@@ -135,7 +135,7 @@ def _private_sqlite_file(url: str) -> str | None:
     from sqlalchemy.engine import make_url
 
     database = make_url(url).database
-    if not database or database == ":memory:" or database.startswith("file:"):
+    if not database or not is_sqlite_file(url):
         return None
     path = os.path.abspath(database)
     if not os.path.isdir(os.path.dirname(path)):

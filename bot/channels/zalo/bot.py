@@ -245,12 +245,7 @@ class ZaloBotChannel:
             body = None
         if not isinstance(body, dict):
             raise web.HTTPBadRequest()
-        try:
-            row_id = await self.inbound.store(raw, body)
-        except Exception as exc:
-            log.warning("zalo_bot webhook: event not stored (%s): 503", type(exc).__name__)
-            raise web.HTTPServiceUnavailable() from None
-        self.inbound.schedule(row_id, body, raw)
+        await self.inbound.accept(raw, body)
         return web.json_response({"ok": True})
 
     async def _process_stored(self, body: dict[str, Any], raw: bytes) -> None:

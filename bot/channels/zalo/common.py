@@ -18,10 +18,9 @@ from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
-from sqlalchemy import delete
 
 from bot.kernel import App, DeliveryError
-from db.models import FileLink
+from db.repositories import file_links
 from handlers.core import MessageKind, Reply
 from services import outbox
 
@@ -197,18 +196,11 @@ class SignedFiles:
         file_id = secrets.token_urlsafe(18)
         exp = int(now + self.ttl)
         name = _safe_name(filename)
-        row = FileLink(
-            id=file_id,
-            filename=name,
-            content_type=content_type,
-            data=data,
-            expires_at=datetime.fromtimestamp(exp, UTC),
-        )
+        expires = datetime.fromtimestamp(exp, UTC)
         async with self.app.intake.write_gate.hold(), self.app.sessions() as session, session.begin():
-            await session.execute(
-                delete(FileLink).where(FileLink.expires_at < datetime.fromtimestamp(now, UTC))
+            await file_links.store(
+                session, file_id, name, content_type, data, expires, datetime.fromtimestamp(now, UTC)
             )
-            session.add(row)
         sig = self._sig(file_id, exp, name)
         return f"{self.base_url}{self.path}/{file_id}/{quote(name)}?exp={exp}&sig={sig}"
 
@@ -223,7 +215,7 @@ class SignedFiles:
         if not good or exp < self.clock():
             raise web.HTTPNotFound()
         async with self.app.sessions() as session:
-            stored = await session.get(FileLink, file_id)
+            stored = await file_links.get(session, file_id)
         if stored is None or stored.filename != name:
             raise web.HTTPNotFound()
         disposition = f"attachment; filename*=UTF-8''{quote(stored.filename)}"

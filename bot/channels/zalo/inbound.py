@@ -18,6 +18,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from aiohttp import web
+
 from bot.intake import DatabaseUnavailable
 from bot.kernel import App
 from db.base import utcnow
@@ -60,6 +62,16 @@ class Inbound:
         who = self.interaction_of(body) if self.interaction_of is not None else ""
         async with self.app.sessions() as session, session.begin():
             return await repo.store(session, self.channel, raw.decode("utf-8", "replace"), who, self.clock())
+
+    async def accept(self, raw: bytes, body: dict[str, Any]) -> None:
+        """A webhook's event: stored first (503 when the database cannot take it, so the platform
+        delivers it again), then processed in the background."""
+        try:
+            row_id = await self.store(raw, body)
+        except Exception as exc:
+            log.warning("%s webhook: event not stored (%s): 503", self.channel, type(exc).__name__)
+            raise web.HTTPServiceUnavailable() from None
+        self.schedule(row_id, body, raw)
 
     def schedule(self, row_id: int, body: dict[str, Any], raw: bytes) -> None:
         task = asyncio.create_task(self._run(row_id, body, raw), name=f"{self.channel}.inbound")

@@ -184,12 +184,7 @@ class ZaloOAChannel(OAOutgoing):
         if not hmac.compare_digest(given.encode(), expected.encode()):
             log.warning("zalo_oa webhook: bad signature")
             raise web.HTTPForbidden()
-        try:
-            row_id = await self.inbound.store(raw, body)
-        except Exception as exc:
-            log.warning("zalo_oa webhook: event not stored (%s): 503", type(exc).__name__)
-            raise web.HTTPServiceUnavailable() from None
-        self.inbound.schedule(row_id, body, raw)
+        await self.inbound.accept(raw, body)
         return web.json_response({"error": 0})
 
     async def _process_stored(self, event: dict[str, Any], raw: bytes) -> None:
