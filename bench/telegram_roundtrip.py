@@ -160,7 +160,7 @@ class Load:
         self.session = session
         self.bot = bot
 
-    async def send(self, user: int, text: str) -> int:
+    async def send(self, user: int, text: str) -> float:
         msg = {
             "botToken": self.bot.token,
             "from": {"id": user, "is_bot": False, "first_name": f"U{user}", "language_code": "vi"},
@@ -172,7 +172,7 @@ class Load:
         result = await self.emulator.post(self.session, "/sendCommand", msg)
         if self.bot.mode == "webhook" and result.get("webhook_status") != 200:
             raise SystemExit(f"{self.bot.kind}: webhook answered {result}")
-        return int(result["at_ms"])
+        return float(result["at_ms"])
 
     async def replies(self, user: int, after: int = 0, wait: float = 0) -> list[dict[str, Any]]:
         body = {"token": self.bot.token, "chatId": user, "afterId": after, "wait": wait}
@@ -197,7 +197,7 @@ class Load:
     ) -> Result:
         """Open loop: each user sends every len(users)/rate s, staggered; for `seconds` (and until
         `until` is set, when given). Answers matched per chat in order afterwards."""
-        sent: dict[int, list[int]] = {u: [] for u in users}
+        sent: dict[int, list[float]] = {u: [] for u in users}
         earlier = {u: len(await self.replies(u)) for u in users}  # answers from before this load
         period = len(users) / rate
         started = time.monotonic()
@@ -401,16 +401,16 @@ def report(rows: list[dict[str, Any]]) -> tuple[list[str], bool]:
         elif "getUpdates/s" in t.extra:
             notes = f"getUpdates/s tocns {t.extra['getUpdates/s']} echo {e.extra.get('getUpdates/s')}"
         print(
-            f"{r['db']:10} {r['mode']:8} {r['load']:24} echo p50={e.p50:.0f} p95={e.p95:.0f} ms | "
-            f"tocns p50={t.p50:.0f} p95={t.p95:.0f} ms | ratio p50 {q50:.2f} ({verdict(q50 <= GOAL_P50)}) "
+            f"{r['db']:10} {r['mode']:8} {r['load']:24} echo p50={e.p50:.1f} p95={e.p95:.1f} ms | "
+            f"tocns p50={t.p50:.1f} p95={t.p95:.1f} ms | ratio p50 {q50:.2f} ({verdict(q50 <= GOAL_P50)}) "
             f"p95 {q95:.2f} ({verdict(q95 <= GOAL_P95)}) | sent {t.sent} lost {t.lost} | "
             f"loop {t.extra.get('loop')} | {notes}"
         )
         if "digest_error" in t.extra:
             print(t.extra["digest_error"])
         table.append(
-            f"| {r['db']} | {r['mode']} | {r['load']} | {e.p50:.0f} / {e.p95:.0f} "
-            f"| {t.p50:.0f} / {t.p95:.0f} "
+            f"| {r['db']} | {r['mode']} | {r['load']} | {e.p50:.1f} / {e.p95:.1f} "
+            f"| {t.p50:.1f} / {t.p95:.1f} "
             f"| {q50:.2f} {verdict(q50 <= GOAL_P50)} | {q95:.2f} {verdict(q95 <= GOAL_P95)} "
             f"| {t.sent} / {t.lost} | {t.extra.get('loop')} | {notes} |"
         )

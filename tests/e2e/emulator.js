@@ -14,7 +14,7 @@
 //  * no webhook secret header                    -> X-Telegram-Bot-Api-Secret-Token from setWebhook
 //  * unreachable webhook crashes Node (unhandled rejection) -> awaited, reported to the client
 // Extra test routes (POST, JSON body): /_tocns/messages {token, chatId, afterId, wait}, /_tocns/state {token}.
-// Timing for benches: every user update answers `at_ms` (when the emulator took it) and every bot message
+// Timing for benches: every user update answers `at_ms` (when the emulator took it; ms with a fraction) and every bot message
 // carries `stored_ms` (when the bot's send reached the emulator), both on the emulator's clock;
 // `/_tocns/messages` with `wait` (seconds) long-polls until the chat has a new bot message, and
 // /_tocns/state counts getUpdates calls (a polling bot that spins shows up there).
@@ -50,11 +50,15 @@ TelegramServer.formatUpdate = (update) => {
   return out;
 };
 
+// The benches' clock: wall-clock milliseconds with a fraction (performance.now() is monotonic and
+// sub-millisecond), so a 2 ms answer and a 3 ms answer are not both rounded into the same ratio.
+const nowMs = () => performance.timeOrigin + performance.now();
+
 // Webhook delivery with the secret header; failures are returned, never thrown into the void.
 server.addUserUpdate = async function addUserUpdate(update) {
   const webhook = this.webhooks[update.botToken];
   const updateId = this.updateId;
-  const atMs = Date.now();
+  const atMs = nowMs();
   this.updateId++;
   if (!webhook) {
     this.storage.userMessages.push({ ...update, updateId });
@@ -154,10 +158,15 @@ function sendFile(kind) {
   };
 }
 
-// Bot messages are stored with Date.now() in `time`; tell long-polling /_tocns/messages callers.
+// Bot messages are stored with Date.now() in `time` (whole milliseconds — as coarse as the latencies
+// a bench compares); stamp them with the same sub-millisecond clock as `at_ms` and tell long-polling
+// /_tocns/messages callers.
 const addBotMessage = server.addBotMessage.bind(server);
 server.addBotMessage = (message, token) => {
+  const atMs = nowMs();
   const result = addBotMessage(message, token);
+  const stored = server.storage.botMessages[server.storage.botMessages.length - 1];
+  if (stored) stored.stampMs = atMs;
   server.emit('NewBotMessage');
   return result;
 };
@@ -221,7 +230,7 @@ front.post('/sendCommand', clientRoute('command'));
 front.post('/sendCallback', clientRoute('callback'));
 const botMessagesFor = (token, chatId, afterId) => server.storage.botMessages
   .filter((u) => u.botToken === token && String(u.message.chat_id) === String(chatId) && u.messageId > afterId)
-  .map((u) => ({ ...asMessage(u), edit_count: u.editCount || 0, stored_ms: u.time }));
+  .map((u) => ({ ...asMessage(u), edit_count: u.editCount || 0, stored_ms: u.stampMs ?? u.time }));
 front.post('/_tocns/messages', async (req, res) => {
   const { token, chatId } = req.body;
   const afterId = Number(req.body.afterId || 0);
