@@ -145,11 +145,13 @@ class Bot:
     async def stop(self) -> str:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-            for _ in range(300):
+            # Under cProfile the process writes its profile after the bot has stopped: give it time.
+            for _ in range(300 if self.profile is None else 1800):
                 if self.proc.poll() is not None:
                     break
                 await asyncio.sleep(0.1)
             else:
+                print(f"{self.kind} did not stop on SIGTERM: killed", file=sys.stderr)
                 self.proc.kill()
         return self.log.read_text(errors="replace")
 
