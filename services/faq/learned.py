@@ -59,7 +59,9 @@ def parse_asked(raw: Any, path: Path) -> tuple[AskedQuestion, ...]:
     """The questions of a parsed `_asked.yaml` (`{questions: [{q, id, from}, ...]}`)."""
     if raw is None:
         return ()
-    items = raw.get("questions") if isinstance(raw, dict) else None
+    items = raw.get("questions", False) if isinstance(raw, dict) else False
+    if items is None:  # "questions:" with nothing under it yet
+        return ()
     if not isinstance(items, list):
         raise KnowledgeBaseError(path, "questions", "expected a list of {q, id, from}")
     out: list[AskedQuestion] = []
