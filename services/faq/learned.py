@@ -150,14 +150,16 @@ class LearnedIndex:
         total = sum(prior.values())
         # log P(class) and log P(feature | class) for a feature never seen with the class; a seen
         # one adds its difference in the postings, so a query touches only its own features.
-        self._base = {y: math.log(prior[y] / total) for y in self._classes}
-        self._unseen: dict[int, float] = {}
+        # Classes are kept by slot (their place in `_classes`) so a query adds into a list.
+        self._base = [math.log(prior[y] / total) for y in self._classes]
+        self._unseen: list[float] = []
         postings: dict[str, list[tuple[int, float]]] = {}
-        for y in self._classes:
+        for slot, y in enumerate(self._classes):
             mass = sum(counts[y].values()) + _ALPHA * size
-            self._unseen[y] = math.log(_ALPHA / mass)
+            unseen = math.log(_ALPHA / mass)
+            self._unseen.append(unseen)
             for f, c in counts[y].items():
-                postings.setdefault(f, []).append((y, math.log((c + _ALPHA) / mass) - self._unseen[y]))
+                postings.setdefault(f, []).append((slot, math.log((c + _ALPHA) / mass) - unseen))
         self._postings = {f: tuple(p) for f, p in postings.items()}
 
     def __len__(self) -> int:
@@ -168,14 +170,22 @@ class LearnedIndex:
         """P(class | question words) at the index's temperature."""
         if not self._classes:
             return Posterior({}, 1.0)
-        known = {f: c for f, c in features(words).items() if f in self._postings}
-        mass = sum(known.values())
-        logs = {y: self._base[y] + mass * self._unseen[y] for y in self._classes}
-        for f, c in known.items():
-            for y, delta in self._postings[f]:
-                logs[y] += c * delta
-        top = max(logs.values())
-        weights = {y: math.exp((v - top) / self._temperature) for y, v in logs.items()}
-        z = sum(weights.values())
-        entries = {y: w / z for y, w in weights.items() if y != self.NONE and w / z >= 1e-4}
-        return Posterior(entries, weights.get(self.NONE, 0.0) / z)
+        postings = self._postings
+        known = [(f, c) for f, c in features(words).items() if f in postings]
+        mass = sum(c for _, c in known)
+        logs = [b + mass * u for b, u in zip(self._base, self._unseen, strict=True)]
+        for f, c in known:
+            for slot, delta in postings[f]:
+                logs[slot] += c * delta
+        top = max(logs)
+        t = self._temperature
+        weights = [math.exp((v - top) / t) for v in logs]
+        z = sum(weights)
+        entries: dict[int, float] = {}
+        none = 0.0
+        for y, w in zip(self._classes, weights, strict=True):
+            if y == self.NONE:
+                none = w / z
+            elif w >= 1e-4 * z:
+                entries[y] = w / z
+        return Posterior(entries, none)
