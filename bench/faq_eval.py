@@ -2,6 +2,7 @@
 
 Usage (from the repository root):
     python bench/faq_eval.py [--quick] [--show-misses] [--file bench/data/faq_eval_blind6.yaml]
+    python bench/faq_eval.py --cv [--setting learned_weight=0.3 ...]
 
 The default file is the tuning set (rounds 1-10): synonyms and the matcher were tuned on it; rounds 7
 and 9 were written as held-out groups before the synonym batches of issue 17's third part and their
@@ -19,11 +20,20 @@ Prints top-1 and top-3 accuracy on answerable questions, the false-answer rate o
 bot should not answer (a "confident" verdict there is a false answer) and search latency.
 A question whose verdict is "none" counts as a miss for top-1 and top-3: the bot said it didn't
 know.
+
+The matcher's learned signal trains on knowledge/_asked.yaml, which bench/faq_asked.py writes from the
+development sets (`DEV_FILES`). Evaluating a file whose questions are in it would be in-sample, so a
+run on one file leaves that file's questions (by their `from` and by their text) out of training.
+--cv is leave-one-file-out cross-validation over `DEV_FILES`: for each file, the learned signal is
+trained on the other files only and the file is evaluated with the signal off (before) and on (after).
+Choose the learned signal's weights with --cv; its in-sample figures mean nothing.
+--setting NAME=VALUE overrides a `MatchSettings` field (for measuring alternatives).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import sys
 import time
@@ -36,10 +46,24 @@ if str(ROOT) not in sys.path:
 
 import yaml  # noqa: E402
 
-from services.faq.index import FaqIndex, FaqMatch, Verdict  # noqa: E402
+from services.faq.entries import load_entries  # noqa: E402
+from services.faq.index import FaqIndex, FaqMatch, MatchSettings, Verdict  # noqa: E402
+from services.faq.learned import AskedQuestion, load_asked  # noqa: E402
 
-EVAL_FILE = ROOT / "bench" / "data" / "faq_eval.yaml"
+DATA_DIR = ROOT / "bench" / "data"
+EVAL_FILE = DATA_DIR / "faq_eval.yaml"
 KNOWLEDGE_DIR = ROOT / "knowledge"
+# The development sets: the tuning set and the blind rounds already spent (run before and after
+# their round of work). The product's learned signal trains on them (bench/faq_asked.py); a blind
+# round joins this list only after its "after" run.
+DEV_FILES = (
+    "faq_eval.yaml",
+    "faq_eval_blind2.yaml",
+    "faq_eval_blind3.yaml",
+    "faq_eval_blind4.yaml",
+    "faq_eval_blind5.yaml",
+    "faq_eval_blind6.yaml",
+)
 
 AIM_TOP1 = 0.90
 AIM_TOP3 = 0.98
@@ -147,6 +171,69 @@ def _percentile(values: list[float], pct: float) -> float:
     return ordered[k]
 
 
+def held_out(asked: tuple[AskedQuestion, ...], name: str, cases: list[EvalCase]) -> list[AskedQuestion]:
+    """The labelled questions without those of the evaluated file (by origin and by text)."""
+    texts = {c.question.strip().casefold() for c in cases}
+    return [
+        a for a in asked if not a.source.startswith(name + "/") and a.question.strip().casefold() not in texts
+    ]
+
+
+def _total(results: list[EvalResult]) -> EvalResult:
+    fields = [f.name for f in dataclasses.fields(EvalResult) if f.name != "misses"]
+    sums = {f: sum(getattr(r, f) for r in results) for f in fields}
+    return EvalResult(**sums, misses=())
+
+
+def _row(result: EvalResult) -> str:
+    return (
+        f"top-1 {result.top1_rate:6.1%} ({result.top1}/{result.answerable})  "
+        f"top-3 {result.top3_rate:6.1%} ({result.top3})  "
+        f"false {result.false_answers}/{result.unanswerable}  'none' {result.said_none}  "
+        f"direct {result.confident_right}/{result.confident_wrong}"
+    )
+
+
+def cross_validate(settings: MatchSettings) -> None:
+    """Leave-one-file-out over `DEV_FILES`: the learned signal trained on the other files only."""
+    entries = load_entries([KNOWLEDGE_DIR])
+    sets = {name: load_cases(DATA_DIR / name) for name in DEV_FILES}
+    before_index = FaqIndex(entries, settings)  # no labelled question: the learned signal is off
+    befores: list[EvalResult] = []
+    afters: list[EvalResult] = []
+    print(f"leave-one-file-out cross-validation over {len(sets)} files; {settings}")
+    for name, cases in sets.items():
+        train = [
+            AskedQuestion(c.question, c.expected, f"{other}/{c.group}")
+            for other, others in sets.items()
+            if other != name
+            for c in others
+        ]
+        texts = {c.question.strip().casefold() for c in cases}
+        repeats = sum(a.question.strip().casefold() in texts for a in train)
+        start = time.perf_counter()
+        after_index = FaqIndex(entries, settings, train)
+        build_ms = (time.perf_counter() - start) * 1000.0
+        before, after = evaluate(before_index, cases), evaluate(after_index, cases)
+        befores.append(before)
+        afters.append(after)
+        print(f"{name}: trained on {len(train)} questions of the other files ({repeats} exact repeats of")
+        print(f"  this file's questions among them), index build {build_ms:.0f} ms")
+        print(f"  before  {_row(before)}")
+        print(f"  after   {_row(after)}")
+    print("all files:")
+    print(f"  before  {_row(_total(befores))}")
+    print(f"  after   {_row(_total(afters))}")
+
+
+def _settings(overrides: list[str]) -> MatchSettings:
+    values: dict[str, float] = {}
+    for item in overrides:
+        name, _, value = item.partition("=")
+        values[name.strip()] = float(value)
+    return MatchSettings(**values)  # type: ignore[arg-type]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -159,14 +246,28 @@ def main(argv: list[str] | None = None) -> int:
         default=EVAL_FILE,
         help="evaluation set (default: the tuning set; bench/data/faq_eval_blind*.yaml are blind rounds)",
     )
+    parser.add_argument("--cv", action="store_true", help="leave-one-file-out over the development sets")
+    parser.add_argument(
+        "--setting", action="append", default=[], metavar="NAME=VALUE", help="override a MatchSettings field"
+    )
     args = parser.parse_args(argv)
+    settings = _settings(args.setting)
+    if args.cv:
+        cross_validate(settings)
+        return 0
 
-    start = time.perf_counter()
-    index = FaqIndex.from_dirs([KNOWLEDGE_DIR])
-    build_ms = (time.perf_counter() - start) * 1000.0
     cases = load_cases(args.file)
+    asked = load_asked([KNOWLEDGE_DIR])
+    train = held_out(asked, args.file.name, cases)
+    start = time.perf_counter()
+    index = FaqIndex(load_entries([KNOWLEDGE_DIR]), settings, train)
+    build_ms = (time.perf_counter() - start) * 1000.0
     result = evaluate(index, cases)
     timings = measure_latency(index, cases, rounds=1 if args.quick else 5)
+    print(
+        f"learned signal: trained on {len(train)} labelled questions of knowledge/_asked.yaml "
+        f"({len(asked) - len(train)} left out: this file's)"
+    )
 
     blind = "blind" in args.file.name
     aim_top1, aim_top3, aim_false = (

@@ -44,6 +44,7 @@ from services.faq.entries import FaqEntry, load_entries
 from services.faq.guards import Verdict, at_most
 from services.faq.guards import cap as guard_cap
 from services.faq.keyboard import strip_tone_key
+from services.faq.learned import AskedQuestion, LearnedIndex, Posterior, load_asked
 from services.faq.lexical import LexicalIndex, fuse
 from services.faq.marks import entry_spellings, same_sound_marks
 from services.faq.settings import MatchSettings
@@ -95,7 +96,12 @@ _INSIDE_BOUND = 0.9  # confidence that a number under a stated bound is what the
 class FaqIndex:
     """An immutable search index over FAQ entries; build once, query from any task."""
 
-    def __init__(self, entries: Sequence[FaqEntry], settings: MatchSettings | None = None) -> None:
+    def __init__(
+        self,
+        entries: Sequence[FaqEntry],
+        settings: MatchSettings | None = None,
+        asked: Iterable[AskedQuestion] = (),
+    ) -> None:
         self.settings = settings or MatchSettings()
         self._entries = tuple(entries)
         self._by_id = {e.id: e for e in self._entries}
@@ -123,6 +129,7 @@ class FaqIndex:
         self._postings = {t: tuple(ix) for t, ix in postings.items()}
         self._build_repair_tables()
         self._lexical = LexicalIndex(self._entries)
+        self._learned = LearnedIndex(asked, [e.id for e in self._entries], self.settings.learned_temperature)
 
     def _build_repair_tables(self) -> None:
         """Tables to repair typos: joined pairs, sound-alikes, the sorted vocabulary, numbers."""
@@ -149,8 +156,10 @@ class FaqIndex:
         paths: Iterable[Path | str],
         settings: MatchSettings | None = None,
     ) -> FaqIndex:
-        """Load and validate the knowledge directories, then build the index."""
-        return cls(load_entries(paths), settings)
+        """Load and validate the knowledge directories and their labelled questions
+        (`_asked.yaml`, optional), then build the index."""
+        dirs = list(paths)
+        return cls(load_entries(dirs), settings, load_asked(dirs))
 
     @property
     def entries(self) -> tuple[FaqEntry, ...]:
@@ -179,17 +188,43 @@ class FaqIndex:
         ranked = break_ties(question, ranked, flat, self._titles, self.settings.tie_gap, self._title_weight)
         hits = [FaqHit(self._docs[i].entry, scores[i][0]) for i in ranked]
         verdict = self._verdict(hits, top_coverage=scores[ranked[0]][1])
+        fused, learned = self._fuse(question, q, ranked, flat, tokens)
+        best = learned.best() if learned is not None else None
+        # The ranking's first entry is weak for the matcher but the people who asked before put
+        # such a question there too: offer it among choices (the guards below still apply).
+        lift = self.settings.learned_lift
+        if verdict is Verdict.NONE and best is not None and best[0] == fused[0] and best[1] >= lift:
+            verdict = Verdict.AMBIGUOUS
         if verdict is not Verdict.NONE:
             near = hits[0].score - self.settings.rival_gap
             rivals = [self._docs[i] for i in ranked[1:4] if scores[i][0] >= near]
             verdict = at_most(verdict, guard_cap(question, q, self._docs[ranked[0]], rivals))
-        if self.settings.lexical_weight > 0.0:
-            lexical = self._lexical.scores(question, q.terms)
-            fused = fuse(ranked, flat, lexical, self.settings.lexical_weight)
-            if fused[0] != ranked[0]:  # the two signals disagree on the top: offer choices
-                verdict = at_most(verdict, Verdict.AMBIGUOUS)
-            hits = [FaqHit(self._docs[i].entry, flat[i]) for i in fused]
+        if fused[0] != ranked[0]:  # the signals disagree on the top: offer choices
+            verdict = at_most(verdict, Verdict.AMBIGUOUS)
+        if best is not None and best[0] != fused[0] and best[1] >= self.settings.learned_agree:
+            verdict = at_most(verdict, Verdict.AMBIGUOUS)
+        hits = [FaqHit(self._docs[i].entry, flat[i]) for i in fused]
         return FaqMatch(verdict, tuple(hits[: max(limit, 1)]), normalized)
+
+    def _fuse(
+        self,
+        question: str,
+        q: _Question,
+        ranked: list[int],
+        flat: dict[int, float],
+        tokens: Sequence[Token],
+    ) -> tuple[list[int], Posterior | None]:
+        """The matcher's candidates re-ordered by the lexical and learned signals (only those the
+        weights turn on), and the learned posterior when that signal is on."""
+        s = self.settings
+        learned = None
+        if s.learned_weight > 0.0 and len(self._learned):
+            learned = self._learned.posterior([t.text for t in tokens])
+        if s.lexical_weight <= 0.0 and learned is None:
+            return ranked, None
+        lexical = self._lexical.scores(question, q.terms) if s.lexical_weight > 0.0 else {}
+        extra = learned.entries if learned is not None else {}
+        return fuse(ranked, flat, lexical, s.lexical_weight, extra, s.learned_weight), learned
 
     def _title_weight(self, word: str) -> float:
         """A typed word's weight when titles break a tie: its rarity, or a little for filler."""

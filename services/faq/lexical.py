@@ -125,13 +125,23 @@ class LexicalIndex:
 
 
 def fuse(
-    ranked: Sequence[int], scores: Mapping[int, float], lexical: Mapping[int, float], weight: float
+    ranked: Sequence[int],
+    scores: Mapping[int, float],
+    lexical: Mapping[int, float],
+    weight: float,
+    learned: Mapping[int, float] | None = None,
+    learned_weight: float = 0.0,
 ) -> list[int]:
     """`ranked` (entry indices, best first, with their matcher `scores`) reordered by the matcher's
     score plus `weight` times the entry's lexical score as a share of the best lexical score among
-    them. The share, not the raw BM25, because BM25 grows with the question's length; only the
-    matcher's candidates take part (an entry no phrase matches is no answer)."""
+    them, plus `learned_weight` times its `learned` probability (see learned). The share, not the
+    raw BM25, because BM25 grows with the question's length; only the matcher's candidates take
+    part (an entry no phrase matches is no answer)."""
     best = max((lexical.get(i, 0.0) for i in ranked), default=0.0) or 1.0
-    fused = {i: scores[i] + weight * lexical.get(i, 0.0) / best for i in ranked}
+    extra = learned or {}
+    fused = {
+        i: scores[i] + weight * lexical.get(i, 0.0) / best + learned_weight * extra.get(i, 0.0)
+        for i in ranked
+    }
     order = {i: n for n, i in enumerate(ranked)}
     return sorted(ranked, key=lambda i: (-fused[i], order[i]))

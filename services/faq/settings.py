@@ -37,3 +37,13 @@ class MatchSettings:
     # each gains this share of its BM25 score over the best one's; 0 turns it off. Chosen on the
     # tuning set and blind round 4; 0.1-0.8 all gain (docs/benchmarks.md, issue 17, fifth part).
     lexical_weight: float = 0.6
+    # The learned signal (see learned), trained on the labelled questions of `_asked.yaml`: each
+    # candidate gains this times its probability; 0 turns the signal off. When the classifier puts
+    # at least `learned_lift` on the matcher's first entry, "I don't know" becomes choices; when it
+    # puts at least `learned_agree` on another entry, a direct answer becomes choices. Chosen by
+    # leave-one-file-out cross-validation (`bench/faq_eval.py --cv`, docs/benchmarks.md, issue 17,
+    # sixth part); a plateau: weight 0.2-0.3, lift 0.6-0.8, agree 0.8-0.9 read within one question.
+    learned_weight: float = 0.2
+    learned_temperature: float = 6.0
+    learned_lift: float = 0.7
+    learned_agree: float = 0.8
