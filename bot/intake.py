@@ -60,13 +60,11 @@ def sanitize(msg: Incoming) -> Incoming:
     file = msg.file
     if file is not None:
         file = replace(file, name=_clean_text(file.name) or "file")
-    return replace(
-        msg,
-        text=_clean_text(msg.text),
-        payload=_clean_text(msg.payload),
-        display_name=_clean_text(msg.display_name) or "",
-        file=file,
-    )
+    text, payload = _clean_text(msg.text), _clean_text(msg.payload)
+    display_name = _clean_text(msg.display_name) or ""
+    if file is None and text is msg.text and payload is msg.payload and display_name is msg.display_name:
+        return msg  # nothing to drop (nearly always): no copy
+    return replace(msg, text=text, payload=payload, display_name=display_name, file=file)
 
 
 def _route_label(msg: Incoming, state: str | None) -> str:
