@@ -16,7 +16,8 @@ Two ways, both in the same run:
 The mix per user: /help, the /ghi help-session flow (the command and five button presses), a dossier
 code, a free-text how-to question, /ngonngu. The echo bot runs the same two ways.
 
-Prints updates/s, p50/p95 latency and the ratio full-stack ÷ echo, on SQLite (temp file) and on
+Prints updates/s, this process's CPU ms per update (full stack; on a shared machine it moves less
+than updates/s), p50/p95 latency and the ratio full-stack ÷ echo, on SQLite (temp file) and on
 PostgreSQL (scratch database created and dropped on the server of --pg); appends them to
 docs/benchmarks.md under "Update cost" (never with --quick). A missed timing goal is reported, not
 an error exit: the machine may be busy.
@@ -297,6 +298,7 @@ async def full_stack(
             await feed(ptb, message_update(u, "/start"), False)
         await channel.drain()
         started = time.perf_counter()
+        cpu_started = time.process_time()
         if concurrent:
             await asyncio.gather(*(user_loop(u) for u in users))
         else:
@@ -308,12 +310,24 @@ async def full_stack(
                     await one_step(u)
         await channel.drain()
         elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
     finally:
         await ptb.shutdown()
         await app.close()
     sent = sum(1 for name, _ in request.calls if name in ("sendMessage", "editMessageText"))
     peak = channel.sequencer.peak
-    return latencies, elapsed, {"bot_api_calls": len(request.calls), "messages_out": sent, "peak": peak}
+    return (
+        latencies,
+        elapsed,
+        {
+            "bot_api_calls": len(request.calls),
+            "messages_out": sent,
+            "peak": peak,
+            # This process's CPU per update (the database server's is not in it): less sensitive
+            # than updates/s to what else the machine runs.
+            "cpu_ms": round(cpu * 1000 / max(1, len(latencies)), 2),
+        },
+    )
 
 
 async def echo(users: list[int], n: int, concurrent: bool) -> tuple[list[float], float]:
@@ -393,6 +407,7 @@ async def run_backend(
             print(
                 f"{name:10} {how:10} {r['label']:4} updates={r['n']} rate={r['rate']:.0f} updates/s "
                 f"p50={r['p50']:.2f} ms p95={r['p95']:.2f} ms"
+                + (f" cpu={extra['cpu_ms']} ms/update" if r["label"] == "full" else "")
             )
         print(
             f"{name:10} {how:10} full-stack ÷ echo (time per update) = {ratio:.1f} "
@@ -402,8 +417,8 @@ async def run_backend(
         if extra["messages_out"] < f["n"]:
             raise SystemExit(f"{name} {how}: {extra['messages_out']} replies for {f['n']} updates: lost")
         rows += [
-            {**f, "backend": name, "how": how, "ratio": ratio},
-            {**e, "backend": name, "how": how, "ratio": None},
+            {**f, "backend": name, "how": how, "ratio": ratio, "cpu_ms": extra["cpu_ms"]},
+            {**e, "backend": name, "how": how, "ratio": None, "cpu_ms": None},
         ]
     return rows
 
@@ -434,16 +449,17 @@ async def main() -> None:
             rows += await run_backend("PostgreSQL", url, users, n, args.profile)
     if not args.no_write and not args.quick:
         table = [
-            "| database | processing | stack | updates | updates/s | goal ≥ 500/s | p50 ms | p95 ms "
-            "| full ÷ echo | goal ≤ 3 |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            "| database | processing | stack | updates | updates/s | goal ≥ 500/s | CPU ms/update | p50 ms "
+            "| p95 ms | full ÷ echo | goal ≤ 3 |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in rows:
             full = r["label"] == "full"
             table.append(
                 f"| {r['backend']} | {r['how']} | {'full stack' if full else 'PTB echo'} | {r['n']} "
                 f"| {r['rate']:.0f} "
-                f"| {verdict(r['rate'] >= GOAL_RATE) if full else '—'} | {r['p50']:.2f} | {r['p95']:.2f} "
+                f"| {verdict(r['rate'] >= GOAL_RATE) if full else '—'} "
+                f"| {r['cpu_ms'] if full else '—'} | {r['p50']:.2f} | {r['p95']:.2f} "
                 f"| {format(r['ratio'], '.1f') if full else '—'} "
                 f"| {verdict(r['ratio'] <= GOAL_RATIO) if full else '—'} |"
             )

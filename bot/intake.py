@@ -60,13 +60,11 @@ def sanitize(msg: Incoming) -> Incoming:
     file = msg.file
     if file is not None:
         file = replace(file, name=_clean_text(file.name) or "file")
-    return replace(
-        msg,
-        text=_clean_text(msg.text),
-        payload=_clean_text(msg.payload),
-        display_name=_clean_text(msg.display_name) or "",
-        file=file,
-    )
+    text, payload = _clean_text(msg.text), _clean_text(msg.payload)
+    display_name = _clean_text(msg.display_name) or ""
+    if file is None and text is msg.text and payload is msg.payload and display_name is msg.display_name:
+        return msg  # nothing to drop (nearly always): no copy
+    return replace(msg, text=text, payload=payload, display_name=display_name, file=file)
 
 
 def _route_label(msg: Incoming, state: str | None) -> str:
@@ -269,7 +267,7 @@ class Intake:
                 bundle=bundle,
             )
             await self._reachable_again(session, msg)
-            row = bundle.state if bundle.account is not None else None
+            row = bundle.state
             state_name: str | None = None
             data: dict[str, Any] = {}
             menu: list[Any] = []
@@ -307,11 +305,23 @@ class Intake:
                 replies, new_menu = self._number_buttons(ctx, replies)
                 if not new_menu and ctx.keep_menu:
                     new_menu = menu  # a reminder without options: the open question's list still holds
-            # The bundle already told whether a state row exists: with none before and none after,
-            # skip the write (one round trip less for most updates).
-            if row is not None or bundle.account is None or ctx.state_name is not None or new_menu:
+            # The bundle already told whether a state row exists (for a known account): it is
+            # written back through Core, and with none before and none after not at all.
+            if bundle.person is None:  # a new account: the bundle did not look for a state row
                 await repo.save_dialog_state(
                     session, msg.channel, msg.chat_id, msg.user_id, ctx.state_name, ctx.state, new_menu, now
+                )
+            else:
+                await updates.save_state(
+                    session,
+                    row,
+                    msg.channel,
+                    msg.chat_id,
+                    msg.user_id,
+                    ctx.state_name,
+                    ctx.state,
+                    new_menu,
+                    now,
                 )
             return replies, route, locale, False
 

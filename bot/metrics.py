@@ -33,6 +33,8 @@ class Metrics:
             ["channel", "route", "outcome"],
             registry=r,
         )
+        self._update_counters: dict[tuple[str, str, str], Counter] = {}
+        self._update_timers: dict[str, Histogram] = {}
         self.update_seconds = Histogram(
             "tocns_update_seconds",
             "Time to process one update",
@@ -74,8 +76,16 @@ class Metrics:
 
     def observe_update(self, channel: str, route: str, outcome: str, seconds: float) -> None:
         # Only the kind of route ("command:ghi", "button:ghi", "text", "file"): bounded label values.
-        self.updates.labels(channel, route.split(":", 1)[0] + _route_name(route), outcome).inc()
-        self.update_seconds.labels(channel).observe(seconds)
+        # The labelled children are kept at hand: looking them up cost more than counting.
+        key = (channel, route.split(":", 1)[0] + _route_name(route), outcome)
+        counter = self._update_counters.get(key)
+        if counter is None:
+            counter = self._update_counters[key] = self.updates.labels(*key)
+        counter.inc()
+        timer = self._update_timers.get(channel)
+        if timer is None:
+            timer = self._update_timers[channel] = self.update_seconds.labels(channel)
+        timer.observe(seconds)
 
     def observe_delivery(self, channel: str, result: str, code: str | None = None) -> None:
         self.deliveries.labels(channel, result).inc()

@@ -56,16 +56,29 @@ class Payload:
         head, _, rest = raw.partition(SEPARATOR)
         if head != cls.prefix:
             raise PayloadError(raw)
-        fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+        fields = _FIELDS.get(cls)
+        if fields is None:
+            fields = _fields(cls)
         values = rest.split(SEPARATOR) if fields else []
         if (rest and not fields) or len(values) != len(fields):
             raise PayloadError(raw)
-        hints = typing.get_type_hints(cls)
         try:
-            kwargs = {f.name: _decode(v, hints[f.name]) for f, v in zip(fields, values, strict=True)}
+            kwargs = {name: _decode(v, hint) for (name, hint), v in zip(fields, values, strict=True)}
             return cls(**kwargs)
         except (TypeError, ValueError) as exc:
             raise PayloadError(raw) from exc
+
+
+# (name, type) of each payload class's fields, resolved once per class: every button press unpacks
+# a payload, and resolving the annotations (typing.get_type_hints) cost more than all the rest.
+_FIELDS: dict[type[Payload], tuple[tuple[str, Any], ...]] = {}
+
+
+def _fields(cls: type[Payload]) -> tuple[tuple[str, Any], ...]:
+    hints = typing.get_type_hints(cls)
+    fields = tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+    _FIELDS[cls] = fields
+    return fields
 
 
 def _encode(value: Any, name: str) -> str:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Membership, Person, Unit
+from db.models import Person, Unit
 from db.repositories import core as repo
 from db.repositories import updates
 from services.access import Actor, Grant, Role
@@ -21,22 +21,26 @@ class AccountRef:
     chat_id: str
 
 
-def _actor(person: Person, rows: list[tuple[Membership, Unit | None]]) -> Actor:
+def _actor(
+    person_id: int, display_name: str, locale: str | None, rows: list[tuple[str, Unit | None]]
+) -> Actor:
+    """`rows`: (role, unit) of each active membership, in grant order."""
     grants = tuple(
         Grant(
-            role=Role(m.role),
+            role=Role(role),
             unit_id=u.id if u else None,
             unit_code=u.code if u else None,
             unit_name=u.name if u else None,
             unit_path=u.path if u else None,
         )
-        for m, u in rows
+        for role, u in rows
     )
-    return Actor(person_id=person.id, display_name=person.display_name, locale=person.locale, grants=grants)
+    return Actor(person_id=person_id, display_name=display_name, locale=locale, grants=grants)
 
 
 async def actor_for(session: AsyncSession, person: Person) -> Actor:
-    return _actor(person, await repo.grants_of(session, person.id))
+    rows = [(m.role, u) for m, u in await repo.grants_of(session, person.id)]
+    return _actor(person.id, person.display_name, person.locale, rows)
 
 
 async def resolve(
@@ -51,8 +55,8 @@ async def resolve(
     """Find or create the person behind a channel account; returns (actor, created).
 
     `bundle` (from db.repositories.updates) saves the look-up queries on the hot path."""
-    if bundle is not None and bundle.person is not None:
-        return _actor(bundle.person, bundle.grants), False
+    if bundle is not None and (sender := bundle.person) is not None:
+        return _actor(sender.person_id, sender.display_name, sender.locale, bundle.grants), False
     account = await repo.find_account(session, channel, external_id)
     if account is not None:
         person = await session.get(Person, account.person_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AuditLog
@@ -50,13 +50,18 @@ def contains_personal_data(text: str) -> bool:
     return redact(text) != text
 
 
+# Every dossier look-up runs it: built once, with bound parameters.
+_LOOKUPS_SINCE = select(func.count()).where(
+    AuditLog.action == "dossier.lookup",
+    AuditLog.actor_id == bindparam("person_id"),
+    AuditLog.at >= bindparam("since"),
+)
+
+
 async def lookup_allowed(session: AsyncSession, person_id: int, now: datetime) -> bool:
     """Count this look-up (audit-logged) and say whether the person is within the limit."""
-    since = now - LOOKUP_WINDOW
-    stmt = select(func.count()).where(
-        AuditLog.action == "dossier.lookup", AuditLog.actor_id == person_id, AuditLog.at >= since
-    )
-    done = int((await session.execute(stmt)).scalar_one())
+    params = {"person_id": person_id, "since": now - LOOKUP_WINDOW}
+    done = int((await session.execute(_LOOKUPS_SINCE, params)).scalar_one())
     if done >= LOOKUP_LIMIT:
         return False
     session.add(AuditLog(actor_id=person_id, action="dossier.lookup", target=None, details={}, at=now))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,23 +30,40 @@ def _insert(session: AsyncSession, table: Any) -> Any:
     return sqlite_insert(table)
 
 
+def _count_question(insert_fn: Any) -> Any:
+    return (
+        insert_fn(FaqQuestion)
+        .values(
+            normalized=bindparam("normalized"),
+            count=1,
+            verdict=bindparam("verdict"),
+            answered_entry=bindparam("entry"),
+            first_at=bindparam("now"),
+            last_at=bindparam("now"),
+        )
+        .on_conflict_do_update(
+            index_elements=["normalized"],
+            set_={
+                "count": FaqQuestion.count + 1,
+                "last_at": bindparam("now"),
+                "verdict": bindparam("verdict"),
+                "answered_entry": bindparam("entry"),
+            },
+        )
+    )
+
+
+# Built once per dialect with bound parameters (every question asked runs it).
+_COUNT_QUESTION = {"postgresql": _count_question(pg_insert), "sqlite": _count_question(sqlite_insert)}
+
+
 async def count_question(
     session: AsyncSession, normalized: str, verdict: str, entry_id: str | None, now: datetime
 ) -> None:
     """Add one to a question's count (a new row at 1) in one statement, safe under concurrency."""
-    stmt = _insert(session, FaqQuestion).values(
-        normalized=normalized, count=1, verdict=verdict, answered_entry=entry_id, first_at=now, last_at=now
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["normalized"],
-        set_={
-            "count": FaqQuestion.count + 1,
-            "last_at": now,
-            "verdict": verdict,
-            "answered_entry": entry_id,
-        },
-    )
-    await session.execute(stmt)
+    conn = await session.connection()  # Core: a dict of parameters is not an ORM bulk insert here
+    params = {"normalized": normalized, "verdict": verdict, "entry": entry_id, "now": now}
+    await conn.execute(_COUNT_QUESTION[conn.dialect.name], params)
 
 
 async def prune_processed(session: AsyncSession, before: datetime) -> int:

@@ -3,13 +3,16 @@ from the other core queries because they are the hot path (docs/benchmarks.md, "
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, literal, select
+from sqlalchemy import Executable, Table, bindparam, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
 from db.base import utcnow
 from db.models import ChannelAccount, DialogState, Membership, Person, ProcessedUpdate, Unit
@@ -32,13 +35,53 @@ async def mark_update_seen(session: AsyncSession, key: str) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class AccountBundle:
-    """Everything the intake needs about the sender, fetched in one round trip."""
+class Sender:
+    """The person behind the channel account (plain values: nothing on the hot path needs the ORM
+    object, and building one per update cost more than the query's other rows)."""
 
-    account: ChannelAccount | None
-    person: Person | None
-    grants: list[tuple[Membership, Unit | None]]
-    state: DialogState | None
+    person_id: int
+    display_name: str
+    locale: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StateRow:
+    """The chat's dialog state as it was read (the intake writes it back with `save_state`)."""
+
+    name: str | None
+    data: dict[str, Any] | None
+    menu: list[Any] | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AccountBundle:
+    """Everything the intake needs about the sender, fetched in one round trip. `person` is None
+    when the channel account is unknown (then `state` was not looked at). The units of the
+    grants are ORM objects: services ask `session.get(Unit, …)` for them, which the identity map
+    then answers without a query."""
+
+    person: Sender | None
+    grants: list[tuple[str, Unit | None]]  # (role, unit) of each active membership, in grant order
+    state: StateRow | None
+
+
+_EMPTY = AccountBundle(None, [], None)
+
+# The bundle's columns: the account's presence, the person, each active role with its unit, the
+# state row (its primary key column says whether there is one).
+_COLUMNS = (
+    ChannelAccount.person_id,
+    Person.display_name,
+    Person.locale,
+    Membership.role,
+    Unit,
+    DialogState.channel,
+    DialogState.name,
+    DialogState.data,
+    DialogState.menu,
+    DialogState.updated_at,
+)
 
 
 def _roles_and_state(stmt: Any) -> Any:
@@ -65,23 +108,30 @@ _ACCOUNT = (ChannelAccount.channel == bindparam("channel")) & (
 # Built once with bound parameters: building it anew for every update cost about as much as
 # running it.
 _BUNDLE = _roles_and_state(
-    select(ChannelAccount, Person, Membership, Unit, DialogState)
-    .join(Person, Person.id == ChannelAccount.person_id)
-    .where(_ACCOUNT)
+    select(*_COLUMNS).join(Person, Person.id == ChannelAccount.person_id).where(_ACCOUNT)
 )
+
+
+def _bundle(rows: Sequence[Any], at: int = 0) -> AccountBundle:
+    """Rows whose columns from index `at` on are `_COLUMNS` → the bundle."""
+    first = rows[0]
+    if first[at] is None:
+        return _EMPTY
+    person = Sender(first[at], first[at + 1], first[at + 2])
+    role, unit = at + 3, at + 4
+    grants: list[tuple[str, Unit | None]] = [(r[role], r[unit]) for r in rows if r[role] is not None]
+    s = at + 5
+    state = StateRow(first[s + 1], first[s + 2], first[s + 3], first[s + 4]) if first[s] is not None else None
+    return AccountBundle(person, grants, state)
 
 
 async def account_bundle(
     session: AsyncSession, channel: str, external_id: str, chat_id: str
 ) -> AccountBundle:
-    """Account, person, active roles and the dialog state of (channel, chat, user) in one query."""
+    """Person, active roles and the dialog state of (channel, chat, user) in one query."""
     params = {"channel": channel, "external_id": external_id, "chat_id": chat_id}
     rows = (await session.execute(_BUNDLE, params)).all()
-    if not rows:
-        return AccountBundle(None, None, [], None)
-    account, person, _m, _u, state = rows[0]
-    grants: list[tuple[Membership, Unit | None]] = [(m, u) for _a, _p, m, u, _s in rows if m is not None]
-    return AccountBundle(account, person, grants, state)
+    return _bundle(rows) if rows else _EMPTY
 
 
 def _seen_and_bundle() -> Any:
@@ -99,7 +149,7 @@ def _seen_and_bundle() -> Any:
     fresh = select(func.count()).select_from(seen).scalar_subquery().label("fresh")
     one = select(literal(1).label("one")).subquery("one")
     return _roles_and_state(
-        select(fresh, ChannelAccount, Person, Membership, Unit, DialogState)
+        select(fresh, *_COLUMNS)
         .select_from(one)
         .outerjoin(ChannelAccount, _ACCOUNT)
         .outerjoin(Person, Person.id == ChannelAccount.person_id)
@@ -116,14 +166,68 @@ async def mark_seen_and_bundle(
     trip on PostgreSQL; two statements on SQLite (no data-modifying CTEs there; inline, no cost)."""
     if session.get_bind().dialect.name != "postgresql":
         if not await mark_update_seen(session, key):
-            return False, AccountBundle(None, None, [], None)
+            return False, _EMPTY
         return True, await account_bundle(session, channel, external_id, chat_id)
     params = {"key": key, "at": utcnow(), "channel": channel, "external_id": external_id, "chat_id": chat_id}
     rows = (await session.execute(_SEEN_AND_BUNDLE, params)).all()
     if not rows[0][0]:
-        return False, AccountBundle(None, None, [], None)
-    _fresh, account, person, _m, _u, state = rows[0]
-    if account is None:
-        return True, AccountBundle(None, None, [], None)
-    grants: list[tuple[Membership, Unit | None]] = [(m, u) for _f, _a, _p, m, u, _s in rows if m is not None]
-    return True, AccountBundle(account, person, grants, state)
+        return False, _EMPTY
+    return True, _bundle(rows, 1)
+
+
+# The chat's dialog state written back through Core (the ORM's unit of work cost more than the
+# statement): built once, with bound parameters.
+_STATE = cast(Table, DialogState.__table__)
+_STATE_INSERT = insert(_STATE).values(
+    channel=bindparam("channel"),
+    chat_id=bindparam("chat_id"),
+    user_id=bindparam("user_id"),
+    name=bindparam("name"),
+    data=bindparam("data"),
+    menu=bindparam("menu"),
+    updated_at=bindparam("at"),
+)
+_STATE_UPDATE = (
+    update(_STATE)
+    .where(
+        (_STATE.c.channel == bindparam("k_channel"))
+        & (_STATE.c.chat_id == bindparam("k_chat_id"))
+        & (_STATE.c.user_id == bindparam("k_user_id"))
+    )
+    .values(
+        name=bindparam("name"), data=bindparam("data"), menu=bindparam("menu"), updated_at=bindparam("at")
+    )
+)
+
+
+async def save_state(
+    session: AsyncSession,
+    was: StateRow | None,
+    channel: str,
+    chat_id: str,
+    user_id: str,
+    name: str | None,
+    data: dict[str, Any],
+    menu: list[Any],
+    now: datetime,
+) -> None:
+    """Write the dialog state the bundle read as `was` (None: there was no row) — what
+    db.repositories.core.save_dialog_state does, without loading the row: nothing open before nor
+    after is no write; a row that vanished meanwhile fails like the ORM's flush would (StaleDataError,
+    the update is answered with an error and not half-stored); a row that appeared meanwhile is an
+    IntegrityError (the intake runs the update once more)."""
+    stmt: Executable
+    if was is None:
+        if name is None and not menu:
+            return
+        stmt = _STATE_INSERT
+        keys = {"channel": channel, "chat_id": chat_id, "user_id": user_id}
+    elif name is None and was.name is None and not menu and not was.menu:
+        return
+    else:
+        stmt = _STATE_UPDATE
+        keys = {"k_channel": channel, "k_chat_id": chat_id, "k_user_id": user_id}
+    conn = await session.connection()
+    result = await conn.execute(stmt, {**keys, "name": name, "data": data, "menu": menu, "at": now})
+    if was is not None and result.rowcount != 1:
+        raise StaleDataError(f"dialog state of {channel}:{chat_id}:{user_id} was deleted meanwhile")

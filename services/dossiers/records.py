@@ -8,7 +8,7 @@ from datetime import date, datetime, time
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Dossier, DossierEvent, DossierSubscription, Unit
@@ -195,8 +195,11 @@ async def record(
     return _view(dossier, commune, now)
 
 
+_BY_CODE = select(Dossier).where(Dossier.code == bindparam("code"))  # every look-up: built once
+
+
 async def _by_code(session: AsyncSession, code: str) -> Dossier | None:
-    return (await session.execute(select(Dossier).where(Dossier.code == code))).scalar_one_or_none()
+    return (await session.execute(_BY_CODE, {"code": code})).scalar_one_or_none()
 
 
 async def _load(session: AsyncSession, code: str) -> tuple[Dossier, Unit]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Ticket, Unit
@@ -181,15 +181,22 @@ async def rate(session: AsyncSession, actor: Actor, ticket_id: int, rating: int,
     return await ticket_view(session, t)
 
 
+# Every free-text message outside a dialog runs it: built once, with a bound parameter.
+_INVOLVING = (
+    select(Ticket)
+    .where(
+        ((Ticket.citizen_id == bindparam("pid")) & Ticket.status.in_(ACTIVE))
+        | ((Ticket.claimed_by == bindparam("pid")) & (Ticket.status == Status.CLAIMED.value))
+    )
+    .order_by(Ticket.id)
+)
+
+
 async def involving(session: AsyncSession, actor: Actor) -> tuple[TicketView | None, list[TicketView]]:
     """(the actor's own active request, the tickets they claimed as a helper) in one query — every
     free-text message outside a dialog asks this, so it is one round trip, not two."""
     pid = actor.person_id
-    mine_clause = (Ticket.citizen_id == pid) & Ticket.status.in_(ACTIVE)
-    held_clause = (Ticket.claimed_by == pid) & (Ticket.status == Status.CLAIMED.value)
-    rows = list(
-        (await session.execute(select(Ticket).where(mine_clause | held_clause).order_by(Ticket.id))).scalars()
-    )
+    rows = list((await session.execute(_INVOLVING, {"pid": pid})).scalars())
     mine = [t for t in rows if t.citizen_id == pid and t.status in ACTIVE]
     held = [t for t in rows if t.claimed_by == pid and t.status == Status.CLAIMED.value]
     return (

@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import HelpSession, Unit
@@ -75,14 +75,17 @@ def _view(r: HelpSession) -> SessionView:
     )
 
 
+# Asked by every /ghi: built once, with a bound parameter.
+_LAST_SESSION = (
+    select(HelpSession)
+    .where(HelpSession.volunteer_id == bindparam("person_id"), HelpSession.deleted_at.is_(None))
+    .order_by(HelpSession.logged_at.desc(), HelpSession.id.desc())
+    .limit(1)
+)
+
+
 async def last_session(session: AsyncSession, person_id: int) -> SessionView | None:
-    stmt = (
-        select(HelpSession)
-        .where(HelpSession.volunteer_id == person_id, HelpSession.deleted_at.is_(None))
-        .order_by(HelpSession.logged_at.desc(), HelpSession.id.desc())
-        .limit(1)
-    )
-    row = (await session.execute(stmt)).scalar_one_or_none()
+    row = (await session.execute(_LAST_SESSION, {"person_id": person_id})).scalar_one_or_none()
     return _view(row) if row else None
 
 
