@@ -10,9 +10,11 @@ two other signals re-order the candidates and move the verdict:
 - "I don't know" becomes choices when the learned signal puts at least `learned_lift` on the
   ranking's first entry (the people who asked before put such a question there);
 - the general rules of `services.faq.guards` cap the verdict (a word no entry knows, a close
-  rival's phrase, off-topic talk);
-- a direct answer becomes choices when the signals disagree on the first entry, or when the
-  learned signal puts at least `learned_agree` on another entry.
+  rival's phrase, off-topic talk) — off-topic words cap it at choices only when the learned signal
+  lifts the first entry so (they are the story around a real question);
+- a direct answer becomes choices when the signals disagree on the first entry, when the learned
+  signal puts at least `learned_agree` on another entry, or at least `learned_doubt` on "nothing in
+  the base answers this".
 """
 
 from __future__ import annotations
@@ -57,14 +59,24 @@ def decide(
         extra = learned.entries if learned is not None else {}
         fused = fuse(ranked, scores, lexical or {}, s.lexical_weight, extra, s.learned_weight)
     best = learned.best() if learned is not None else None
-    # The ranking's first entry is weak for the matcher but the people who asked before put
-    # such a question there too: offer it among choices (the guards below still apply).
-    if verdict is Verdict.NONE and best is not None and best[0] == fused[0] and best[1] >= s.learned_lift:
+    # The people who asked before put such a question at the ranking's first entry too.
+    lifted = best is not None and best[0] == fused[0] and best[1] >= s.learned_lift
+    # The first entry is weak for the matcher: offer it among choices (the guards still apply).
+    if verdict is Verdict.NONE and lifted:
         verdict = Verdict.AMBIGUOUS
     if verdict is not Verdict.NONE:
-        verdict = at_most(verdict, cap())
+        limit = cap()
+        # The guards' "I don't know" is off-topic talk ("người yêu", "bóng đá"); in a story that
+        # people who asked before tied to this entry ("con với người yêu cũ… nhận là con") it is
+        # context, not the topic: choices. Never a direct answer.
+        if limit is Verdict.NONE and lifted:
+            limit = Verdict.AMBIGUOUS
+        verdict = at_most(verdict, limit)
     if fused[0] != ranked[0]:  # the signals disagree on the top: offer choices
         verdict = at_most(verdict, Verdict.AMBIGUOUS)
     if best is not None and best[0] != fused[0] and best[1] >= s.learned_agree:
+        verdict = at_most(verdict, Verdict.AMBIGUOUS)
+    # Most people who wrote like this asked for something the base lacks: no direct answer.
+    if learned is not None and learned.none >= s.learned_doubt:
         verdict = at_most(verdict, Verdict.AMBIGUOUS)
     return verdict, fused

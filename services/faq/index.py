@@ -131,7 +131,12 @@ class FaqIndex:
         self._postings = {t: tuple(ix) for t, ix in postings.items()}
         self._build_repair_tables()
         self._lexical = LexicalIndex(self._entries)
-        self._learned = LearnedIndex(asked, [e.id for e in self._entries], self.settings.learned_temperature)
+        self._learned = LearnedIndex(
+            asked,
+            [e.id for e in self._entries],
+            self.settings.learned_temperature,
+            self.settings.learned_smoothing,
+        )
 
     def _build_repair_tables(self) -> None:
         """Tables to repair typos: joined pairs, sound-alikes, the sorted vocabulary, numbers."""

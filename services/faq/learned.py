@@ -42,7 +42,6 @@ _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _GRAMS = (3, 4)
 _GRAM_WEIGHT = 0.3  # a character gram counts this much of a word
-_ALPHA = 0.1  # additive smoothing of each class's feature distribution
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +130,7 @@ class LearnedIndex:
         asked: Iterable[AskedQuestion],
         entry_ids: Sequence[str],
         temperature: float = 6.0,
+        smoothing: float = 0.02,
     ) -> None:
         position = {e: i for i, e in enumerate(entry_ids)}
         counts: dict[int, defaultdict[str, float]] = {}
@@ -155,11 +155,11 @@ class LearnedIndex:
         self._unseen: list[float] = []
         postings: dict[str, list[tuple[int, float]]] = {}
         for slot, y in enumerate(self._classes):
-            mass = sum(counts[y].values()) + _ALPHA * size
-            unseen = math.log(_ALPHA / mass)
+            mass = sum(counts[y].values()) + smoothing * size
+            unseen = math.log(smoothing / mass)
             self._unseen.append(unseen)
             for f, c in counts[y].items():
-                postings.setdefault(f, []).append((slot, math.log((c + _ALPHA) / mass) - unseen))
+                postings.setdefault(f, []).append((slot, math.log((c + smoothing) / mass) - unseen))
         self._postings = {f: tuple(p) for f, p in postings.items()}
 
     def __len__(self) -> int:
