@@ -44,7 +44,8 @@ class MatchSettings:
     # `learned_doubt` on "nothing in the base answers this", a direct answer becomes choices.
     # `learned_smoothing` is the classifier's additive smoothing. Chosen by leave-one-file-out
     # cross-validation (`bench/faq_eval.py --cv`, docs/benchmarks.md, issue 17, sixth and seventh
-    # parts); plateaus: smoothing 0.01-0.03 at temperature 5-6, lift 0.7-0.8, doubt 0.4-0.7.
+    # parts); plateaus: smoothing 0.01-0.03 at temperature 5-6, lift 0.7-0.8 for top-1 (0.7 costs two
+    # "I don't know" on don't-know questions), agree 0.9-0.95, doubt 0.4-0.7.
     learned_weight: float = 0.2
     learned_temperature: float = 6.0
     learned_smoothing: float = 0.02
