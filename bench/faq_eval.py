@@ -64,6 +64,7 @@ DEV_FILES = (
     "faq_eval_blind4.yaml",
     "faq_eval_blind5.yaml",
     "faq_eval_blind6.yaml",
+    "faq_eval_blind7.yaml",
 )
 
 AIM_TOP1 = 0.90

@@ -97,6 +97,47 @@ def test_check_warns_on_an_entry_not_reviewed_for_a_year(tmp_path: Path) -> None
     assert "warning" in result.output and "not reviewed since 2025-06-01" in result.output
 
 
+ASKED = """\
+questions:
+  - {q: "dat lich nop ho so", id: dat-lich, from: "feedback 2026-12"}
+  - {q: "gia vang hom nay", id: null}
+  - {q: "lam giay khai sinh cho con", id: dang-ky-khai-sinh}
+  - {q: "dat lich lam ho chieu", id: dat-lich-cu, from: "feedback 2026-12"}
+"""
+
+
+def test_check_fails_on_a_labelled_question_of_no_entry_naming_the_line(tmp_path: Path) -> None:
+    plant(tmp_path, "Nghị định 118/2025/NĐ-CP")
+    (tmp_path / "_asked.yaml").write_text(ASKED, encoding="utf-8")
+    result = CliRunner().invoke(faq_cli, ["check", str(tmp_path)])
+    assert result.exit_code != 0
+    text = result.output + repr(result.exception)
+    # The fourth question (line 5) names a removed entry; a shipped entry's id is fine in a local
+    # directory (the bot loads both), and null is "don't know".
+    assert f"{tmp_path / '_asked.yaml'}:5: id 'dat-lich-cu' is not an entry" in " ".join(text.split())
+    assert "dang-ky-khai-sinh" not in text
+
+
+def test_check_passes_labelled_questions_of_known_entries(tmp_path: Path) -> None:
+    plant(tmp_path, "Nghị định 118/2025/NĐ-CP")
+    (tmp_path / "_asked.yaml").write_text(ASKED.replace("dat-lich-cu", "dat-lich"), encoding="utf-8")
+    result = CliRunner().invoke(faq_cli, ["check", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "1 entries OK" in result.output
+
+
+def test_check_fails_on_a_malformed_labelled_questions_file(tmp_path: Path) -> None:
+    plant(tmp_path, "Nghị định 118/2025/NĐ-CP")
+    (tmp_path / "_asked.yaml").write_text("questions:\n  - {id: dat-lich}\n", encoding="utf-8")
+    result = CliRunner().invoke(faq_cli, ["check", str(tmp_path)])
+    assert result.exit_code != 0
+    assert "_asked.yaml" in result.output + repr(result.exception)
+
+
+def test_the_shipped_labelled_questions_name_shipped_entries() -> None:
+    assert check_knowledge([KNOWLEDGE], TODAY).ok
+
+
 def test_a_newer_law_is_not_mistaken_for_the_old_one(tmp_path: Path) -> None:
     plant(tmp_path, "Luật Việc làm 2025")
     assert check_knowledge([tmp_path], TODAY, registry_dirs=[KNOWLEDGE]).ok

@@ -17,7 +17,8 @@ Unknown words are repaired before scoring: joined pairs ("khaisinh"), sound-alik
 edit distance (rapidfuzz) and nearby numbers ("8 tuổi" ~ "dưới 6 tuổi"). A word typed with marks
 that differ from every spelling in the knowledge base ("vàng" for "vắng") counts only in part.
 
-The verdict comes from the thresholds of `MatchSettings`, capped by the general rules of
+The verdict comes from the thresholds of `MatchSettings`; `services.faq.fusion` then lets the
+lexical and learned signals re-order the candidates and move it, under the general rules of
 `services.faq.guards` (a word no entry knows, a close rival's whole phrase, off-topic talk).
 """
 
@@ -41,11 +42,12 @@ from services.faq.documents import RawDoc as _RawDoc
 from services.faq.documents import accents_of as _accents_of
 from services.faq.documents import entry_texts as _entry_texts
 from services.faq.entries import FaqEntry, load_entries
-from services.faq.guards import Verdict, at_most
+from services.faq.fusion import decide, threshold_verdict
+from services.faq.guards import Verdict
 from services.faq.guards import cap as guard_cap
 from services.faq.keyboard import strip_tone_key
-from services.faq.learned import AskedQuestion, LearnedIndex, Posterior, load_asked
-from services.faq.lexical import LexicalIndex, fuse
+from services.faq.learned import AskedQuestion, LearnedIndex, load_asked
+from services.faq.lexical import LexicalIndex
 from services.faq.marks import entry_spellings, same_sound_marks
 from services.faq.settings import MatchSettings
 from services.faq.text import BELOW, Token, analyze, canonical_token, filler_words, phonetic_key
@@ -129,7 +131,12 @@ class FaqIndex:
         self._postings = {t: tuple(ix) for t, ix in postings.items()}
         self._build_repair_tables()
         self._lexical = LexicalIndex(self._entries)
-        self._learned = LearnedIndex(asked, [e.id for e in self._entries], self.settings.learned_temperature)
+        self._learned = LearnedIndex(
+            asked,
+            [e.id for e in self._entries],
+            self.settings.learned_temperature,
+            self.settings.learned_smoothing,
+        )
 
     def _build_repair_tables(self) -> None:
         """Tables to repair typos: joined pairs, sound-alikes, the sorted vocabulary, numbers."""
@@ -186,45 +193,22 @@ class FaqIndex:
             return FaqMatch(Verdict.NONE, (), normalized)
         flat = {i: score for i, (score, _) in scores.items()}
         ranked = break_ties(question, ranked, flat, self._titles, self.settings.tie_gap, self._title_weight)
-        hits = [FaqHit(self._docs[i].entry, scores[i][0]) for i in ranked]
-        verdict = self._verdict(hits, top_coverage=scores[ranked[0]][1])
-        fused, learned = self._fuse(question, q, ranked, flat, tokens)
-        best = learned.best() if learned is not None else None
-        # The ranking's first entry is weak for the matcher but the people who asked before put
-        # such a question there too: offer it among choices (the guards below still apply).
-        lift = self.settings.learned_lift
-        if verdict is Verdict.NONE and best is not None and best[0] == fused[0] and best[1] >= lift:
-            verdict = Verdict.AMBIGUOUS
-        if verdict is not Verdict.NONE:
-            near = hits[0].score - self.settings.rival_gap
-            rivals = [self._docs[i] for i in ranked[1:4] if scores[i][0] >= near]
-            verdict = at_most(verdict, guard_cap(question, q, self._docs[ranked[0]], rivals))
-        if fused[0] != ranked[0]:  # the signals disagree on the top: offer choices
-            verdict = at_most(verdict, Verdict.AMBIGUOUS)
-        if best is not None and best[0] != fused[0] and best[1] >= self.settings.learned_agree:
-            verdict = at_most(verdict, Verdict.AMBIGUOUS)
-        hits = [FaqHit(self._docs[i].entry, flat[i]) for i in fused]
-        return FaqMatch(verdict, tuple(hits[: max(limit, 1)]), normalized)
-
-    def _fuse(
-        self,
-        question: str,
-        q: _Question,
-        ranked: list[int],
-        flat: dict[int, float],
-        tokens: Sequence[Token],
-    ) -> tuple[list[int], Posterior | None]:
-        """The matcher's candidates re-ordered by the lexical and learned signals (only those the
-        weights turn on), and the learned posterior when that signal is on."""
         s = self.settings
+        second = scores[ranked[1]][0] if len(ranked) > 1 else 0.0
+        verdict = threshold_verdict(s, scores[ranked[0]][0], second, top_coverage=scores[ranked[0]][1])
         learned = None
         if s.learned_weight > 0.0 and len(self._learned):
             learned = self._learned.posterior([t.text for t in tokens])
-        if s.lexical_weight <= 0.0 and learned is None:
-            return ranked, None
-        lexical = self._lexical.scores(question, q.terms) if s.lexical_weight > 0.0 else {}
-        extra = learned.entries if learned is not None else {}
-        return fuse(ranked, flat, lexical, s.lexical_weight, extra, s.learned_weight), learned
+        lexical = self._lexical.scores(question, q.terms) if s.lexical_weight > 0.0 else None
+
+        def cap() -> Verdict:
+            near = scores[ranked[0]][0] - s.rival_gap
+            rivals = [self._docs[i] for i in ranked[1:4] if scores[i][0] >= near]
+            return guard_cap(question, q, self._docs[ranked[0]], rivals)
+
+        verdict, fused = decide(s, ranked, flat, verdict, lexical, learned, cap)
+        hits = [FaqHit(self._docs[i].entry, flat[i]) for i in fused]
+        return FaqMatch(verdict, tuple(hits[: max(limit, 1)]), normalized)
 
     def _title_weight(self, word: str) -> float:
         """A typed word's weight when titles break a tie: its rarity, or a little for filler."""
@@ -410,13 +394,3 @@ class FaqIndex:
             if used[term] <= q.counts.get(term, 1):
                 matched += self._idf[term] * conf
         return matched
-
-    def _verdict(self, ranked: Sequence[FaqHit], top_coverage: float) -> Verdict:
-        s = self.settings
-        top = ranked[0].score
-        second = ranked[1].score if len(ranked) > 1 else 0.0
-        if top < s.floor or (top < s.weak and top_coverage < s.weak_coverage):
-            return Verdict.NONE
-        if top >= s.confident and top - second >= s.margin and top_coverage >= s.explained:
-            return Verdict.CONFIDENT
-        return Verdict.AMBIGUOUS

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -34,7 +34,7 @@ import yaml
 from services.faq.entries import KnowledgeBaseError
 from services.faq.text import normalize_tokens
 
-__all__ = ["ASKED_FILE", "AskedQuestion", "LearnedIndex", "load_asked", "parse_asked"]
+__all__ = ["ASKED_FILE", "AskedQuestion", "LearnedIndex", "check_asked", "load_asked", "parse_asked"]
 
 ASKED_FILE = "_asked.yaml"
 
@@ -42,7 +42,6 @@ _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _GRAMS = (3, 4)
 _GRAM_WEIGHT = 0.3  # a character gram counts this much of a word
-_ALPHA = 0.1  # additive smoothing of each class's feature distribution
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +89,38 @@ def load_asked(dirs: Iterable[Path | str]) -> tuple[AskedQuestion, ...]:
     return tuple(out)
 
 
+def check_asked(dirs: Iterable[Path | str], entry_ids: Collection[str]) -> list[str]:
+    """One error per labelled question whose id is not an entry of `entry_ids`, naming the file and
+    the line ("knowledge/_asked.yaml:12: id 'x' is not an entry"). The index skips such questions
+    silently (an entry may be removed from a local directory); `tocns faq check` reports them.
+    KnowledgeBaseError for an unreadable or malformed file."""
+    errors: list[str] = []
+    for directory in map(Path, dirs):
+        path = directory / ASKED_FILE
+        if not path.is_file():
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+            root = yaml.compose(text, Loader=_YamlLoader)
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            raise KnowledgeBaseError(path, None, f"cannot read YAML: {exc}") from exc
+        asked = parse_asked(yaml.load(text, Loader=_YamlLoader), path)
+        for item, line in zip(asked, _item_lines(root), strict=True):
+            if item.entry_id is not None and item.entry_id not in entry_ids:
+                errors.append(f"{path}:{line}: id '{item.entry_id}' is not an entry")
+    return errors
+
+
+def _item_lines(root: yaml.Node | None) -> list[int]:
+    """The line (from 1) of each item of the `questions` list of a composed `_asked.yaml`."""
+    if not isinstance(root, yaml.MappingNode):
+        return []
+    for key, value in root.value:
+        if key.value == "questions" and isinstance(value, yaml.SequenceNode):
+            return [item.start_mark.line + 1 for item in value.value]
+    return []
+
+
 def features(words: Sequence[str]) -> dict[str, float]:
     """Word, word-pair and character-gram counts of a question's normalised topic words."""
     out: defaultdict[str, float] = defaultdict(float)
@@ -131,6 +162,7 @@ class LearnedIndex:
         asked: Iterable[AskedQuestion],
         entry_ids: Sequence[str],
         temperature: float = 6.0,
+        smoothing: float = 0.02,
     ) -> None:
         position = {e: i for i, e in enumerate(entry_ids)}
         counts: dict[int, defaultdict[str, float]] = {}
@@ -155,11 +187,11 @@ class LearnedIndex:
         self._unseen: list[float] = []
         postings: dict[str, list[tuple[int, float]]] = {}
         for slot, y in enumerate(self._classes):
-            mass = sum(counts[y].values()) + _ALPHA * size
-            unseen = math.log(_ALPHA / mass)
+            mass = sum(counts[y].values()) + smoothing * size
+            unseen = math.log(smoothing / mass)
             self._unseen.append(unseen)
             for f, c in counts[y].items():
-                postings.setdefault(f, []).append((slot, math.log((c + _ALPHA) / mass) - unseen))
+                postings.setdefault(f, []).append((slot, math.log((c + smoothing) / mass) - unseen))
         self._postings = {f: tuple(p) for f, p in postings.items()}
 
     def __len__(self) -> int:

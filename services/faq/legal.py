@@ -7,7 +7,9 @@ them and reports:
 - an **error** for a citation (`legal_basis` or a source's `document`) of a document the registry
   says was replaced on or before `today`;
 - a **warning** for an entry not reviewed for 12 months, an entry with `needs_review`, an entry
-  without sources, and a cited document number the registry does not know.
+  without sources, and a cited document number the registry does not know;
+- an **error** for a labelled question of `_asked.yaml` (`services.faq.learned`) whose id is not an
+  entry, naming the file and line.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from services.faq.entries import FaqEntry, KnowledgeBaseError, load_entries
+from services.faq.learned import check_asked
 
 __all__ = [
     "LEGAL_FILE",
@@ -154,4 +157,9 @@ def check_knowledge(
     unique = dict.fromkeys(Path(d).resolve() for d in (*registry_dirs, *dirs))
     registry = load_registry(unique)
     errors, warnings = check_entries(entries, registry, today)
+    # A local directory's labelled questions may name shipped entries too (the bot loads both).
+    checked = {Path(d).resolve() for d in dirs}
+    others = [d for d in registry_dirs if Path(d).resolve() not in checked]
+    known = {e.id for e in entries} | {e.id for e in load_entries(others)}
+    errors += check_asked(dirs, known)
     return KnowledgeReport(entries, registry, tuple(errors), tuple(dict.fromkeys(warnings)))

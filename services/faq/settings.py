@@ -39,11 +39,16 @@ class MatchSettings:
     lexical_weight: float = 0.6
     # The learned signal (see learned), trained on the labelled questions of `_asked.yaml`: each
     # candidate gains this times its probability; 0 turns the signal off. When the classifier puts
-    # at least `learned_lift` on the matcher's first entry, "I don't know" becomes choices; when it
-    # puts at least `learned_agree` on another entry, a direct answer becomes choices. Chosen by
-    # leave-one-file-out cross-validation (`bench/faq_eval.py --cv`, docs/benchmarks.md, issue 17,
-    # sixth part); a plateau: weight 0.2-0.3, lift 0.6-0.8, agree 0.8-0.9 read within one question.
+    # at least `learned_lift` on the ranking's first entry, "I don't know" (the thresholds', or the
+    # off-topic guard's) becomes choices; when it puts at least `learned_agree` on another entry, or
+    # `learned_doubt` on "nothing in the base answers this", a direct answer becomes choices.
+    # `learned_smoothing` is the classifier's additive smoothing. Chosen by leave-one-file-out
+    # cross-validation (`bench/faq_eval.py --cv`, docs/benchmarks.md, issue 17, sixth and seventh
+    # parts); plateaus: smoothing 0.01-0.03 at temperature 5-6, lift 0.7-0.8 for top-1 (0.7 costs two
+    # "I don't know" on don't-know questions), agree 0.9-0.95, doubt 0.4-0.7.
     learned_weight: float = 0.2
     learned_temperature: float = 6.0
-    learned_lift: float = 0.7
-    learned_agree: float = 0.8
+    learned_smoothing: float = 0.02
+    learned_lift: float = 0.8
+    learned_agree: float = 0.9
+    learned_doubt: float = 0.5
