@@ -122,8 +122,12 @@ class Dispatcher:
         lease = timedelta(seconds=max(60.0, self.batch / self.settings.rate_per_second * 4))
         async with self.sessions() as session, session.begin():
             items = await outbox.claim(session, tuple(self.senders), self.batch, lease)
-        for item in items:
+        for n, item in enumerate(items):
             if self._stop.is_set():
+                # Stopping: the rest of the batch goes back to the queue now rather than when the
+                # lease runs out (a restarted worker would otherwise wait minutes to send them).
+                async with self.sessions() as session, session.begin():
+                    await outbox.unclaim(session, [i.id for i in items[n:]])
                 break
             await self.deliver(item)
         return len(items)

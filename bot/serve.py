@@ -88,11 +88,15 @@ async def serve(app: App, channels: list[Channel], webapp: web.Application) -> N
         log.info("stopping")
         for stopper in reversed(stoppers):
             await stopper()
+        # The dispatcher before the channels: its send in flight goes through a channel's client.
+        # With the channel stopped first, that send hung until its HTTP timeout (30 s), past the
+        # grace period of `docker stop` (10 s): the SIGKILL then cost a push its "sent" mark, and
+        # it went out twice after the restart.
+        app.dispatcher.stop()
+        await dispatcher_task
         for channel in reversed(started):
             with contextlib.suppress(Exception):
                 await channel.stop()
-        app.dispatcher.stop()
-        await dispatcher_task
         watch.stop()
         await watch_task
         log.info(watch.summary())

@@ -113,6 +113,11 @@ async def release(session: AsyncSession, item_id: int, delay: float) -> None:
         row.next_attempt_at = utcnow() + timedelta(seconds=delay)
 
 
+async def unclaim(session: AsyncSession, item_ids: list[int]) -> None:
+    """Claimed rows this worker will not send after all (it is stopping): due again at once."""
+    await repo.unclaim(session, item_ids)
+
+
 async def summary(session: AsyncSession) -> list[tuple[str, str, int]]:
     """(kind, status, count) for `tocns outbox status`."""
     return await repo.outbox_summary(session)

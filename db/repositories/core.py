@@ -298,6 +298,17 @@ async def claim_due(
     return rows
 
 
+async def unclaim(session: AsyncSession, row_ids: list[int]) -> None:
+    """Give claimed rows back (still pending, due as they were): another worker, or this one after
+    a restart, takes them at once instead of after the lease."""
+    if row_ids:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(row_ids), OutboxMessage.status == "pending")
+            .values(claimed_until=None)
+        )
+
+
 async def outbox_row(session: AsyncSession, row_id: int) -> OutboxMessage | None:
     return await session.get(OutboxMessage, row_id)
 

@@ -227,3 +227,63 @@ async def test_kill_mid_fanout_loses_nothing_and_duplicates_at_most_one_per_kill
     assert texts == expected
     assert set(per_chat) == set(expected)
     assert duplicates <= kills
+
+
+async def claimed_pending(url: str) -> int:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            stmt = select(func.count()).where(
+                OutboxMessage.status == "pending", OutboxMessage.claimed_until.is_not(None)
+            )
+            return int((await conn.execute(stmt)).scalar_one())
+    finally:
+        await engine.dispose()
+
+
+# `docker stop` (and systemd's default is longer) sends SIGTERM, then SIGKILL after 10 s.
+STOP_GRACE = 10.0
+
+
+async def test_sigterm_mid_fanout_stops_in_the_grace_period_and_sends_nothing_twice(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A deploy stops the worker in the middle of a fan-out. It must exit by itself before the
+    SIGKILL (a killed worker may leave one push sent but unmarked: a duplicate), and give back the
+    rest of its claimed batch so the next start sends it at once, not after the lease."""
+    await enqueue(db_url)
+    async with FakeBotApi() as api:
+        bot = Bot(tmp_path, bot_env(tmp_path, api, db_url))
+
+        def delivered() -> int:
+            return len(api.calls_to("sendMessage"))
+
+        try:
+            await bot.start()
+            await wait_for(lambda: delivered() >= KILL_AFTER, 40, f"{KILL_AFTER} deliveries", bot)
+            assert bot.proc is not None
+            bot.proc.send_signal(signal.SIGTERM)
+            try:
+                code = await asyncio.to_thread(bot.proc.wait, STOP_GRACE)
+            except subprocess.TimeoutExpired:
+                bot.kill()
+                raise AssertionError(f"running {STOP_GRACE:.0f} s after SIGTERM:\n{bot.log()}") from None
+            assert code == 0, bot.log()
+            at_stop = delivered()
+            assert at_stop < MESSAGES, "the fan-out finished before the stop: raise MESSAGES"
+            assert await claimed_pending(db_url) == 0, "claims left behind by a clean stop"
+            await bot.start()
+
+            async def drained() -> bool:
+                return (await outbox_counts(db_url)).get("pending", 0) == 0
+
+            # Well under the 60 s lease: the given-back rows are sent at once.
+            await wait_for(drained, 40, "an empty outbox", bot)
+        finally:
+            bot.terminate()
+        counts = await outbox_counts(db_url)
+        per_chat = Counter(int(c.params["chat_id"]) for c in api.calls_to("sendMessage"))
+
+    assert counts == {"sent": MESSAGES}
+    assert set(per_chat) == {7_000_000 + i for i in range(MESSAGES)}
+    assert max(per_chat.values()) == 1, "a clean stop sent a push twice"
