@@ -44,7 +44,10 @@ def build(settings: Settings) -> App:
     resources = Resources()
     resources[ROUTER] = router
     try:  # the FAQ knowledge base (shipped + faq.local_dir); a bad entry stops start-up
-        resources[FAQ_INDEX] = build_faq_index(settings.extra, ROOT / "knowledge", base=Path.cwd())
+        cache = Path(settings.app.cache_dir) if settings.app.cache_dir else None
+        resources[FAQ_INDEX] = build_faq_index(
+            settings.extra, ROOT / "knowledge", base=Path.cwd(), cache_dir=cache
+        )
     except ValueError as exc:
         raise StartupError(str(exc).splitlines()[0]) from None
     intake = Intake(

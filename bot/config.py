@@ -35,6 +35,8 @@ class AppSettings(_Section):
     dialog_idle_minutes: int = Field(30, ge=1, le=7 * 24 * 60)
     bot_name: str = "Trợ lý Tổ công nghệ số"
     flood_limit_per_10s: int = Field(20, ge=1)
+    # Built things kept between starts (the FAQ index); relative to the working directory; "" = none.
+    cache_dir: str = ".tocns-cache"
 
     @field_validator("timezone")
     @classmethod
@@ -149,6 +151,7 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "TOCNS_WEBHOOK_PUBLIC_URL": ("telegram", "webhook_public_url"),
     "TOCNS_TIMEZONE": ("app", "timezone"),
     "TOCNS_LOCALE": ("app", "locale"),
+    "TOCNS_CACHE_DIR": ("app", "cache_dir"),
     "TOCNS_WEB_HOST": ("web", "host"),
     "TOCNS_WEB_PORT": ("web", "port"),
     "TOCNS_WEB_PUBLIC_URL": ("web", "public_url"),

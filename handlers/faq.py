@@ -15,6 +15,7 @@ from handlers.handoff_push import StartHandoff
 from handlers.router import Router
 from services import handoff, privacy
 from services.access import Action
+from services.faq import cache as faq_cache
 from services.faq import feedback as faq_feedback
 from services.faq.entries import FaqEntry
 from services.faq.index import FaqIndex, MatchSettings, Verdict
@@ -57,10 +58,13 @@ def faq_config(config: dict[str, Any] | None) -> FaqConfig:
 _CACHE: dict[tuple[Any, ...], FaqIndex] = {}
 
 
-def build_index(config: dict[str, Any] | None, shipped: Path, base: Path | None = None) -> FaqIndex:
+def build_index(
+    config: dict[str, Any] | None, shipped: Path, base: Path | None = None, cache_dir: Path | None = None
+) -> FaqIndex:
     """Validate the `faq` and `handoff` sections and load the knowledge base (shipped + local).
     ValueError (KnowledgeBaseError is one) names the key or the file. The index is cached per
-    set of file versions, so building the app again (tests, CLI) costs nothing."""
+    set of file versions, so building the app again (tests, CLI) costs nothing; with `cache_dir`,
+    also on disk between starts (services.faq.cache)."""
     cfg = faq_config(config)
     handoff.settings_from(config)
     dirs = [shipped]
@@ -75,7 +79,7 @@ def build_index(config: dict[str, Any] | None, shipped: Path, base: Path | None 
     key = tuple(stamp)
     index = _CACHE.get(key)
     if index is None:
-        index = FaqIndex.from_dirs(dirs, settings)
+        index = faq_cache.load_or_build(cache_dir, key, lambda: FaqIndex.from_dirs(dirs, settings))
         _CACHE.clear()
         _CACHE[key] = index
     return index
