@@ -5,7 +5,8 @@
 FROM python:3.11-slim AS base
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    MPLCONFIGDIR=/home/tocns/.cache/matplotlib TOCNS_WEB_HOST=0.0.0.0 TOCNS_WEB_PORT=8080
+    MPLCONFIGDIR=/home/tocns/.cache/matplotlib TOCNS_CACHE_DIR=/home/tocns/.cache/tocns \
+    TOCNS_WEB_HOST=0.0.0.0 TOCNS_WEB_PORT=8080
 RUN useradd --create-home --uid 10001 tocns
 WORKDIR /app
 
