@@ -4,28 +4,10 @@ something the base lacks."""
 
 from __future__ import annotations
 
-from datetime import date
-
-from services.faq.entries import Category, FaqEntry, Where
 from services.faq.index import FaqIndex, Verdict
 from services.faq.learned import AskedQuestion
 from services.faq.settings import MatchSettings
-
-
-def entry(entry_id: str, title: str, *synonyms: str) -> FaqEntry:
-    return FaqEntry(
-        id=entry_id,
-        title=title,
-        title_en=entry_id,
-        synonyms=synonyms or (title,),
-        audience="Người dân",
-        where=(Where.PORTAL,),
-        summary=title,
-        steps=("Làm theo hướng dẫn.",),
-        last_reviewed=date(2026, 11, 1),
-        category=Category.PROCEDURE,
-    )
-
+from tests.faq_helpers import entry
 
 ENTRIES = [
     entry("nhan-con", "Đăng ký nhận cha con", "nhận con", "công nhận cha con"),

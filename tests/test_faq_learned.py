@@ -5,33 +5,18 @@ from __future__ import annotations
 import importlib.util
 import shutil
 import sys
-from datetime import date
 from pathlib import Path
 
 import pytest
 
-from services.faq.entries import Category, FaqEntry, KnowledgeBaseError, Where
+from services.faq.entries import KnowledgeBaseError
 from services.faq.index import FaqIndex, Verdict
 from services.faq.learned import AskedQuestion, LearnedIndex, load_asked
 from services.faq.settings import MatchSettings
 from services.faq.text import normalize_tokens
+from tests.faq_helpers import entry
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def entry(entry_id: str, title: str, *synonyms: str) -> FaqEntry:
-    return FaqEntry(
-        id=entry_id,
-        title=title,
-        title_en=entry_id,
-        synonyms=synonyms or (title,),
-        audience="Người dân",
-        where=(Where.PORTAL,),
-        summary=title,
-        steps=("Làm theo hướng dẫn.",),
-        last_reviewed=date(2026, 11, 1),
-        category=Category.PROCEDURE,
-    )
 
 
 # Two neighbours the entries' own words cannot tell apart: a first card and a replacement.

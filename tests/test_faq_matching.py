@@ -5,13 +5,11 @@ from __future__ import annotations
 import importlib.util
 import sys
 import unicodedata
-from datetime import date
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-from services.faq.entries import Category, FaqEntry, Where
 from services.faq.index import FaqIndex, Verdict
 from services.faq.text import (
     accent_signature,
@@ -23,6 +21,7 @@ from services.faq.text import (
 )
 from services.text import fold_words as fold
 from services.text import strip_diacritics
+from tests.faq_helpers import entry
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -243,22 +242,6 @@ def test_number_near_a_zero_padded_number_does_not_crash() -> None:
 
 
 # -- matching logic on a tiny synthetic knowledge base ---------------------------------------
-
-
-def entry(entry_id: str, title: str, *synonyms: str) -> FaqEntry:
-    return FaqEntry(
-        id=entry_id,
-        title=title,
-        title_en=entry_id,
-        synonyms=synonyms or (title,),
-        audience="Người dân",
-        where=(Where.PORTAL,),
-        summary=title,
-        steps=("Làm theo hướng dẫn.",),
-        portal_url="https://dichvucong.gov.vn",
-        last_reviewed=date(2026, 11, 1),
-        category=Category.PROCEDURE,
-    )
 
 
 def test_more_specific_phrase_wins_on_synthetic_entries() -> None:
