@@ -53,6 +53,32 @@ def test_fold_strips_marks_case_and_punctuation() -> None:
     assert fold("  --  ") == ""
 
 
+@pytest.mark.parametrize(
+    ("voice_typed", "typed"),
+    [
+        ("đăng ký vi en ai di", "đăng ký vneid"),  # English letter names
+        ("vi ét ét ai đi là app gì", "vssid là app gì"),
+        ("xê xê xê đê mất rồi", "cccd mất rồi"),  # Vietnamese letter names
+        ("bê hát y tê hết hạn", "bhyt hết hạn"),
+        ("tải i tắc mô bai", "tải etax mobile"),  # app names as the phone heard them
+        ("bà nội muốn cài da lô", "bà nội muốn cài zalo"),
+    ],
+)
+def test_voice_typed_acronyms_and_app_names_read_as_typed(voice_typed: str, typed: str) -> None:
+    assert normalize(voice_typed) == normalize(typed)
+
+
+@pytest.mark.parametrize("text", ["em đi ai đi", "ai đi em", "mẹ em đi bệnh viện", "anh ơi em hỏi"])
+def test_ordinary_words_are_not_read_as_letters(text: str) -> None:
+    # letter names that spell no known acronym stay words
+    assert not set(normalize(text).split()) & {"vneid", "cccd", "bhyt", "dvc", "otp", "atm", "sim"}
+
+
+def test_a_voice_typed_app_name_finds_its_entry(index: FaqIndex) -> None:
+    assert top_id(index, "vi ét ét ai đi là app gì") == "ung-dung-vssid"
+    assert top_id(index, "tải i tắc mô bai") == "etax-mobile"
+
+
 def test_d_with_stroke_becomes_d() -> None:
     assert fold("đ Đ") == "d d"
     assert normalize("đổi căn cước") == normalize("doi can cuoc")

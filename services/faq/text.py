@@ -105,6 +105,35 @@ def _is_ward(tokens: list[Token], i: int) -> bool:
     return before not in v.NOT_WARD_BEFORE and after not in v.NOT_WARD_AFTER
 
 
+def _spellings_of(names: list[str]) -> list[str]:
+    """Every string the letter names can spell (a name may stand for two letters)."""
+    out = [""]
+    for name in names:
+        out = [prefix + letter for prefix in out for letter in v.LETTER_NAMES[name]]
+    return out
+
+
+def _spelled(tokens: list[Token]) -> list[Token]:
+    """An acronym spelled out by voice typing ("vi en ai di") becomes the acronym ("vneid"): the
+    longest run of three to six letter names, from each position, that spells one of ACRONYMS."""
+    out: list[Token] = []
+    i = 0
+    while i < len(tokens):
+        found = None
+        for n in range(min(6, len(tokens) - i), 2, -1):
+            names = [t.text for t in tokens[i : i + n]]
+            if all(name in v.LETTER_NAMES for name in names):
+                found = next((w for w in _spellings_of(names) if w in v.ACRONYMS), None)
+                if found is not None:
+                    out.append(Token(found))
+                    i += n
+                    break
+        if found is None:
+            out.append(tokens[i])
+            i += 1
+    return out
+
+
 def _expand(tokens: list[Token]) -> list[Token]:
     out: list[Token] = []
     for i, token in enumerate(tokens):
@@ -296,7 +325,7 @@ def filler_words() -> frozenset[str]:
 @lru_cache(maxsize=16384)
 def analyze(text: str) -> tuple[Token, ...]:
     """The full pipeline: the topic words of `text` with their accent signatures."""
-    return tuple(_strip(_bounds(_bequest(_lost(_join(_expand(_split(text))))))))
+    return tuple(_strip(_bounds(_bequest(_lost(_join(_expand(_spelled(_split(text)))))))))
 
 
 def normalize_tokens(text: str) -> tuple[str, ...]:

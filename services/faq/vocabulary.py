@@ -196,6 +196,84 @@ WARD = "phuong"
 NOT_WARD_BEFORE = frozenset({"don", "dia", "da", "song", "dong", "tay", "nam", "bac"})
 NOT_WARD_AFTER = frozenset({"tien", "an", "phap", "thuc", "trinh", "huong", "cham"})
 
+# Voice typing spells an acronym out letter by letter, as the phone heard its letters' names —
+# English ("vi en ai di" = VNeID, "vi ét ét ai đi" = VssID) or Vietnamese ("xê xê xê đê" = CCCD,
+# "bê hát y tê" = BHYT). Folded letter names -> the letters they may stand for; a run of three or
+# more of them that spells one of ACRONYMS becomes that word (services/faq/text.py, `_spelled`).
+LETTER_NAMES: Mapping[str, str] = {
+    "a": "a",
+    "ay": "a",
+    "be": "b",
+    "bi": "b",
+    "xe": "c",
+    "xi": "c",
+    "ce": "c",
+    "si": "cs",
+    "de": "d",
+    "di": "dz",
+    "e": "e",
+    "i": "ei",
+    "ep": "f",
+    "gi": "g",
+    "ge": "g",
+    "gie": "g",
+    "hat": "h",
+    "et": "hs",
+    "ech": "hs",
+    "ai": "i",
+    "ca": "k",
+    "cay": "k",
+    "ka": "k",
+    "eo": "l",
+    "el": "l",
+    "em": "m",
+    "mo": "m",
+    "en": "n",
+    "no": "n",
+    "o": "o",
+    "ou": "o",
+    "pe": "p",
+    "pi": "p",
+    "quy": "q",
+    "kiu": "q",
+    "er": "r",
+    "ti": "t",
+    "te": "t",
+    "u": "u",
+    "diu": "u",
+    "iu": "u",
+    "ve": "v",
+    "vi": "v",
+    "ich": "x",
+    "y": "y",
+    "oai": "y",
+    "zet": "z",
+    "det": "z",
+}
+ACRONYMS = frozenset(
+    {
+        "vneid",
+        "vnid",
+        "vssid",
+        "cccd",
+        "cmnd",
+        "bhyt",
+        "bhxh",
+        "gplx",
+        "gks",
+        "ubnd",
+        "dvc",
+        "lltp",
+        "otp",
+        "atm",
+        "sim",
+        "qr",
+        "ekyc",
+        "vnpt",
+        "etax",
+    }
+)
+
 # Word pairs rewritten as a whole, mostly into one token because the parts are ambiguous once
 # folded ("cửa" = "của", "căn" = "cần", "đỏ" = "đó", "ánh" = "anh", "hội" = "hỏi") or because
 # users write them joined; a few are plain synonyms ("trên mạng" = "trực tuyến").
@@ -209,6 +287,11 @@ COMPOUNDS: Mapping[tuple[str, str], str] = {
     ("bia", "hong"): "sodo",
     ("o", "to"): "oto",
     ("vn", "eid"): "vneid",
+    # app names as voice typing writes them: "da lô" / "za lô" (Zalo), "i tắc" (eTax), "mô bai" (mobile)
+    ("da", "lo"): "zalo",
+    ("za", "lo"): "zalo",
+    ("i", "tac"): "etax",
+    ("mo", "bai"): "mobile",
     ("vn", "id"): "vneid",
     ("ca", "vet"): "cavet",
     ("ca", "ve"): "cavet",
