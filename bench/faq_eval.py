@@ -12,8 +12,8 @@ faq_eval_blind2.yaml … faq_eval_blind5.yaml were blind rounds and have since b
 sets (their misses were read); faq_eval_blind6.yaml was run before and after issue 17's fifth part
 (misses never printed) and is spent for the next round too; faq_eval_blind7.yaml was run before and
 after the sixth part (the learned signal) and is spent now as well; faq_eval_blind8.yaml was run before
-and after the seventh part and is spent (not yet in the labelled questions: it joins them, and
-tests/test_faq_learned.py's guard moves to the next round, when blind round 9 has been written).
+and after the seventh part and is spent (it joined the labelled questions once blind round 9 was
+written).
 A new blind round is written by someone else before a round of work, run once before and once after
 it, and its misses are never read in between.
 A file whose name has "blind" in it is held to the issue-17 goals (top-1 >= 95 %, top-3 >= 99 %,
@@ -67,6 +67,7 @@ DEV_FILES = (
     "faq_eval_blind5.yaml",
     "faq_eval_blind6.yaml",
     "faq_eval_blind7.yaml",
+    "faq_eval_blind8.yaml",
 )
 
 AIM_TOP1 = 0.90

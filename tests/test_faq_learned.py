@@ -127,4 +127,4 @@ def test_shipped_questions_are_what_the_bench_script_writes() -> None:
     finally:
         sys.path.remove(str(ROOT / "bench"))
     assert (ROOT / "knowledge" / "_asked.yaml").read_text(encoding="utf-8") == module.render()
-    assert "blind8" not in module.render()  # a blind round joins only after its "after" run
+    assert "blind9" not in module.render()  # a blind round joins only after its "after" run
