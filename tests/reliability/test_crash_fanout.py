@@ -86,6 +86,10 @@ async def outbox_counts(url: str) -> dict[str, int]:
         await engine.dispose()
 
 
+async def drained(url: str) -> bool:
+    return (await outbox_counts(url)).get("pending", 0) == 0
+
+
 async def expire_claims(url: str) -> int:
     """Fast-forward the dead worker's lease: its claimed, unsent rows become claimable now."""
     engine = create_engine(url)
@@ -202,11 +206,7 @@ async def test_kill_mid_fanout_loses_nothing_and_duplicates_at_most_one_per_kill
             assert at_kill < MESSAGES, "the fan-out finished before the kill: raise MESSAGES"
             expired = await expire_claims(db_url)
             await bot.start()
-
-            async def drained() -> bool:
-                return (await outbox_counts(db_url)).get("pending", 0) == 0
-
-            await wait_for(drained, 40, "an empty outbox", bot)
+            await wait_for(lambda: drained(db_url), 40, "an empty outbox", bot)
         finally:
             bot.terminate()
         counts = await outbox_counts(db_url)
@@ -273,12 +273,8 @@ async def test_sigterm_mid_fanout_stops_in_the_grace_period_and_sends_nothing_tw
             assert at_stop < MESSAGES, "the fan-out finished before the stop: raise MESSAGES"
             assert await claimed_pending(db_url) == 0, "claims left behind by a clean stop"
             await bot.start()
-
-            async def drained() -> bool:
-                return (await outbox_counts(db_url)).get("pending", 0) == 0
-
             # Well under the 60 s lease: the given-back rows are sent at once.
-            await wait_for(drained, 40, "an empty outbox", bot)
+            await wait_for(lambda: drained(db_url), 40, "an empty outbox", bot)
         finally:
             bot.terminate()
         counts = await outbox_counts(db_url)
