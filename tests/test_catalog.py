@@ -38,3 +38,17 @@ def test_every_literal_key_used_in_code_exists() -> None:
             if not cat.has(key) and not key.endswith("."):
                 missing.append(f"{path.name}: {key}")
     assert not missing, missing
+
+
+def test_an_edited_catalog_is_read_again_and_apps_do_not_share_tables(tmp_path: Path) -> None:
+    """Catalog.load reads the files once per process while they stay the same (every app build and
+    every `tocns` command loads it); an edited file is read again."""
+    for lang in ("vi", "en"):
+        (tmp_path / lang).mkdir()
+        (tmp_path / lang / "core.yaml").write_text("hello: Xin chào\n", encoding="utf-8")
+    first = Catalog.load(tmp_path)
+    assert first.text("vi", "core.hello") == "Xin chào"
+    first.messages["vi"]["core.hello"] = "changed by one app"
+    assert Catalog.load(tmp_path).text("vi", "core.hello") == "Xin chào"
+    (tmp_path / "vi" / "core.yaml").write_text("hello: Chào anh/chị\n", encoding="utf-8")
+    assert Catalog.load(tmp_path).text("vi", "core.hello") == "Chào anh/chị"
