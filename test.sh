@@ -38,4 +38,6 @@ if [ -n "$DEBS" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $DEBS; } >/dev/null 2>&1 ||
     echo "(không cài được / could not install:$DEBS — the tests that need them are skipped)" >&2
 fi
-exec .venv/bin/python -m pytest -p no:cacheprovider -rs "$@"
+# In parallel, one worker per core (pytest-xdist; each worker has its own PostgreSQL database and
+# temporary files). TOCNS_TEST_WORKERS=0 runs everything in this one process (easier to debug).
+exec .venv/bin/python -m pytest -p no:cacheprovider -rs -n "${TOCNS_TEST_WORKERS:-logical}" "$@"

@@ -36,6 +36,7 @@ Fixtures and helpers:
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import itertools
 import os
 import shutil
@@ -75,16 +76,20 @@ def node_missing_reason() -> str | None:
 
 
 def ensure_node_modules() -> None:
-    """`npm ci` (pinned by package-lock.json) into tests/e2e/node_modules when it is missing."""
-    if (E2E_DIR / "node_modules" / "telegram-test-api").is_dir():
-        return
-    subprocess.run(
-        ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-        cwd=E2E_DIR,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    """`npm ci` (pinned by package-lock.json) into tests/e2e/node_modules when it is missing. The
+    suite runs in parallel workers (pytest-xdist): a file lock makes the others wait for the one
+    that installs instead of running a second `npm ci` into the same folder."""
+    with (E2E_DIR / ".npm-ci.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (E2E_DIR / "node_modules" / "telegram-test-api").is_dir():
+            return
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=E2E_DIR,
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
 
 
 class Emulator:
