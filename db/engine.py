@@ -28,7 +28,12 @@ def create_engine(
             engine = create_async_engine(url, echo=echo, async_creator=creator(database))
             _tune_sqlite(engine, 0, wait_ms=int(busy_timeout * 1000))
             return engine
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": busy_timeout})
+        if database is not None:  # a file: connections whose close cannot hang (db/sqlite_threaded.py)
+            from db.sqlite_threaded import creator as threaded_creator
+
+            engine = create_async_engine(url, echo=echo, async_creator=threaded_creator(url, busy_timeout))
+        else:
+            engine = create_async_engine(url, echo=echo, connect_args={"timeout": busy_timeout})
         _tune_sqlite(engine, int(busy_timeout * 1000))
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
