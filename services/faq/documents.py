@@ -38,7 +38,6 @@ class Question:
     # Words typed as such and every time with marks: term -> the accent signatures typed.
     marked: dict[str, frozenset[str]] = field(default_factory=dict)
     words: tuple[Token, ...] = ()  # the question's words, one per position
-    term_set: frozenset[str] = frozenset()  # the keys of `terms`, for quick disjointness tests
 
     @property
     def total(self) -> float:

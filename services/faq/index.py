@@ -127,6 +127,14 @@ class FaqIndex:
             for term in raw.vocab | raw.context:
                 postings.setdefault(term, []).append(i)
         self._docs = tuple(docs)
+        # term -> (entry, phrase) of every phrase holding it: a question visits only the phrases it
+        # shares a word with (a question shares some word with most entries, and few phrases).
+        phrase_postings: dict[str, list[tuple[int, int]]] = {}
+        for i, doc in enumerate(self._docs):
+            for j, phrase in enumerate(doc.phrases):
+                for term in phrase.terms:
+                    phrase_postings.setdefault(term, []).append((i, j))
+        self._phrase_postings = {t: tuple(ix) for t, ix in phrase_postings.items()}
         self._titles = tuple(title_words(entry) for entry in self._entries)
         self._postings = {t: tuple(ix) for t, ix in postings.items()}
         self._build_repair_tables()
@@ -182,9 +190,16 @@ class FaqIndex:
         normalized = " ".join(t.text for t in tokens)
         q = self._question(tokens)
         candidates: set[int] = set()
+        shared: dict[int, set[int]] = {}  # entry -> its phrases that share a word with the question
         for term in q.terms:
             candidates.update(self._postings.get(term, ()))
-        scores = {i: self._score(self._docs[i], q) for i in candidates}
+            for i, j in self._phrase_postings.get(term, ()):
+                shared.setdefault(i, set()).add(j)
+        # An entry no phrase of which shares a word scores nothing (its context words alone never do).
+        scores = {
+            i: self._score(self._docs[i], q, sorted(shared[i])) if i in shared else (0.0, 0.0)
+            for i in candidates
+        }
         ranked = sorted(
             (i for i, (score, _) in scores.items() if score > 0.0),
             key=lambda i: (-scores[i][0], self._docs[i].entry.id),
@@ -233,7 +248,7 @@ class FaqIndex:
         for token in tokens:
             typed.setdefault(token.text, set()).add(token.accent)
         marked = {t: frozenset(a) for t, a in typed.items() if "" not in a and t in self._idf}
-        return _Question(positions, weights, terms, counts, marked, tuple(tokens), frozenset(terms))
+        return _Question(positions, weights, terms, counts, marked, tuple(tokens))
 
     def _resolve(self, token: Token, age: bool = False) -> _Candidates:
         """Vocabulary terms a question word may stand for, with a confidence in (0, 1]."""
@@ -342,8 +357,9 @@ class FaqIndex:
 
     # -- scoring -------------------------------------------------------------------------------
 
-    def _score(self, doc: _Doc, q: _Question) -> tuple[float, float]:
-        """(score, share of the question's weight that the entry explains)."""
+    def _score(self, doc: _Doc, q: _Question, shared: Sequence[int]) -> tuple[float, float]:
+        """(score, share of the question's weight that the entry explains); `shared` are the
+        positions in `doc.phrases` of the phrases that share a word with the question."""
         s = self.settings
         total = q.total
         # Words this entry writes with other marks than typed mean something else here.
@@ -351,10 +367,8 @@ class FaqIndex:
         # The best phrase is the one most fully present in the question and, among those, the
         # one that explains most of the question.
         best = 0.0
-        asked = q.term_set
-        for phrase in doc.phrases:
-            if phrase.terms.isdisjoint(asked):  # nothing of it in the question (most phrases)
-                continue
+        for j in shared:
+            phrase = doc.phrases[j]
             matched = self._phrase_match(phrase.tokens, q, other)
             if matched:
                 cover = matched / phrase.total
