@@ -32,8 +32,8 @@ from db.models import OutboxMessage
 from tests.fakes.bot_api import FakeBotApi
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-MESSAGES = 2_000
-KILL_AFTER = 300  # delivered before the kill
+MESSAGES = 1_000
+KILL_AFTER = 200  # delivered before the kill
 READY_LINE = "tocns is running"
 
 # The real CLI, with PTB's own 30 msg/s limiter lifted (overall_max_rate=0 disables it).
