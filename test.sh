@@ -38,6 +38,8 @@ if [ -n "$DEBS" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $DEBS; } >/dev/null 2>&1 ||
     echo "(không cài được / could not install:$DEBS — the tests that need them are skipped)" >&2
 fi
-# In parallel, one worker per core (pytest-xdist; each worker has its own PostgreSQL database and
-# temporary files). TOCNS_TEST_WORKERS=0 runs everything in this one process (easier to debug).
-exec .venv/bin/python -m pytest -p no:cacheprovider -rs -n "${TOCNS_TEST_WORKERS:-logical}" "$@"
+# In parallel (pytest-xdist; each worker has its own PostgreSQL database and temporary files): one
+# worker per core and one more, since many tests wait on a bot process or a clock rather than the CPU.
+# TOCNS_TEST_WORKERS=0 runs everything in this one process (easier to debug).
+WORKERS="${TOCNS_TEST_WORKERS:-$(( $(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1) + 1 ))}"
+exec .venv/bin/python -m pytest -p no:cacheprovider -rs -n "$WORKERS" "$@"
