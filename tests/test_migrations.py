@@ -53,3 +53,20 @@ async def test_refuses_to_start_behind_without_auto_migrate(app: App, tmp_path: 
     finally:
         await other.close()
     await migrate.upgrade(app.engine, url)
+
+
+def test_the_quick_start_up_check_reads_the_same_heads_as_alembic() -> None:
+    """`pending` answers "up to date" from the migration files' revision ids without importing
+    Alembic; they must name the heads Alembic computes (else every start takes the slow path)."""
+    assert migrate._written_heads() == migrate.head_revisions("sqlite://")
+
+
+async def test_pending_after_one_step_down_and_on_an_empty_database(app: App) -> None:
+    url = app.settings.database.url
+    assert not await migrate.pending(app.engine, url)
+    await migrate.downgrade(app.engine, url, "0017@-1")  # only the newest head steps back
+    assert await migrate.pending(app.engine, url)
+    await migrate.downgrade(app.engine, url, "base")  # the version table is emptied
+    assert await migrate.pending(app.engine, url)
+    await migrate.upgrade(app.engine, url)
+    assert not await migrate.pending(app.engine, url)
