@@ -58,13 +58,19 @@ async def get(session: AsyncSession, code: str) -> UnitView:
 async def upsert_rows(session: AsyncSession, rows: Iterable[UnitRow]) -> tuple[int, int]:
     """Insert or rename units; parents must come before children. Returns (added, updated)."""
     added = updated = 0
+    rows = list(rows)
+    # One query for every unit named (each start of the demo tops up ~1,300 units: one query per row
+    # and parent was most of `tocns run --seed-demo`'s start-up); units added here join the map.
+    known = await repo.units_by_codes(
+        session, [r.code for r in rows] + [r.parent_code for r in rows if r.parent_code]
+    )
     for row in rows:
-        unit = await repo.unit_by_code(session, row.code)
-        parent = await repo.unit_by_code(session, row.parent_code) if row.parent_code else None
+        unit = known.get(row.code)
+        parent = known.get(row.parent_code) if row.parent_code else None
         if row.parent_code and parent is None:
             raise NotFound("errors.unit_not_found", code=row.parent_code)
         if unit is None:
-            await repo.add_unit(session, row.code, row.name, row.kind, parent)
+            known[row.code] = await repo.add_unit(session, row.code, row.name, row.kind, parent)
             added += 1
         elif unit.name != row.name or unit.kind != row.kind:
             unit.name, unit.kind = row.name, row.kind

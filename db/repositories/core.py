@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -145,6 +146,17 @@ async def members_with_role(
 
 async def unit_by_code(session: AsyncSession, code: str) -> Unit | None:
     return (await session.execute(select(Unit).where(Unit.code == code))).scalar_one_or_none()
+
+
+async def units_by_codes(session: AsyncSession, codes: Iterable[str]) -> dict[str, Unit]:
+    """The units of these codes that exist, by code (in chunks: SQLite limits bound parameters)."""
+    wanted = sorted(set(codes))
+    found: dict[str, Unit] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        for unit in (await session.execute(select(Unit).where(Unit.code.in_(chunk)))).scalars():
+            found[unit.code] = unit
+    return found
 
 
 async def unit_by_id(session: AsyncSession, unit_id: int) -> Unit | None:
