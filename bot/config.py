@@ -13,14 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from handlers.faq import FaqConfig
 from handlers.settings import FeatureSettings
-from services import kpi
+from services import kpi, yamlfile
 from services.handoff.hours import HandoffSettings
 from services.kpi.settings import KpiSettings
 from services.sessions.values import LoggingConfig
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
-# libyaml's loader when PyYAML has it (several times faster; every `tocns` command reads the file).
-_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class ConfigError(Exception):
@@ -174,7 +172,7 @@ def load_settings(
     env = dict(os.environ if environ is None else environ)
     cfg_path = Path(path or env.get("TOCNS_CONFIG") or DEFAULT_CONFIG)
     try:
-        raw = yaml.load(cfg_path.read_text(encoding="utf-8"), Loader=_YamlLoader) or {}
+        raw = yamlfile.load(cfg_path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {cfg_path} (set TOCNS_CONFIG)") from None
     except yaml.YAMLError as exc:

@@ -9,11 +9,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import yaml
+from services import yamlfile
 
-# libyaml's loader when PyYAML has it: the pure-Python one took ~0.8 s for the catalog on a slow
-# 2-core machine, paid by every `tocns` command and every app the tests build.
-_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 LANGUAGES = ("vi", "en")
 DEFAULT_LANGUAGE = "vi"
@@ -43,16 +40,16 @@ class Catalog:
     def load(cls, directory: Path = LOCALES_DIR) -> Catalog:
         """The catalog of `directory`, read once per process while its files stay the same (the
         key is every file's path, size and modification time)."""
-        files = tuple(sorted(f for lang in LANGUAGES for f in (directory / lang).glob("*.yaml")))
-        key = tuple((str(f), st.st_size, st.st_mtime_ns) for f in files for st in (f.stat(),))
+        files = {lang: sorted((directory / lang).glob("*.yaml")) for lang in LANGUAGES}
+        stats = ((f, f.stat()) for lang in LANGUAGES for f in files[lang])
+        key = tuple((str(f), st.st_size, st.st_mtime_ns) for f, st in stats)
         messages = _loaded.get(key)
         if messages is None:
             messages = {}
             for lang in LANGUAGES:
                 flat: dict[str, str] = {}
-                for file in sorted((directory / lang).glob("*.yaml")):
-                    data = yaml.load(file.read_text(encoding="utf-8"), Loader=_YamlLoader) or {}
-                    _flatten(file.stem, data, flat)
+                for file in files[lang]:
+                    _flatten(file.stem, yamlfile.load(file.read_text(encoding="utf-8")) or {}, flat)
                 messages[lang] = flat
             _loaded.clear()  # one version kept: an edited catalog replaces the old one
             _loaded[key] = messages

@@ -12,11 +12,9 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from services import yamlfile
+
 __all__ = ["Category", "FaqEntry", "KnowledgeBaseError", "Where", "load_entries", "load_entry"]
-
-
-# libyaml's loader is ~10x faster than the pure-Python one; both are "safe".
-_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class Where(StrEnum):
@@ -90,7 +88,7 @@ class KnowledgeBaseError(ValueError):
 def load_entry(path: Path) -> FaqEntry:
     """Read and validate one YAML entry; its id must equal the file stem."""
     try:
-        raw: Any = yaml.load(path.read_text(encoding="utf-8"), Loader=_YamlLoader)
+        raw: Any = yamlfile.load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise KnowledgeBaseError(path, None, f"cannot read YAML: {exc}") from exc
     if not isinstance(raw, dict):

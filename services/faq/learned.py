@@ -31,14 +31,13 @@ from typing import Any
 
 import yaml
 
+from services import yamlfile
 from services.faq.entries import KnowledgeBaseError
 from services.faq.text import normalize_tokens
 
 __all__ = ["ASKED_FILE", "AskedQuestion", "LearnedIndex", "check_asked", "load_asked", "parse_asked"]
 
 ASKED_FILE = "_asked.yaml"
-
-_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _GRAMS = (3, 4)
 _GRAM_WEIGHT = 0.3  # a character gram counts this much of a word
@@ -82,7 +81,7 @@ def load_asked(dirs: Iterable[Path | str]) -> tuple[AskedQuestion, ...]:
         if not path.is_file():
             continue
         try:
-            raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_YamlLoader)
+            raw = yamlfile.load(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
             raise KnowledgeBaseError(path, None, f"cannot read YAML: {exc}") from exc
         out.extend(parse_asked(raw, path))
@@ -101,10 +100,10 @@ def check_asked(dirs: Iterable[Path | str], entry_ids: Collection[str]) -> list[
             continue
         try:
             text = path.read_text(encoding="utf-8")
-            root = yaml.compose(text, Loader=_YamlLoader)
+            root = yaml.compose(text, Loader=yamlfile.SafeLoader)
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
             raise KnowledgeBaseError(path, None, f"cannot read YAML: {exc}") from exc
-        asked = parse_asked(yaml.load(text, Loader=_YamlLoader), path)
+        asked = parse_asked(yamlfile.load(text), path)
         for item, line in zip(asked, _item_lines(root), strict=True):
             if item.entry_id is not None and item.entry_id not in entry_ids:
                 errors.append(f"{path}:{line}: id '{item.entry_id}' is not an entry")
