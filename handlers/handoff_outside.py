@@ -1,14 +1,16 @@
 """A hand-off outside any dialog: after /huy, a dossier look-up or a night's sleep, the plain text and
-the photos of someone with an open ticket still go to it; /xong ends it; /huy says what happens to it."""
+the photos of someone with an open ticket still go to it; /xong ends it; /huy says what happens to it.
+Asking for a person in words («tôi muốn gặp người hỗ trợ») starts a hand-off as /hotro does."""
 
 from __future__ import annotations
 
 from handlers.core import Button, Context
-from handlers.handoff import close_ticket, relay_message, withdraw
+from handlers.handoff import begin, close_ticket, relay_message, withdraw
 from handlers.handoff_push import TicketAction
 from handlers.router import Router
 from services import handoff
 from services.access import Role
+from services.handoff.intent import asks_for_person
 from services.handoff.tickets import TicketView
 
 router = Router(private_only=True)
@@ -26,6 +28,16 @@ async def to_open_ticket(ctx: Context) -> bool:
     """Outside any dialog (after /huy, a look-up, a night's sleep), plain text of someone with an
     open hand-off goes to it: the citizen's to their ticket, the helper's to the one they hold."""
     return await _route_outside_dialog(ctx)
+
+
+@router.text(priority=50)
+async def asks_for_a_person(ctx: Context) -> bool:
+    """«cho tôi gặp tình nguyện viên», «talk to a human»: the hand-off, not FAQ entries about
+    volunteers (runs after the dossier-code look-up, before the FAQ)."""
+    if not asks_for_person(ctx.msg.text or ""):
+        return False
+    await begin(ctx)
+    return True
 
 
 @router.on_media()

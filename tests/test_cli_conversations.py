@@ -93,6 +93,19 @@ async def test_script_is_not_throttled(seeded_app: App) -> None:
     assert "hơi nhanh" not in out.getvalue()
 
 
+async def test_bare_switch_lists_demo_users_instead_of_asking_the_faq(seeded_app: App) -> None:
+    from bot.channels.console import chat, find_demo_user
+
+    out = io.StringIO()
+    user = find_demo_user("dan")
+    assert user is not None
+    await chat(seeded_app, user, ["#as", "#as tnv", "/toi"], out)
+    text = out.getvalue()
+    assert "Người dùng demo:" in text and "canbo" in text
+    assert "chưa hiểu" not in text  # not sent to the FAQ as a question
+    assert "bây giờ là Trần Văn Minh" in text
+
+
 async def test_console_shows_pushes_as_they_arrive_by_name(
     seeded_app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -282,3 +282,87 @@ async def test_demo_seed_gives_ratings_for_the_satisfaction_indicator(seeded_app
     assert rows and all(1 <= r.rating <= 5 for r in rows if r.rating is not None)
     assert len({r.unit_id for r in rows}) >= 3
     assert len(rows) == len({(r.id) for r in rows}) and len(rows) <= 5 * 13 * 2
+
+
+async def test_asking_for_a_person_in_words_starts_the_hand_off(seeded_app: App) -> None:
+    """A citizen who writes that they want a person (no command, no diacritics) gets the hand-off,
+    not FAQ entries about volunteers; a question that only mentions volunteers stays a question."""
+    freeze(seeded_app, MON_0900)
+    ba_tu = ChatDriver(seeded_app, "8850", "Bà Tư")
+    said = await ba_tu.send("toi muon gap nguoi ho tro")
+    assert "xã/phường nào" in said.text, said.text
+    said = await ba_tu.send("thuan hoa")
+    await ba_tu.press(said.button("Phường Thuận Hóa"))
+    said = await ba_tu.send("Tôi không biết làm giấy khai sinh cho cháu")
+    assert "phiếu #" in said.text, said.text
+    async with seeded_app.sessions() as s:
+        ticket = await handoff.active_ticket(s, await person_of(seeded_app, ba_tu))
+    assert ticket is not None and ticket.unit_name == "Phường Thuận Hóa"
+    ticket_id = ticket.id
+    new = [p for p in await pushes(seeded_app) if p[0].startswith(f"ticket:{ticket_id}:new:")]
+    assert {"demo-tnv", "demo-tnv2"} <= {chat for _, chat, _ in new}
+
+    other = ChatDriver(seeded_app, "8851", "Anh Sáu")
+    said = await other.send("Cho tôi nói chuyện với người thật")
+    assert "xã/phường nào" in said.text, said.text
+    await other.send("/huy")
+    said = await other.send("tinh nguyen vien nop ho so giup dan thi dung tai khoan cua ai")
+    assert "xã/phường nào" not in said.text
+    assert "VNeID" in said.text or "Tổ công nghệ số" in said.text, said.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "toi muon gap nguoi ho tro",
+        "Tôi muốn gặp tình nguyện viên của xã",
+        "🙋 Gặp người hỗ trợ",
+        "người hỗ trợ",
+        "Tình nguyện viên ơi",
+        "cho em gặp người hướng dẫn với ạ",
+        "liên hệ tổ công nghệ số",
+        "xin gap tnv",
+        "I want to talk to a human",
+        "can I speak with a volunteer",
+    ],
+)
+def test_words_that_ask_for_a_person(text: str) -> None:
+    from services.handoff.intent import asks_for_person
+
+    assert asks_for_person(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "tinh nguyen vien nop giup dan",
+        "tình nguyện viên giữ mật khẩu vneid của dân có được không",
+        "làm căn cước có cần tình nguyện viên đi cùng không",
+        "may la nguoi that hay may",
+        "gặp nhân viên bưu điện nhận kết quả",
+        "tôi cần hỗ trợ",  # too vague: the FAQ's choices (with «Gặp người hỗ trợ») answer it
+        "",
+    ],
+)
+def test_words_that_only_mention_helpers(text: str) -> None:
+    from services.handoff.intent import asks_for_person
+
+    assert not asks_for_person(text)
+
+
+def test_no_labelled_faq_question_is_taken_for_a_call_for_a_person() -> None:
+    """The FAQ benchmarks' questions (2,900 of them, written by people) all stay questions."""
+    from pathlib import Path
+
+    import yaml
+
+    from services.handoff.intent import asks_for_person
+
+    root = Path(__file__).resolve().parent.parent / "bench" / "data"
+    taken = []
+    for path in sorted(root.glob("faq_eval*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        items = data if isinstance(data, list) else next(v for v in data.values() if isinstance(v, list))
+        taken += [item["q"] for item in items if asks_for_person(item["q"])]
+    assert len(list(root.glob("faq_eval*.yaml"))) >= 2
+    assert taken == []

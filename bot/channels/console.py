@@ -112,7 +112,7 @@ async def _converse(
     interactive = lines is None
     async for raw in _source(lines):
         line = raw.rstrip("\n")
-        if line.startswith(SWITCH_PREFIX):
+        if line.startswith(SWITCH_PREFIX) or line.strip() == SWITCH_PREFIX.strip():  # "#as": the list
             other = find_demo_user(line[len(SWITCH_PREFIX) :].strip())
             if other is None:
                 out.write("Người dùng demo:\n" + demo_users_text() + "\n")
