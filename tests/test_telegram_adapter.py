@@ -156,6 +156,11 @@ async def test_renderer_keyboards_splitting_and_files(api: FakeBotApi) -> None:
         await renderer.send(5, Reply("\n\n".join(["đoạn " * 500] * 3), buttons))
         sent = api.calls_to("sendMessage")
         assert len(sent) == 3 and all("reply_markup" not in c.params for c in sent[:2])
+        # Exactly the Bot API's sendMessage fields tocns means (no nulls, no PTB leftovers).
+        assert [sorted(c.params) for c in sent] == [["chat_id", "text"]] * 2 + [
+            ["chat_id", "reply_markup", "text"]
+        ]
+        assert sent[0].params["chat_id"] == 5 and sent[0].params["text"].startswith("đoạn đoạn")
         assert sent[2].params["reply_markup"] == {
             "inline_keyboard": [
                 [
@@ -253,6 +258,7 @@ async def test_button_edits_the_message_and_is_answered(tg: Tg) -> None:
     assert await tg.post(callback_update(4, "lang:en", message_id=77)) == 200
     edit = tg.api.calls_to("editMessageText")[0].params
     assert (edit["message_id"], edit["chat_id"], edit["text"]) == (77, 11, "Switched to English.")
+    assert set(edit) <= {"chat_id", "message_id", "text", "reply_markup"}
     assert [c.params["callback_query_id"] for c in tg.api.calls_to("answerCallbackQuery")] == ["cb4"]
     assert len(tg.api.calls_to("sendMessage")) == 1  # edited, not stacked
 

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
+from telegram import Bot, InputFile, Message
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.kernel import DeliveryError
@@ -21,19 +21,19 @@ MAX_CAPTION = 1024
 T = TypeVar("T")
 
 
-def keyboard(buttons: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
-    """Inline keyboard from Reply buttons (url buttons open a link, the others call back)."""
+def keyboard(buttons: Sequence[Sequence[Button]]) -> dict[str, Any] | None:
+    """Inline keyboard from Reply buttons (url buttons open a link, the others call back), as the
+    Bot API's InlineKeyboardMarkup JSON (core.telegram.org/bots/api#inlinekeyboardmarkup): PTB's
+    InlineKeyboardButton objects cost more to build and serialise again than the whole request."""
     rows = [
         [
-            InlineKeyboardButton(b.label, url=b.url)
-            if b.url
-            else InlineKeyboardButton(b.label, callback_data=b.payload)
+            {"text": b.label, "url": b.url} if b.url else {"text": b.label, "callback_data": b.payload}
             for b in row
         ]
         for row in buttons
         if row
     ]
-    return InlineKeyboardMarkup(rows) if rows else None
+    return {"inline_keyboard": rows} if rows else None
 
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
@@ -118,20 +118,25 @@ class ReplyRenderer:
         for i, part in enumerate(parts):
             await self._send_text(chat_id, part, markup if i == len(parts) - 1 else None, thread_id)
 
+    async def _post(self, method: str, params: dict[str, Any]) -> None:
+        """sendMessage / editMessageText through PTB's own request path — its defaults, the rate
+        limiter, the errors (BadRequest, RetryAfter…) — without PTB building a Message out of the
+        answer, which tocns never reads and which cost as much as the rest of the reply
+        (docs/benchmarks.md, "Update cost"). `Bot._post` is the call under every `Bot.send_*`; the
+        public `do_api_request` warns for methods PTB knows. tests/test_telegram_adapter.py pins
+        what goes over HTTP against the contract fake, so a PTB upgrade that moves it fails there."""
+        await self.bot._post(method, dict(params))  # it fills defaults in place: a retry gets a fresh copy
+
     async def _send_text(
         self, chat_id: int | str, text: str, markup: Any, thread_id: int | None = None
     ) -> None:
-        await self._call(
-            lambda: self.bot.send_message(chat_id, text, reply_markup=markup, message_thread_id=thread_id)
-        )
+        params = {"chat_id": chat_id, "text": text, "reply_markup": markup, "message_thread_id": thread_id}
+        await self._call(lambda: self._post("sendMessage", params))
 
     async def _edit(self, chat_id: int | str, message_id: int, text: str, markup: Any) -> bool:
+        params = {"chat_id": chat_id, "message_id": message_id, "text": text, "reply_markup": markup}
         try:
-            await self._call(
-                lambda: self.bot.edit_message_text(
-                    text, chat_id=chat_id, message_id=message_id, reply_markup=markup
-                )
-            )
+            await self._call(lambda: self._post("editMessageText", params))
         except BadRequest as exc:
             if "not modified" in str(exc).lower():
                 return True
