@@ -324,6 +324,7 @@ async def test_asking_for_a_person_in_words_starts_the_hand_off(seeded_app: App)
         "xin gap tnv",
         "I want to talk to a human",
         "can I speak with a volunteer",
+        "I need help from a volunteer",
     ],
 )
 def test_words_that_ask_for_a_person(text: str) -> None:
@@ -340,6 +341,7 @@ def test_words_that_ask_for_a_person(text: str) -> None:
         "làm căn cước có cần tình nguyện viên đi cùng không",
         "may la nguoi that hay may",
         "gặp nhân viên bưu điện nhận kết quả",
+        "how do volunteers help people file online",
         "tôi cần hỗ trợ",  # too vague: the FAQ's choices (with «Gặp người hỗ trợ») answer it
         "",
     ],

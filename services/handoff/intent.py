@@ -24,7 +24,8 @@ _HELPER = (
 _VI = re.compile(rf"(?<!\bco )\b(?:{_REACH}) (?:(?:voi|mot|1|ben|cua) )?(?:{_HELPER})\b")
 _EN = re.compile(
     r"\b(?:talk|speak|chat)(?: to| with)(?: a| an| some| the)? ?(?:human|person|people|someone|"
-    r"volunteer|agent|real person)\b|\b(?:a|real) (?:human|person) please\b|\bhuman agent\b"
+    r"volunteer|agent|real person)\b|\b(?:a|real) (?:human|person) please\b|\bhuman agent\b|"
+    r"\b(?:need|want)(?: help from| to see)?(?: a| an| some| the)? (?:human|real person|volunteer)\b"
 )
 # The whole message is only the helper («người hỗ trợ», «hỗ trợ trực tiếp», «tình nguyện viên ơi»).
 _ALONE = re.compile(rf"^(?:toi |em |minh )?(?:{_HELPER})(?: oi| a| voi)?$")
