@@ -312,6 +312,9 @@ class Intake:
                     session, msg.channel, msg.chat_id, msg.user_id, ctx.state_name, ctx.state, new_menu, now
                 )
             else:
+                forgotten = session.info.get(updates.FORGOTTEN_DIALOGS)
+                if row is not None and forgotten and (msg.channel, msg.user_id) in forgotten:
+                    row = None  # this update ended the person's own dialogs (a role given up or lost)
                 await updates.save_state(
                     session,
                     row,

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import ChannelAccount, DialogState, Membership, Person, Unit
 from db.repositories import core as repo
+from db.repositories.updates import FORGOTTEN_DIALOGS
 from services.access import Actor, Role
 from services.errors import InvalidInput, NotFound, PermissionDenied
 
@@ -134,6 +135,9 @@ async def forget_dialogs(session: AsyncSession, person_id: int) -> None:
         await session.execute(
             delete(DialogState).where(tuple_(DialogState.channel, DialogState.user_id).in_(pairs))
         )
+        # When the person is the one writing (/roito, closing a team they are in), the intake must
+        # not write back the state it read before: that row is gone on purpose.
+        session.info.setdefault(FORGOTTEN_DIALOGS, set()).update(pairs)
 
 
 async def ended_at(session: AsyncSession, unit_id: int, now: datetime) -> list[int]:

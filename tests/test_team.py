@@ -150,3 +150,21 @@ async def test_toi_shows_this_weeks_own_tally(seeded_app: App) -> None:
     assert counts(after) == (s0 + 1, c0 + 3)
     citizen = demo_driver(seeded_app, "dan")
     assert "tuần này" not in (await citizen.send("/toi")).text
+
+
+async def test_leaving_the_team_on_a_channel_without_buttons(seeded_app: App) -> None:
+    """On the console and Zalo the options are numbered, so the chat has a dialog row while the
+    volunteer picks; leaving ends their dialogs, that row included — the answer must still be saved
+    (it failed with "try again later" and nothing left the team)."""
+    tnv = demo_driver(seeded_app, "tnv", supports_buttons=False)
+    await tnv.send("/ghi")  # a dialog open on this chat: leaving must end it too
+    said = await tnv.send("/roito")
+    assert "1. Tổ CNSCĐ Tổ dân phố 1" in said.text, said.text
+    said = await tnv.send("1")
+    assert "đã rời" in said.text, said.text
+    said = await tnv.send("/toi")
+    assert "chưa tham gia tổ" in said.text
+    said = await tnv.send("/ghi")
+    assert "Anh/chị đã hỗ trợ" not in said.text  # no longer a volunteer
+    said = await tnv.send("2")  # the old numbered options are gone with the dialog
+    assert "đã rời" not in said.text and "sự cố" not in said.text

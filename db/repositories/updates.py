@@ -175,6 +175,10 @@ async def mark_seen_and_bundle(
     return True, _bundle(rows, 1)
 
 
+# `Session.info` key: the (channel, user id) pairs whose dialog states this transaction deleted
+# (services.revocation.forget_dialogs); the intake then has no read state row left to update.
+FORGOTTEN_DIALOGS = "tocns.forgotten_dialogs"
+
 # The chat's dialog state written back through Core (the ORM's unit of work cost more than the
 # statement): built once, with bound parameters.
 _STATE = cast(Table, DialogState.__table__)
