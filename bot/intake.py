@@ -182,10 +182,12 @@ class Intake:
                 actor = await self._mark_seen_after_failure(
                     msg, denied=exc if isinstance(exc, PermissionDenied) else None
                 )
+                # The transaction that knew the person's language was rolled back: ask again.
+                locale = (actor.locale if actor else None) or msg.language_hint or locale
                 generic = isinstance(exc, PermissionDenied) and exc.key == PermissionDenied.key
                 if generic and actor is not None:
                     # Who can do it for *this* person (a citizen, a volunteer, a city leader…).
-                    return Outcome([Reply(refusal_text(self.catalog, actor.locale or locale, actor))])
+                    return Outcome([Reply(refusal_text(self.catalog, locale, actor))])
                 return Outcome([Reply(self.catalog.text(locale, exc.key, **exc.params))])
             except (OperationalError, DBAPIError, OSError, TimeoutError) as exc:
                 if _is_connection_problem(exc):
@@ -198,9 +200,10 @@ class Intake:
             outcome = "error"
             log.exception("update failed channel=%s key=%s route=%s", msg.channel, key_hash, route)
             try:
-                await self._mark_seen_after_failure(msg)
+                actor = await self._mark_seen_after_failure(msg)
             except Exception as exc:
                 raise DatabaseUnavailable(str(exc)) from exc
+            locale = (actor.locale if actor else None) or msg.language_hint or locale
             return Outcome([Reply(self.catalog.text(locale, "core.error"))])
         finally:
             ms = (time.perf_counter() - started) * 1000
@@ -219,13 +222,13 @@ class Intake:
         self, msg: Incoming, denied: PermissionDenied | None = None
     ) -> Actor | None:
         # The failed transaction was rolled back; remember the update so a redelivery of the
-        # same poisoned update does not loop. Refusals are audit-logged (who tried what); the
-        # refused person's roles are returned, to say who can do it for them.
+        # same poisoned update does not loop. Refusals are audit-logged (who tried what). The
+        # person (when known) is returned: their language, and their roles to say who can do it.
         async with self.write_gate.hold(), self.sessions() as session, session.begin():
             self.transactions += 1
             await updates.mark_update_seen(session, msg.update_key)
+            account = await repo.find_account(session, msg.channel, msg.user_id)
             if denied is not None:
-                account = await repo.find_account(session, msg.channel, msg.user_id)
                 await repo.audit(
                     session,
                     account.person_id if account else None,
@@ -233,8 +236,8 @@ class Intake:
                     _route_label(msg, None),
                     {k: str(v) for k, v in denied.params.items()},
                 )
-                if account is not None:
-                    return await people.load_actor(session, account.person_id)
+            if account is not None:
+                return await people.load_actor(session, account.person_id)
         return None
 
     async def _process_fresh_connection(self, msg: Incoming) -> tuple[list[Reply], str, str, bool]:

@@ -61,8 +61,10 @@ async def ask_commune(ctx: Context) -> None:
 
 
 async def take_commune(ctx: Context, value: str) -> None:
-    """A button carries the commune's id; typed words are searched and offered back as buttons."""
-    if value.isdigit():
+    """A button carries the commune's id; typed words are searched and offered back as buttons. A
+    typed number is words too: «2» is not the unit with id 2 (on numbered channels a picked option
+    arrives as its button's payload, so `payload` tells the two apart)."""
+    if value.isdigit() and ctx.msg.payload is not None:
         place = await handoff.commune(ctx.session, int(value))  # checks it is a commune
         current = await handoff.active_ticket(ctx.session, ctx.actor.person_id)
         if current is not None:

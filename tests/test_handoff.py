@@ -368,3 +368,31 @@ def test_no_labelled_faq_question_is_taken_for_a_call_for_a_person() -> None:
         taken += [item["q"] for item in items if asks_for_person(item["q"])]
     assert len(list(root.glob("faq_eval*.yaml"))) >= 2
     assert taken == []
+
+
+async def test_a_typed_number_at_the_commune_step_is_not_a_unit_id(seeded_app: App) -> None:
+    """«2» typed (or left over from an earlier numbered list) used to pick the unit with id 2 — a
+    ward the citizen never chose; «1» (the city) failed in Vietnamese for an English reader."""
+    freeze(seeded_app, MON_0900)
+    lan = ChatDriver(seeded_app, "8860", "Lan", channel="zalo_oa", supports_buttons=False)
+    said = await lan.send("/hotro")
+    assert "xã/phường nào" in said.text
+    said = await lan.send("abc")
+    assert "Không tìm thấy" in said.text
+    said = await lan.send("2")  # searched as a name («Xã A Lưới 2»), never taken as an id
+    assert "viết câu hỏi" not in said.text and "Phú Xuân" not in said.text, said.text
+    said = await lan.send("999999")
+    assert "Không tìm thấy" in said.text, said.text
+    said = await lan.send("thuan hoa")  # the search offers numbered communes: a number picks one
+    assert "1. Phường Thuận Hóa" in said.text, said.text
+    said = await lan.send("1")
+    assert "Phường Thuận Hóa" in said.text and "viết câu hỏi" in said.text, said.text
+
+    ann = ChatDriver(seeded_app, "8861", "Ann")
+    await ann.send("/ngonngu")
+    await ann.press("lang:en")
+    said = await ann.send("/hotro")
+    said = await ann.send("999999")
+    assert "No commune or ward has that name" in said.text, said.text
+    said = await ann.press("step:hotro.commune:1")  # a forged button: the city is no commune
+    assert "This commune was not found" in said.text, said.text
