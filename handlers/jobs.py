@@ -150,6 +150,9 @@ def reason_text(f: Finding, env: JobEnv, lang: str) -> str:
 def suggestion(f: Finding, env: JobEnv, lang: str, week: Period) -> str:
     topic = f.indicator if f.rule == "below_target" else f.rule
     custom = env.settings.suggestions.get(topic, {})
+    if week.kind != "week":  # a month's, quarter's or year's view: what to do is for this week
+        now_week = env.settings.calendar(env.tz).open_week(env.now)
+        week = Period("week", now_week.start, now_week.end)
     number = int(week.key[-2:])
     params = {"deadline": env.deadline(week, lang), "week": env.label(week, lang), "number": number}
     text = custom.get(lang) or custom.get("vi") or env.t(lang, f"reminders.suggest.{topic}", **params)

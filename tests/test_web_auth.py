@@ -189,3 +189,30 @@ async def test_targets_table_exports_as_excel_with_text_cells(seeded_app: App) -
     column = 2 + [str(v) for v in header[2:]].index(next(v for v in header[2:] if "trực tuyến" in str(v)))
     ward = next(row for row in values if row[1] == "19786")
     assert ward[column] == 72
+
+
+async def test_month_and_quarter_views_open_with_their_suggestions(seeded_app: App) -> None:
+    """The «Quý» and «Tháng» pickers: a finding's suggestion names the week to act in; it read the
+    week number off the period's key and failed on «2026-Q4» (HTTP 500)."""
+    clock = Clock()
+    async with server(seeded_app, clock) as base, client() as http:
+        url = link_in((await demo_driver(seeded_app, "lanhdao").send("/web")).text)
+        async with http.get(url) as r:
+            assert r.status == 200
+        today = clock.now.date()
+        quarter = f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+        week = f"{today.isocalendar()[0]}-W{today.isocalendar()[1]:02d}"
+        for query in (
+            f"kind=quarter&period={week}",
+            f"period={quarter}",
+            f"period={today.year - 1}-Q4",
+            f"kind=month&period={week}",
+        ):
+            async with http.get(f"{base}/web/u/19786?{query}") as r:
+                body = await r.text()
+                assert r.status == 200, (query, r.status, body[:300])
+                assert "Phường Thuận Hóa" in body
+        async with http.get(f"{base}/web/u/19786?period={quarter}") as r:
+            body = await r.text()
+        # A quarter below its targets: the findings come with what to do this week.
+        assert "tuần" in body
