@@ -34,11 +34,19 @@ def _deadline(ctx: Context, week_start: date) -> str:
 
 
 def _split(args: str) -> tuple[str, list[str]]:
-    """(week spec, number tokens): numbers are the trailing run of plain integers."""
+    """(week spec, number tokens): numbers are the trailing run of plain integers — or the last eight
+    tokens when at least eight look like numbers («1.200», «1,5»: parse_number then accepts or
+    refuses each; a date spec such as «24.11» stays the week)."""
     tokens = args.split()
     i = len(tokens)
-    while i > 0 and re.fullmatch(r"-?\d+", tokens[i - 1]):
+    while i > 0 and re.fullmatch(r"-?[\d.,]+", tokens[i - 1]):
         i -= 1
+    if len(tokens) - i >= len(reports.FIELDS):
+        i = len(tokens) - len(reports.FIELDS)
+    else:
+        i = len(tokens)
+        while i > 0 and re.fullmatch(r"-?\d+", tokens[i - 1]):
+            i -= 1
     numbers = tokens[i:]
     spec = " ".join(tokens[:i])
     # "tuan 46" with no numbers: the 46 belongs to the week.

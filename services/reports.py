@@ -104,13 +104,28 @@ def pick_week(spec: str, now: datetime | date, cal: Calendar | None = None) -> d
     raise InvalidInput("baocao.errors.bad_week", value=spec[:20])
 
 
+# A count: plain digits, or groups of three set apart by one and the same mark («1.200» as Vietnamese
+# writes it, «1,200», «1 200»). «1,5», «12.5» are decimals and «2 15» two numbers: never read as 15,
+# 125 or 215 (they were, and the wrong count was stored).
+_WHOLE = re.compile(r"\d+|\d{1,3}([.,\s])\d{3}(?:\1\d{3})*")
+_DECIMAL = re.compile(r"\d*[.,]\d+")
+_SEVERAL = re.compile(r"\d+(?:\s+\d+)+")
+
+
 def parse_number(text: str) -> int:
-    t = text.strip().replace(".", "").replace(",", "").replace(" ", "")
-    if t.startswith("-") and t[1:].isdigit():
+    """A whole, non-negative count as an officer types it; InvalidInput says what is wrong."""
+    t = text.strip()
+    shown = t[:20]
+    if t.startswith("-") and (_WHOLE.fullmatch(t[1:].strip()) or _DECIMAL.fullmatch(t[1:].strip())):
         raise InvalidInput("baocao.errors.negative")
-    if not t.isdigit():
-        raise InvalidInput("baocao.errors.not_a_number", value=text.strip()[:20])
-    n = int(t)
+    if _WHOLE.fullmatch(t):
+        n = int(re.sub(r"\D", "", t))
+    elif _DECIMAL.fullmatch(t):
+        raise InvalidInput("baocao.errors.not_whole", value=shown)
+    elif _SEVERAL.fullmatch(t):
+        raise InvalidInput("baocao.errors.several", value=shown, first=t.split()[0], second=t.split()[-1])
+    else:
+        raise InvalidInput("baocao.errors.not_a_number", value=shown)
     if n > MAX_VALUE:
         raise InvalidInput("baocao.errors.too_big")
     return n

@@ -95,6 +95,52 @@ async def test_guided_report_checks_each_answer(seeded_app: App) -> None:
     assert [r.received for r in await stored(seeded_app)] == [100, 112]
 
 
+async def test_decimals_and_two_numbers_are_refused_not_misread(seeded_app: App) -> None:
+    """«1,5» was stored as 15, «12,5» as 125 and «2 15» as 215; «1.200» (Vietnamese thousands) is 1200."""
+    canbo = demo_driver(seeded_app, "canbo")
+    freeze(seeded_app, last_friday())
+    said = await canbo.send("/baocao")
+    assert "(1/8)" in said.text
+    said = await canbo.send("1.200")
+    assert "(2/8)" in said.text
+    for typed, expect in (("1,5", "số thập phân"), ("12.5", "số thập phân"), ("2 15", "sửa 2 15")):
+        said = await canbo.send(typed)
+        assert expect in said.text and "(2/8)" in said.text, (typed, said.text)
+    for value in ("800", "300", "1 000", "950", "3", "45", "20"):
+        said = await canbo.send(value)
+    assert "Đã lưu báo cáo" in said.text, said.text
+    rows = await stored(seeded_app)
+    assert [(r.received, r.received_online, r.resolved) for r in rows] == [(1200, 800, 1000)]
+    # One line: a decimal among the eight numbers is named, not read as a week.
+    said = await canbo.send("/baocao 1,5 1 1 1 1 1 1 1")
+    assert "số thập phân" in said.text and "tuần" not in said.text.split("«")[0], said.text
+    assert len(await stored(seeded_app)) == 1
+
+
+def test_parse_number_reads_counts_as_officers_type_them() -> None:
+    assert [reports.parse_number(t) for t in ("15", "1.200", "1,200", "1 200", "250.000", " 7 ")] == [
+        15,
+        1200,
+        1200,
+        1200,
+        250000,
+        7,
+    ]
+    for typed, key in (
+        ("1,5", "baocao.errors.not_whole"),
+        ("0.5", "baocao.errors.not_whole"),
+        ("1.20", "baocao.errors.not_whole"),
+        ("2 15", "baocao.errors.several"),
+        ("1.2000", "baocao.errors.not_whole"),
+        ("1.200,5", "baocao.errors.not_a_number"),
+        ("-3", "baocao.errors.negative"),
+        ("mười", "baocao.errors.not_a_number"),
+    ):
+        with pytest.raises(InvalidInput) as err:
+            reports.parse_number(typed)
+        assert err.value.key == key, typed
+
+
 async def test_every_problem_listed_and_one_answer_fixed(seeded_app: App) -> None:
     canbo = demo_driver(seeded_app, "canbo")
     freeze(seeded_app, last_friday())
