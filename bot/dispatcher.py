@@ -137,7 +137,7 @@ class Dispatcher:
         reply = Reply.from_payload(item.payload)
         menu = None
         if not sender.supports_buttons and reply.buttons:
-            text, menu = render_numbered(reply.text, reply.buttons)
+            text, menu = render_numbered(reply.text, reply.buttons, letters=reply.letters)
             reply = Reply(text=text, attachment=reply.attachment)
         await self.limiter.wait()
         try:

@@ -370,8 +370,10 @@ class Intake:
         # Where a typed number is an answer (or an option is itself a number), options get letters.
         menu: list[Any] = []
         out: list[Reply] = []
-        lettered = ctx.letter_choices or any(
-            b.label.strip().isdigit() for r in replies for row in r.buttons for b in row
+        lettered = (
+            ctx.letter_choices
+            or any(r.letters for r in replies)
+            or any(b.label.strip().isdigit() for r in replies for row in r.buttons for b in row)
         )
         for reply in replies:
             if not reply.buttons:
@@ -401,13 +403,20 @@ def _letter(index: int) -> str:
     return letters[index] if index < 26 else letters[index // 26 - 1] + letters[index % 26]
 
 
-def render_numbered(text: str, buttons: tuple[tuple[Button, ...], ...]) -> tuple[str, list[Any]]:
-    """Numbered rendering for pushes on channels without buttons (used by the dispatcher)."""
+def render_numbered(
+    text: str, buttons: tuple[tuple[Button, ...], ...], letters: bool = False
+) -> tuple[str, list[Any]]:
+    """Numbered (or lettered) rendering for pushes on channels without buttons (the dispatcher)."""
     lines = [text, ""]
     menu: list[Any] = []
     for button in (b for row in buttons for b in row):
         if button.url:
             lines.append(f"• {button.label}: {button.url}")
+            continue
+        if letters:
+            token = _letter(len(menu))
+            menu.append([button.label, button.payload, token])
+            lines.append(f"{token}. {button.label}")
             continue
         menu.append([button.label, button.payload])
         lines.append(f"{len(menu)}. {button.label}")

@@ -141,11 +141,16 @@ class Reply:
     # A short notice about the pressed button itself (e.g. "this button is out of date"): shown in
     # the button's toast where the channel has one, never replacing the message that was tapped.
     toast: bool = False
+    # Where options are typed (no buttons): a, b, c… instead of 1, 2, 3 — in a conversation relayed
+    # to a person, a typed «2» is a message, never the second option («Đóng phiếu»).
+    letters: bool = False
 
     def to_payload(self) -> dict[str, Any]:
         data: dict[str, Any] = {"text": self.text}
         if self.buttons:
             data["buttons"] = [[[b.label, b.payload, b.url] for b in row] for row in self.buttons]
+        if self.letters:
+            data["letters"] = True
         if self.attachment is not None:
             a = self.attachment
             data["attachment"] = {
@@ -171,7 +176,12 @@ class Reply:
                 data=base64.b64decode(att["data"]),
                 caption=att.get("caption", ""),
             )
-        return cls(text=str(data.get("text", "")), buttons=rows, attachment=attachment)
+        return cls(
+            text=str(data.get("text", "")),
+            buttons=rows,
+            attachment=attachment,
+            letters=bool(data.get("letters", False)),
+        )
 
 
 def short_label(text: str, limit: int = 60) -> str:

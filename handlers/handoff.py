@@ -81,6 +81,7 @@ async def take_commune(ctx: Context, value: str) -> None:
 
 
 def _show_current(ctx: Context, ticket: TicketView) -> None:
+    ctx.letter_choices = True  # what follows is a conversation: see relay_message
     ctx.goto(f"handoff.open:{ticket.id}")
     key = "handoff.current_open" if ticket.status is Status.OPEN else "handoff.current_claimed"
     cancel = [[Button(ctx.t("handoff.buttons.withdraw"), TicketAction("x", ticket.id).pack())]]
@@ -88,6 +89,7 @@ def _show_current(ctx: Context, ticket: TicketView) -> None:
 
 
 async def take_question(ctx: Context, text: str) -> None:
+    ctx.letter_choices = True  # «1» typed next is a message to the helper, not «Huỷ yêu cầu»
     unit_id = int(ctx.state.get("unit") or 0)
     ticket = await handoff.create(ctx.session, ctx.actor, unit_id, text, ctx.now)
     reached = await announce(ctx.session, ctx.catalog, ctx.default_locale, ticket, ctx.now)
@@ -139,6 +141,7 @@ async def relay_message(ctx: Context, ticket_id: int) -> None:
     refused plainly (the other side could not be sure to receive them)."""
     attachment: Attachment | None = None
     text = ctx.msg.text or ""
+    ctx.letter_choices = True  # in a conversation a typed «2» is said to the other side, never an option
     if ctx.msg.is_media:
         file = ctx.msg.file
         if file is None or ctx.msg.kind not in (MessageKind.PHOTO, MessageKind.DOCUMENT):
@@ -238,6 +241,7 @@ async def start_button(ctx: Context, _: StartHandoff) -> None:
 async def ticket_button(ctx: Context, data: TicketAction) -> None:
     # Every action re-checks the person's current role and scope in the service: a payload is as
     # forgeable as typed text.
+    ctx.letter_choices = True  # the ticket's conversation follows: a typed number is a message
     handler = {
         "k": _claim,
         "r": _reply_mode,
@@ -332,6 +336,7 @@ async def close_ticket(ctx: Context, ticket_id: int) -> None:
         kind="ticket_closed",
         idempotency=f"ticket:{ticket.id}:closed",
         buttons=_stars(ticket.id),
+        letters=False,  # «5» typed is five stars
         id=ticket.id,
     )
 
@@ -357,6 +362,7 @@ async def withdraw(ctx: Context, ticket_id: int, *, finished: bool = False) -> N
         ticket = await handoff.cancel(ctx.session, ctx.actor, ticket_id, ctx.now)
     ctx.end()
     if ticket.status is Status.CLOSED:
+        ctx.letter_choices = False  # the conversation is over; «5» typed is five stars
         stars = [[Button(ctx.t(label), payload) for label, payload in row] for row in _stars(ticket.id)]
         ctx.say("handoff.finished_rate", buttons=stars, id=ticket.id)
     else:

@@ -74,16 +74,20 @@ async def push(
     idempotency: str,
     buttons: ButtonSpec = (),
     attachment: Attachment | None = None,
+    letters: bool = True,
     **params: Any,
 ) -> int:
     """Like ctx.notify, but button labels are catalog keys rendered in the recipient's language;
-    usable from jobs, which have no Context."""
+    usable from jobs, which have no Context. Where options are typed (no buttons) they are lettered:
+    the recipient may be in the middle of a ticket conversation, where a typed «1» is a message, not
+    «Nhận» on someone else's ticket; only the 1–5 stars keep their numbers (`letters=False`)."""
     actor = await people.load_actor(session, person_id)
     lang = actor.locale or default_locale
     rows = tuple(
         tuple(Button(catalog.text(lang, label), payload) for label, payload in row) for row in buttons
     )
-    reply = Reply(text=catalog.text(lang, key, **params), buttons=rows, attachment=attachment)
+    text = catalog.text(lang, key, **params)
+    reply = Reply(text=text, buttons=rows, attachment=attachment, letters=letters)
     return await push_reply(session, person_id, reply, kind=kind, idempotency=idempotency)
 
 

@@ -396,3 +396,44 @@ async def test_a_typed_number_at_the_commune_step_is_not_a_unit_id(seeded_app: A
     assert "No commune or ward has that name" in said.text, said.text
     said = await ann.press("step:hotro.commune:1")  # a forged button: the city is no commune
     assert "This commune was not found" in said.text, said.text
+
+
+async def test_on_a_channel_without_buttons_a_number_in_the_conversation_is_a_message(
+    seeded_app: App,
+) -> None:
+    """Console / Zalo number their options; pushes set those options on the recipient's chat. In a
+    ticket's conversation a typed «1» withdrew the request and a typed «2» closed the ticket. Now
+    ticket options are lettered (a, b…): numbers are said to the other side; the stars keep theirs."""
+    import io
+
+    from bot.channels.console import chat, find_demo_user
+
+    dan = find_demo_user("dan")
+    assert dan is not None
+    out = io.StringIO()
+    script = [
+        "/hotro",
+        "thuan hoa",
+        "1",  # picks the commune (a search result, not a conversation yet)
+        "Cho hoi lam giay khai sinh cho con",
+        "1",  # after the request: a message to the helper, not «Huỷ yêu cầu»
+        "#as tnv",
+        "a",  # «a. ✋ Nhận» on the pushed ticket
+        "2",  # in the conversation: «2» goes to the citizen, the ticket stays open
+        "#as dan",
+        "3",
+        "#as tnv",
+        "b",  # «b. ✅ Đóng phiếu» on the citizen's relayed message
+        "#as dan",
+        "5",  # five stars
+    ]
+    await chat(seeded_app, dan, script, out)
+    text = out.getvalue()
+    assert "a. ✖ Huỷ yêu cầu" in text and "Người dân nhắn thêm: «1»" in text, text
+    assert "💬 Tình nguyện viên Tổ CNSCĐ Tổ dân phố 1 (phiếu #" in text and "\n2\n" in text
+    assert "💬 Người dân (phiếu #" in text and "\n3\n" in text
+    assert "Đã đóng phiếu #" in text and "1. 1⭐" in text and "đánh giá 5/5" in text, text
+    assert "Đã huỷ" not in text
+    async with seeded_app.sessions() as s:
+        row = (await s.execute(select(Ticket).order_by(Ticket.id.desc()).limit(1))).scalar_one()
+    assert (row.status, row.rating) == ("closed", 5)
