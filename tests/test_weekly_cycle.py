@@ -8,6 +8,7 @@ reminders. Everything through the product's flows (dialog core, scheduler.run_jo
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -264,3 +265,35 @@ async def test_the_cli_with_a_faked_clock(cycle: tuple[App, Path], db_url: str) 
     table = tocns_at("2026-11-23 08:05:00", db_url, config, "kpi", "show", "--unit", "C1")
     assert "tuần 47" in table or "2026-W47" in table
     assert figure(table, "report_on_time") == "100.0"
+
+
+@pytest.mark.skipif(
+    shutil.which("faketime") is None, reason="libfaketime not installed (apt-get install faketime)"
+)
+async def test_the_digest_is_not_sent_for_a_week_still_under_way(
+    cycle: tuple[App, Path], db_url: str
+) -> None:
+    """`jobs run weekly_digest --week <this week>` on a Tuesday sent leaders half-empty figures
+    («3,2 % thành viên hoạt động ▼75»). A week not over needs --partial; a future week is refused."""
+    app, config = cycle
+    await world(app)
+    env = {**os.environ, "TOCNS_DATABASE_URL": db_url, "TOCNS_CONFIG": str(config), "TZ": "Asia/Ho_Chi_Minh"}
+
+    def at_tuesday(*args: str) -> subprocess.CompletedProcess[str]:
+        cmd = ["faketime", "2026-11-24 09:00:00", sys.executable, "-m", "bot.cli", *args]
+        return subprocess.run(
+            cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=120, check=False
+        )
+
+    for job in ("weekly_digest", "lagging_reminders"):
+        out = at_tuesday("jobs", "run", job, "--week", "2026-W48")
+        # Monday-Sunday or Friday-Thursday weeks, by the convention under test.
+        assert out.returncode == 2, out.stderr
+        assert re.search(r"tuần 2026-W48 chưa kết thúc \(đến hết ngày (29|26)/11/2026\)", out.stderr)
+    assert not [r for r in await outbox_rows(app) if r.kind in ("weekly_digest", "lagging_reminders")]
+    out = at_tuesday("jobs", "run", "weekly_digest", "--week", "2026-W50")
+    assert out.returncode == 2 and "tuần 2026-W50 chưa bắt đầu" in out.stderr
+    out = at_tuesday("jobs", "run", "weekly_digest", "--week", "2026-W47")
+    assert out.returncode == 0 and "period 2026-W47" in out.stdout, out.stderr
+    out = at_tuesday("jobs", "run", "weekly_digest", "--week", "2026-W48", "--partial")
+    assert out.returncode == 0 and "period 2026-W48" in out.stdout, out.stderr

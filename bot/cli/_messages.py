@@ -19,6 +19,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "usage": "lệnh chưa đúng: {detail} — xem `tocns --help`.",
         "unknown_job": "không có việc «{name}»; chọn một trong: {choices}.",
         "bad_week": "--week: cần dạng 2026-W47.",
+        "future_week": "--week: tuần {week} chưa bắt đầu.",
+        "week_not_over": (
+            "--week: tuần {week} chưa kết thúc (đến hết ngày {last}); bản tin và nhắc việc tính trên "
+            "cả tuần — chọn tuần đã xong, hoặc thêm --partial nếu thật sự muốn gửi số liệu dở dang."
+        ),
         "no_file": "không tìm thấy tệp «{path}».",
         "no_unit": "--unit: không có đơn vị mã «{code}».",
         "unknown_demo_user": "không có người dùng demo «{name}»; chọn một trong:\n{choices}",
@@ -35,6 +40,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "usage": "wrong usage: {detail} — see `tocns --help`.",
         "unknown_job": "unknown job '{name}'; choose one of: {choices}.",
         "bad_week": "--week: expected like 2026-W47.",
+        "future_week": "--week: week {week} has not started.",
+        "week_not_over": (
+            "--week: week {week} is not over (it ends on {last}); the digest and the reminders judge "
+            "a whole week — pick a finished week, or add --partial to send incomplete figures anyway."
+        ),
         "no_file": "file not found: '{path}'.",
         "no_unit": "--unit: no unit with code '{code}'.",
         "unknown_demo_user": "unknown demo user '{name}'; choose one of:\n{choices}",

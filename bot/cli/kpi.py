@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -54,12 +55,18 @@ def jobs_list() -> None:
     console.print(run_async(go))
 
 
+WHOLE_WEEK_JOBS = ("weekly_digest", "lagging_reminders")
+
+
 @jobs_cli.command("run")
 def jobs_run(
     name: Annotated[
         str, typer.Argument(help="weekly_digest, lagging_reminders, report_reminder, due_alert, quarter_end")
     ],
     week: Annotated[str | None, typer.Option("--week", help="The week to cover, e.g. 2026-W47.")] = None,
+    partial: Annotated[
+        bool, typer.Option("--partial", help="Allow a digest or reminders for a week not yet over.")
+    ] = False,
 ) -> None:
     """Run one job now (same code path as the scheduler; already-queued messages are not repeated)."""
 
@@ -70,6 +77,14 @@ def jobs_run(
         period = kpi.parse_period(week, app.features.kpi.week_starts) if week else None
         if period is not None and period.kind != "week":
             raise Fail(cli_text(current_locale(), "bad_week"))
+        today = kpi.local_day(utcnow(), app.settings.tz)
+        if period is not None and period.start > today:
+            raise Fail(cli_text(current_locale(), "future_week", week=period.key))
+        # The digest and the reminders judge a whole week: on a week under way every figure is low
+        # («3,2 % thành viên hoạt động ▼75») and real leaders would be told so.
+        if period is not None and period.end > today and name in WHOLE_WEEK_JOBS and not partial:
+            last = period.end - timedelta(days=1)
+            raise Fail(cli_text(current_locale(), "week_not_over", week=period.key, last=f"{last:%d/%m/%Y}"))
         # People who blocked the bot and have written to it since get their kept pushes again.
         revived = await app.dispatcher.requeue_reachable()
         return await scheduler.run_job(app, name, utcnow(), week=period, force=True), revived
