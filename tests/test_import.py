@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,7 +17,7 @@ from sqlalchemy import func, select
 
 from bot.kernel import App
 from db.base import utcnow
-from db.models import Dossier, DossierEvent
+from db.models import Dossier, DossierEvent, Unit
 from services.access import Actor, Grant, Role
 from services.dossiers import import_ as dossier_import
 from services.dossiers.import_ import reading
@@ -203,8 +206,10 @@ async def test_service_import_from_path_with_progress(seeded_app: App, tmp_path:
         summary = await dossier_import.import_file(
             s, admin, path, path.name, "46", utcnow(), TZ, progress=lambda n, t: seen.append((n, t))
         )
-    # As an admin for the province, the row naming commune 19768 is accepted.
-    assert (summary.new, summary.rejected) == (4, 4)
+    # As an admin for the province, the rows naming communes 19786 and 19768 are accepted; the
+    # ones naming none have no commune to go to (a dossier never belongs to the province).
+    assert (summary.new, summary.rejected) == (2, 6)
+    assert [n for n, key, _ in summary.errors if key == "nhap.row.no_commune"] == [4, 10]
     assert seen and seen[-1][0] == seen[-1][1]
     async with seeded_app.sessions() as s, s.begin():
         with pytest.raises(DomainError):
@@ -387,3 +392,162 @@ def test_fast_reader_only_for_sheets_that_fit(tmp_path: Path) -> None:
     small = tmp_path / "small.xlsx"
     small.write_bytes(make_xlsx(sample_rows()))
     assert reading._fast_xlsx_fits(small)
+
+
+# --- where a dossier goes, impossible rows (the command line as an operator runs it) -----------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def tocns_import(app: App, path: Path, unit: str) -> subprocess.CompletedProcess[str]:
+    """`tocns import dossiers PATH --unit UNIT` in a child process, on the test's database."""
+    env = {**os.environ, "TOCNS_DATABASE_URL": app.settings.database.url, "TOCNS_LOG_LEVEL": "WARNING"}
+    env.update(COLUMNS="300")
+    env.pop("TOCNS_LOCALE", None)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "import", "dossiers", str(path), "--unit", unit],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def row(code: str, received: Any, finished: Any = None, status: Any = None, unit: Any = None) -> list[Any]:
+    return [None, code, "Đăng ký khai sinh", received, None, finished, status, "Trực tiếp", unit, None]
+
+
+async def owners(app: App, *codes: str) -> dict[str, tuple[str, str]]:
+    """code → (unit code, unit kind) of the stored dossiers."""
+    async with app.sessions() as s:
+        found = await s.execute(
+            select(Dossier.code, Unit.code, Unit.kind)
+            .join(Unit, Unit.id == Dossier.unit_id)
+            .where(Dossier.code.in_(codes))
+        )
+        return {code: (unit, kind) for code, unit, kind in found}
+
+
+async def misplaced(app: App) -> int:
+    async with app.sessions() as s:
+        q = select(func.count()).select_from(Dossier).join(Unit, Unit.id == Dossier.unit_id)
+        return int((await s.execute(q.where(Unit.kind != "commune"))).scalar_one())
+
+
+async def test_cli_unit_above_a_commune_never_moves_a_dossier_off_its_commune(
+    seeded_app: App, tmp_path: Path
+) -> None:
+    async with seeded_app.sessions() as s:
+        known = (
+            await s.execute(
+                select(Dossier.code)
+                .join(Unit, Unit.id == Dossier.unit_id)
+                .where(Unit.code == "19813", Dossier.status == "processing")
+                .order_by(Dossier.id)
+                .limit(1)
+            )
+        ).scalar_one()
+    fresh = "000.00.19813.H46-261130-0901"
+    named = "000.00.19813.H46-261130-0902"
+    rows = [
+        row(known, "25/11/2026", status="Đang xử lý"),  # known: stays with its commune
+        row(fresh, "30/11/2026"),  # new, no commune named
+        row(named, "30/11/2026", unit="19813"),
+        row("000.00.19813.H46-261130-0903", "30/11/2026", unit="19813-1"),  # a team
+        row("000.00.19813.H46-261130-0904", "30/11/2026", unit="46"),  # the province
+    ]
+    path = tmp_path / "tinh.xlsx"
+    path.write_bytes(make_xlsx(rows))
+    before = await misplaced(seeded_app)
+    done = tocns_import(seeded_app, path, "46")
+    assert done.returncode == 0, done.stderr
+    assert "1 hồ sơ mới, 1 cập nhật" in done.stdout, done.stdout
+    errors = reasons(done.stdout)
+    assert set(errors) == {5, 7, 8}, done.stdout
+    assert "chưa ghi mã xã/phường" in errors[5] and "đơn vị 46" in errors[5]
+    assert "19813-1 không phải xã/phường" in errors[7]
+    assert "46 không phải xã/phường" in errors[8]
+    assert await owners(seeded_app, known, fresh, named) == {
+        known: ("19813", "commune"),
+        named: ("19813", "commune"),
+    }
+    assert await misplaced(seeded_app) == before
+    # A team is refused as a whole, saying which commune to import for.
+    done = tocns_import(seeded_app, path, "19813-1")
+    assert done.returncode == 2
+    said = " ".join(done.stderr.split())
+    assert "Đơn vị 19813-1 là tổ/nhóm" in said and "(mã 19813)" in said and "Chưa nhập dòng nào" in said
+    assert await misplaced(seeded_app) == before
+
+
+async def test_commune_takes_back_a_dossier_an_earlier_import_left_on_the_province(seeded_app: App) -> None:
+    code = "H46.19786-261101-0001"
+    first = await run_import(seeded_app, make_xlsx([row(code, "02/11/2026", status="Đang xử lý")]), "a.xlsx")
+    assert first.new == 1
+    # What `--unit 46` did before it was fixed: the dossier sat on the province itself.
+    async with seeded_app.sessions() as s, s.begin():
+        province = (await s.execute(select(Unit.id).where(Unit.code == "46"))).scalar_one()
+        (await s.execute(select(Dossier).where(Dossier.code == code))).scalar_one().unit_id = province
+    later = row(code, "02/11/2026", finished="05/11/2026", status="Có kết quả")
+    again = await run_import(seeded_app, make_xlsx([later]), "a.xlsx")
+    assert (again.updated, again.rejected) == (1, 0), again.errors
+    assert await owners(seeded_app, code) == {code: ("19786", "commune")}
+
+
+async def test_impossible_rows_are_refused_by_name_and_nothing_of_them_stored(seeded_app: App) -> None:
+    canbo = demo_driver(seeded_app, "canbo")
+    today = utcnow().astimezone(TZ).date()
+    late_today = f"{today:%d/%m/%Y} 23:50"  # the rest of today is allowed (clocks differ)
+    tomorrow = f"{today + timedelta(days=1):%d/%m/%Y}"
+    codes = [f"H46.19786-261120-09{i:02d}" for i in range(7)]
+    rows = [
+        row(codes[0], late_today),
+        row(codes[1], "24/11/2030"),
+        row(codes[2], tomorrow),
+        row(codes[3], "20/11/2026", finished="18/11/2026", status="Có kết quả"),
+        row(codes[4], "20/11/2026 10:30", finished="20/11/2026", status="Có kết quả"),  # same day: fine
+        row(codes[5], "20/11/2026", finished="22/11/2026", status="Đang xử lý"),
+        row(codes[6], "20/11/2026", finished=tomorrow, status="Đã trả kết quả"),
+    ]
+    before, events = await count(seeded_app), await event_count(seeded_app)
+    said = await canbo.upload("hoso.xlsx", make_xlsx(rows))
+    assert "2 hồ sơ mới" in said.text and "5 dòng bị từ chối" in said.text, said.text
+    errors = reasons(said.text)
+    assert set(errors) == {5, 6, 7, 9, 10}, said.text
+    assert "ngày tiếp nhận 24/11/2030 chưa tới" in errors[5]
+    assert f"ngày tiếp nhận {tomorrow} chưa tới" in errors[6]
+    assert "ngày có kết quả 18/11/2026 trước ngày tiếp nhận 20/11/2026" in errors[7]
+    assert "trạng thái là «Đang xử lý»" in errors[9] and "để trống ngày có kết quả" in errors[9]
+    assert f"ngày có kết quả {tomorrow} chưa tới" in errors[10]
+    assert set(await owners(seeded_app, *codes)) == {codes[0], codes[4]}
+    assert (await count(seeded_app), await event_count(seeded_app)) == (before + 2, events + 2)
+
+
+async def test_an_older_export_does_not_undo_newer_statuses(seeded_app: App) -> None:
+    canbo = demo_driver(seeded_app, "canbo")
+    done, open_ = "H46.19786-261120-0801", "H46.19786-261120-0802"
+    newer = [
+        row(done, "20/11/2026", finished="25/11/2026", status="Đã trả kết quả"),
+        row(open_, "20/11/2026", status="Đang xử lý"),
+    ]
+    said = await canbo.upload("moi.xlsx", make_xlsx(newer))
+    assert "2 hồ sơ mới" in said.text, said.text
+    events = await event_count(seeded_app)
+    older = [
+        [None, done, "Tên cũ", "20/11/2026", None, None, "Đang xử lý", "Trực tiếp", None, None],
+        row(open_, "20/11/2026", status="Mới tiếp nhận"),
+    ]
+    said = await canbo.upload("cu.xlsx", make_xlsx(older))
+    assert "0 cập nhật" in said.text and "2 dòng bị từ chối" in said.text, said.text
+    errors = reasons(said.text)
+    assert f"hồ sơ {done} đã ở trạng thái «Đã trả kết quả»" in errors[4] and "bỏ qua" in errors[4]
+    assert f"hồ sơ {open_} đã ở trạng thái «Đang xử lý»" in errors[5]
+    async with seeded_app.sessions() as s:
+        d = (await s.execute(select(Dossier).where(Dossier.code == done))).scalar_one()
+        assert (d.status, d.procedure_name) == ("returned", "Đăng ký khai sinh") and d.finished_at is not None
+    assert await event_count(seeded_app) == events
+    # Forward moves still go through.
+    said = await canbo.upload("moi2.xlsx", make_xlsx([row(open_, "20/11/2026", status="Chờ bổ sung")]))
+    assert "1 cập nhật" in said.text, said.text

@@ -28,7 +28,13 @@ SHOWN_ERRORS = 50
 @import_cli.command("dossiers")
 def import_dossiers(
     file: Annotated[Path, typer.Argument(help="The export: .xlsx or .csv.", exists=True, dir_okay=False)],
-    unit: Annotated[str, typer.Option(help="Unit code the rows belong to (a commune, or above).")],
+    unit: Annotated[
+        str,
+        typer.Option(
+            help="The commune the rows belong to; or a unit above it, with each new row naming its"
+            " commune in the unit column («Mã đơn vị»). A team is refused."
+        ),
+    ],
     profile: Annotated[str, typer.Option(help="Column profile in data/import_profiles/.")] = "generic",
 ) -> None:
     """Upsert dossiers by code; bad rows are listed, a structurally broken file imports nothing."""

@@ -51,6 +51,21 @@ FINISHING = frozenset({Status.RESULT_READY, Status.REJECTED})
 CLOSED = frozenset({Status.RESULT_READY, Status.RETURNED, Status.REJECTED, Status.WITHDRAWN})
 
 
+def _reachable(start: Status) -> frozenset[Status]:
+    seen = {start}
+    todo = [start]
+    while todo:
+        for nxt in TRANSITIONS[todo.pop()] - seen:
+            seen.add(nxt)
+            todo.append(nxt)
+    return frozenset(seen)
+
+
+# Every status a dossier may still come to from each one (itself included): an import naming any
+# other status comes from an export older than what is stored.
+REACHABLE: dict[Status, frozenset[Status]] = {s: _reachable(s) for s in Status}
+
+
 # --- values --------------------------------------------------------------------------------
 
 

@@ -25,7 +25,8 @@ from services.dossiers.import_.profiles import (
 from services.dossiers.import_.reading import Sheet, open_sheet
 from services.dossiers.import_.rows import ParsedRow, RowError, RowParser, parse_row, parse_when
 from services.dossiers.import_.writing import Flusher, ImportSummary, Row, sqlite_cache
-from services.errors import NotFound
+from services.errors import InvalidInput, NotFound
+from services.units import UnitKind
 
 __all__ = [
     "BATCH",
@@ -65,6 +66,7 @@ async def import_file(
     if unit is None:
         raise NotFound("errors.unit_not_found", code=unit_code)
     actor.require(Action.IMPORT_DOSSIERS, unit.path)
+    await _refuse_below_commune(session, unit)
     prof = load_profile(profile)
     # A Sheet: rows already parsed by services.spreadsheet_guard (bounded child process).
     sheet = data if isinstance(data, Sheet) else open_sheet(data, filename)
@@ -77,7 +79,7 @@ async def import_file(
         header_row, mapping = find_header(head, prof)
         flusher = Flusher(session, actor, unit, now)
         summary = flusher.summary
-        parse = RowParser(mapping, prof, tz).parse
+        parse = RowParser(mapping, prof, tz, now).parse
         seen: set[str] = set()
         batch: list[Row] = []
 
@@ -113,3 +115,16 @@ async def import_file(
         return summary
     finally:
         sheet.close()
+
+
+async def _refuse_below_commune(session: AsyncSession, unit: Unit) -> None:
+    """A dossier belongs to a commune: an import for a team (or anything under a commune) is
+    refused, naming the commune to import for instead."""
+    if unit.kind == UnitKind.COMMUNE:
+        return
+    above = [int(i) for i in unit.path.strip("/").split("/")[:-1] if i]
+    commune = (
+        await session.execute(select(Unit.code).where(Unit.id.in_(above), Unit.kind == UnitKind.COMMUNE))
+    ).scalar()
+    if commune is not None:
+        raise InvalidInput("nhap.errors.unit_below_commune", unit=unit.code, commune=commune)

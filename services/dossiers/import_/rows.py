@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from services.dossiers.codes import CODE, parse_code
 from services.dossiers.import_.profiles import FIELDS, Profile
-from services.dossiers.records import Mode, Status
+from services.dossiers.records import CLOSED, Mode, Status
 from services.text import fold
 
 _EXCEL_EPOCH = datetime(1899, 12, 30)
@@ -116,10 +116,15 @@ def _clean(value: Any) -> Any:
 class RowParser:
     """parse_row's checks with the column positions and value look-ups prepared once per file."""
 
-    def __init__(self, mapping: dict[str, int], profile: Profile, tz: ZoneInfo) -> None:
+    def __init__(
+        self, mapping: dict[str, int], profile: Profile, tz: ZoneInfo, now: datetime | None = None
+    ) -> None:
         self.positions = [mapping.get(f) for f in FIELDS]
         self.profile = profile
         self.tz = tz
+        # Nothing can have happened after today (the rest of today in local time is allowed: the
+        # one-stop server's clock and ours need not agree to the minute).
+        self.tomorrow = None if now is None else _start_of_next_day(now, tz)
         self.statuses: dict[str, Status | None] = {}
         self.modes: dict[str, Mode | None] = {}
         self.posts: dict[Any, bool] = {}
@@ -150,10 +155,26 @@ class RowParser:
         finished = parse_when(finished_, tz)
         if due is not None and due < received - timedelta(days=1):
             raise RowError("nhap.row.due_before_received")
+        tomorrow = self.tomorrow
+        if tomorrow is not None:
+            if received >= tomorrow:
+                raise RowError("nhap.row.received_in_future", value=_day(received, tz))
+            if finished is not None and finished >= tomorrow:
+                raise RowError("nhap.row.finished_in_future", value=_day(finished, tz))
+        # By calendar day: a date-only cell reads as midnight (or 08:00) while the received time
+        # may carry its clock, so a same-day result can look hours "early".
+        if finished is not None and finished.astimezone(tz).date() < received.astimezone(tz).date():
+            raise RowError(
+                "nhap.row.finished_before_received",
+                finished=_day(finished, tz),
+                received=_day(received, tz),
+            )
         if status_ is not None and status_ != "":
             status = self._lookup(self.statuses, self.profile.statuses, status_)
             if status is None:
                 raise RowError("nhap.row.bad_status", value=str(status_)[:40])
+            if finished is not None and status not in CLOSED:
+                raise RowError("nhap.row.finished_not_closed", value=str(status_)[:40])
         else:
             status = Status.RESULT_READY if finished else Status.RECEIVED
         if mode_ is not None and mode_ != "":
@@ -190,6 +211,21 @@ class RowParser:
         return found
 
 
-def parse_row(n: int, cells: list[Any], mapping: dict[str, int], profile: Profile, tz: ZoneInfo) -> ParsedRow:
-    code, unit, values = RowParser(mapping, profile, tz).parse(cells)
+def _start_of_next_day(now: datetime, tz: ZoneInfo) -> datetime:
+    return datetime.combine(now.astimezone(tz).date() + timedelta(days=1), _MIDNIGHT, tz)
+
+
+def _day(when: datetime, tz: ZoneInfo) -> str:
+    return when.astimezone(tz).strftime("%d/%m/%Y")
+
+
+def parse_row(
+    n: int,
+    cells: list[Any],
+    mapping: dict[str, int],
+    profile: Profile,
+    tz: ZoneInfo,
+    now: datetime | None = None,
+) -> ParsedRow:
+    code, unit, values = RowParser(mapping, profile, tz, now).parse(cells)
     return ParsedRow(n, code, unit, dict(zip(COMPARED, values, strict=True)))

@@ -32,6 +32,8 @@ from db.base import UTCDateTime
 from db.models import Base, Dossier, DossierEvent, Unit
 from services.access import Action, Actor, in_scope
 from services.dossiers.import_.rows import COMPARED, DATE_POS, STATUS_POS
+from services.dossiers.records import REACHABLE, Status
+from services.units import UnitKind
 
 SQLITE_CACHE_KIB = 16 * 1024
 MAX_ERRORS_KEPT = 1000
@@ -58,25 +60,29 @@ class ImportSummary:
 
 
 class _Units:
-    """Resolves the unit column within the importer's scope: one query per batch for new codes."""
+    """Resolves the unit column within the importer's scope: one query per batch for new codes.
+    A dossier belongs to a commune: a row may name only a commune, and when the import's unit
+    is above the communes a new row must name one."""
 
     def __init__(self, session: AsyncSession, actor: Actor, default: Unit) -> None:
         self.session = session
         self.scopes = actor.scope_paths(Action.IMPORT_DOSSIERS)
         self.default = default
+        self.default_is_commune = default.kind == UnitKind.COMMUNE
         # unit code → unit id, or (row error key, code) when rows may not name it
         self.known: dict[str, int | tuple[str, str]] = {}
         self.paths: dict[int, str] = {default.id: default.path}
+        self.communes: set[int] = {default.id} if self.default_is_commune else set()
 
     async def prepare(self, codes: set[str]) -> None:
         missing = [c for c in codes if c not in self.known]
         if not missing:
             return
         found = {
-            code: (uid, path)
-            for uid, code, path in (
+            code: (uid, path, kind)
+            for uid, code, path, kind in (
                 await self.session.execute(
-                    select(Unit.id, Unit.code, Unit.path).where(Unit.code.in_(missing))
+                    select(Unit.id, Unit.code, Unit.path, Unit.kind).where(Unit.code.in_(missing))
                 )
             ).all()
         }
@@ -86,15 +92,44 @@ class _Units:
                 self.known[code] = ("nhap.row.unknown_unit", code[:40])
             elif not in_scope(hit[1], self.scopes) or not hit[1].startswith(self.default.path):
                 self.known[code] = ("nhap.row.unit_out_of_scope", code[:40])
+            elif hit[2] != UnitKind.COMMUNE:
+                self.known[code] = ("nhap.row.not_commune", code[:40])
             else:
                 self.known[code] = hit[0]
                 self.paths[hit[0]] = hit[1]
+                self.communes.add(hit[0])
 
     async def load_paths(self, ids: set[int]) -> None:
         missing = [i for i in ids if i not in self.paths]
         if missing:
-            rows = await self.session.execute(select(Unit.id, Unit.path).where(Unit.id.in_(missing)))
-            self.paths.update((i, p) for i, p in rows)
+            rows = await self.session.execute(
+                select(Unit.id, Unit.path, Unit.kind).where(Unit.id.in_(missing))
+            )
+            for i, path, kind in rows:
+                self.paths[i] = path
+                if kind == UnitKind.COMMUNE:
+                    self.communes.add(i)
+
+    def target(self, unit_code: str | None, owner: int | None) -> int | tuple[str, str]:
+        """The commune a row goes to, or (row error key, unit code)."""
+        if unit_code is not None:
+            return self.known[unit_code]
+        if self.default_is_commune:
+            return self.default.id
+        # Above the communes, a known dossier without a unit column stays with its commune.
+        if owner in self.communes and self.paths[owner].startswith(self.default.path):
+            return owner
+        return ("nhap.row.no_commune", self.default.code[:40])
+
+    def may_move(self, owner: int, target: int) -> bool:
+        """A dossier changes unit within the import's subtree, or comes down to its commune
+        from a unit above it where no dossier belongs (an earlier import put it there)."""
+        path = self.paths.get(owner)
+        if path is None:
+            return False
+        if path.startswith(self.default.path):
+            return True
+        return owner not in self.communes and self.paths[target].startswith(path)
 
 
 class _Codec:
@@ -241,28 +276,30 @@ class Flusher:
         }
         await units.load_paths({r[2] for r in existing.values()})
         when, load, now, person = codec.when, codec.load, self.now, self.person
-        default_id, default_path = units.default.id, units.default.path
         inserts: list[tuple[Any, ...]] = []
         new_status: dict[str, str] = {}
         updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         events: list[tuple[Any, ...]] = []
         for n, code, unit_code, values in batch:
-            target = default_id if unit_code is None else units.known[unit_code]
+            old = existing.get(code)
+            target = units.target(unit_code, None if old is None else old[2])
             if isinstance(target, tuple):
                 summary.reject(n, target[0], unit=target[1])
                 continue
             name, procedure, mode, received, due, finished, status, post = values
             raw = (name, procedure, mode, when(received), when(due), when(finished), status, post)
-            old = existing.get(code)
             if old is None:
                 inserts.append((*raw, code, target, "import", person, now, now))
                 new_status[code] = status
                 continue
-            if old[2] != target:
-                owner = units.paths.get(old[2])
-                if owner is None or not owner.startswith(default_path):
-                    summary.reject(n, "nhap.row.other_unit", code=code)
-                    continue
+            if old[2] != target and not units.may_move(old[2], target):
+                summary.reject(n, "nhap.row.other_unit", code=code)
+                continue
+            stored = Status(old[3 + STATUS_POS])
+            if status not in REACHABLE[stored]:
+                # An older export: its row would undo what happened since.
+                summary.reject(n, f"nhap.row.status_back.{stored.value}", code=code)
+                continue
             changed = {
                 column: raw[i]
                 for i, column in enumerate(COMPARED)
