@@ -67,6 +67,7 @@ def week_has_ended(week_start: date, today: date) -> bool:
 
 
 _DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{4}))?$")
+_EARLY_DAYS = 26 * 7  # how far ahead a week named without its year may be and still be this year's
 _WEEK = re.compile(r"^(?:tuan|tuần|w|week)\s*(\d{1,2})(?:\s*/\s*(\d{4}))?$")
 
 
@@ -88,7 +89,9 @@ def pick_week(spec: str, now: datetime | date, cal: Calendar | None = None) -> d
             week = cal.week_named(year, number)
         except ValueError:
             raise InvalidInput("baocao.errors.bad_week", value=spec[:20]) from None
-        if not m.group(2) and week.start > today:
+        # No year: a week far ahead is last year's («tuần 52» typed in January); one a few weeks ahead
+        # is this year's, not yet begun («tuần 52» typed on 1 December is refused, not 52/2025).
+        if not m.group(2) and (week.start - today).days > _EARLY_DAYS:
             try:
                 week = cal.week_named(year - 1, number)
             except ValueError:

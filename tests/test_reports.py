@@ -201,6 +201,11 @@ def test_pick_week() -> None:
     thursday_end = Calendar(convention="previous_week", week_ends=3)
     assert reports.pick_week("tuan 47", now, thursday_end) == date(2026, 11, 13)  # Fri 13–Thu 19
     assert reports.pick_week("", now, thursday_end) == date(2026, 11, 6)
+    # Without a year: weeks far ahead are last year's, weeks a little ahead this year's (not begun).
+    december = datetime(2026, 12, 1, 10, tzinfo=TZ)
+    assert reports.pick_week("tuan 52", december) == date(2026, 12, 21)
+    assert reports.pick_week("tuan 52", datetime(2027, 1, 6, 10, tzinfo=TZ)) == date(2026, 12, 21)
+    assert reports.pick_week("tuan 30", datetime(2027, 1, 6, 10, tzinfo=TZ)) == date(2026, 7, 20)
     for bad in ("tuan 60", "31/02/2026", "hôm kia"):
         with pytest.raises(InvalidInput):
             reports.pick_week(bad, now)
