@@ -30,6 +30,7 @@ async def moi(ctx: Context) -> None:
     buttons = [Button(role_label(ctx, r), f"moi:r:{r.value}") for r in roles]
     if Role.VOLUNTEER in roles:
         buttons.insert(1, Button(ctx.t("onboarding.moi.open_code"), f"moi:r:{OPEN}"))
+    buttons.append(Button(ctx.t("onboarding.moi.my_codes"), "moi:l:0"))
     ctx.goto("onboarding.moi.role")
     ctx.say("onboarding.moi.choose_role", buttons=rows(*buttons, per_row=1))
 
@@ -44,6 +45,10 @@ async def moi_buttons(ctx: Context) -> None:
         await _picked_unit(ctx, int(arg[0]))
     elif step == "n" and ctx.state.get("unit_id") and len(arg) == 2 and all(a.isdigit() for a in arg):
         await _create(ctx, int(arg[0]), int(arg[1]))
+    elif step == "l":
+        await _my_codes(ctx)
+    elif step == "x" and arg[0].isdigit():
+        await _cancel_code(ctx, int(arg[0]))
     else:
         ctx.say("core.stale_button", edit=True)
 
@@ -116,6 +121,37 @@ async def _create(ctx: Context, uses: int, days: int) -> None:
         ctx.say("onboarding.moi.link", link=invites.deep_link(ctx.msg.bot_username, invite.code))
     share = "onboarding.moi.share_note" if ctx.msg.bot_username else "onboarding.moi.share_note_code"
     ctx.say("onboarding.moi.approval_note" if invite.needs_approval else share, code=invite.code)
+
+
+async def _my_codes(ctx: Context) -> None:
+    """The person's own open codes, each with a «Huỷ mã» button."""
+    ctx.end()
+    found = await invites.mine(ctx.session, ctx.actor, ctx.now)
+    if not found:
+        ctx.say("onboarding.moi.no_codes", edit=True)
+        return
+    lines = [ctx.t("onboarding.moi.my_codes_title")]
+    for invite in found:
+        lines.append(
+            ctx.t(
+                "onboarding.moi.my_code_line",
+                code=invite.code,
+                role=role_label(ctx, invite.role),
+                unit=invite.unit.name if invite.unit else "—",
+                left=invite.max_uses - invite.uses,
+                uses=invite.max_uses,
+                expires=invite.expires_at.astimezone(ctx.tz).strftime("%d/%m/%Y"),
+            )
+        )
+    buttons = [Button(ctx.t("onboarding.moi.cancel_code", code=i.code), f"moi:x:{i.id}") for i in found]
+    buttons.append(Button(ctx.t("core.buttons.cancel"), "core:cancel"))
+    ctx.reply("\n".join(lines), rows(*buttons, per_row=1), edit=True)
+
+
+async def _cancel_code(ctx: Context, invite_id: int) -> None:
+    invite = await invites.cancel_own(ctx.session, ctx.actor, invite_id)
+    ctx.end()
+    ctx.say("onboarding.moi.code_cancelled", edit=True, code=invite.code)
 
 
 # --- joining ---------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """/thuhoi: a leader (or admin) takes an officer's or a lower leader's role away, effective at
 once; and `after_role_loss`, what every removal (team, closing, revocation) does next: the
-person's claimed hand-off tickets go back to the commune's officers and the citizen is told."""
+person's open invite codes they could no longer make are revoked, and their claimed hand-off
+tickets go back to the commune's officers and the citizen is told."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from handlers.handoff_push import TicketAction, push
 from handlers.i18n import Catalog
 from handlers.onboarding import role_label
 from handlers.router import Router
-from services import handoff, revocation
+from services import handoff, invites, revocation
 from services.access import Role
 from services.errors import PermissionDenied
 
@@ -24,9 +25,10 @@ REVOKERS = (Role.LEADER, Role.ADMIN)
 async def after_role_loss(
     session: AsyncSession, catalog: Catalog, default_locale: str, person_id: int, now: datetime
 ) -> int:
-    """End the person's open dialogs and release what they may no longer hold; returns how many
-    tickets went back."""
+    """End the person's open dialogs, revoke the invite codes they could no longer make, and
+    release what they may no longer hold; returns how many tickets went back."""
     await revocation.forget_dialogs(session, person_id)
+    await invites.revoke_lapsed(session, person_id, now)
     released = await handoff.release_unheld(session, person_id)
     for ticket in released:
         await handoff.mark_escalated(session, ticket.id, now)

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Invite, JoinRequest, Membership, Unit
+from db.models import Invite, JoinRequest, Membership, Person, Unit
 from db.repositories import core as repo
-from services import units
+from services import people, units
 from services.access import PERMISSIONS, Action, Actor, Role
 from services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from services.units import UnitKind, UnitView
@@ -64,6 +64,17 @@ class InviteView:
     max_uses: int
     uses: int
     expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OpenInvite:
+    """A code that is not revoked, expired or used up, for `tocns invites list`; `reason` is the
+    catalog key of the refusal when it would still be refused (its unit closed, or its creator may
+    no longer invite), else None."""
+
+    invite: InviteView
+    creator: str | None  # None: made by the operator on the server
+    reason: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,14 +226,32 @@ async def _usable(session: AsyncSession, code: str, now: datetime) -> tuple[Invi
     invite = (await session.execute(select(Invite).where(Invite.code == normal))).scalar_one_or_none()
     if invite is None:
         raise NotFound("onboarding.errors.unknown_code", code=normal)
+    unit = await repo.unit_by_id(session, invite.unit_id) if invite.unit_id is not None else None
+    if unit is not None and not unit.active:  # first: closing a team also revokes its leader's codes
+        raise InvalidInput("onboarding.errors.unit_closed", unit=unit.name)
+    lapsed = not await creator_may_still_grant(session, invite, unit)
     if invite.revoked or invite.expires_at <= now:
-        raise InvalidInput("onboarding.errors.expired", code=normal)
+        # A code revoked when its creator lost the role (revoke_lapsed) says why.
+        lost = invite.revoked and lapsed
+        raise InvalidInput(
+            "onboarding.errors.inviter_lost_role" if lost else "onboarding.errors.expired", code=normal
+        )
     if invite.uses >= invite.max_uses:
         raise InvalidInput("onboarding.errors.used_up", code=normal)
-    unit = await repo.unit_by_id(session, invite.unit_id) if invite.unit_id is not None else None
-    if unit is not None and not unit.active:
-        raise InvalidInput("onboarding.errors.unit_closed", unit=unit.name)
+    if lapsed:
+        raise InvalidInput("onboarding.errors.inviter_lost_role", code=normal)
     return invite, unit
+
+
+async def creator_may_still_grant(session: AsyncSession, invite: Invite, unit: Unit | None) -> bool:
+    """A code is the creator's authority lent out: it is honoured only while the creator could still
+    make it (the same rule as `create`). Codes of the operator (no creator) stay valid."""
+    if invite.created_by is None:
+        return True
+    if await session.get(Person, invite.created_by) is None:
+        return False
+    creator = await people.load_actor(session, invite.created_by)
+    return can_invite(creator, Role(invite.role), units.view(unit) if unit else None)
 
 
 async def _check_not_member(session: AsyncSession, person_id: int, invite: Invite, unit: Unit | None) -> None:
@@ -330,3 +359,77 @@ async def revoke(session: AsyncSession, actor: Actor | None, code: str) -> None:
         raise PermissionDenied(action=action_for(Role(invite.role)).value)
     invite.revoked = True
     await repo.audit(session, actor.person_id if actor else None, "invite.revoke", f"invite:{invite.id}", {})
+
+
+def _open(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (Invite.revoked.is_(False), Invite.expires_at > now, Invite.uses < Invite.max_uses)
+
+
+async def revoke_lapsed(session: AsyncSession, person_id: int, now: datetime) -> int:
+    """After a person lost a role: revoke their open codes they could no longer create (audit-logged
+    as the person's, reason `creator_lost_role`); returns how many. Redemption checks the creator
+    anyway, for roles that end in other ways."""
+    await session.flush()
+    stmt = select(Invite, Unit).outerjoin(Unit, Unit.id == Invite.unit_id)
+    stmt = stmt.where(Invite.created_by == person_id, *_open(now))
+    found = (await session.execute(stmt)).all()
+    if not found:
+        return 0
+    creator = await people.load_actor(session, person_id)
+    revoked = 0
+    for invite, unit in found:
+        if can_invite(creator, Role(invite.role), units.view(unit) if unit else None):
+            continue
+        invite.revoked = True
+        revoked += 1
+        await repo.audit(
+            session,
+            person_id,
+            "invite.revoke",
+            f"invite:{invite.id}",
+            {"reason": "creator_lost_role", "role": invite.role, "unit": unit.code if unit else None},
+        )
+    await session.flush()
+    return revoked
+
+
+async def open_codes(session: AsyncSession, unit_code: str | None, now: datetime) -> list[OpenInvite]:
+    """Codes not revoked, expired or used up (of `unit_code` and the units under it), soonest
+    expiry first; the operator's view (`tocns invites list`), so no actor."""
+    stmt = select(Invite, Unit, Person).outerjoin(Unit, Unit.id == Invite.unit_id)
+    stmt = stmt.outerjoin(Person, Person.id == Invite.created_by).where(*_open(now))
+    if unit_code is not None:
+        under = await units.get(session, unit_code)
+        stmt = stmt.where(Unit.path.startswith(under.path, autoescape=True))
+    stmt = stmt.order_by(Invite.expires_at, Invite.id)
+    out: list[OpenInvite] = []
+    for invite, unit, creator in (await session.execute(stmt)).all():
+        reason: str | None = None
+        if unit is not None and not unit.active:
+            reason = "onboarding.errors.unit_closed"
+        elif not await creator_may_still_grant(session, invite, unit):
+            reason = "onboarding.errors.inviter_lost_role"
+        name = None if invite.created_by is None else (creator.display_name if creator else "?")
+        out.append(OpenInvite(_view(invite, unit), name, reason))
+    return out
+
+
+async def mine(session: AsyncSession, actor: Actor, now: datetime, limit: int = 10) -> list[InviteView]:
+    """The actor's own open codes (not revoked, expired or used up), soonest expiry first (`/moi`)."""
+    stmt = select(Invite, Unit).outerjoin(Unit, Unit.id == Invite.unit_id)
+    stmt = stmt.where(Invite.created_by == actor.person_id, *_open(now))
+    stmt = stmt.order_by(Invite.expires_at, Invite.id).limit(limit)
+    return [_view(invite, unit) for invite, unit in (await session.execute(stmt)).all()]
+
+
+async def cancel_own(session: AsyncSession, actor: Actor, invite_id: int) -> InviteView:
+    """The creator stops one of their codes from chat; anyone else's code (a forged payload) is a
+    stale button, which tells nothing about it. Cancelling twice is harmless."""
+    invite = await session.get(Invite, invite_id)
+    if invite is None or invite.created_by != actor.person_id:
+        raise NotFound("core.stale_button")
+    unit = await repo.unit_by_id(session, invite.unit_id) if invite.unit_id is not None else None
+    if not invite.revoked:
+        invite.revoked = True
+        await repo.audit(session, actor.person_id, "invite.revoke", f"invite:{invite.id}", {"by": "creator"})
+    return _view(invite, unit)

@@ -28,6 +28,11 @@ console = Console()
 err = Console(stderr=True)
 T = TypeVar("T")
 BOT_USERNAME_ENV = "TOCNS_TELEGRAM_BOT_USERNAME"
+# `invites list`: why an unrevoked, unexpired code would still be refused.
+REFUSED = {
+    "onboarding.errors.unit_closed": "refused: unit closed",
+    "onboarding.errors.inviter_lost_role": "refused: creator may no longer invite",
+}
 
 
 def _run(fn: Callable[[App], Awaitable[T]]) -> T:
@@ -202,3 +207,37 @@ def invites_revoke(code: Annotated[str, typer.Argument(help="The invite code.")]
     except DomainError as exc:
         raise _fail(_text(exc.key, **exc.params)) from None
     console.print("[green]Revoked.[/]")
+
+
+@invites_cli.command("list")
+def invites_list(
+    unit: Annotated[str | None, typer.Option(help="Only codes of this unit and the units under it.")] = None,
+) -> None:
+    """Open codes (not revoked, expired or used up): role, unit, uses left, expiry, creator; codes
+    that would still be refused (unit closed, creator may no longer invite) say why."""
+
+    async def go(app: App) -> list[invites.OpenInvite]:
+        async with app.sessions() as session:
+            return await invites.open_codes(session, unit, utcnow())
+
+    try:
+        found = _run(go)
+    except DomainError as exc:
+        raise _fail(_text(exc.key, **exc.params)) from None
+    table = Table("code", "role", "unit", "uses left", "expires (UTC)", "creator", "state")
+    for line in found:
+        view = line.invite
+        where = f"{view.unit.code} {view.unit.name}" if view.unit else "— (installation)"
+        role = view.role.value + (" (approval)" if view.needs_approval else "")
+        state = REFUSED.get(line.reason or "", "open")
+        table.add_row(
+            view.code,
+            role,
+            where,
+            f"{view.max_uses - view.uses}/{view.max_uses}",
+            f"{view.expires_at:%Y-%m-%d %H:%M}",
+            line.creator or "operator (CLI)",
+            state,
+        )
+    console.print(table)
+    console.print(f"{len(found)} open code(s)")
