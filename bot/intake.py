@@ -278,7 +278,10 @@ class Intake:
             expired = False
             if row is not None:
                 if row.name and now - row.updated_at > self.idle:
-                    expired = True
+                    if self.router.is_quiet(row.name):
+                        menu = list(row.menu or [])  # only the follow-up lapses: its options stay
+                    else:
+                        expired = True
                 else:
                     state_name, data, menu = row.name, dict(row.data or {}), list(row.menu or [])
             msg = self._apply_menu(msg, menu)

@@ -12,12 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from handlers.core import Button, Context, ResourceKey
 from handlers.handoff_push import StartHandoff
-from handlers.router import Router
+from handlers.router import ROUTER, Router
 from services import handoff, privacy
 from services.access import Action
 from services.faq import cache as faq_cache
 from services.faq import feedback as faq_feedback
 from services.faq.entries import FaqEntry
+from services.faq.followup import Aspect, aspect_of
 from services.faq.index import FaqIndex, MatchSettings, Verdict
 
 router = Router()
@@ -132,11 +133,63 @@ def _numbered(items: Sequence[str]) -> list[str]:
     return [f"{i}. {item}" for i, item in enumerate(items, 1)]
 
 
+# After an answer the chat listens, quietly, for a follow-up about it («mất bao lâu», «ở đâu»).
+TOPIC = "faq.topic"
+
+
 def show_answer(ctx: Context, entry: FaqEntry) -> None:
     """Short summary, numbered steps, then the buttons — fits a phone screen."""
     lines = [ctx.t("faq.answer_title", title=_title(ctx, entry)), entry.summary, "", ctx.t("faq.steps")]
     lines += _numbered(entry.steps)
     ctx.reply("\n".join(lines), _answer_buttons(ctx, entry, details=True))
+    _remember(ctx, entry)
+
+
+def _remember(ctx: Context, entry: FaqEntry) -> None:
+    if ctx.state_name in (None, TOPIC):  # never over a dialog the person is in
+        ctx.goto(TOPIC, entry=entry.id)
+
+
+@router.state(TOPIC, quiet=True)
+async def follow_up(ctx: Context) -> None:
+    """A follow-up about the entry just shown is answered from it; anything else is handled as if
+    no answer had been shown (a new question, a dossier code, «cảm ơn»…)."""
+    index = ctx.resources.get(FAQ_INDEX)
+    entry = index.get(str(ctx.state.get("entry", ""))) if index is not None else None
+    aspect = aspect_of(ctx.msg.text or "")
+    if entry is not None and aspect is not None:
+        _answer_aspect(ctx, entry, aspect)
+        return
+    ctx.end()
+    app_router = ctx.resources.get(ROUTER)
+    if app_router is not None:
+        await app_router.dispatch(ctx)
+    else:
+        ctx.say("core.unknown_text")
+
+
+def _answer_aspect(ctx: Context, entry: FaqEntry, aspect: Aspect) -> None:
+    title = _title(ctx, entry)
+    ref = entry_ref(entry.id)
+    buttons = [
+        [Button(ctx.t("faq.buttons.details"), f"faq:d:{ref}")],
+        [Button(ctx.t("faq.buttons.human"), StartHandoff().pack())],
+    ]
+    value = {Aspect.TIME: entry.processing_time, Aspect.FEE: entry.fee}.get(aspect)
+    if aspect in (Aspect.TIME, Aspect.FEE) and value:
+        ctx.reply(ctx.t(f"faq.followup.{aspect.value}", title=title, value=value), buttons)
+    elif aspect is Aspect.DOCUMENTS and entry.documents:
+        lines = [ctx.t("faq.followup.documents", title=title), *(f"• {d}" for d in entry.documents)]
+        ctx.reply("\n".join(lines), buttons)
+    elif aspect is Aspect.PLACE:  # every entry says where (at least one place)
+        lines = [
+            ctx.t("faq.followup.place", title=title),
+            *(f"• {ctx.t(f'faq.where.{w.value}')}" for w in entry.where),
+        ]
+        ctx.reply("\n".join(lines), buttons)
+    else:
+        what = ctx.t(f"faq.followup.what.{aspect.value}")
+        ctx.reply(ctx.t("faq.followup.missing", title=title, what=what), buttons[1:])
 
 
 def show_details(ctx: Context, entry: FaqEntry) -> None:
@@ -157,6 +210,7 @@ def show_details(ctx: Context, entry: FaqEntry) -> None:
     reviewed = "faq.reviewed_partly" if entry.needs_review else "faq.reviewed"
     lines += ["", ctx.t(reviewed, date=entry.last_reviewed.strftime("%d/%m/%Y"))]
     ctx.reply("\n".join(lines), _answer_buttons(ctx, entry, details=False))
+    _remember(ctx, entry)
 
 
 @router.text(priority=60)

@@ -46,6 +46,8 @@ class Router:
         self.callbacks: dict[str, Handler] = {}
         self.states: dict[str, Handler] = {}
         self.media_states: set[str] = set()  # states that take photos, files, voice… as answers
+        # States that only listen for a possible follow-up: when they expire nobody is told.
+        self.quiet_states: set[str] = set()
         self.media: list[TextHandler] = []  # non-text outside any dialog (e.g. an open ticket)
         self.cancel_notes: list[Handler] = []  # after /huy: say what still stands (e.g. a ticket)
         self.texts: list[tuple[int, TextHandler]] = []
@@ -123,14 +125,17 @@ class Router:
             raise ValueError(f"callback prefix {prefix!r} registered twice")
         self.callbacks[prefix] = fn
 
-    def state(self, prefix: str, *, media: bool = False) -> Callable[[Handler], Handler]:
+    def state(self, prefix: str, *, media: bool = False, quiet: bool = False) -> Callable[[Handler], Handler]:
         """Handle text while the dialog state name is `prefix` or starts with `prefix.`; with
-        `media=True` photos, files and voice notes go to it too (otherwise they never answer it)."""
+        `media=True` photos, files and voice notes go to it too (otherwise they never answer it);
+        `quiet=True`: the state only listens for a follow-up, so its expiry is not announced."""
 
         def deco(fn: Handler) -> Handler:
             self.states[prefix] = fn
             if media:
                 self.media_states.add(prefix)
+            if quiet:
+                self.quiet_states.add(prefix)
             return fn
 
         return deco
@@ -207,6 +212,7 @@ class Router:
                 raise ValueError(f"dialog state prefix {prefix!r} registered twice")
         self.states.update(other.states)
         self.media_states |= other.media_states
+        self.quiet_states |= other.quiet_states
         self.media.extend(other.media)
         self.cancel_notes.extend(other.cancel_notes)
         self.dialogs.update(other.dialogs)
@@ -230,12 +236,20 @@ class Router:
                 best = prefix
         return best
 
+    def is_quiet(self, name: str) -> bool:
+        """A state whose expiry is silent (see `state(quiet=True)`)."""
+        prefix = self._state_prefix(name)
+        return prefix is not None and prefix in self.quiet_states
+
     def _state_handler(self, name: str) -> Handler | None:
         prefix = self._state_prefix(name)
         return self.states[prefix] if prefix is not None else None
 
     async def dispatch(self, ctx: Context) -> None:
         msg = ctx.msg
+        plain_text = msg.payload is None and msg.command is None and not msg.is_media and not msg.edited
+        if ctx.state_name and not plain_text and self.is_quiet(ctx.state_name):
+            ctx.end()  # a listening state is no dialog: buttons, commands, files act as without it
         if msg.edited and msg.payload is None:
             # A correction of an earlier message: the earlier one was already acted on; say so
             # at once rather than let the person believe the edit changed anything.

@@ -186,3 +186,75 @@ async def test_answer_buttons_link_only_to_a_relevant_page(app: App) -> None:
     assert "Quyết toán thuế" in tax.text
     partly = await minh.tap("Xem đầy đủ")
     assert "chưa được đối chiếu" in partly.text and "rà soát lần cuối" not in partly.text
+
+
+async def test_follow_ups_are_about_the_answer_just_shown(app: App) -> None:
+    """«mat bao lau», «bao nhieu tien», «o dau», «can giay to j» alone name no procedure: they offered
+    death registration to a parent who had just read about birth registration."""
+    from datetime import timedelta
+
+    index = app.resources.get(FAQ_INDEX)
+    assert index is not None
+    birth = index.get("dang-ky-khai-sinh")
+    assert birth is not None and birth.processing_time and birth.fee and birth.documents
+    lan = ChatDriver(app, "7101", "Chị Lan", channel="zalo_oa", supports_buttons=False)
+    said = await lan.send("lam giay khai sinh cho con")
+    assert "Đăng ký khai sinh" in said.text
+    said = await lan.send("mat bao lau")
+    assert said.text.startswith("⏱ Đăng ký khai sinh") and birth.processing_time in said.text
+    said = await lan.send("thế bao nhiêu tiền ạ")
+    assert said.text.startswith("💰 Đăng ký khai sinh") and birth.fee in said.text
+    said = await lan.send("lam o dau")
+    assert "📍 Đăng ký khai sinh" in said.text and "Cổng dịch vụ công" in said.text
+    said = await lan.send("can giay to j")
+    assert "📄 Đăng ký khai sinh" in said.text and birth.documents[0] in said.text
+    said = await lan.send("1")  # the options of the follow-up stay pickable: «Xem đầy đủ»
+    assert "thông tin đầy đủ" in said.text
+    # A question of its own changes the topic; the next follow-up is about the new one.
+    said = await lan.send("lam cccd cho con duoi 14 tuoi")
+    assert "căn cước" in said.text.lower()
+    if "Anh/chị muốn hỏi về việc nào" in said.text:  # choices: pick the child's ID card
+        line = next(ln for ln in said.text.splitlines() if "14 tuổi" in ln)
+        said = await lan.send(line.split(".", 1)[0])
+    assert said.text.startswith("📋") and "14 tuổi" in said.text, said.text
+    said = await lan.send("mat bao lau")
+    assert "Đăng ký khai sinh" not in said.text and "căn cước" in said.text.lower(), said.text
+    # Anything else is handled as without the answer: thanks, a command, a file.
+    said = await lan.send("cam on")
+    assert "không có gì" in said.text
+    said = await lan.send("lam giay khai sinh cho con")
+    said = await lan.send("/huy")
+    assert "không có thao tác nào" in said.text
+    # After the idle time the follow-up lapses quietly (no «thao tác trước đã hết hạn»).
+    await lan.send("lam giay khai sinh cho con")
+    later = app.intake.clock() + timedelta(hours=3)
+    app.intake.clock = lambda: later
+    said = await lan.send("mat bao lau")
+    assert "hết hạn" not in said.text and not said.text.startswith("⏱"), said.text
+
+
+async def test_a_follow_up_the_entry_cannot_answer_offers_a_person(app: App) -> None:
+    index = app.resources.get(FAQ_INDEX)
+    assert index is not None
+    # An entry without a fee, reached through its own title.
+    entry = next(e for e in index.entries if e.fee is None and index.search(e.title).top.entry.id == e.id)
+    dung = ChatDriver(app, "7102", "Anh Dũng")
+    said = await dung.send(entry.title)
+    assert entry.title in said.text
+    said = await dung.send("bao nhieu tien")
+    assert f"Hướng dẫn «{entry.title}» chưa ghi lệ phí" in said.text
+    assert HANDOFF in payloads(said)
+
+
+async def test_an_answers_options_outlive_the_follow_up(app: App) -> None:
+    """On a numbered channel the answer's «1. Xem đầy đủ» still works hours later: only the
+    listening for a follow-up lapses, quietly."""
+    from datetime import timedelta
+
+    lan = ChatDriver(app, "7103", "Chị Lan", channel="zalo_oa", supports_buttons=False)
+    said = await lan.send("lam giay khai sinh cho con")
+    assert "1. 📄 Xem đầy đủ" in said.text
+    later = app.intake.clock() + timedelta(hours=5)
+    app.intake.clock = lambda: later
+    said = await lan.send("1")
+    assert "thông tin đầy đủ" in said.text and "hết hạn" not in said.text, said.text
