@@ -16,6 +16,7 @@ from handlers.router import ROUTER, Router
 from services import handoff, privacy
 from services.access import Action
 from services.faq import cache as faq_cache
+from services.faq import english
 from services.faq import feedback as faq_feedback
 from services.faq.entries import FaqEntry
 from services.faq.followup import Aspect, aspect_of
@@ -133,6 +134,8 @@ def _numbered(items: Sequence[str]) -> list[str]:
     return [f"{i}. {item}" for i, item in enumerate(items, 1)]
 
 
+_RANK = {Verdict.NONE: 0, Verdict.AMBIGUOUS: 1, Verdict.CONFIDENT: 2}
+
 # After an answer the chat listens, quietly, for a follow-up about it («mất bao lâu», «ở đâu»).
 TOPIC = "faq.topic"
 
@@ -219,7 +222,12 @@ async def free_text(ctx: Context) -> bool:
     index = ctx.resources.get(FAQ_INDEX)
     if index is None:
         return False
-    match = index.search(privacy.redact(ctx.msg.text or ""))  # the question log never holds them
+    question = privacy.redact(ctx.msg.text or "")  # the question log never holds them
+    match = index.search(question)
+    if ctx.locale == "en":  # the entries are Vietnamese: try the question's English phrases in it too
+        translated = index.search(english.to_vietnamese(question))
+        if _RANK[translated.verdict] > _RANK[match.verdict]:
+            match = translated
     if not any(c.isalpha() for c in match.normalized):
         return False  # nothing to ask about ("2", "???", an emoji): the general fallback answers
     top = match.top

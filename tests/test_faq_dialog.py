@@ -258,3 +258,44 @@ async def test_an_answers_options_outlive_the_follow_up(app: App) -> None:
     app.intake.clock = lambda: later
     said = await lan.send("1")
     assert "thông tin đầy đủ" in said.text and "hết hạn" not in said.text, said.text
+
+
+@pytest.mark.parametrize(
+    ("question", "entry"),
+    [
+        ("I lost my ID card", "cap-lai-can-cuoc-bi-mat"),
+        ("how to register a birth online", "dang-ky-khai-sinh"),
+        ("register marriage", "dang-ky-ket-hon"),
+        ("pay a traffic fine online", "nop-phat-giao-thong"),
+        ("how do I withdraw social insurance once", "rut-bhxh-mot-lan"),
+        ("forgot VNeID password", "quen-mat-khau-vneid"),
+        ("how to get a land certificate", "cap-so-do-lan-dau"),
+    ],
+)
+async def test_english_readers_questions_are_answered(app: App, question: str, entry: str) -> None:
+    """The knowledge base is Vietnamese: an English reader's «I lost my ID card» found nothing, and
+    the «don't know» reply suggested «ID card for my child», which failed too."""
+    ann = ChatDriver(app, f"72{abs(hash(question)) % 1000:03d}", "Ann")
+    await ann.send("/ngonngu")
+    await ann.press("lang:en")
+    index = app.resources.get(FAQ_INDEX)
+    assert index is not None
+    expected = index.get(entry)
+    assert expected is not None
+    said = await ann.send(question)
+    assert said.text.startswith(f"📋 {expected.title_en}"), said.text
+
+
+async def test_the_english_example_of_the_dont_know_reply_works(app: App) -> None:
+    ann = ChatDriver(app, "7301", "Ann")
+    await ann.send("/ngonngu")
+    await ann.press("lang:en")
+    said = await ann.send("ID card for my child")
+    index = app.resources.get(FAQ_INDEX)
+    assert index is not None
+    child = index.get("can-cuoc-tre-em-duoi-14")
+    assert child is not None and child.title_en in said.labels(), said.labels()
+    # The same words typed by a Vietnamese reader are not translated (their matching is unchanged).
+    lan = ChatDriver(app, "7302", "Lan")
+    said = await lan.send("can cuoc cho con")
+    assert any("căn cước" in label for label in said.labels()) or "căn cước" in said.text, said.text
