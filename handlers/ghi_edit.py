@@ -88,7 +88,7 @@ async def edit(ctx: Context, data: Edit) -> None:
         ctx.say("ghi.sua_kept", edit=True)
     elif data.action == "n":
         ctx.goto(EDIT_COUNT, session_id=sid)
-        ctx.say("ghi.ask_count")
+        ctx.say("ghi.ask_count_typed")  # no number buttons here: the text must not promise them
     elif data.action == "r":
         ctx.say(
             "ghi.ask_result",

@@ -100,7 +100,8 @@ async def test_sua_and_tuan(seeded_app: App) -> None:
     said = await tnv.send("/sua")
     assert len(said.labels()) >= 2
     await tnv.tap("Chữ ký số")
-    await tnv.tap("Sửa số người")
+    said = await tnv.tap("Sửa số người")
+    assert "gõ số người" in said.text and "Bấm" not in said.text  # no number buttons are shown here
     said = await tnv.send("5")
     assert "5 người" in said.text
     said = await tnv.send("/tuan")
