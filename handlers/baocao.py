@@ -16,6 +16,7 @@ from services.calendar import Calendar, Week
 from services.errors import DomainError, InvalidInput, PermissionDenied
 
 router = Router()
+OLD_WEEKS = 8  # a report for a week further back is confirmed first
 _NUMBERS = re.compile(r"^[\d\s.,-]+$")
 _FIX = re.compile(r"^\s*(?:sua|sửa|fix)?\s*(\d)\s*[:=.\s]\s*(-?[\d.,]+)\s*$", re.IGNORECASE)
 _FIX_WORD = re.compile(r"^\s*(?:sua|sửa|fix)\s", re.IGNORECASE)
@@ -239,6 +240,20 @@ async def _finish(ctx: Context, values: list[int]) -> None:
             ],
         )
         return
+    weeks_ago = (_calendar(ctx).today(ctx.now) - week).days // 7
+    if weeks_ago > OLD_WEEKS:  # «01/01/2020» typed for «01/12/2026»: asked, not filed late in silence
+        ctx.reply(
+            _table(ctx, counts)
+            + "\n\n"
+            + ctx.t("baocao.old_week_question", week=_week_label(ctx, week), weeks=weeks_ago),
+            [
+                rows(
+                    Button(ctx.t("baocao.buttons.save_old"), "bc:save"),
+                    Button(ctx.t("core.buttons.cancel"), "core:cancel"),
+                )[0]
+            ],
+        )
+        return
     await _save(ctx, replace=False)
 
 
@@ -280,9 +295,9 @@ async def pressed(ctx: Context) -> None:
     if ctx.state_name != "baocao.confirm":
         ctx.say("baocao.stale", edit=True)
         return
-    if ctx.msg.payload == "bc:replace":
+    if ctx.msg.payload in ("bc:replace", "bc:save"):
         try:
-            await _save(ctx, replace=True)
+            await _save(ctx, replace=ctx.msg.payload == "bc:replace")
         except DomainError as exc:
             ctx.end()
             ctx.say(exc.key, **exc.params)

@@ -117,6 +117,24 @@ async def test_decimals_and_two_numbers_are_refused_not_misread(seeded_app: App)
     assert len(await stored(seeded_app)) == 1
 
 
+async def test_a_report_for_a_week_long_past_is_confirmed_first(seeded_app: App) -> None:
+    """«/baocao 01/01/2020 …» was filed at once as a late report for 2020 (a mistyped date)."""
+    canbo = demo_driver(seeded_app, "canbo")
+    freeze(seeded_app, last_friday())
+    said = await canbo.send("/baocao 01/01/2020 100 50 20 90 85 2 45 18")
+    assert "đã qua" in said.text and "Lưu cho tuần này" in said.labels(), said.text
+    assert await stored(seeded_app) == []
+    said = await canbo.tap("Huỷ")
+    assert await stored(seeded_app) == []
+    said = await canbo.send("/baocao 01/01/2020 100 50 20 90 85 2 45 18")
+    said = await canbo.tap("Lưu cho tuần này")
+    assert "Đã lưu báo cáo" in said.text and "nộp muộn" in said.text, said.text
+    assert [r.week_start for r in await stored(seeded_app)] == [date(2019, 12, 30)]
+    # A recent week is saved at once, as before.
+    said = await canbo.send("/baocao 100 50 20 90 85 2 45 18")
+    assert "Đã lưu báo cáo" in said.text
+
+
 def test_parse_number_reads_counts_as_officers_type_them() -> None:
     assert [reports.parse_number(t) for t in ("15", "1.200", "1,200", "1 200", "250.000", " 7 ")] == [
         15,
