@@ -38,6 +38,9 @@ async def hotro(ctx: Context) -> None:
     await begin(ctx)
 
 
+QUESTION_WORDS = 4  # typed at the commune step, this many words are the question, not a place name
+
+
 class Ask(States, prefix="hotro"):
     commune = State()  # which commune's volunteers to ask (typed name, or a button)
     question = State()  # what the citizen needs
@@ -71,9 +74,18 @@ async def take_commune(ctx: Context, value: str) -> None:
             _show_current(ctx, current)
             return
         ctx.state["unit"] = place.id
+        question = ctx.state.pop("question", None)
+        if question:  # written before the commune was known: the ticket needs nothing more
+            await take_question(ctx, str(question))
+            return
         await DIALOG.ask(ctx, Ask.question)
         return
     found = await handoff.find_communes(ctx.session, value, limit=5)
+    if not found and len(value.split()) >= QUESTION_WORDS:
+        # The question came first («tôi không biết làm giấy khai sinh cho cháu»): kept, not lost.
+        ctx.state["question"] = value
+        ctx.say("handoff.question_kept")
+        return
     if not found:
         ctx.say("handoff.commune_not_found")
         return

@@ -437,3 +437,19 @@ async def test_on_a_channel_without_buttons_a_number_in_the_conversation_is_a_me
     async with seeded_app.sessions() as s:
         row = (await s.execute(select(Ticket).order_by(Ticket.id.desc()).limit(1))).scalar_one()
     assert (row.status, row.rating) == ("closed", 5)
+
+
+async def test_a_question_typed_before_the_commune_is_kept(seeded_app: App) -> None:
+    """At «which commune?» people often write their question first: it was answered «no commune has
+    that name» and lost; now it is kept and the ticket is made once the commune is picked."""
+    freeze(seeded_app, MON_0900)
+    tu = ChatDriver(seeded_app, "8870", "Bà Tư")
+    said = await tu.send("/hotro")
+    said = await tu.send("toi khong biet lam giay khai sinh cho chau")
+    assert "đã ghi lại câu hỏi" in said.text and "xã/phường nào" in said.text, said.text
+    said = await tu.send("thuan hoa")
+    said = await tu.press(said.button("Phường Thuận Hóa"))
+    assert "phiếu #" in said.text, said.text
+    async with seeded_app.sessions() as s:
+        ticket = await handoff.active_ticket(s, await person_of(seeded_app, tu))
+    assert ticket is not None and ticket.question == "toi khong biet lam giay khai sinh cho chau"
