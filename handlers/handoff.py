@@ -174,7 +174,9 @@ async def relay_message(ctx: Context, ticket_id: int) -> None:
         ticket, message = await handoff.relay(ctx.session, ctx.actor, ticket_id, text.strip(), ctx.now)
     except Conflict:
         ctx.end()
-        ctx.say("handoff.ticket_ended", id=ticket_id)
+        ended = await handoff.get(ctx.session, ticket_id)
+        helper = ended.citizen_id != ctx.actor.person_id  # /hotro is the citizen's way back, not theirs
+        ctx.say("handoff.ticket_ended_helper" if helper else "handoff.ticket_ended", id=ticket_id)
         return
     except PermissionDenied:  # the role that let them answer was removed meanwhile
         ctx.end()

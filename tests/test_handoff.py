@@ -171,7 +171,7 @@ async def test_one_open_ticket_and_phieu_lists(seeded_app: App) -> None:
     assert "Đã huỷ" in said.text
     assert any(c == "demo-tnv" for _, c, _ in await pushes(seeded_app, mark))
     said = await tnv.send("còn đó không?")
-    assert "đã kết thúc" in said.text
+    assert "đã kết thúc" in said.text and "không được chuyển" in said.text and "/hotro" not in said.text
 
 
 async def test_claim_is_refused_outside_the_commune_and_for_forged_ids(seeded_app: App) -> None:

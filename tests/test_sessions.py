@@ -127,6 +127,11 @@ def test_parse_shortcut_grammar() -> None:
     for bad in ("dvc", "dvc nha 0", "dvc nha 2 ???", "dvc nha 01/12", "dvc nha 01/10"):
         with pytest.raises(InvalidInput):
             sessions.parse_shortcut(bad, TODAY, 14)
+    # Too many people is the range message, as for 0 (it was «Chưa hiểu «1000»»).
+    for bad in ("dvc nha 0", "dvc nha 1000", "dvc nha 501ng"):
+        with pytest.raises(InvalidInput) as err:
+            sessions.parse_shortcut(bad, TODAY, 14)
+        assert err.value.key == "ghi.errors.bad_count", bad
 
 
 @pytest.mark.parametrize(

@@ -49,7 +49,7 @@ _WEEKDAYS = {
     **{k: 5 for k in ("t7", "thu7", "thubay")},
     **{k: 6 for k in ("cn", "chunhat")},
 }
-_COUNT = re.compile(r"^(\d{1,3})(?:ng|nguoi)?$")
+_COUNT = re.compile(r"^(\d{1,6})(?:ng|nguoi)?$")  # 1000 too: check_citizens says the range
 _DDMM = re.compile(r"^(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2,4}))?$")
 # A 9- or 12-digit ID (CMND/CCCD) or a Vietnamese phone number, possibly with spaces or dots.
 _ID_OR_PHONE = re.compile(
