@@ -284,7 +284,7 @@ async def set_target(ctx: Context) -> None:
     code, indicator_text, period, raw = parsed
     ind = targets.find_indicator(cfg, indicator_text)
     value = targets.parse_value(raw)
-    unit, key = await targets.set_target(ctx.session, ctx.actor, cfg, code, ind.id, period, value)
+    unit, key = await targets.set_target(ctx.session, ctx.actor, cfg, code, ind.id, period, value, raw)
     ctx.say(
         "kpi.target_set",
         indicator=ind.name(ctx.locale),
