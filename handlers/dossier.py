@@ -81,7 +81,8 @@ async def _card(ctx: Context, view: DossierView, *, edit: bool = False) -> None:
                 per_row=2,
             )
         )
-    buttons.append([Button(ctx.t("dossier.buttons.history"), f"hs:h:{view.id}")])
+    if dossiers.may_see_history(ctx.actor, path):  # what the button's handler checks
+        buttons.append([Button(ctx.t("dossier.buttons.history"), f"hs:h:{view.id}")])
     mode = ctx.t(f"dossier.mode.{view.mode.value}")
     ctx.reply(status_text(ctx, view) + "\n" + ctx.t("dossier.mode_line", mode=mode), buttons, edit=edit)
 

@@ -198,12 +198,14 @@ async def lagging_reminders(env: JobEnv, period: str) -> int:
     leaders = await kpi.holders_of(env.session, sorted(parents), "leader")
     # One message per leader and week, listing the communes (by name).
     per_leader: dict[int, list[tuple[int, int]]] = {}
+    led: dict[int, set[int]] = {}  # the units above those communes each leader leads (the Excel)
     for unit_id, weeks in streaks.items():
         parent = parents.get(units[unit_id].parent_id or 0)
         if parent is None:
             continue
         for person_id in leaders.get(parent.id, []):
             per_leader.setdefault(person_id, []).append((unit_id, weeks))
+            led.setdefault(person_id, set()).add(parent.id)
     for person_id, items in sorted(per_leader.items()):
         lang = await env.lang(person_id)
         items.sort(key=lambda x: units[x[0]].name)
@@ -225,8 +227,16 @@ async def lagging_reminders(env: JobEnv, period: str) -> int:
         if len(items) > len(shown):
             lines.append(env.t(lang, "digest.lagging_more", count=len(items) - len(shown)))
         lines.append(env.t(lang, "reminders.escalate_ask"))
+        # The Excel the "… và 21 đơn vị khác (xem Excel)" line points to: the digest's button.
+        label = env.t(lang, "kpi.buttons.excel")
+        above = sorted((parents[p] for p in led[person_id]), key=lambda u: u.name)
+        buttons = tuple(
+            (Button(label if len(above) == 1 else f"{label} {u.name}", ExportTable(u.code, week.key).pack()),)
+            for u in above
+        )
         key = f"lagging_escalation:{person_id}:{period}"
-        added += await send(env, person_id, Reply("\n".join(lines)), kind="lagging_reminders", key=key)
+        reply = Reply("\n".join(lines), buttons)
+        added += await send(env, person_id, reply, kind="lagging_reminders", key=key)
     return added
 
 

@@ -11,9 +11,10 @@ from handlers.core import Attachment, AttachmentKind, Button, Context, rows
 from handlers.i18n import Catalog
 from handlers.payloads import Payload
 from handlers.router import Router, command_args
-from services import digest, kpi
+from services import digest, kpi, units
 from services.access import Action
 from services.calendar import WEEKDAYS
+from services.errors import InvalidInput, NotFound
 from services.kpi import targets
 from services.kpi.figures import Figure, UnitFigures
 from services.kpi.periods import Period
@@ -131,11 +132,29 @@ def figure_lines(
     return out
 
 
-def _args(ctx: Context) -> tuple[str | None, Period | None]:
+async def _args(ctx: Context) -> tuple[str | None, Period | None]:
+    """`[CODE] [period]`: a period alone («/kpi 2026-W49») is the person's own unit's, unless a
+    unit has that code."""
     parts = command_args(ctx).split()
     code = parts[0] if parts else None
-    period = kpi.parse_period(parts[1], settings(ctx).week_starts) if len(parts) > 1 else None
+    week_starts = settings(ctx).week_starts
+    if len(parts) == 1 and code is not None:
+        try:
+            alone = kpi.parse_period(code, week_starts)
+        except InvalidInput:
+            alone = None
+        if alone is not None and not await _is_unit(ctx, code):
+            return None, alone
+    period = kpi.parse_period(parts[1], week_starts) if len(parts) > 1 else None
     return code, period
+
+
+async def _is_unit(ctx: Context, code: str) -> bool:
+    try:
+        await units.get(ctx.session, code)
+    except NotFound:
+        return False
+    return True
 
 
 def this_week(ctx: Context) -> Period:
@@ -146,7 +165,7 @@ def this_week(ctx: Context) -> Period:
 @router.command("kpi", "chitieutuan", help_key="kpi.cmd.kpi", action=Action.VIEW_KPI)
 async def show_kpi(ctx: Context) -> None:
     cfg = settings(ctx)
-    code, week = _args(ctx)
+    code, week = await _args(ctx)
     wk, quarter = await kpi.unit_report(
         ctx.session, ctx.actor, code, ctx.now, cfg, ctx.tz, week or this_week(ctx)
     )
@@ -210,7 +229,7 @@ async def _ranking(
 
 @router.command("xephang", help_key="kpi.cmd.xephang", action=Action.VIEW_KPI)
 async def ranking(ctx: Context) -> None:
-    code, week = _args(ctx)
+    code, week = await _args(ctx)
     await _ranking(ctx, code, None, week or this_week(ctx), edit=False)
 
 
@@ -244,7 +263,7 @@ async def send_excel(ctx: Context, code: str | None, week: Period) -> None:
 
 @router.command("xuat", help_key="kpi.cmd.xuat", action=Action.VIEW_KPI)
 async def export(ctx: Context) -> None:
-    code, week = _args(ctx)
+    code, week = await _args(ctx)
     await send_excel(ctx, code, week or this_week(ctx))
 
 
@@ -265,7 +284,7 @@ async def set_target(ctx: Context) -> None:
     code, indicator_text, period, raw = parsed
     ind = targets.find_indicator(cfg, indicator_text)
     value = targets.parse_value(raw)
-    unit, key = await targets.set_target(ctx.session, ctx.actor, cfg, code, ind.id, period, value)
+    unit, key = await targets.set_target(ctx.session, ctx.actor, cfg, code, ind.id, period, value, raw)
     ctx.say(
         "kpi.target_set",
         indicator=ind.name(ctx.locale),

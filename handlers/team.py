@@ -77,6 +77,8 @@ async def to_buttons(ctx: Context) -> None:
     elif step in ("rm", "ho"):
         await _pick_member(ctx, number, step)
     elif step in ("rmx", "hox"):
+        # Named: the list may have changed since it was shown (someone joined, left, was removed).
+        member, team = await membership.member(ctx.session, ctx.actor, number)
         confirm = "team.confirm_remove" if step == "rmx" else "team.confirm_hand_over"
         yes = f"to:{step[:2]}y:{number}"
         ctx.say(
@@ -85,6 +87,8 @@ async def to_buttons(ctx: Context) -> None:
                 Button(ctx.t("team.buttons.yes"), yes), Button(ctx.t("core.buttons.cancel"), "core:cancel")
             ),
             edit=True,
+            name=member.name,
+            team=team,
         )
     elif step == "rmy":
         member = await membership.remove_member(ctx.session, ctx.actor, number, ctx.now)

@@ -180,6 +180,15 @@ async def _membership(session: AsyncSession, membership_id: int) -> tuple[Member
     return m, await _team(session, m.unit_id)
 
 
+async def member(session: AsyncSession, actor: Actor, membership_id: int) -> tuple[MemberView, str]:
+    """One current member of a team the actor manages, with the team's name (to confirm by name)."""
+    m, team = await _membership(session, membership_id)
+    actor.require(Action.MANAGE_TEAM, team.path)
+    person = await session.get(Person, m.person_id)
+    name = person.display_name if person else ""
+    return MemberView(m.id, m.person_id, name, Role(m.role), m.created_at), team.name
+
+
 async def remove_member(session: AsyncSession, actor: Actor, membership_id: int, now: datetime) -> MemberView:
     m, team = await _membership(session, membership_id)
     actor.require(Action.MANAGE_TEAM, team.path)

@@ -49,6 +49,11 @@ async def test_commands(app: App) -> None:
     said = await user.send("/kpi P 2026-W47")
     assert "Tỷ lệ hồ sơ trực tuyến" in said.text and "Quý IV/2026" in said.text
     assert "tuần 47/2026 (16/11–22/11)" in said.text
+    # A week alone is the person's own unit's week (it was read as a unit code: «Không tìm thấy
+    # đơn vị có mã 2026-W47»).
+    alone = await user.send("/kpi 2026-W47")
+    assert alone.text == said.text and "Tỉnh Thử" in alone.text
+    assert "1. Xã Hai" in (await user.send("/xephang 2026-W47")).text
     said = await user.send("/xephang P 2026-W47")
     assert "1. Xã Hai" in said.text and "Xã Một: mới có 4 hồ sơ, chưa đủ để xếp hạng" in said.text
     assert "Xã Ba: chưa có số liệu" in said.text

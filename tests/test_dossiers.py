@@ -83,6 +83,7 @@ async def test_officer_records_moves_and_subscriber_is_notified(seeded_app: App)
     assert "Đã đăng ký" in said.text
     # The officer moves it along.
     said = await canbo.send(f"/hoso {CODE}")
+    assert "🕘 Lịch sử" in said.labels()  # the commune's staff
     said = await canbo.tap("Đang xử lý")
     assert "Đang xử lý" in said.text
     said = await canbo.tap("Có kết quả")
@@ -118,6 +119,11 @@ async def test_volunteer_records_for_team_commune_but_cannot_move(seeded_app: Ap
     said = await tnv.tap("Có")
     assert "Đã ghi hồ sơ" in said.text
     assert not any("Đang xử lý" in label for label in said.labels())
+    # Only what a volunteer may do: the history is for the commune's staff (a button that only
+    # answered «chưa có quyền» was offered).
+    assert said.labels() == []
+    said = await tnv.send("/hoso H46.1-261120-0007")
+    assert "Đã tiếp nhận" in said.text and said.labels() == []
     async with seeded_app.sessions() as s:
         d = (await s.execute(select(Dossier).where(Dossier.code == "H46.1-261120-0007"))).scalar_one()
         from db.models import Unit

@@ -56,7 +56,16 @@ async def test_set_target_from_the_bot(app: App) -> None:
     said = await user.send("/chitieu C1 online_rate 2026-Q4 65")
     assert "Đã đặt chỉ tiêu" in said.text and "65%" in said.text
     said = await user.send("/chitieu C2 online_rate 2026-Q4 65")
-    assert "chưa có quyền" in said.text
+    # Another commune: outside this leader's scope, said so (not «Việc này do các tổ…»).
+    assert "chưa có quyền đặt chỉ tiêu cho Xã Hai (C2)" in said.text and "ngoài phạm vi" in said.text
+    assert "Việc này do" not in said.text
+    said = await user.send("/chitieu P so buoi ho tro 2026 160")
+    assert "Tỉnh Thử (P)" in said.text and "ngoài phạm vi" in said.text
+    # A rate above 100 is refused with the value as typed («160», not «160.0»).
+    said = await user.send("/chitieu C1 online_rate 2026-Q4 160")
+    assert "«160» chưa hợp lệ" in said.text
+    said = await user.send("/chitieu C1 so buoi ho tro 2026 160")
+    assert "Số buổi hỗ trợ" in said.text and ": 160." in said.text
     said = await user.send("/chitieu C1 khong_co 2026-Q4 65")
     assert "khong_co" in said.text
     said = await user.send("/chitieu")

@@ -31,6 +31,24 @@ async def test_remove_member_and_notify(seeded_app: App) -> None:
     assert [r.chat_id for r in removed] == ["demo-tv-1"]
 
 
+async def test_confirmations_name_the_member_picked(seeded_app: App) -> None:
+    """The list is by name, the confirmation too: a list shown before someone joined or left
+    must not lead to removing (or promoting) someone else than the leader means."""
+    leader = demo_driver(seeded_app, "totruong")
+    await leader.send("/to")
+    await leader.tap("Xoá thành viên")
+    said = await leader.tap("Ngô Văn Hải")
+    assert "xoá Ngô Văn Hải khỏi Tổ CNSCĐ Tổ dân phố 1?" in said.text
+    await leader.tap("Huỷ")
+    await leader.send("/to")
+    await leader.tap("Giao tổ trưởng")
+    said = await leader.tap("Đặng Thị Thu")
+    assert "giao vai trò tổ trưởng của Tổ CNSCĐ Tổ dân phố 1 cho Đặng Thị Thu?" in said.text
+    # Someone else's confirmation (a forged or another team's button) names nobody.
+    said = await demo_driver(seeded_app, "tnv").press("to:rmx:1")
+    assert "chưa có quyền" in said.text
+
+
 async def test_volunteer_cannot_view_or_manage(seeded_app: App) -> None:
     tnv = demo_driver(seeded_app, "tnv")
     said = await tnv.send("/to 19786-1")

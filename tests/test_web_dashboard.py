@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot.kernel import App
+from db.base import utcnow
 from db.models import AuditLog
 from db.repositories import kpi as kpi_repo
 from services import kpi
@@ -80,6 +83,23 @@ async def test_sign_in_link_opens_the_overview_with_every_indicator(seeded_app: 
         await page.goto(page.url.split("/web/")[0] + "/web/u/19786")
         assert "/web/signin" in page.url
         assert len(await audit(seeded_app, "web.sign_out")) == 1
+
+
+async def test_the_rating_reads_as_in_the_chat_not_as_a_sum_over_a_count(seeded_app: App) -> None:
+    """Over HTTP (no browser): «4/5 (2 lượt đánh giá)», as /kpi says it — not «4/5 (8/2)»."""
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with dashboard_server(seeded_app) as base, aiohttp.ClientSession(cookie_jar=jar) as http:
+        async with http.get(link_in((await demo_driver(seeded_app, "lanhdao").send("/web")).text)) as r:
+            assert r.status == 200
+        quarter = kpi.period_of("quarter", kpi.local_day(utcnow())).key  # what /kpi shows too
+        async with http.get(f"{base}/web/u/19786?period={quarter}") as r:
+            html = await r.text()
+    row = re.search(r'data-indicator="satisfaction".*?</tr>', html, re.S)
+    assert row is not None
+    shown = re.search(r"(\d+(?:,\d+)?/5) <small[^>]*>\((\d+) lượt đánh giá\)</small>", row.group(0))
+    assert shown is not None, row.group(0)
+    said = await demo_driver(seeded_app, "lanhdao").send("/kpi")  # the quarter's line, in the chat
+    assert f"{shown.group(1)} ({shown.group(2)} lượt đánh giá)" in said.text
 
 
 async def test_drill_down_province_commune_team_and_back(seeded_app: App) -> None:

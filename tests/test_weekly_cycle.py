@@ -7,6 +7,7 @@ reminders. Everything through the product's flows (dialog core, scheduler.run_jo
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
@@ -17,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 import yaml
 
@@ -25,6 +27,7 @@ from bot.assemble import build
 from bot.config import ConfigError
 from bot.kernel import ROOT, App
 from db.repositories import kpi as krepo
+from handlers.core import Reply
 from tests import kpi_helpers as h
 from tests.kpi_helpers import TZ
 from tests.support import ChatDriver, make_settings, outbox_rows
@@ -230,6 +233,30 @@ async def test_escalation_is_one_message_per_leader(app: App) -> None:
     # The officers are each asked, with the week to type.
     (c3,) = texts(rows, "lagging_reminders", ids["off_c3"])
     assert "/baocao tuan 47" in c3
+
+
+async def test_escalation_too_long_to_list_has_the_excel_it_points_to(app: App) -> None:
+    """Thirteen communes lagging: twelve are named, «… và 1 đơn vị khác (xem Excel).» — and the
+    message carries the digest's Excel button (it had none), whose table names the thirteenth."""
+    ids = await world(app)
+    async with app.sessions() as s, s.begin():
+        for n in range(10):
+            await h.unit(s, f"C{n + 4}", f"Xã Thêm {n + 1:02d}", "commune", ids["t"]["P"])
+    await scheduler.run_job(app, "lagging_reminders", MONDAY_0800)
+    (row,) = [
+        r for r in await outbox_rows(app) if r.kind == "lagging_reminders" and r.person_id == ids["leader"]
+    ]
+    escalation = Reply.from_payload(row.payload)
+    assert "… và 1 đơn vị khác (xem Excel)." in escalation.text
+    names = ["Xã Một", "Xã Hai", "Xã Ba", *(f"Xã Thêm {n + 1:02d}" for n in range(10))]
+    (unnamed,) = [n for n in names if f"• {n} " not in escalation.text]
+    assert [[b.label for b in r] for r in escalation.buttons] == [["📥 Excel"]]
+    leader = ChatDriver(app, f"k-{ids['leader']}", channel="console")
+    said = await leader.press(escalation.buttons[0][0].payload or "")
+    sheet = said.replies[0].attachment
+    assert sheet is not None and sheet.filename == "kpi-P-2026-W47.xlsx"
+    cells = {c.value for r in openpyxl.load_workbook(io.BytesIO(sheet.data)).active.iter_rows() for c in r}
+    assert set(names) <= cells and unnamed
 
 
 def tocns_at(when: str, db_url: str, config: Path, *args: str) -> str:

@@ -74,13 +74,17 @@ def cell(page: Page, uf: UnitFigures, ind: IndicatorDef) -> dict[str, Any]:
         "target": fmt(ind, f.target, cat, lang) if f.target is not None else "",
         "status": status(f, ind, cfg),
         "source": page.t(f"kpi.source.{f.source}"),
-        "parts": _parts(f, ind),
+        "parts": _parts(page, f, ind),
     }
 
 
-def _parts(f: Figure, ind: IndicatorDef) -> str:
+def _parts(page: Page, f: Figure, ind: IndicatorDef) -> str:
+    """What a rate is made of ("12/40"); for a score, how many ratings (as the chat says it),
+    not the sum of the stars over their count."""
     if ind.denominator is None or f.denominator is None:
         return ""
+    if ind.unit == "score":
+        return page.t("web.ratings", count=int(f.denominator))
     return f"{f.numerator:g}/{f.denominator:g}"
 
 

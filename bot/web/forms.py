@@ -82,7 +82,14 @@ async def targets_page(request: web.Request) -> web.StreamResponse:
             try:
                 value = targets.parse_value(fields["value"])
                 target_unit, key = await targets.set_target(
-                    page.db, page.actor, cfg, fields["unit"], fields["indicator"], fields["period"], value
+                    page.db,
+                    page.actor,
+                    cfg,
+                    fields["unit"],
+                    fields["indicator"],
+                    fields["period"],
+                    value,
+                    fields["value"],
                 )
                 ind = cfg.indicator(fields["indicator"])
                 ctx["message"] = page.t(

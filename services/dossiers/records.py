@@ -279,12 +279,15 @@ async def change_status(
     return StatusChange(_view(dossier, unit, now), event.id, tuple(subscribers))
 
 
+def may_see_history(actor: Actor, path: str | None) -> bool:
+    """Whether `history` shows this person the dossiers of the unit at `path` (its staff)."""
+    return actor.can(Action.UPDATE_DOSSIER_STATUS, path) or actor.can(Action.RECORD_DOSSIER, path)
+
+
 async def history(session: AsyncSession, actor: Actor, code: str) -> list[EventView]:
     """Every status change of a dossier, oldest first (staff of its unit)."""
     dossier, unit = await _load(session, code)
-    if not (
-        actor.can(Action.UPDATE_DOSSIER_STATUS, unit.path) or actor.can(Action.RECORD_DOSSIER, unit.path)
-    ):
+    if not may_see_history(actor, unit.path):
         raise PermissionDenied(action=Action.UPDATE_DOSSIER_STATUS.value)
     rows = (
         await session.execute(

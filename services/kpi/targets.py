@@ -15,7 +15,7 @@ from db.repositories import core as core_repo
 from db.repositories import kpi as repo
 from db.repositories.kpi.base import UnitRow
 from services.access import Action, Actor
-from services.errors import InvalidInput, NotFound
+from services.errors import InvalidInput, NotFound, PermissionDenied
 from services.kpi.periods import Period, parse_period, period_of
 from services.kpi.settings import IndicatorDef, KpiSettings
 
@@ -87,13 +87,14 @@ def parse_value(text: str) -> float:
     return value
 
 
-def _check(settings: KpiSettings, indicator: str, period_text: str, value: float) -> str:
+def _check(settings: KpiSettings, indicator: str, period_text: str, value: float, typed: str | None) -> str:
     ind = settings.indicator(indicator)
     period = parse_period(parse_target_period(period_text))
     if period.kind not in ("quarter", "year"):
         raise InvalidInput("kpi.errors.target_period", value=period_text)
     if ind.unit == "percent" and value > 100:
-        raise InvalidInput("kpi.errors.bad_target", value=str(value))
+        # Echo what was typed («160»), not the float («160.0»).
+        raise InvalidInput("kpi.errors.bad_target", value=typed if typed is not None else f"{value:g}")
     return period.key
 
 
@@ -105,13 +106,20 @@ async def set_target(
     indicator: str,
     period_text: str,
     value: float,
+    typed: str | None = None,
 ) -> tuple[UnitRow, str]:
-    """A leader sets a target for a unit in scope; returns (unit, period key)."""
+    """A leader sets a target for a unit in scope; returns (unit, period key). `typed` is the
+    value as the person wrote it, for the refusal."""
     unit = await repo.unit_by_code(session, unit_code)
     if unit is None:
         raise NotFound("errors.unit_not_found", code=unit_code)
+    if actor.grants_for(Action.SET_TARGETS) and not actor.can(Action.SET_TARGETS, unit.path):
+        # A leader, of another unit: say so, not who else could do it.
+        raise PermissionDenied(
+            "kpi.errors.target_out_of_scope", action=Action.SET_TARGETS.value, unit=unit.name, code=unit.code
+        )
     actor.require(Action.SET_TARGETS, unit.path)
-    key = _check(settings, indicator, period_text, value)
+    key = _check(settings, indicator, period_text, value, typed)
     await repo.upsert_target(session, unit.id, indicator, key, value, actor.person_id)
     await core_repo.audit(
         session, actor.person_id, "kpi.target", f"unit:{unit.code}", {"indicator": indicator, "period": key}
@@ -134,7 +142,7 @@ async def import_csv(session: AsyncSession, data: str, settings: KpiSettings) ->
             if unit is None:
                 raise NotFound("errors.unit_not_found", code=r["unit_code"])
             value = parse_value(r["target"])
-            key = _check(settings, r["indicator"], r["period"], value)
+            key = _check(settings, r["indicator"], r["period"], value, r["target"])
             rows.append((unit.id, r["indicator"], key, value))
         except (InvalidInput, NotFound) as exc:
             errors.append(f"line {n}: {exc.key} {exc.params}")
