@@ -1,5 +1,6 @@
 """End-to-end Q&A and hand-off on Telegram: the real `tocns run` process against the local Bot API
-emulator. An unaccented question gets the right answer, an unclear one three choices, and a
+emulator. An unaccented question gets the right answer, a follow-up («giay to») is about it, an
+unclear question three choices, and a
 hand-off is claimed (first wins), relayed both ways through the bot, closed and rated."""
 
 from __future__ import annotations
@@ -20,12 +21,18 @@ async def test_questions_answered_and_choices(start_bot, tg_user) -> None:  # ty
     answer = await lan.wait_for_reply(contains="Đăng ký khai sinh")
     assert "1. " in answer.text
     assert any(p.startswith("https://") for _, p in answer.buttons)
+    # Right after the answer, «giay to» is about it: the birth registration's documents.
     await lan.send_message("giay to")
-    menu = await lan.wait_for_reply(contains="việc nào")
+    papers = await lan.wait_for_reply(contains="giấy tờ cần chuẩn bị")
+    assert "Đăng ký khai sinh" in papers.text and "Giấy chứng sinh" in papers.text
+    # Without an answer before it, the same words are unclear: three choices.
+    minh = tg_user(bot, "Minh", user_id=4302)
+    await minh.send_message("giay to")
+    menu = await minh.wait_for_reply(contains="việc nào")
     choices = [(label, p) for label, p in menu.buttons if p.startswith("faq:a:")]
     assert len(choices) == 3
-    await lan.press_button(choices[1][1], menu)
-    shown = await lan.wait_for_reply(contains="Các bước")
+    await minh.press_button(choices[1][1], menu)
+    shown = await minh.wait_for_reply(contains="Các bước")
     assert choices[1][0] in shown.text
 
 
