@@ -3,6 +3,7 @@ and the number formatting shared with the digest and reminders."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -132,6 +133,9 @@ def figure_lines(
     return out
 
 
+_PERIOD_SHAPE = re.compile(r"\d{4}-(?:W\d{1,2}|Q\d|\d{1,2})", re.IGNORECASE)
+
+
 async def _args(ctx: Context) -> tuple[str | None, Period | None]:
     """`[CODE] [period]`: a period alone («/kpi 2026-W49») is the person's own unit's, unless a
     unit has that code."""
@@ -142,6 +146,9 @@ async def _args(ctx: Context) -> tuple[str | None, Period | None]:
         try:
             alone = kpi.parse_period(code, week_starts)
         except InvalidInput:
+            # Shaped like a period but none («2026-W60», «9999-W52»): say so, unless a unit has that code.
+            if _PERIOD_SHAPE.fullmatch(code) and not await _is_unit(ctx, code):
+                raise
             alone = None
         if alone is not None and not await _is_unit(ctx, code):
             return None, alone

@@ -82,3 +82,40 @@ async def test_set_target_from_the_bot(app: App) -> None:
             s, [row(t["C1"])], period_of("week", WEEK + timedelta(days=7)), settings_from({})
         )
         assert eff[(t["C1"].id, "online_rate")] == 65.0
+
+
+async def test_impossible_targets_and_periods_are_refused_politely(seeded_app: App) -> None:
+    """«nan» crashed /chitieu (NOT NULL), «inf» was saved, a satisfaction target of 7 (of 5 stars) was
+    saved, and years such as 9999 or 0001 crashed /kpi and /chitieu with «đã có sự cố»."""
+    from tests.support import demo_driver
+
+    lanhdao = demo_driver(seeded_app, "lanhdao")
+    for value in ("nan", "inf", "1e308"):
+        said = await lanhdao.send(f"/chitieu 19786 help_sessions 2026-Q4 {value}")
+        assert "chưa hợp lệ" in said.text and "sự cố" not in said.text, (value, said.text)
+    said = await lanhdao.send("/chitieu 19786 satisfaction 2026-Q4 7")
+    assert "chưa hợp lệ" in said.text, said.text
+    said = await lanhdao.send("/chitieu 19786 satisfaction 2026-Q4 4,5")
+    assert "✅" in said.text, said.text
+    for period in ("9999-Q4", "0001-Q1"):
+        said = await lanhdao.send(f"/chitieu 19786 online_rate {period} 50")
+        assert "sự cố" not in said.text and "chưa đúng" in said.text, (period, said.text)
+    for period in ("9999-W52", "0001-W01", "2026-W60"):
+        said = await lanhdao.send(f"/kpi {period}")
+        assert "sự cố" not in said.text and "chưa đúng" in said.text, (period, said.text)
+
+
+async def test_a_commune_leader_asking_for_another_unit_is_told_it_is_outside_their_scope(
+    seeded_app: App,
+) -> None:
+    """«Việc này do các tổ công nghệ số… theo dõi bằng /kpi» answered /kpi itself: the role refusal
+    for a scope problem."""
+    from tests.support import demo_driver
+
+    lanhdao = demo_driver(seeded_app, "lanhdao")
+    for command in ("/kpi 19768", "/kpi 46", "/xephang 19768"):
+        said = await lanhdao.send(command)
+        assert "nằm ngoài phạm vi của anh/chị" in said.text and "/kpi" in said.text, (command, said.text)
+        assert "Việc này do các tổ" not in said.text
+    said = await lanhdao.send("/kpi")
+    assert "Phường Thuận Hóa" in said.text

@@ -45,6 +45,9 @@ class Period:
         return period_of(self.kind, self.start - timedelta(days=1))
 
 
+YEARS = (2000, 2100)  # the years a period may fall in
+
+
 def period_of(kind: str, day: date, week_starts: int = 0) -> Period:
     """The period of `kind` containing `day`; weeks begin on `week_starts` (0 = Monday)."""
     if kind == "week":
@@ -66,7 +69,17 @@ def period_of(kind: str, day: date, week_starts: int = 0) -> Period:
 
 def parse_period(text: str, week_starts: int = 0) -> Period:
     """'2026-W47' (the reporting week whose Thursday is in ISO week 47), '2026-11', '2026-Q4' or
-    '2026'."""
+    '2026'; a year outside YEARS is no period anyone reports on («9999-W52» crashed the pages)."""
+    try:
+        period = _parse_period(text, week_starts)
+    except (OverflowError, ValueError):  # a date past year 9999 or before year 1
+        raise InvalidInput("kpi.errors.bad_period", value=text) from None
+    if not (YEARS[0] <= period.start.year <= YEARS[1]):
+        raise InvalidInput("kpi.errors.bad_period", value=text)
+    return period
+
+
+def _parse_period(text: str, week_starts: int = 0) -> Period:
     s = text.strip().upper()
     if m := re.fullmatch(r"(\d{4})-W(\d{1,2})", s):
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -66,6 +67,10 @@ def find_indicator(settings: KpiSettings, text: str) -> IndicatorDef:
     raise InvalidInput("kpi.errors.unknown_indicator", indicator=text)
 
 
+MAX_TARGET = 10_000_000  # above any count a unit reports in a quarter or a year
+MAX_SCORE = 5  # the satisfaction score is 1–5 stars
+
+
 def parse_target_period(text: str) -> str:
     """'2026-Q4', 'Quý IV/2026', 'quy 4/2026', 'Q4/2026', '2026', 'năm 2026' → '2026-Q4' / '2026'."""
     t = _fold(text)
@@ -82,7 +87,8 @@ def parse_value(text: str) -> float:
         value = float(text.strip().rstrip("%").replace(",", "."))
     except ValueError:
         raise InvalidInput("kpi.errors.bad_target", value=text) from None
-    if value < 0:
+    # float() also reads «nan», «inf», «1e308»: no target is any of those.
+    if not math.isfinite(value) or value < 0 or value > MAX_TARGET:
         raise InvalidInput("kpi.errors.bad_target", value=text)
     return value
 
@@ -92,7 +98,7 @@ def _check(settings: KpiSettings, indicator: str, period_text: str, value: float
     period = parse_period(parse_target_period(period_text))
     if period.kind not in ("quarter", "year"):
         raise InvalidInput("kpi.errors.target_period", value=period_text)
-    if ind.unit == "percent" and value > 100:
+    if (ind.unit == "percent" and value > 100) or (ind.unit == "score" and value > MAX_SCORE):
         # Echo what was typed («160»), not the float («160.0»).
         raise InvalidInput("kpi.errors.bad_target", value=typed if typed is not None else f"{value:g}")
     return period.key
