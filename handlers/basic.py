@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from handlers.core import Button, Context, rows
+from handlers.core import Button, ChatType, Context, rows
 from handlers.i18n import Catalog
-from handlers.router import ROUTER, Router, command_args
+from handlers.router import DEEP_LINK_PAYLOAD, ROUTER, Router, command_args, say_private_only
 from services import people
 from services.access import Actor, Role
 from services.errors import PermissionDenied
@@ -36,6 +36,11 @@ def refusal_text(catalog: Catalog, lang: str, actor: Actor) -> str:
 @router.command("start", help_key="basic.cmd.start")
 async def start(ctx: Context) -> None:
     args = command_args(ctx)
+    if args and ctx.msg.chat_type is ChatType.GROUP:
+        # «/start MÃ» in a group ran the whole join there (name, code and all, for the group to read).
+        token = args.split()[0]
+        say_private_only(ctx, "start", token if DEEP_LINK_PAYLOAD.fullmatch(token) else "start")
+        return
     if args:
         # Deep links: /start <command> (from "open in private chat") or /start <payload>.
         app_router: Router | None = ctx.resources.get(ROUTER)

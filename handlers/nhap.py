@@ -7,8 +7,8 @@ from dataclasses import replace
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.core import Context, Incoming, IncomingFile
-from handlers.router import Router
+from handlers.core import ChatType, Context, Incoming, IncomingFile
+from handlers.router import Router, say_private_only
 from services import people, spreadsheet_guard
 from services.access import Action
 from services.dossiers import import_ as dossier_import
@@ -75,6 +75,9 @@ async def uploaded(ctx: Context) -> bool:
     unit_code = _unit_code(ctx)
     if unit_code is None:
         return False
+    if ctx.msg.chat_type is ChatType.GROUP:  # /nhap is private: its row report is not for the group
+        say_private_only(ctx, "nhap", "nhap")
+        return True
     if len(file.data) > MAX_UPLOAD:
         ctx.say("nhap.errors.too_large", mb=MAX_UPLOAD // (1024 * 1024))
         return True

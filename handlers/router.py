@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
@@ -361,9 +362,9 @@ class Router:
             ctx.say("core.unknown_command", command=name)
             return
         if cmd.private_only and ctx.msg.chat_type is ChatType.GROUP:
-            link = f"https://t.me/{ctx.msg.bot_username}?start={name}" if ctx.msg.bot_username else ""
-            buttons = [[Button(ctx.t("core.buttons.open_private"), url=link)]] if link else []
-            ctx.say("core.private_only", buttons=buttons, command=name)
+            # «/thamgia MÃ»: the link carries the code (an invite code is a /start payload too).
+            start = args if name in JOIN_COMMANDS and DEEP_LINK_PAYLOAD.fullmatch(args) else name
+            say_private_only(ctx, name, start)
             return
         if cmd.action is not None and not ctx.actor.can(cmd.action):
             # Before the handler and before the open dialog is dropped; the intake audit-logs it.
@@ -385,6 +386,18 @@ class Router:
             return
         ctx.msg = replace(ctx.msg, text=f"/{name}")
         await self._dispatch_command(ctx, name, "")
+
+
+JOIN_COMMANDS = ("thamgia", "join")
+# What Telegram lets a t.me/<bot>?start= link carry (core.telegram.org/bots/features#deep-linking).
+DEEP_LINK_PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def say_private_only(ctx: Context, command: str, start: str) -> None:
+    """In a group: «do this in the private chat», with a button opening it at `/start <start>`."""
+    link = f"https://t.me/{ctx.msg.bot_username}?start={start}" if ctx.msg.bot_username else ""
+    buttons = [[Button(ctx.t("core.buttons.open_private"), url=link)]] if link else []
+    ctx.say("core.private_only", buttons=buttons, command=command)
 
 
 async def cancel(ctx: Context, *, edit: bool = False) -> None:

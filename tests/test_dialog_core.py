@@ -236,3 +236,25 @@ async def test_personal_commands_in_a_group_point_to_the_private_chat(app: App) 
         assert "trò chuyện riêng" in said.text, command
         urls = [b.url for r in said.replies for row in r.buttons for b in row if b.url]
         assert urls == [f"https://t.me/tocns_test_bot?start={command}"], command
+
+
+async def test_joining_with_a_code_in_a_group_happens_in_the_private_chat(seeded_app: App) -> None:
+    """«/start MÃ» in a group ran the whole join there — the code, then the newcomer's name — for the
+    group to read; «/thamgia MÃ» pointed to the private chat but dropped the code."""
+    from sqlalchemy import func
+
+    from db.models import Membership
+
+    async def memberships() -> int:
+        async with seeded_app.sessions() as s:
+            return int((await s.execute(select(func.count()).select_from(Membership))).scalar_one())
+
+    before = await memberships()
+    code = "DEMOTNV1"
+    newcomer = ChatDriver(seeded_app, "1015", "Hùng", chat_id="-100777", chat_type="group")
+    for command in (f"/start {code}", f"/thamgia {code}"):
+        said = await newcomer.send(command)
+        assert "trò chuyện riêng" in said.text and "Mã mời" not in said.text, (command, said.text)
+        urls = [b.url for r in said.replies for row in r.buttons for b in row if b.url]
+        assert urls == [f"https://t.me/tocns_test_bot?start={code}"], (command, urls)
+    assert await memberships() == before

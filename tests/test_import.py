@@ -174,6 +174,20 @@ async def test_officer_uploads_xlsx_with_row_errors(seeded_app: App) -> None:
         assert n == 2
 
 
+async def test_an_export_sent_in_a_group_is_not_imported_there(seeded_app: App) -> None:
+    """/nhap is for the private chat: a file dropped in the team's group was imported and its row
+    report posted to the group."""
+    canbo = demo_driver(seeded_app, "canbo", chat_id="-100555", chat_type="group")
+    said = await canbo.upload("hoso.xlsx", make_xlsx(sample_rows()))
+    assert "trò chuyện riêng" in said.text and "hồ sơ mới" not in said.text, said.text
+    async with seeded_app.sessions() as s:
+        assert (
+            await s.execute(
+                select(func.count()).select_from(Dossier).where(Dossier.code.like("H46.19786-2611%"))
+            )
+        ).scalar_one() == 0
+
+
 async def test_csv_upload_and_structural_errors(seeded_app: App) -> None:
     canbo = demo_driver(seeded_app, "canbo")
     said = await canbo.upload("hoso.csv", make_csv(sample_rows()))
