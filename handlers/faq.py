@@ -142,10 +142,15 @@ TOPIC = "faq.topic"
 
 def show_answer(ctx: Context, entry: FaqEntry) -> None:
     """Short summary, numbered steps, then the buttons — fits a phone screen."""
-    lines = [ctx.t("faq.answer_title", title=_title(ctx, entry)), entry.summary, "", ctx.t("faq.steps")]
-    lines += _numbered(entry.steps)
+    lines = [ctx.t("faq.answer_title", title=_title(ctx, entry)), *_language_note(ctx), entry.summary]
+    lines += ["", ctx.t("faq.steps"), *_numbered(entry.steps)]
     ctx.reply("\n".join(lines), _answer_buttons(ctx, entry, details=True))
     _remember(ctx, entry)
+
+
+def _language_note(ctx: Context) -> list[str]:
+    """The entries are written in Vietnamese only: an English reader is told, not left to wonder."""
+    return [ctx.t("faq.written_in_vietnamese")] if ctx.locale != "vi" else []
 
 
 def _remember(ctx: Context, entry: FaqEntry) -> None:
@@ -196,7 +201,7 @@ def _answer_aspect(ctx: Context, entry: FaqEntry, aspect: Aspect) -> None:
 
 
 def show_details(ctx: Context, entry: FaqEntry) -> None:
-    lines = [ctx.t("faq.details_title", title=_title(ctx, entry)), entry.summary]
+    lines = [ctx.t("faq.details_title", title=_title(ctx, entry)), *_language_note(ctx), entry.summary]
     if entry.documents:
         lines += ["", ctx.t("faq.documents"), *(f"• {d}" for d in entry.documents)]
     lines += ["", ctx.t("faq.steps"), *_numbered(entry.steps)]

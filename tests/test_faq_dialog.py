@@ -284,6 +284,7 @@ async def test_english_readers_questions_are_answered(app: App, question: str, e
     assert expected is not None
     said = await ann.send(question)
     assert said.text.startswith(f"📋 {expected.title_en}"), said.text
+    assert "written in Vietnamese" in said.text  # the steps below are the Vietnamese entry
 
 
 async def test_the_english_example_of_the_dont_know_reply_works(app: App) -> None:

@@ -216,6 +216,9 @@ async def test_month_and_quarter_views_open_with_their_suggestions(seeded_app: A
             body = await r.text()
         # A quarter below its targets: the findings come with what to do this week.
         assert "tuần" in body
+        for path in ("/web/nope", "/web/u/19786/export/nope.xlsx"):  # was aiohttp's bare «404: Not Found»
+            async with http.get(f"{base}{path}") as r:
+                assert r.status == 404 and "Không có trang này" in await r.text(), path
         # Years nobody reports on are a polite 400, not a crash (9999 overflowed the date).
         for period in ("9999-W52", "0001-W01", "9999-Q4"):
             async with http.get(f"{base}/web/u/19786?period={period}") as r:

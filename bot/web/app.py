@@ -150,6 +150,9 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
                 return error_page(request, 403, "web.bad_csrf", lang)
         try:
             response = await handler(request)
+        except web.HTTPNotFound:  # a mistyped address: the dashboard's own page, not aiohttp's English
+            await db.commit()
+            return error_page(request, 404, "web.page_not_found", lang)
         except web.HTTPException:
             await db.commit()
             raise
