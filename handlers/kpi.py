@@ -20,6 +20,7 @@ from services.kpi import targets
 from services.kpi.figures import Figure, UnitFigures
 from services.kpi.periods import Period
 from services.kpi.settings import IndicatorDef, KpiSettings
+from services.text import fold
 
 router = Router()
 
@@ -140,6 +141,9 @@ async def _args(ctx: Context) -> tuple[str | None, Period | None]:
     """`[CODE] [period]`: a period alone («/kpi 2026-W49») is the person's own unit's, unless a
     unit has that code."""
     parts = command_args(ctx).split()
+    said = _said_period(ctx, parts)  # «tuần trước», «quý này»… as people say them
+    if said is not None:
+        return (parts[0] if len(parts) > 2 else None), said
     code = parts[0] if parts else None
     week_starts = settings(ctx).week_starts
     if len(parts) == 1 and code is not None:
@@ -154,6 +158,40 @@ async def _args(ctx: Context) -> tuple[str | None, Period | None]:
             return None, alone
     period = kpi.parse_period(parts[1], week_starts) if len(parts) > 1 else None
     return code, period
+
+
+# The last two words of the arguments, folded → (period kind, how many periods back).
+_SAID_PERIODS = {
+    "tuan truoc": ("week", 1),
+    "tuan nay": ("week", 0),
+    "thang truoc": ("month", 1),
+    "thang nay": ("month", 0),
+    "quy truoc": ("quarter", 1),
+    "quy nay": ("quarter", 0),
+    "nam truoc": ("year", 1),
+    "nam nay": ("year", 0),
+    "last week": ("week", 1),
+    "this week": ("week", 0),
+    "last month": ("month", 1),
+    "this month": ("month", 0),
+    "last quarter": ("quarter", 1),
+    "this quarter": ("quarter", 0),
+}
+
+
+def _said_period(ctx: Context, parts: list[str]) -> Period | None:
+    """«/kpi tuan truoc», «/kpi 19786 quý này»: the period the last two words name, else None (it
+    used to answer «Kỳ «truoc» chưa đúng», quoting half of what was typed)."""
+    if len(parts) < 2 or len(parts) > 3:
+        return None
+    said = _SAID_PERIODS.get(fold(" ".join(parts[-2:])))
+    if said is None:
+        return None
+    kind, back = said
+    period = kpi.period_of(kind, kpi.local_day(ctx.now, ctx.tz), settings(ctx).week_starts)
+    for _ in range(back):
+        period = period.previous()
+    return period
 
 
 async def _is_unit(ctx: Context, code: str) -> bool:

@@ -119,3 +119,17 @@ async def test_a_commune_leader_asking_for_another_unit_is_told_it_is_outside_th
         assert "Việc này do các tổ" not in said.text
     said = await lanhdao.send("/kpi")
     assert "Phường Thuận Hóa" in said.text
+
+
+async def test_periods_said_in_words(seeded_app: App) -> None:
+    """«/kpi tuan truoc» answered «Kỳ «truoc» chưa đúng» (half of what was typed)."""
+    from tests.support import demo_driver
+
+    lanhdao = demo_driver(seeded_app, "lanhdao")
+    last = await lanhdao.send("/kpi")  # the default: the last complete week
+    said = await lanhdao.send("/kpi tuan truoc")
+    assert said.text.splitlines()[0] == last.text.splitlines()[0], (said.text[:120], last.text[:120])
+    said = await lanhdao.send("/kpi 19786 quý này")
+    assert "Quý" in said.text.splitlines()[0] and "chưa đúng" not in said.text, said.text[:200]
+    said = await lanhdao.send("/kpi tuan sau")
+    assert "sự cố" not in said.text
