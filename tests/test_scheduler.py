@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -79,9 +79,12 @@ async def test_ticket_escalation_is_scheduled_and_runs(seeded_app: App) -> None:
     job = sched.get_job("handoff_escalation")
     assert job is not None and job.trigger.interval == timedelta(minutes=scheduler.ESCALATION_EVERY_MINUTES)
     cfg = handoff.settings_from(seeded_app.settings.extra)
-    opened = utcnow() + timedelta(days=7)
-    while not handoff.is_open(cfg.working_hours, opened):
-        opened += timedelta(minutes=15)
+    # A Monday 08:00 a week or more ahead (tickets are stamped with the real clock): the checks below
+    # fall in the morning's working hours whatever time the suite runs (at 09:00 «+2 h» was lunch).
+    day = (utcnow() + timedelta(days=7)).astimezone(TZ).date()
+    day += timedelta(days=(7 - day.weekday()) % 7)
+    opened = datetime(day.year, day.month, day.day, 8, 0, tzinfo=TZ).astimezone(UTC)
+    assert handoff.is_open(cfg.working_hours, opened)
     async with seeded_app.sessions() as s, s.begin():
         citizen, _ = await people.resolve(s, "telegram", "esc-1", "esc-1", "Người dân")
         commune = await units.get(s, "19786")
@@ -90,8 +93,8 @@ async def test_ticket_escalation_is_scheduled_and_runs(seeded_app: App) -> None:
     later = opened + timedelta(minutes=cfg.claim_timeout_minutes + 1)
     while not handoff.is_open(cfg.working_hours, later):
         later += timedelta(minutes=15)
-    assert await scheduler.escalate_tickets(seeded_app, later + timedelta(hours=2)) == 1
-    assert await scheduler.escalate_tickets(seeded_app, later + timedelta(hours=3)) == 0  # once
+    assert await scheduler.escalate_tickets(seeded_app, later + timedelta(hours=1)) == 1
+    assert await scheduler.escalate_tickets(seeded_app, later + timedelta(hours=2)) == 0  # once
 
 
 # --- inside the bot, the job body runs in a child process (bot/jobchild.py) ---------------------
