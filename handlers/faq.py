@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from handlers.core import Button, Context, ResourceKey
 from handlers.handoff_push import StartHandoff
-from handlers.router import ROUTER, Router
+from handlers.router import Router, pass_on
 from services import handoff, privacy
 from services.access import Action
 from services.faq import cache as faq_cache
@@ -168,12 +168,7 @@ async def follow_up(ctx: Context) -> None:
     if entry is not None and aspect is not None:
         _answer_aspect(ctx, entry, aspect)
         return
-    ctx.end()
-    app_router = ctx.resources.get(ROUTER)
-    if app_router is not None:
-        await app_router.dispatch(ctx)
-    else:
-        ctx.say("core.unknown_text")
+    await pass_on(ctx)
 
 
 def _answer_aspect(ctx: Context, entry: FaqEntry, aspect: Aspect) -> None:

@@ -400,6 +400,17 @@ def say_private_only(ctx: Context, command: str, start: str) -> None:
     ctx.say("core.private_only", buttons=buttons, command=command)
 
 
+async def pass_on(ctx: Context) -> None:
+    """A state that only listens for something (a follow-up, a «subscribe» press) does not take this
+    text: it ends, and the text goes where it would have gone without it (a question, a hand-off…)."""
+    ctx.end()
+    app_router = ctx.resources.get(ROUTER)
+    if app_router is not None:
+        await app_router.dispatch(ctx)
+    else:
+        ctx.say("core.unknown_text")
+
+
 async def cancel(ctx: Context, *, edit: bool = False) -> None:
     had_state = ctx.state_name is not None
     ctx.end()

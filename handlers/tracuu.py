@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from handlers.core import Button, Context
-from handlers.router import ROUTER, Router, command_args
+from handlers.router import Router, command_args, pass_on
 from services import dossiers, privacy
 from services.dossiers.codes import CODE_EXAMPLE
 from services.dossiers.records import DossierView, Status
@@ -88,14 +88,7 @@ async def typed_code(ctx: Context) -> None:
     code = dossiers.extract_code(ctx.msg.text or "")
     if code is None:
         if ctx.state_name == "tracuu.sub":
-            # Only waiting for a possible "subscribe" press: other text is not ours to take —
-            # it goes where it would have gone (an open hand-off, a question…).
-            ctx.end()
-            app_router = ctx.resources.get(ROUTER)
-            if app_router is not None:
-                await app_router.dispatch(ctx)
-            else:
-                ctx.say("core.unknown_text")
+            await pass_on(ctx)  # only waiting for a possible «subscribe» press
             return
         ctx.say("tracuu.bad_code", example=CODE_EXAMPLE)
         return

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -308,3 +310,20 @@ async def count(app: App, model: type) -> int:
     """Rows of `model` in the app's database."""
     async with app.sessions() as s:
         return int((await s.execute(select(func.count()).select_from(model))).scalar_one())
+
+
+def run_cli(db_url: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`tocns ARGS` in a child process on the test's database (warnings only in the log, Vietnamese
+    unless TOCNS_LOCALE is passed in `env`); stdin closed, as in CI."""
+    full = {**os.environ, "TOCNS_DATABASE_URL": db_url, "TOCNS_LOG_LEVEL": "WARNING", "COLUMNS": "80", **env}
+    if "TOCNS_LOCALE" not in env:
+        full.pop("TOCNS_LOCALE", None)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        capture_output=True,
+        text=True,
+        env=full,
+        cwd=ROOT,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
 import subprocess
-import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,29 +19,13 @@ from bot.backup import default_name
 from bot.kernel import App, DeliveryError
 from handlers.core import Reply
 from services import outbox
-from tests.support import demo_driver
+from tests.support import demo_driver, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def tocns(*args: str, db: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    full = {
-        **os.environ,
-        "TOCNS_DATABASE_URL": f"sqlite+aiosqlite:///{db}",
-        "TOCNS_LOG_LEVEL": "WARNING",
-        "COLUMNS": "80",
-        **env,
-    }
-    full.pop("TOCNS_LOCALE", None) if "TOCNS_LOCALE" not in env else None
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        capture_output=True,
-        text=True,
-        env=full,
-        cwd=ROOT,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+    return run_cli(f"sqlite+aiosqlite:///{db}", *args, **env)
 
 
 @pytest.mark.parametrize(

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import io
-import os
 import subprocess
-import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +20,7 @@ from services.access import Actor, Grant, Role
 from services.dossiers import import_ as dossier_import
 from services.dossiers.import_ import reading
 from services.errors import DomainError
-from tests.support import ChatDriver, demo_driver
+from tests.support import ChatDriver, demo_driver, run_cli
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 HEADER = [
@@ -415,18 +413,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def tocns_import(app: App, path: Path, unit: str) -> subprocess.CompletedProcess[str]:
     """`tocns import dossiers PATH --unit UNIT` in a child process, on the test's database."""
-    env = {**os.environ, "TOCNS_DATABASE_URL": app.settings.database.url, "TOCNS_LOG_LEVEL": "WARNING"}
-    env.update(COLUMNS="300")
-    env.pop("TOCNS_LOCALE", None)
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "import", "dossiers", str(path), "--unit", unit],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+    return run_cli(app.settings.database.url, "import", "dossiers", str(path), "--unit", unit, COLUMNS="300")
 
 
 def row(code: str, received: Any, finished: Any = None, status: Any = None, unit: Any = None) -> list[Any]:
