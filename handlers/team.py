@@ -9,7 +9,7 @@ from handlers.link import channel_name
 from handlers.onboarding import role_label
 from handlers.revoke import after_role_loss
 from handlers.router import Router, command_args
-from services import invites, linking, membership, sessions, units
+from services import linking, membership, sessions, units
 from services.access import Action, Role
 from services.units import UnitKind
 
@@ -99,8 +99,6 @@ async def to_buttons(ctx: Context) -> None:
         )
     elif step == "hoy":
         member = await membership.hand_over(ctx.session, ctx.actor, number, ctx.now)
-        # A team leader handing over is a volunteer now: the codes they made lapse.
-        await invites.revoke_lapsed(ctx.session, ctx.actor.person_id, ctx.now)
         ctx.say("team.handed_over", edit=True, name=member.name)
         await ctx.notify(
             member.person_id, "team.you_are_leader", kind="team_leader", idempotency=f"team:ho:{number}"

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import JoinRequest, Membership, Person, Unit
 from db.repositories import core as repo
-from services import units
+from services import invites, units
 from services.access import Action, Actor, Role
 from services.errors import Conflict, InvalidInput, NotFound
 from services.units import UnitKind, UnitView
@@ -180,13 +180,17 @@ async def _membership(session: AsyncSession, membership_id: int) -> tuple[Member
     return m, await _team(session, m.unit_id)
 
 
+async def _view(session: AsyncSession, m: Membership, role: Role | None = None) -> MemberView:
+    person = await session.get(Person, m.person_id)
+    name = person.display_name if person else ""
+    return MemberView(m.id, m.person_id, name, role or Role(m.role), m.created_at)
+
+
 async def member(session: AsyncSession, actor: Actor, membership_id: int) -> tuple[MemberView, str]:
     """One current member of a team the actor manages, with the team's name (to confirm by name)."""
     m, team = await _membership(session, membership_id)
     actor.require(Action.MANAGE_TEAM, team.path)
-    person = await session.get(Person, m.person_id)
-    name = person.display_name if person else ""
-    return MemberView(m.id, m.person_id, name, Role(m.role), m.created_at), team.name
+    return await _view(session, m), team.name
 
 
 async def remove_member(session: AsyncSession, actor: Actor, membership_id: int, now: datetime) -> MemberView:
@@ -195,11 +199,10 @@ async def remove_member(session: AsyncSession, actor: Actor, membership_id: int,
     if m.person_id == actor.person_id:
         raise InvalidInput("team.errors.remove_self")
     m.active, m.ended_at, m.ended_reason = False, now, "removed"
-    person = await session.get(Person, m.person_id)
     await repo.audit(
         session, actor.person_id, "role.revoke", f"person:{m.person_id}", {"role": m.role, "unit": team.code}
     )
-    return MemberView(m.id, m.person_id, person.display_name if person else "", Role(m.role), m.created_at)
+    return await _view(session, m)
 
 
 async def hand_over(session: AsyncSession, actor: Actor, membership_id: int, now: datetime) -> MemberView:
@@ -237,6 +240,8 @@ async def hand_over(session: AsyncSession, actor: Actor, membership_id: int, now
         )
     await repo.audit(session, actor.person_id, "team.hand_over", f"person:{m.person_id}", {"unit": team.code})
     await session.flush()
+    # The former leader is a volunteer now: the codes only a leader could make lapse with the role.
+    await invites.revoke_lapsed(session, actor.person_id, now)
     person = await session.get(Person, m.person_id)
     return MemberView(m.id, m.person_id, person.display_name if person else "", Role.TEAM_LEADER, now)
 

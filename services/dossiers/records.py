@@ -140,13 +140,11 @@ def _view(d: Dossier, unit: Unit, now: datetime) -> DossierView:
     )
 
 
-async def _commune_of(session: AsyncSession, unit: Unit) -> Unit:
-    """The commune a unit belongs to (itself when it is one; a team's parent)."""
+async def commune_of(session: AsyncSession, unit: Unit) -> Unit | None:
+    """The commune a unit belongs to (itself when it is one; a team's parent); None above them."""
     current: Unit | None = unit
-    while current is not None and current.kind not in ("commune",):
+    while current is not None and current.kind != "commune":
         current = await session.get(Unit, current.parent_id) if current.parent_id else None
-    if current is None:
-        raise InvalidInput("dossier.errors.no_commune")
     return current
 
 
@@ -169,7 +167,9 @@ async def record(
     if via is None:
         raise NotFound("errors.unit_not_found", code=str(via_unit_id))
     actor.require(Action.RECORD_DOSSIER, via.path)
-    commune = await _commune_of(session, via)
+    commune = await commune_of(session, via)
+    if commune is None:
+        raise InvalidInput("dossier.errors.no_commune")
     if parse_code(data.code) != data.code:
         raise InvalidInput("dossier.errors.bad_code", example=CODE_EXAMPLE)
     await scope.check_scope(session, data.code, commune)

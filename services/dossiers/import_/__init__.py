@@ -25,6 +25,7 @@ from services.dossiers.import_.profiles import (
 from services.dossiers.import_.reading import Sheet, open_sheet
 from services.dossiers.import_.rows import ParsedRow, RowError, RowParser, parse_row, parse_when
 from services.dossiers.import_.writing import Flusher, ImportSummary, Row, sqlite_cache
+from services.dossiers.records import commune_of
 from services.errors import InvalidInput, NotFound
 from services.units import UnitKind
 
@@ -122,9 +123,6 @@ async def _refuse_below_commune(session: AsyncSession, unit: Unit) -> None:
     refused, naming the commune to import for instead."""
     if unit.kind == UnitKind.COMMUNE:
         return
-    above = [int(i) for i in unit.path.strip("/").split("/")[:-1] if i]
-    commune = (
-        await session.execute(select(Unit.code).where(Unit.id.in_(above), Unit.kind == UnitKind.COMMUNE))
-    ).scalar()
+    commune = await commune_of(session, unit)
     if commune is not None:
-        raise InvalidInput("nhap.errors.unit_below_commune", unit=unit.code, commune=commune)
+        raise InvalidInput("nhap.errors.unit_below_commune", unit=unit.code, commune=commune.code)
