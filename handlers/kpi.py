@@ -20,7 +20,6 @@ from services.kpi import targets
 from services.kpi.figures import Figure, UnitFigures
 from services.kpi.periods import Period
 from services.kpi.settings import IndicatorDef, KpiSettings
-from services.text import fold
 
 router = Router()
 
@@ -160,38 +159,12 @@ async def _args(ctx: Context) -> tuple[str | None, Period | None]:
     return code, period
 
 
-# The last two words of the arguments, folded → (period kind, how many periods back).
-_SAID_PERIODS = {
-    "tuan truoc": ("week", 1),
-    "tuan nay": ("week", 0),
-    "thang truoc": ("month", 1),
-    "thang nay": ("month", 0),
-    "quy truoc": ("quarter", 1),
-    "quy nay": ("quarter", 0),
-    "nam truoc": ("year", 1),
-    "nam nay": ("year", 0),
-    "last week": ("week", 1),
-    "this week": ("week", 0),
-    "last month": ("month", 1),
-    "this month": ("month", 0),
-    "last quarter": ("quarter", 1),
-    "this quarter": ("quarter", 0),
-}
-
-
 def _said_period(ctx: Context, parts: list[str]) -> Period | None:
     """«/kpi tuan truoc», «/kpi 19786 quý này»: the period the last two words name, else None (it
     used to answer «Kỳ «truoc» chưa đúng», quoting half of what was typed)."""
     if len(parts) < 2 or len(parts) > 3:
         return None
-    said = _SAID_PERIODS.get(fold(" ".join(parts[-2:])))
-    if said is None:
-        return None
-    kind, back = said
-    period = kpi.period_of(kind, kpi.local_day(ctx.now, ctx.tz), settings(ctx).week_starts)
-    for _ in range(back):
-        period = period.previous()
-    return period
+    return kpi.said_period(" ".join(parts[-2:]), kpi.local_day(ctx.now, ctx.tz), settings(ctx).week_starts)
 
 
 async def _is_unit(ctx: Context, code: str) -> bool:

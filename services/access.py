@@ -100,6 +100,13 @@ class Actor:
         if not self.can(action, unit_path):
             raise PermissionDenied(action=action.value)
 
+    def require_in_scope(self, action: Action, unit_path: str, key: str, **params: object) -> None:
+        """`require`, but someone who may do `action` for other units is refused with `key` («outside
+        your scope»), not with who else could do it."""
+        if self.grants_for(action) and not self.can(action, unit_path):
+            raise PermissionDenied(key, action=action.value, **params)
+        self.require(action, unit_path)
+
     def scope_paths(self, action: Action) -> tuple[str, ...] | None:
         """Subtree paths where `action` is allowed; None means everywhere, () nowhere."""
         paths: list[str] = []

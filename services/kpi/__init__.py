@@ -20,7 +20,15 @@ from services.kpi.figures import (
     unit_report,
 )
 from services.kpi.findings import Finding, commune_findings, evaluate, is_below, lagging_streaks
-from services.kpi.periods import Period, local_day, parse_period, period_of, report_deadline, week_period
+from services.kpi.periods import (
+    Period,
+    local_day,
+    parse_period,
+    period_of,
+    report_deadline,
+    said_period,
+    week_period,
+)
 from services.kpi.runs import (
     DueDossiers,
     communes,
@@ -70,6 +78,7 @@ __all__ = [
     "record_job",
     "report_deadline",
     "resolve_unit",
+    "said_period",
     "settings_from",
     "unit_report",
     "unit_staff",

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.repositories import kpi as repo
 from db.repositories.kpi.base import Measures, UnitRow
 from services.access import Action, Actor
-from services.errors import NotFound, PermissionDenied
+from services.errors import NotFound
 from services.kpi import targets
 from services.kpi.periods import Period, local_day, make_span, period_of
 from services.kpi.settings import TZ, IndicatorDef, KpiSettings
@@ -248,12 +248,9 @@ async def resolve_unit(session: AsyncSession, actor: Actor, code: str | None, ac
         unit = await repo.unit_by_code(session, code)
         if unit is None:
             raise NotFound("errors.unit_not_found", code=code)
-        if actor.grants_for(action) and not actor.can(action, unit.path):
-            # Someone who may see their own unit asking for another: say so, not who else could.
-            raise PermissionDenied(
-                "kpi.errors.unit_out_of_scope", action=action.value, unit=unit.name, code=unit.code
-            )
-        actor.require(action, unit.path)
+        # Someone who may see their own unit asking for another: say so, not who else could.
+        key = "kpi.errors.unit_out_of_scope"
+        actor.require_in_scope(action, unit.path, key, unit=unit.name, code=unit.code)
         return unit
     grants = [g for g in actor.grants_for(action) if g.unit_id is not None]
     if not grants:

@@ -13,6 +13,7 @@ from db.repositories.kpi.base import Span
 from services.calendar import Week
 from services.errors import InvalidInput
 from services.kpi.settings import TZ, KpiSettings
+from services.text import fold
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,37 @@ def period_of(kind: str, day: date, week_starts: int = 0) -> Period:
     if kind == "year":
         return Period("year", date(day.year, 1, 1), date(day.year + 1, 1, 1))
     raise ValueError(kind)
+
+
+# A period as people say it (words without diacritics) → (kind, how many periods back).
+_SAID = {
+    "tuan truoc": ("week", 1),
+    "tuan nay": ("week", 0),
+    "thang truoc": ("month", 1),
+    "thang nay": ("month", 0),
+    "quy truoc": ("quarter", 1),
+    "quy nay": ("quarter", 0),
+    "nam truoc": ("year", 1),
+    "nam nay": ("year", 0),
+    "last week": ("week", 1),
+    "this week": ("week", 0),
+    "last month": ("month", 1),
+    "this month": ("month", 0),
+    "last quarter": ("quarter", 1),
+    "this quarter": ("quarter", 0),
+}
+
+
+def said_period(words: str, today: date, week_starts: int = 0) -> Period | None:
+    """«tuần trước», «quý này», «last week»…: the period these words name around `today`, else None."""
+    said = _SAID.get(fold(words))
+    if said is None:
+        return None
+    kind, back = said
+    period = period_of(kind, today, week_starts)
+    for _ in range(back):
+        period = period.previous()
+    return period
 
 
 def parse_period(text: str, week_starts: int = 0) -> Period:

@@ -16,7 +16,7 @@ from db.repositories import core as core_repo
 from db.repositories import kpi as repo
 from db.repositories.kpi.base import UnitRow
 from services.access import Action, Actor
-from services.errors import InvalidInput, NotFound, PermissionDenied
+from services.errors import InvalidInput, NotFound
 from services.kpi.periods import Period, parse_period, period_of
 from services.kpi.settings import IndicatorDef, KpiSettings
 
@@ -119,12 +119,9 @@ async def set_target(
     unit = await repo.unit_by_code(session, unit_code)
     if unit is None:
         raise NotFound("errors.unit_not_found", code=unit_code)
-    if actor.grants_for(Action.SET_TARGETS) and not actor.can(Action.SET_TARGETS, unit.path):
-        # A leader, of another unit: say so, not who else could do it.
-        raise PermissionDenied(
-            "kpi.errors.target_out_of_scope", action=Action.SET_TARGETS.value, unit=unit.name, code=unit.code
-        )
-    actor.require(Action.SET_TARGETS, unit.path)
+    # A leader, of another unit: say so, not who else could do it.
+    key = "kpi.errors.target_out_of_scope"
+    actor.require_in_scope(Action.SET_TARGETS, unit.path, key, unit=unit.name, code=unit.code)
     key = _check(settings, indicator, period_text, value, typed)
     await repo.upsert_target(session, unit.id, indicator, key, value, actor.person_id)
     await core_repo.audit(
