@@ -127,6 +127,38 @@ async def test_console_shows_pushes_as_they_arrive_by_name(
     assert "[→ demo-tv-1]" not in text and "📨 [→ " in text
 
 
+async def test_leaving_the_console_lets_the_push_poller_finish_its_database_call(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-D while the poller is inside a database call: the console waits for the call instead of
+    cancelling it. A cancelled aiosqlite call finishes on its thread after the program's event loop
+    has closed, and fails there ("Event loop is closed")."""
+    from bot.channels import console
+
+    monkeypatch.setattr(console, "PUSH_POLL_SECONDS", 0.01)
+    in_call = threading.Event()
+    finished: list[bool] = []
+
+    async def slow_drain() -> bool:
+        in_call.set()
+        # What SQLAlchemy does with a connection whose call was cancelled: a shielded close.
+        await asyncio.shield(asyncio.sleep(0.3))
+        finished.append(True)
+        return False
+
+    monkeypatch.setattr(app.dispatcher, "drain_once", slow_drain)
+
+    def typed_ctrl_d(_prompt: str = "") -> str:
+        in_call.wait(10)
+        raise EOFError
+
+    monkeypatch.setattr("builtins.input", typed_ctrl_d)
+    user = console.find_demo_user("dan")
+    assert user is not None
+    await console.chat(app, user, None, io.StringIO())
+    assert finished, "the console ended while its push poller was inside a database call"
+
+
 def test_backup_names_use_local_time() -> None:
     at = datetime(2026, 11, 30, 20, 5, 0, tzinfo=UTC)  # 03:05 next day in Huế
     assert (

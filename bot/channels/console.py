@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import tempfile
 import uuid
@@ -78,6 +79,7 @@ async def chat(app: App, user: DemoUser, lines: Iterable[str] | None, out: TextI
     current = user
     interactive = lines is None
     poller: asyncio.Task[None] | None = None
+    stop = asyncio.Event()
     if interactive:
         out.write(
             f"tocns — {current.display_name} ({current.description}). "
@@ -85,7 +87,7 @@ async def chat(app: App, user: DemoUser, lines: Iterable[str] | None, out: TextI
         )
         # Pushes queued by another process (`tocns jobs run`, a second console) show as they
         # arrive, not when someone next types.
-        poller = asyncio.create_task(_poll_pushes(app))
+        poller = asyncio.create_task(_poll_pushes(app, stop))
     else:
         # A script is one person typing fast on purpose: the flood guard is for phones.
         app.intake.flood.limit = sys.maxsize
@@ -93,12 +95,17 @@ async def chat(app: App, user: DemoUser, lines: Iterable[str] | None, out: TextI
         return await _converse(app, sender, current, lines, out)
     finally:
         if poller is not None:
-            poller.cancel()
+            # Asked, not cancelled: a cancel landing inside a database call leaves aiosqlite's
+            # thread answering a loop that is already closed when the program ends.
+            stop.set()
+            await poller
 
 
-async def _poll_pushes(app: App) -> None:
-    while True:
-        await asyncio.sleep(PUSH_POLL_SECONDS)
+async def _poll_pushes(app: App, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), PUSH_POLL_SECONDS)
+            return
         try:
             while await app.dispatcher.drain_once():
                 pass
