@@ -82,3 +82,41 @@ def test_the_engine_uses_it_for_a_sqlite_file_and_a_cancelled_holder_does_not_ha
         await engine.dispose()
 
     assert _run_in_thread(scenario)
+
+
+def test_a_call_answered_after_its_loop_closed_does_not_kill_the_worker_thread(tmp_path: Path) -> None:
+    """A query cancelled at shutdown: its event loop closes while the worker thread still runs it. The
+    thread's answer to the closed loop used to raise in the thread ("Exception in thread … Event loop
+    is closed", which pytest charged to whichever test ran next and failed CI)."""
+    started, release = threading.Event(), threading.Event()
+    failures: list[threading.ExceptHookArgs] = []
+    conn: ClosingConnection | None = None
+
+    def slow() -> int:
+        started.set()
+        release.wait(10)
+        return 1
+
+    async def scenario() -> None:
+        nonlocal conn
+        conn = ClosingConnection(lambda: sqlite3.connect(tmp_path / "x.db", check_same_thread=False), 64)
+        conn._thread.daemon = True
+        await conn
+        call = asyncio.ensure_future(conn._execute(slow))
+        await asyncio.to_thread(started.wait, 10)
+        call.cancel()  # the program ends; asyncio.run closes the loop with the call still running
+
+    previous = threading.excepthook
+    threading.excepthook = failures.append
+    try:
+        assert _run_in_thread(scenario)
+        release.set()
+        assert conn is not None
+        conn._thread.join(0.5)
+        assert not failures, failures[0].exc_value
+        assert conn._thread.is_alive()  # still serving: a later close() is answered, not lost
+        conn.stop()
+        conn._thread.join(5)
+        assert not conn._thread.is_alive() and not failures
+    finally:
+        threading.excepthook = previous
