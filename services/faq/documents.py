@@ -17,6 +17,8 @@ class Phrase:
     tokens: tuple[str, ...]
     total: float  # sum of the token weights
     terms: frozenset[str] = frozenset()  # the tokens as a set: most phrases share none with a question
+    weights: tuple[float, ...] = ()  # each token's weight, in order (read per question: kept at hand)
+    repeats: bool = False  # a token is there twice ("tuyển sinh trực tuyến")
 
 
 @dataclass(frozen=True, slots=True)

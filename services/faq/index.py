@@ -117,26 +117,31 @@ class FaqIndex:
         self._idf = {t: math.log(1.0 + n / d) for t, d in df.items()}
 
         docs: list[_Doc] = []
-        postings: dict[str, list[int]] = {}
-        for i, (entry, raw) in enumerate(zip(self._entries, raws, strict=True)):
+        for entry, raw in zip(self._entries, raws, strict=True):
             compiled = tuple(
-                _Phrase(p, sum(self._idf[t] for t in p), frozenset(p)) for p in sorted(raw.phrases)
+                _Phrase(
+                    p,
+                    sum(self._idf[t] for t in p),
+                    frozenset(p),
+                    tuple(self._idf[t] for t in p),
+                    len(set(p)) < len(p),
+                )
+                for p in sorted(raw.phrases)
             )
             texts = (t for group in _entry_texts(entry) for t in group)
             docs.append(_Doc(entry, compiled, raw.vocab, raw.context, entry_spellings(texts)))
-            for term in raw.vocab | raw.context:
-                postings.setdefault(term, []).append(i)
         self._docs = tuple(docs)
-        # term -> (entry, phrase) of every phrase holding it: a question visits only the phrases it
-        # shares a word with (a question shares some word with most entries, and few phrases).
-        phrase_postings: dict[str, list[tuple[int, int]]] = {}
+        # term -> (entry, its phrases holding it): a question visits only the phrases it shares a
+        # word with (a question shares some word with most entries, and few phrases).
+        phrase_postings: dict[str, dict[int, list[int]]] = {}
         for i, doc in enumerate(self._docs):
             for j, phrase in enumerate(doc.phrases):
                 for term in phrase.terms:
-                    phrase_postings.setdefault(term, []).append((i, j))
-        self._phrase_postings = {t: tuple(ix) for t, ix in phrase_postings.items()}
+                    phrase_postings.setdefault(term, {}).setdefault(i, []).append(j)
+        self._phrase_postings = {
+            t: tuple((i, tuple(js)) for i, js in by_entry.items()) for t, by_entry in phrase_postings.items()
+        }
         self._titles = tuple(title_words(entry) for entry in self._entries)
-        self._postings = {t: tuple(ix) for t, ix in postings.items()}
         self._build_repair_tables()
         self._lexical = LexicalIndex(self._entries)
         self._learned = LearnedIndex(
@@ -189,17 +194,16 @@ class FaqIndex:
         tokens = analyze(question)
         normalized = " ".join(t.text for t in tokens)
         q = self._question(tokens)
-        candidates: set[int] = set()
+        # An entry no phrase of which shares a word scores nothing (its context words alone never
+        # do): only entries with such phrases are scored, on those phrases.
         shared: dict[int, set[int]] = {}  # entry -> its phrases that share a word with the question
         for term in q.terms:
-            candidates.update(self._postings.get(term, ()))
-            for i, j in self._phrase_postings.get(term, ()):
-                shared.setdefault(i, set()).add(j)
-        # An entry no phrase of which shares a word scores nothing (its context words alone never do).
-        scores = {
-            i: self._score(self._docs[i], q, sorted(shared[i])) if i in shared else (0.0, 0.0)
-            for i in candidates
-        }
+            for i, js in self._phrase_postings.get(term, ()):
+                if (known := shared.get(i)) is None:
+                    shared[i] = set(js)
+                else:
+                    known.update(js)
+        scores = {i: self._score(self._docs[i], q, phrases) for i, phrases in shared.items()}
         ranked = sorted(
             (i for i, (score, _) in scores.items() if score > 0.0),
             key=lambda i: (-scores[i][0], self._docs[i].entry.id),
@@ -357,9 +361,12 @@ class FaqIndex:
 
     # -- scoring -------------------------------------------------------------------------------
 
-    def _score(self, doc: _Doc, q: _Question, shared: Sequence[int]) -> tuple[float, float]:
+    def _score(self, doc: _Doc, q: _Question, shared: Iterable[int]) -> tuple[float, float]:
         """(score, share of the question's weight that the entry explains); `shared` are the
-        positions in `doc.phrases` of the phrases that share a word with the question."""
+        positions in `doc.phrases` of the phrases that share a word with the question.
+
+        Run for every entry sharing a phrase word with a question (most of them): the loops are
+        written for speed — locals, no `max()` calls — and give the same numbers as plainly."""
         s = self.settings
         total = q.total
         # Words this entry writes with other marks than typed mean something else here.
@@ -367,9 +374,10 @@ class FaqIndex:
         # The best phrase is the one most fully present in the question and, among those, the
         # one that explains most of the question.
         best = 0.0
+        phrases = doc.phrases
         for j in shared:
-            phrase = doc.phrases[j]
-            matched = self._phrase_match(phrase.tokens, q, other)
+            phrase = phrases[j]
+            matched = self._phrase_match(phrase, q, other)
             if matched:
                 cover = matched / phrase.total
                 reach = min(1.0, matched / total)
@@ -377,15 +385,18 @@ class FaqIndex:
         if best == 0.0:
             return 0.0, 0.0
         explained = 0.0
+        vocab, context, context_weight = doc.vocab, doc.context, s.context_weight
+        mismatch = s.accent_mismatch
         for candidates, weight in zip(q.positions, q.weights, strict=True):
             share = 0.0
             for term, conf in candidates:
-                if term in other:
-                    conf *= s.accent_mismatch
-                if term in doc.vocab:
-                    share = max(share, conf)
-                elif term in doc.context:
-                    share = max(share, conf * s.context_weight)
+                if other and term in other:
+                    conf *= mismatch
+                if term in vocab:
+                    if conf > share:
+                        share = conf
+                elif term in context and conf * context_weight > share:
+                    share = conf * context_weight
             explained += weight * share
         coverage = explained / total
         score = best * (1.0 - s.coverage_share + s.coverage_share * coverage)
@@ -393,12 +404,19 @@ class FaqIndex:
             return score, coverage
         return max(score, s.bag_weight * coverage), coverage
 
-    def _phrase_match(self, tokens: tuple[str, ...], q: _Question, other: set[str]) -> float:
+    def _phrase_match(self, phrase: _Phrase, q: _Question, other: set[str]) -> float:
         """Weight of the phrase's words found in the question, each question word used once:
         "tuyển sinh trực tuyến" has "tuyến" twice, and one "trực tuyến" must not pay for both."""
         matched = 0.0
+        terms = q.terms
+        if not other and not phrase.repeats:  # nearly always: no word used twice, no marks to weigh
+            for term, weight in zip(phrase.tokens, phrase.weights, strict=True):
+                conf = terms.get(term)
+                if conf:
+                    matched += weight * conf
+            return matched
         used: dict[str, int] = {}
-        for term in tokens:
+        for term in phrase.tokens:
             conf = q.terms.get(term, 0.0)
             if not conf:
                 continue

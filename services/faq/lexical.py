@@ -85,7 +85,7 @@ class LexicalIndex:
     def __init__(self, entries: Iterable[FaqEntry], settings: LexicalSettings | None = None) -> None:
         self.settings = s = settings or LexicalSettings()
         docs = [_entry_features(e, s) for e in entries]
-        n = len(docs)
+        self._size = n = len(docs)
         df = Counter(f for d in docs for f in d)
         lengths = [sum(d.values()) for d in docs]
         avg = sum(lengths) / n if n else 1.0
@@ -114,14 +114,17 @@ class LexicalIndex:
 
     def scores(self, question: str, repairs: Mapping[str, float] | None = None) -> dict[int, float]:
         """BM25 score per entry index (entries with no shared feature are left out)."""
-        out: dict[int, float] = {}
+        # Summed into a list (a question's grams touch most entries: list slots cost less than
+        # dict look-ups); every part is positive, so a touched entry is one above zero.
+        totals = [0.0] * self._size
         for f, qtf in self.query_features(question, repairs).items():
             idf = self._idf.get(f)
             if idf is None:
                 continue
+            weight = qtf * idf
             for i, part in self._postings[f]:
-                out[i] = out.get(i, 0.0) + qtf * idf * part
-        return out
+                totals[i] += weight * part
+        return {i: total for i, total in enumerate(totals) if total}
 
 
 def fuse(
