@@ -194,8 +194,9 @@ async def show_kpi(ctx: Context) -> None:
         lines.append(ctx.t("kpi.no_data_week", week=label, unit=wk.unit.name))
     else:
         lines += figure_lines(wk, cfg, ctx.catalog, lang)
-    lines += ["", ctx.t("kpi.quarter_title", quarter=period_label(quarter.period, ctx.catalog, lang))]
-    lines += figure_lines(quarter, cfg, ctx.catalog, lang, with_delta=False)
+    if quarter is not None:
+        lines += ["", ctx.t("kpi.quarter_title", quarter=period_label(quarter.period, ctx.catalog, lang))]
+        lines += figure_lines(quarter, cfg, ctx.catalog, lang, with_delta=False)
     ctx.reply("\n".join(lines))
 
 

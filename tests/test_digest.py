@@ -53,6 +53,13 @@ async def test_commands(app: App) -> None:
     # đơn vị có mã 2026-W47»).
     alone = await user.send("/kpi 2026-W47")
     assert alone.text == said.text and "Tỉnh Thử" in alone.text
+    # A quarter asked for is shown once (its «quarter to date» part repeated the same figures), a
+    # month or a year without a quarter's figures under it.
+    quarter = await user.send("/kpi P 2026-Q4")
+    assert quarter.text.count("Quý IV/2026") == 1 and "tính đến nay" not in quarter.text, quarter.text
+    assert "Tỷ lệ hồ sơ trực tuyến" in quarter.text
+    month = await user.send("/kpi P 2026-11")
+    assert "Quý IV/2026" not in month.text and "Tỷ lệ hồ sơ trực tuyến" in month.text, month.text
     assert "1. Xã Hai" in (await user.send("/xephang 2026-W47")).text
     said = await user.send("/xephang P 2026-W47")
     assert "1. Xã Hai" in said.text and "Xã Một: mới có 4 hồ sơ, chưa đủ để xếp hạng" in said.text

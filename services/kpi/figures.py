@@ -274,11 +274,15 @@ async def unit_report(
     settings: KpiSettings,
     tz: ZoneInfo = TZ,
     week: Period | None = None,
-) -> tuple[UnitFigures, UnitFigures]:
-    """/kpi: (this week with last week's values, quarter to date) for one unit."""
+) -> tuple[UnitFigures, UnitFigures | None]:
+    """/kpi: (the period asked — a week by default — with the one before's values, and for a week
+    its quarter to date) for one unit. A month, quarter or year asked for has no quarter-to-date
+    part: for a quarter it was the same figures twice."""
     unit = await resolve_unit(session, actor, code, Action.VIEW_KPI)
     week = week or period_of("week", local_day(now, tz))
     wk = (await figures_for(session, unit, [unit], 0, week, now, settings, tz))[0]
+    if week.kind != "week":
+        return wk, None
     quarter = period_of("quarter", week.start)
     q = (await figures_for(session, unit, [unit], 0, quarter, now, settings, tz, with_previous=False))[0]
     return wk, q
