@@ -26,6 +26,7 @@ from handlers.router import Router, stale
 from services import handoff, reachability
 from services.errors import Conflict, PermissionDenied
 from services.handoff.tickets import Status, TicketView
+from services.units import UnitView
 
 router = Router()
 
@@ -68,28 +69,49 @@ async def take_commune(ctx: Context, value: str) -> None:
     typed number is words too: «2» is not the unit with id 2 (on numbered channels a picked option
     arrives as its button's payload, so `payload` tells the two apart)."""
     if value.isdigit() and ctx.msg.payload is not None:
-        place = await handoff.commune(ctx.session, int(value))  # checks it is a commune
-        current = await handoff.active_ticket(ctx.session, ctx.actor.person_id)
-        if current is not None:
-            _show_current(ctx, current)
-            return
-        ctx.state["unit"] = place.id
-        question = ctx.state.pop("question", None)
-        if question:  # written before the commune was known: the ticket needs nothing more
-            await take_question(ctx, str(question))
-            return
-        await DIALOG.ask(ctx, Ask.question)
+        await _take_commune_id(ctx, int(value))
         return
     found = await handoff.find_communes(ctx.session, value, limit=5)
     if not found and len(value.split()) >= QUESTION_WORDS:
-        # The question came first («tôi không biết làm giấy khai sinh cho cháu»): kept, not lost.
+        # The question came first («tôi không biết làm giấy khai sinh cho cháu»), or instead of
+        # picking from the communes offered: kept, not lost.
         ctx.state["question"] = value
+        offered = [int(i) for i in ctx.state.get("offered") or []]
+        if len(offered) == 1:  # the one commune their typed name found: nothing left to ask
+            await _take_commune_id(ctx, offered[0])
+            return
+        if offered:
+            places = [await handoff.commune(ctx.session, i) for i in offered]
+            ctx.say("handoff.question_kept_pick", buttons=_commune_buttons(places))
+            return
         ctx.say("handoff.question_kept")
         return
     if not found:
         ctx.say("handoff.commune_not_found")
         return
-    ctx.say("handoff.pick_commune", buttons=[[step_button(u.name, Ask.commune, str(u.id))] for u in found])
+    ctx.state["offered"] = [u.id for u in found]
+    ctx.say("handoff.pick_commune", buttons=_commune_buttons(found))
+
+
+def _commune_buttons(places: list[UnitView]) -> list[list[Button]]:
+    return [[step_button(u.name, Ask.commune, str(u.id))] for u in places]
+
+
+async def _take_commune_id(ctx: Context, unit_id: int) -> None:
+    """The commune is known (a button, or the one commune offered): the question next, or the
+    ticket at once when the question came first."""
+    place = await handoff.commune(ctx.session, unit_id)  # checks it is a commune
+    current = await handoff.active_ticket(ctx.session, ctx.actor.person_id)
+    if current is not None:
+        _show_current(ctx, current)
+        return
+    ctx.state["unit"] = place.id
+    ctx.state.pop("offered", None)
+    question = ctx.state.pop("question", None)
+    if question:  # written before the commune was known: the ticket needs nothing more
+        await take_question(ctx, str(question))
+        return
+    await DIALOG.ask(ctx, Ask.question)
 
 
 def _show_current(ctx: Context, ticket: TicketView) -> None:

@@ -453,3 +453,31 @@ async def test_a_question_typed_before_the_commune_is_kept(seeded_app: App) -> N
     async with seeded_app.sessions() as s:
         ticket = await handoff.active_ticket(s, await person_of(seeded_app, tu))
     assert ticket is not None and ticket.question == "toi khong biet lam giay khai sinh cho chau"
+
+
+async def test_a_question_typed_instead_of_picking_the_commune_is_not_a_loop(seeded_app: App) -> None:
+    """«thuan hoa» offers «1. Phường Thuận Hóa»; an old person then writes the question instead of
+    «1». It was kept but answered «which commune are you in? type its name» — the name they had just
+    typed. The one commune offered is taken; with several, the same choices come back."""
+    freeze(seeded_app, MON_0900)
+    tu = ChatDriver(seeded_app, "8871", "Bà Tư", channel="zalo", supports_buttons=False)
+    await tu.send("/hotro")
+    said = await tu.send("thuan hoa")
+    assert "1. Phường Thuận Hóa" in said.text, said.text
+    said = await tu.send("em can nguoi giup lam can cuoc cho me")
+    assert "phiếu #" in said.text and "Phường Thuận Hóa" in said.text, said.text
+    async with seeded_app.sessions() as s:
+        ticket = await handoff.active_ticket(s, await person_of(seeded_app, tu))
+    assert ticket is not None and ticket.question == "em can nguoi giup lam can cuoc cho me"
+
+    nam = ChatDriver(seeded_app, "8872", "Ông Năm")
+    await nam.send("/hotro")
+    said = await nam.send("thuan")  # Thuận An and Thuận Hóa
+    assert len(said.replies[-1].buttons) == 2, said.text
+    said = await nam.send("cho toi hoi lam giay khai sinh cho chau")
+    assert "đã ghi lại câu hỏi" in said.text and "Gõ tên" not in said.text, said.text
+    said = await nam.press(said.button("Phường Thuận An"))
+    assert "phiếu #" in said.text and "Phường Thuận An" in said.text, said.text
+    async with seeded_app.sessions() as s:
+        ticket = await handoff.active_ticket(s, await person_of(seeded_app, nam))
+    assert ticket is not None and ticket.question == "cho toi hoi lam giay khai sinh cho chau"
