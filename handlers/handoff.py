@@ -60,8 +60,14 @@ async def ask_commune(ctx: Context) -> None:
     last = await handoff.last_commune(ctx.session, ctx.actor.person_id)
     if last is not None:
         buttons.append([step_button(last.name, Ask.commune, str(last.id))])
-    buttons.append([Button(ctx.t("core.buttons.cancel"), "core:cancel")])
+    buttons.append(_cancel_row(ctx))
     ctx.say("handoff.ask_commune", buttons=buttons)
+
+
+def _cancel_row(ctx: Context) -> list[Button]:
+    """Huỷ stays on every prompt of this step: «1» typed after «not found» meant it, and was
+    searched as a commune name («Xã A Lưới 1»)."""
+    return [Button(ctx.t("core.buttons.cancel"), "core:cancel")]
 
 
 async def take_commune(ctx: Context, value: str) -> None:
@@ -75,31 +81,30 @@ async def take_commune(ctx: Context, value: str) -> None:
     if not found and len(value.split()) >= QUESTION_WORDS:
         # The question came first («tôi không biết làm giấy khai sinh cho cháu»), or instead of
         # picking from the communes offered: kept, not lost.
+        # The choices offered come back: the commune is picked, never guessed («thôi không cần nữa»
+        # under one offered commune is no request to it).
         ctx.state["question"] = value
         offered = [int(i) for i in ctx.state.get("offered") or []]
-        if len(offered) == 1:  # the one commune their typed name found: nothing left to ask
-            await _take_commune_id(ctx, offered[0])
-            return
         if offered:
             places = [await handoff.commune(ctx.session, i) for i in offered]
-            ctx.say("handoff.question_kept_pick", buttons=_commune_buttons(places))
+            ctx.say("handoff.question_kept_pick", buttons=_commune_buttons(ctx, places))
             return
-        ctx.say("handoff.question_kept")
+        ctx.say("handoff.question_kept", buttons=[_cancel_row(ctx)])
         return
     if not found:
-        ctx.say("handoff.commune_not_found")
+        ctx.say("handoff.commune_not_found", buttons=[_cancel_row(ctx)])
         return
     ctx.state["offered"] = [u.id for u in found]
-    ctx.say("handoff.pick_commune", buttons=_commune_buttons(found))
+    ctx.say("handoff.pick_commune", buttons=_commune_buttons(ctx, found))
 
 
-def _commune_buttons(places: list[UnitView]) -> list[list[Button]]:
-    return [[step_button(u.name, Ask.commune, str(u.id))] for u in places]
+def _commune_buttons(ctx: Context, places: list[UnitView]) -> list[list[Button]]:
+    return [[step_button(u.name, Ask.commune, str(u.id))] for u in places] + [_cancel_row(ctx)]
 
 
 async def _take_commune_id(ctx: Context, unit_id: int) -> None:
-    """The commune is known (a button, or the one commune offered): the question next, or the
-    ticket at once when the question came first."""
+    """The commune is picked: the question next, or the ticket at once when the question came
+    first."""
     place = await handoff.commune(ctx.session, unit_id)  # checks it is a commune
     current = await handoff.active_ticket(ctx.session, ctx.actor.person_id)
     if current is not None:

@@ -458,13 +458,17 @@ async def test_a_question_typed_before_the_commune_is_kept(seeded_app: App) -> N
 async def test_a_question_typed_instead_of_picking_the_commune_is_not_a_loop(seeded_app: App) -> None:
     """«thuan hoa» offers «1. Phường Thuận Hóa»; an old person then writes the question instead of
     «1». It was kept but answered «which commune are you in? type its name» — the name they had just
-    typed. The one commune offered is taken; with several, the same choices come back."""
+    typed. The same choices come back; the commune is still picked, never guessed: «thôi không cần
+    nữa» under one offered commune made a ticket there."""
     freeze(seeded_app, MON_0900)
     tu = ChatDriver(seeded_app, "8871", "Bà Tư", channel="zalo", supports_buttons=False)
     await tu.send("/hotro")
     said = await tu.send("thuan hoa")
-    assert "1. Phường Thuận Hóa" in said.text, said.text
+    assert "1. Phường Thuận Hóa" in said.text and "2. ✖ Huỷ" in said.text, said.text
     said = await tu.send("em can nguoi giup lam can cuoc cho me")
+    assert "đã ghi lại câu hỏi" in said.text and "1. Phường Thuận Hóa" in said.text, said.text
+    assert "Gõ tên" not in said.text and "phiếu #" not in said.text
+    said = await tu.send("1")
     assert "phiếu #" in said.text and "Phường Thuận Hóa" in said.text, said.text
     async with seeded_app.sessions() as s:
         ticket = await handoff.active_ticket(s, await person_of(seeded_app, tu))
@@ -472,12 +476,23 @@ async def test_a_question_typed_instead_of_picking_the_commune_is_not_a_loop(see
 
     nam = ChatDriver(seeded_app, "8872", "Ông Năm")
     await nam.send("/hotro")
-    said = await nam.send("thuan")  # Thuận An and Thuận Hóa
-    assert len(said.replies[-1].buttons) == 2, said.text
-    said = await nam.send("cho toi hoi lam giay khai sinh cho chau")
-    assert "đã ghi lại câu hỏi" in said.text and "Gõ tên" not in said.text, said.text
-    said = await nam.press(said.button("Phường Thuận An"))
-    assert "phiếu #" in said.text and "Phường Thuận An" in said.text, said.text
+    said = await nam.send("thuan")  # Thuận An and Thuận Hóa, and Huỷ
+    assert len(said.replies[-1].buttons) == 3, said.text
+    said = await nam.send("thoi khong can nua dau")
+    assert "đã ghi lại câu hỏi" in said.text and "phiếu #" not in said.text, said.text
+    said = await nam.press(said.button("Huỷ"))
     async with seeded_app.sessions() as s:
-        ticket = await handoff.active_ticket(s, await person_of(seeded_app, nam))
-    assert ticket is not None and ticket.question == "cho toi hoi lam giay khai sinh cho chau"
+        assert await handoff.active_ticket(s, await person_of(seeded_app, nam)) is None
+
+
+async def test_one_typed_after_commune_not_found_is_the_cancel_it_was_shown_as(seeded_app: App) -> None:
+    """«ha noi» → not found; the prompt before showed «1. ✖ Huỷ», and «1» typed next was searched as a
+    commune name and offered «Xã A Lưới 1». Huỷ stays listed under «not found»."""
+    freeze(seeded_app, MON_0900)
+    tu = ChatDriver(seeded_app, "8873", "Bà Tư", channel="zalo", supports_buttons=False)
+    said = await tu.send("/hotro")
+    assert "1. ✖ Huỷ" in said.text, said.text
+    said = await tu.send("ha noi")
+    assert "Không tìm thấy" in said.text and "1. ✖ Huỷ" in said.text, said.text
+    said = await tu.send("1")
+    assert "A Lưới" not in said.text and "Đã huỷ" in said.text, said.text
