@@ -110,6 +110,14 @@ def _check_roles(owner: Side, requester: Side) -> None:
         raise PermissionDenied("link.errors.roles_on_this_side")
 
 
+def _check_channels(owner: Side, requester: Side) -> None:
+    """A link joins one person's accounts on *different* channels (Telegram ↔ Zalo). Two accounts
+    on the same channel are two people — a code passed between colleagues merged one volunteer into
+    another, name, sessions and all."""
+    if {a.channel for a in owner.accounts} & {a.channel for a in requester.accounts}:
+        raise InvalidInput("link.errors.same_channel")
+
+
 async def issue(session: AsyncSession, actor: Actor, now: datetime) -> IssuedCode:
     """A fresh one-time code for this person; older unused codes stop working."""
     await session.execute(
@@ -137,6 +145,7 @@ async def request(session: AsyncSession, actor: Actor, code: str, now: datetime)
         raise InvalidInput("link.errors.same_person")
     owner, requester = await side(session, row.person_id), await side(session, actor.person_id)
     _check_roles(owner, requester)
+    _check_channels(owner, requester)
     row.claimed_by, row.claimed_at = actor.person_id, now
     # The owner has the code's remaining lifetime, at least CODE_TTL, to answer.
     row.expires_at = max(row.expires_at, now + CODE_TTL)
@@ -183,7 +192,8 @@ async def confirm(session: AsyncSession, actor: Actor, code_id: int, now: dateti
     row = await _pending(session, actor, code_id, now)
     assert row.claimed_by is not None
     owner, requester = await side(session, row.person_id), await side(session, row.claimed_by)
-    _check_roles(owner, requester)  # roles may have changed since the code was typed
+    _check_roles(owner, requester)  # roles and accounts may have changed since the code was typed
+    _check_channels(owner, requester)
     row.used_at = now
     first = await session.get(Person, owner.person_id)
     second = await session.get(Person, requester.person_id)

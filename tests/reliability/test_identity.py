@@ -100,3 +100,19 @@ async def test_two_different_staff_roles_are_never_merged(seeded_app: App) -> No
     said = await tnv.send(f"/lienket {code}")
     assert "liên hệ quản trị" in said.text
     assert "cán bộ" not in (await tnv.send("/toi")).text
+
+
+async def test_a_code_typed_on_the_same_channel_merges_nobody(seeded_app: App) -> None:
+    """tnv2's code typed by tnv (two volunteers on the same channel) merged Đặng Thị Thu into Trần
+    Văn Minh: name, sessions and all. A link joins one person's Telegram and Zalo accounts."""
+    tnv, tnv2 = demo_driver(seeded_app, "tnv"), demo_driver(seeded_app, "tnv2")
+    code = code_of((await tnv2.send("/lienket")).text)
+    said = await tnv.send(f"/lienket {code}")
+    assert "cùng một kênh" in said.text and "Không có gì thay đổi" in said.text, said.text
+    assert not await pushes(seeded_app, "link_confirm", "demo-tnv2")
+    assert "Đặng Thị Thu" in (await tnv2.send("/toi")).text
+    assert "Trần Văn Minh" in (await tnv.send("/toi")).text
+    # The same person's account on another channel still links.
+    zalo = ChatDriver(seeded_app, "zl-thu", "Thu", channel="zalo_bot")
+    said = await zalo.send(f"/lienket {code}")
+    assert "chưa có gì thay đổi" in said.text, said.text
