@@ -23,7 +23,7 @@ from handlers.handoff_push import (
     when_text,
 )
 from handlers.router import Router, stale
-from services import handoff, reachability
+from services import handoff, privacy, reachability
 from services.errors import Conflict, PermissionDenied
 from services.handoff.tickets import Status, TicketView
 from services.units import UnitView
@@ -237,7 +237,11 @@ async def relay_message(ctx: Context, ticket_id: int) -> None:
     if not await reachability.reachable_accounts(ctx.session, ticket.citizen_id):
         ctx.say("handoff.citizen_unreachable", buttons=[[_close_button(ctx, ticket.id)]], id=ticket.id)
         return
-    ctx.say("handoff.relayed_to_citizen", buttons=[[_close_button(ctx, ticket.id)]], id=ticket.id)
+    # What was hidden is said: the volunteer's office number cut without a word left the citizen
+    # with «gọi […]» and the volunteer none the wiser.
+    hidden = privacy.contains_personal_data(text)
+    key = "handoff.relayed_to_citizen_hidden" if hidden else "handoff.relayed_to_citizen"
+    ctx.say(key, buttons=[[_close_button(ctx, ticket.id)]], id=ticket.id)
 
 
 async def _relay_to_helper(

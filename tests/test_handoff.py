@@ -120,6 +120,15 @@ async def test_full_hand_off_claim_relay_close_rate(
     text = str(to_dan[0]["text"])
     assert "mang sổ hộ khẩu" in text and "Tình nguyện viên Tổ CNSCĐ Tổ dân phố 1" in text
     assert "Trần Văn Minh" not in str(to_dan[0]) and "demo-tnv" not in str(to_dan[0])
+    assert "đã được ẩn" not in said.text
+    # An office's mailbox (gov.vn) and a hotline reach the citizen; a mobile number is hidden, and
+    # the volunteer is told so (it was cut without a word: the citizen read «gọi […]»).
+    mark = await last_outbox_id(seeded_app)
+    said = await tnv.send("Gửi tới motcua.thuanhoa@hue.gov.vn, tổng đài 1900 0368, hoặc gọi em 0905123456")
+    assert "Đã chuyển tới người dân" in said.text and "đã được ẩn" in said.text, said.text
+    [to_dan_again] = [p for _, c, p in await pushes(seeded_app, mark) if c == "demo-dan"]
+    text = str(to_dan_again["text"])
+    assert "motcua.thuanhoa@hue.gov.vn" in text and "1900 0368" in text and "0905123456" not in text
 
     # Citizen → volunteer.
     mark = await last_outbox_id(seeded_app)
