@@ -31,29 +31,43 @@ async def after_role_loss(
     await invites.revoke_lapsed(session, person_id, now)
     released = await handoff.release_unheld(session, person_id)
     for ticket in released:
-        await handoff.mark_escalated(session, ticket.id, now)
         stamp = int(now.timestamp())
+        # The commune's officers take it back; a commune whose only officer this was gives it back to
+        # its volunteers (the citizen was promised «cán bộ» that did not exist, and nobody was told).
+        staff = [
+            p
+            for p in await handoff.officers_of(session, ticket.unit_id)
+            if p not in (ticket.citizen_id, person_id)
+        ]
+        told = "handoff.push.released"
+        if staff:
+            await handoff.mark_escalated(session, ticket.id, now)
+        else:
+            staff = [
+                p
+                for p in await handoff.helpers_of(session, ticket.unit_path)
+                if p not in (ticket.citizen_id, person_id)
+            ]
+            told = "handoff.push.released_to_helpers" if staff else "handoff.push.released_to_nobody"
         await push(
             session,
             catalog,
             default_locale,
             ticket.citizen_id,
-            "handoff.push.released",
+            told,
             kind="ticket_released",
             idempotency=f"ticket:{ticket.id}:released:{stamp}",
             id=ticket.id,
         )
-        for officer in await handoff.officers_of(session, ticket.unit_id):
-            if officer in (ticket.citizen_id, person_id):
-                continue
+        for helper in staff:
             await push(
                 session,
                 catalog,
                 default_locale,
-                officer,
+                helper,
                 "handoff.push.released_staff",
                 kind="ticket_escalated",
-                idempotency=f"ticket:{ticket.id}:released:{stamp}:{officer}",
+                idempotency=f"ticket:{ticket.id}:released:{stamp}:{helper}",
                 buttons=[[("handoff.buttons.claim", TicketAction("k", ticket.id).pack())]],
                 id=ticket.id,
                 commune=ticket.unit_name,

@@ -260,3 +260,23 @@ async def test_closing_a_team_releases_its_members_tickets_and_dialogs(app: App)
         )
     assert not [st for st in states if st.name]
     assert any(f"#{ticket}" in t and "trả lại" in t for t in await texts_to(app, "demo-canbo"))
+
+
+async def test_a_ticket_held_by_the_communes_only_officer_goes_back_to_its_volunteers(seeded_app: App) -> None:
+    """The officer (Thuận Hóa's only one) held a ticket and lost the role: the citizen was told it went
+    to «cán bộ xã/phường» — there was none — and the volunteers, told «đã có người nhận», were never
+    told it was open again. It goes back to them, with «Nhận»; the citizen is told so."""
+    dan, canbo = demo_driver(seeded_app, "dan"), demo_driver(seeded_app, "canbo")
+    lanhdao, tnv = demo_driver(seeded_app, "lanhdao"), demo_driver(seeded_app, "tnv")
+    ticket = await open_ticket(seeded_app, dan, "Toi can ho tro lam giay khai sinh")
+    assert "đã nhận phiếu" in (await canbo.press(f"hr:k:{ticket}")).text
+    before = len(await texts_to(seeded_app, "demo-tnv"))
+    await lanhdao.send("/thuhoi")
+    await lanhdao.press(f"th:x:{await membership_id(seeded_app, 'canbo', 'officer')}")
+    assert "Đã thu hồi" in (await lanhdao.tap("Thu hồi")).text
+    told = await texts_to(seeded_app, "demo-dan")
+    assert any("gửi lại cho các tình nguyện viên" in t for t in told), told
+    assert not any("chuyển cho cán bộ" in t for t in told)
+    again = (await texts_to(seeded_app, "demo-tnv"))[before:]
+    assert any(f"#{ticket}" in t and "trả lại" in t for t in again), again
+    assert "đã nhận phiếu" in (await tnv.press(f"hr:k:{ticket}")).text
