@@ -262,7 +262,7 @@ async def test_closing_a_team_releases_its_members_tickets_and_dialogs(app: App)
     assert any(f"#{ticket}" in t and "trả lại" in t for t in await texts_to(app, "demo-canbo"))
 
 
-async def test_a_ticket_held_by_the_communes_only_officer_goes_back_to_its_volunteers(seeded_app: App) -> None:
+async def test_a_ticket_held_by_the_only_officer_goes_back_to_the_volunteers(seeded_app: App) -> None:
     """The officer (Thuận Hóa's only one) held a ticket and lost the role: the citizen was told it went
     to «cán bộ xã/phường» — there was none — and the volunteers, told «đã có người nhận», were never
     told it was open again. It goes back to them, with «Nhận»; the citizen is told so."""
