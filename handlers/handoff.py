@@ -215,8 +215,10 @@ async def relay_message(ctx: Context, ticket_id: int) -> None:
         if message.to_person is None:
             ctx.say("handoff.queued")
         else:
-            await _relay_to_helper(ctx, ticket, message.to_person, message.id, message.text, attachment)
-            ctx.say("handoff.relayed", id=ticket.id)
+            await _relay_to_helper(
+                ctx, ticket, message.to_person, message.id, message.text, attachment, message.reopened
+            )
+            ctx.say("handoff.reopened" if message.reopened else "handoff.relayed", id=ticket.id)
         _warn_ids(ctx, text)
         return
     if not (ctx.state_name or "").startswith("handoff.reply:"):
@@ -251,11 +253,12 @@ async def _relay_to_helper(
     message_id: int,
     text: str,
     attachment: Attachment | None = None,
+    reopened: bool = False,
 ) -> None:
     await ctx_push(
         ctx,
         to,
-        "handoff.relay.from_citizen",
+        "handoff.relay.from_citizen_reopened" if reopened else "handoff.relay.from_citizen",
         kind="ticket_message",
         idempotency=f"ticket:{ticket.id}:msg:{message_id}",
         buttons=[

@@ -4,7 +4,7 @@ both ways without leaking who is who, close, rating, escalation (frozen clock), 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -505,3 +505,37 @@ async def test_one_typed_after_commune_not_found_is_the_cancel_it_was_shown_as(s
     assert "Không tìm thấy" in said.text and "1. ✖ Huỷ" in said.text, said.text
     said = await tu.send("1")
     assert "A Lưới" not in said.text and "Đã huỷ" in said.text, said.text
+
+
+async def test_a_follow_up_soon_after_the_close_reopens_the_ticket_with_the_same_helper(
+    seeded_app: App,
+) -> None:
+    """The volunteer closed the ticket; the old man's «bước 2 là gì vậy cháu» a minute later was
+    answered «Phiếu #… đã kết thúc, gõ /hotro» and dropped. Within two hours it opens the ticket again
+    with the same helper; later, or with a helper who lost the role, the ticket stays ended."""
+    freeze(seeded_app, MON_0900)
+    dan, tnv = demo_driver(seeded_app, "dan"), demo_driver(seeded_app, "tnv")
+    ticket_id = await open_ticket(seeded_app, dan, "bac oi chau muon hoi cach cai vneid")
+    await tnv.press(f"hr:k:{ticket_id}")
+    await tnv.send("Dạ bác tải app VNeID trên CH Play nhé, có 2 bước")
+    assert "Đã đóng phiếu" in (await tnv.press(f"hr:c:{ticket_id}")).text
+    freeze(seeded_app, MON_0900 + timedelta(minutes=5))
+    mark = await last_outbox_id(seeded_app)
+    said = await dan.send("ua con buoc 2 la gi vay chau")
+    assert f"Phiếu #{ticket_id} được mở lại" in said.text, said.text
+    [to_tnv] = [p for _, c, p in await pushes(seeded_app, mark) if c == "demo-tnv"]
+    assert "mở lại" in str(to_tnv["text"]) and "buoc 2 la gi" in str(to_tnv["text"])
+    row = await ticket_row(seeded_app, ticket_id)
+    assert (row.status, row.claimed_by, row.closed_at) == ("claimed", await person_of(seeded_app, tnv), None)
+    said = await tnv.send("Bước 2 là xác thực khuôn mặt ạ")
+    assert "Đã chuyển tới người dân" in said.text
+
+    # Closed again; three hours later the same words are no follow-up any more.
+    await tnv.press(f"hr:c:{ticket_id}")
+    freeze(seeded_app, MON_0900 + timedelta(hours=3))
+    mark = await last_outbox_id(seeded_app)
+    said = await dan.press(f"hr:o:{ticket_id}")  # «↩ Trả lời» on the old push
+    said = await dan.send("chau oi con gi nua khong")
+    assert "mở lại" not in said.text, said.text
+    assert (await ticket_row(seeded_app, ticket_id)).status == "closed"
+    assert not [p for _, c, p in await pushes(seeded_app, mark) if c == "demo-tnv"]

@@ -15,7 +15,7 @@ from services import privacy
 from services.access import Action, Actor
 from services.errors import Conflict, InvalidInput, PermissionDenied
 from services.handoff.routing import can_handle
-from services.handoff.tickets import Status, TicketView, _still_helps, get, release
+from services.handoff.tickets import Status, TicketView, _still_helps, get, release, reopen_for_follow_up
 
 MAX_MESSAGE = 3000
 # Something that looks like a 9/12-digit ID number or a Vietnamese phone number.
@@ -31,6 +31,7 @@ class RelayedMessage:
     id: int
     text: str
     to_person: int | None  # None: queued until someone claims the ticket
+    reopened: bool = False  # the ticket had just been closed: this follow-up opened it again
 
 
 async def take_queued(session: AsyncSession, ticket_id: int) -> list[str]:
@@ -57,6 +58,11 @@ async def relay(
     if len(body) > MAX_MESSAGE:
         raise InvalidInput("handoff.errors.too_long", limit=MAX_MESSAGE)
     ticket = await get(session, ticket_id)
+    reopened = False
+    if not ticket.active and ticket.citizen_id == actor.person_id:
+        reopened = await reopen_for_follow_up(session, ticket, now)
+        if reopened:
+            ticket = await get(session, ticket_id)
     if not ticket.active:
         raise Conflict("handoff.errors.not_active", id=ticket_id)
     if ticket.citizen_id == actor.person_id:
@@ -82,4 +88,4 @@ async def relay(
     )
     session.add(row)
     await session.flush()
-    return ticket, RelayedMessage(row.id, body, to)
+    return ticket, RelayedMessage(row.id, body, to, reopened)

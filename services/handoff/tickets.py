@@ -5,7 +5,7 @@ the citizen."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import bindparam, select, update
@@ -243,6 +243,36 @@ async def _still_helps(session: AsyncSession, person_id: int, ticket: TicketView
     except NotFound:
         return False
     return can_handle(helper, ticket.unit_path)
+
+
+# A citizen's message this soon after the helper closed the ticket is a follow-up («bước 2 là gì
+# vậy cháu»), not a new request: it opens the ticket again with the same helper.
+REOPEN_WINDOW = timedelta(hours=2)
+
+
+async def reopen_for_follow_up(session: AsyncSession, ticket: TicketView, now: datetime) -> bool:
+    """Open a ticket closed within REOPEN_WINDOW again, with the helper who closed it — if they may
+    still answer it and the citizen has no other request open; whether it was."""
+    if ticket.status is not Status.CLOSED or ticket.claimed_by is None:
+        return False
+    if await active_ticket(session, ticket.citizen_id) is not None:
+        return False
+    if not await _still_helps(session, ticket.claimed_by, ticket):
+        return False
+    result = await session.execute(
+        update(Ticket)
+        .where(
+            Ticket.id == ticket.id,
+            Ticket.status == Status.CLOSED.value,
+            Ticket.closed_at >= now - REOPEN_WINDOW,
+        )
+        .values(status=Status.CLAIMED.value, closed_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return False
+    await session.refresh(await _ticket(session, ticket.id))
+    return True
 
 
 async def release(session: AsyncSession, ticket_id: int) -> TicketView:
