@@ -110,3 +110,16 @@ async def test_closing_rejects_the_waiting_join_request(seeded_app: App) -> None
     said = await ChatDriver(seeded_app, APPLICANT, "Trương Văn Lộc", channel="console").send("/toi")
     assert TEAM not in said.text, said.text
 
+
+async def test_former_volunteer_hears_the_team_was_closed(seeded_app: App) -> None:
+    tnv = demo_driver(seeded_app, "tnv")
+    await tnv.send("/ghi")  # a dialog open when the team closes
+    await close_team_one(seeded_app)
+    said = await tnv.send("/ghi dvc nha 2")
+    assert f"{TEAM} đã đóng" in said.text and "cán bộ xã/phường" in said.text, said.text
+    assert "nhờ tổ trưởng" not in said.text
+    said = await tnv.send("/tuan")
+    assert f"{TEAM} đã đóng" in said.text, said.text
+    # Someone who never was in a team still gets the invitation hint.
+    said = await demo_driver(seeded_app, "dan").send("/ghi dvc nha 2")
+    assert "đã đóng" not in said.text
