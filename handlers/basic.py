@@ -7,7 +7,6 @@ from handlers.i18n import Catalog
 from handlers.router import DEEP_LINK_PAYLOAD, ROUTER, Router, command_args, say_private_only
 from services import people
 from services.access import Actor, Role
-from services.errors import PermissionDenied
 from services.text import fold_words as fold_phrase
 
 router = Router()
@@ -49,7 +48,7 @@ async def start(ctx: Context) -> None:
             if cmd is not None:
                 if cmd.action is not None and not ctx.actor.can(cmd.action):
                     # A link is no way around the command's permission (refusal audit-logged).
-                    raise PermissionDenied(cmd.denied_key, action=cmd.action.value)
+                    raise await cmd.refusal(ctx)
                 await cmd.handler(ctx)
                 return
             for prefix, handler in app_router.deep_links.items():

@@ -15,9 +15,9 @@ from handlers.core import Button, Context, rows
 from handlers.dialog import Dialog, State, States, Step, step_button
 from handlers.payloads import Payload
 from handlers.router import Router, command_args
-from services import dossiers, sessions
+from services import dossiers, membership, sessions
 from services.access import Action
-from services.errors import DomainError, InvalidInput
+from services.errors import DomainError, InvalidInput, PermissionDenied
 from services.sessions.values import Activity, Outcome, Place, SessionDraft, SessionView
 from services.text import fold
 
@@ -109,7 +109,15 @@ def _save_button(ctx: Context) -> list[list[Button]]:
 # --- /ghi ----------------------------------------------------------------------------------
 
 
-@router.command("ghi", help_key="ghi.cmd.ghi", action=Action.LOG_SESSION, denied_key="ghi.no_team")
+async def team_closed(ctx: Context) -> PermissionDenied | None:
+    """A volunteer whose team was closed hears that (and whom to ask), not «ask your team leader»."""
+    team = await membership.closed_team_of(ctx.session, ctx.actor.person_id)
+    return PermissionDenied("ghi.team_closed", team=team) if team else None
+
+
+@router.command(
+    "ghi", help_key="ghi.cmd.ghi", action=Action.LOG_SESSION, denied_key="ghi.no_team", refuse=team_closed
+)
 async def ghi(ctx: Context) -> None:
     teams = await sessions.teams(ctx.session, ctx.actor)
     if not teams:
@@ -303,7 +311,9 @@ async def undo(ctx: Context, data: Undo) -> None:
 # --- /tuan ---------------------------------------------------------------------------------
 
 
-@router.command("tuan", help_key="ghi.cmd.tuan", action=Action.LOG_SESSION, denied_key="ghi.no_team")
+@router.command(
+    "tuan", help_key="ghi.cmd.tuan", action=Action.LOG_SESSION, denied_key="ghi.no_team", refuse=team_closed
+)
 async def tuan(ctx: Context) -> None:
     today = ctx.local_now.date()
     start = sessions.week_start_of(today)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from handlers.core import Button, Context, rows
-from handlers.ghi import summary, when
+from handlers.ghi import summary, team_closed, when
 from handlers.payloads import Payload
 from handlers.router import Router
 from services import sessions
@@ -33,7 +33,9 @@ class SetResult(Payload, prefix="sua.rr"):
     result: Outcome
 
 
-@router.command("sua", help_key="ghi.cmd.sua", action=Action.LOG_SESSION, denied_key="ghi.no_team")
+@router.command(
+    "sua", help_key="ghi.cmd.sua", action=Action.LOG_SESSION, denied_key="ghi.no_team", refuse=team_closed
+)
 async def sua(ctx: Context) -> None:
     entries = await sessions.recent(ctx.session, ctx.actor.person_id, ctx.now)
     if not entries:

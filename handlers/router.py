@@ -21,6 +21,8 @@ TextHandler = Callable[[Context], Awaitable[bool]]
 FilePreparer = Callable[[Incoming, async_sessionmaker[AsyncSession]], Awaitable[Incoming]]
 P = TypeVar("P", bound=Payload)
 TypedHandler = Callable[[Context, P], Awaitable[None]]
+# A refusal that depends on the person's history (their team was closed); None: the usual one.
+Refusal = Callable[[Context], Awaitable[PermissionDenied | None]]
 CANCEL_COMMANDS = ("huy", "cancel")
 CANCEL_PAYLOAD = "core:cancel"
 
@@ -34,6 +36,16 @@ class Command:
     private_only: bool
     action: Action | None = None  # checked before the handler runs; refusals are audit-logged
     denied_key: str | None = None  # what to tell someone refused, when more helpful than the default
+    refuse: Refusal | None = None  # a refusal fitted to the person, tried before `denied_key`
+
+    async def refusal(self, ctx: Context) -> PermissionDenied:
+        """What to raise when the person may not run this command."""
+        action = self.action.value if self.action is not None else None
+        fitted = await self.refuse(ctx) if self.refuse is not None else None
+        if fitted is not None:
+            fitted.params.setdefault("action", action)
+            return fitted
+        return PermissionDenied(self.denied_key, action=action)
 
 
 class Router:
@@ -68,13 +80,14 @@ class Router:
         roles: tuple[Role, ...] = (Role.CITIZEN,),
         private_only: bool | None = None,
         denied_key: str | None = None,
+        refuse: Refusal | None = None,
     ) -> Callable[[Handler], Handler]:
         """A command; with `action`, who sees it in /help and who may run it come from PERMISSIONS."""
         allowed = PERMISSIONS[action] if action is not None else frozenset(roles)
         private = self.private_only if private_only is None else private_only
 
         def deco(fn: Handler) -> Handler:
-            cmd = Command(tuple(names), fn, help_key, allowed, private, action, denied_key)
+            cmd = Command(tuple(names), fn, help_key, allowed, private, action, denied_key, refuse)
             self.command_list.append(cmd)
             for name in names:
                 self.commands[name] = cmd
@@ -368,7 +381,7 @@ class Router:
             return
         if cmd.action is not None and not ctx.actor.can(cmd.action):
             # Before the handler and before the open dialog is dropped; the intake audit-logs it.
-            raise PermissionDenied(cmd.denied_key, action=cmd.action.value)
+            raise await cmd.refusal(ctx)
         # A new command leaves whatever dialog was open (cancel is implicit, as in most bots).
         ctx.end()
         await cmd.handler(ctx)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from handlers.core import Button, Context, rows
 from handlers.revoke import after_role_loss
 from handlers.router import Router
-from services import revocation, units
-from services.access import Action
+from services import units
+from services.access import Action, Role
 from services.errors import InvalidInput
 from services.units import UnitKind
 
@@ -97,12 +97,35 @@ async def buttons(ctx: Context) -> None:
             team=team.name,
         )
     elif step == "cly":
-        team = await units.close_unit(ctx.session, ctx.actor, unit_id, ctx.now)
-        ctx.say("units.closed", edit=True, team=team.name)
-        for person_id in await revocation.ended_at(ctx.session, unit_id, ctx.now):
-            await after_role_loss(ctx.session, ctx.catalog, ctx.default_locale, person_id, ctx.now)
+        closure = await units.close_unit(ctx.session, ctx.actor, unit_id, ctx.now)
+        ctx.say("units.closed", edit=True, team=closure.team.name)
+        await _tell_closure(ctx, closure)
     else:
         ctx.say("core.stale_button", edit=True)
+
+
+async def _tell_closure(ctx: Context, closure: units.Closure) -> None:
+    """Each former member loses the role the way a removed member does (dialogs, invite codes,
+    claimed tickets) and is told why; each requester hears their request will not be decided.
+    Keys name the team and the person: a team closes once, so nobody is told twice."""
+    team = closure.team
+    for ended in closure.ended:
+        await after_role_loss(ctx.session, ctx.catalog, ctx.default_locale, ended.person_id, ctx.now)
+        await ctx.notify(
+            ended.person_id,
+            "units.closed_notice.leader" if ended.role == Role.TEAM_LEADER else "units.closed_notice.member",
+            kind="team_closed",
+            idempotency=f"team:close:{team.id}:{ended.person_id}",
+            team=team.name,
+        )
+    for request_id, person_id in closure.rejected:
+        await ctx.notify(
+            person_id,
+            "units.closed_request_notice",
+            kind="join_decision",
+            idempotency=f"join:{request_id}:decision",
+            team=team.name,
+        )
 
 
 async def _managed_team(ctx: Context, unit_id: int) -> units.UnitView:

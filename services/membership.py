@@ -97,6 +97,8 @@ async def members(session: AsyncSession, actor: Actor, unit_id: int) -> list[Mem
 async def pending_requests(session: AsyncSession, actor: Actor, unit_id: int) -> list[RequestView]:
     team = await _team(session, unit_id)
     actor.require(Action.VIEW_TEAM, team.path)
+    if not team.active:  # closing rejects them; older rows left pending are nobody's to decide
+        return []
     stmt = (
         select(JoinRequest, Person)
         .join(Person, Person.id == JoinRequest.person_id)
@@ -290,7 +292,7 @@ async def profile(session: AsyncSession, actor: Actor) -> Profile:
     stmt = (
         select(Unit.name)
         .join(JoinRequest, JoinRequest.unit_id == Unit.id)
-        .where(JoinRequest.person_id == person.id, JoinRequest.status == "pending")
+        .where(JoinRequest.person_id == person.id, JoinRequest.status == "pending", Unit.active.is_(True))
     )
     pending = tuple((await session.execute(stmt)).scalars())
     return Profile(person.id, person.display_name, roles, channels, pending)
@@ -306,3 +308,20 @@ async def approvers(session: AsyncSession, unit_id: int) -> list[int]:
     if team.parent_id is None:
         return []
     return [p.id for p, _m in await repo.members_with_role(session, team.parent_id, (Role.OFFICER.value,))]
+
+
+async def closed_team_of(session: AsyncSession, person_id: int) -> str | None:
+    """The name of the team whose closing ended the person's most recent team role, if it did."""
+    stmt = (
+        select(Membership.ended_reason, Unit.name)
+        .join(Unit, Unit.id == Membership.unit_id)
+        .where(
+            Membership.person_id == person_id,
+            Membership.role.in_(TEAM_ROLES),
+            Membership.ended_at.is_not(None),
+        )
+        .order_by(Membership.ended_at.desc(), Membership.id.desc())
+        .limit(1)
+    )
+    row = (await session.execute(stmt)).first()
+    return row[1] if row is not None and row[0] == "closed" else None

@@ -138,13 +138,3 @@ async def forget_dialogs(session: AsyncSession, person_id: int) -> None:
         # When the person is the one writing (/roito, closing a team they are in), the intake must
         # not write back the state it read before: that row is gone on purpose.
         session.info.setdefault(FORGOTTEN_DIALOGS, set()).update(pairs)
-
-
-async def ended_at(session: AsyncSession, unit_id: int, now: datetime) -> list[int]:
-    """People whose membership of `unit_id` ended at `now` (a team just closed)."""
-    stmt = (
-        select(Membership.person_id)
-        .where(Membership.unit_id == unit_id, Membership.ended_at == now)
-        .distinct()
-    )
-    return list((await session.execute(stmt)).scalars())

@@ -11,9 +11,9 @@ from enum import StrEnum
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Membership, Unit
+from db.models import JoinRequest, Membership, Unit
 from db.repositories import core as repo
-from services.access import Action, Actor
+from services.access import Action, Actor, Role
 from services.errors import Conflict, InvalidInput, NotFound
 from services.text import fold
 
@@ -178,8 +178,24 @@ async def rename_unit(session: AsyncSession, actor: Actor, unit_id: int, name: s
     return view(unit)
 
 
-async def close_unit(session: AsyncSession, actor: Actor, unit_id: int, now: datetime) -> UnitView:
-    """Close a team: it takes no new members or invites; its members' roles end."""
+@dataclass(frozen=True, slots=True)
+class EndedRole:
+    person_id: int
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class Closure:
+    """What closing a team ended, for the dialog to tell each person."""
+
+    team: UnitView
+    ended: tuple[EndedRole, ...]  # one per person: the team leader role wins over volunteer
+    rejected: tuple[tuple[int, int], ...]  # (join request id, requester person id)
+
+
+async def close_unit(session: AsyncSession, actor: Actor, unit_id: int, now: datetime) -> Closure:
+    """Close a team: it takes no new members or invites; its members' roles end and the join
+    requests still waiting are rejected (nobody could approve them any more)."""
     unit = await _unit(session, unit_id)
     actor.require(Action.MANAGE_UNITS, unit.path)
     if unit.kind != UnitKind.TEAM:
@@ -189,10 +205,33 @@ async def close_unit(session: AsyncSession, actor: Actor, unit_id: int, now: dat
     unit.active = False
     members = (
         await session.execute(
-            select(Membership).where(Membership.unit_id == unit.id, Membership.active.is_(True))
+            select(Membership)
+            .where(Membership.unit_id == unit.id, Membership.active.is_(True))
+            .order_by(Membership.id)
         )
     ).scalars()
+    ended: dict[int, str] = {}
     for m in members:
         m.active, m.ended_at, m.ended_reason = False, now, "closed"
-    await repo.audit(session, actor.person_id, "unit.close", f"unit:{unit.code}", {})
-    return view(unit)
+        if ended.get(m.person_id) != Role.TEAM_LEADER.value:
+            ended[m.person_id] = m.role
+    waiting = (
+        await session.execute(
+            select(JoinRequest)
+            .where(JoinRequest.unit_id == unit.id, JoinRequest.status == "pending")
+            .order_by(JoinRequest.id)
+        )
+    ).scalars()
+    rejected: list[tuple[int, int]] = []
+    for r in waiting:
+        r.status, r.decided_at, r.decided_by = "rejected", now, actor.person_id
+        rejected.append((r.id, r.person_id))
+    await repo.audit(
+        session,
+        actor.person_id,
+        "unit.close",
+        f"unit:{unit.code}",
+        {"members": len(ended), "rejected_requests": [i for i, _p in rejected]},
+    )
+    await session.flush()
+    return Closure(view(unit), tuple(EndedRole(p, r) for p, r in ended.items()), tuple(rejected))
