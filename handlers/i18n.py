@@ -61,6 +61,9 @@ class Catalog:
 
     def text(self, lang: str | None, key: str, **params: Any) -> str:
         table = self.messages.get(lang or DEFAULT_LANGUAGE) or self.messages[DEFAULT_LANGUAGE]
+        # «1 people»: a language with a singular gives it as `<key>_one`, used when the count is 1.
+        if 1 in (params.get("n"), params.get("count")) and (one := table.get(key + "_one")) is not None:
+            key, table = key + "_one", {key + "_one": one}
         template = table.get(key) or self.messages[DEFAULT_LANGUAGE].get(key)
         if template is None:
             log.warning("missing catalog key %s", key)

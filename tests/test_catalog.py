@@ -17,11 +17,28 @@ def placeholders(template: str) -> set[str]:
 
 
 def test_languages_have_the_same_keys_and_placeholders() -> None:
+    """The same keys, but a language's singulars (`<key>_one`, English): each of a key that exists,
+    with the placeholders of that key but its count."""
     cat = Catalog.load()
     vi, en = cat.messages["vi"], cat.messages["en"]
-    assert set(vi) == set(en), f"missing in en: {set(vi) - set(en)}; missing in vi: {set(en) - set(vi)}"
+    singulars = {k for k in en if k.endswith("_one")}
+    en_keys = set(en) - singulars
+    assert set(vi) == en_keys, f"missing in en: {set(vi) - en_keys}; missing in vi: {en_keys - set(vi)}"
     for key in vi:
         assert placeholders(vi[key]) == placeholders(en[key]), key
+    for key in singulars:
+        plural = key.removesuffix("_one")
+        assert plural in en and placeholders(en[key]) <= placeholders(en[plural]), key
+
+
+def test_a_count_of_one_takes_the_singular() -> None:
+    """«Same as last: App · at home · 1 people»."""
+    cat = Catalog.load()
+    assert cat.text("en", "ghi.people", n=1) == "1 person"
+    assert cat.text("en", "ghi.people", n=2) == "2 people"
+    assert cat.text("vi", "ghi.people", n=1) == "1 người"  # Vietnamese has one form
+    assert cat.text("en", "reminders.due_overdue", count=1) == "1 dossier overdue"
+    assert cat.text("en", "team.members_title", team="Tổ 1", count=1) == "Tổ 1 — 1 member:"
 
 
 def test_vietnamese_has_diacritics() -> None:
