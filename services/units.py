@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -126,7 +127,19 @@ async def find(
     needle = fold(query)
     if needle:
         found = [u for u in found if needle in fold(u.name) or needle in u.code.lower()]
+    # By name as people read it («Phú Xuân» before «Thuận Hóa», «Tổ 2» before «Tổ 10»): the first
+    # few of a long list were by code, which looked arbitrary to a provincial leader.
+    found.sort(key=lambda u: _name_order(u.name))
     return found[:limit]
+
+
+def _name_order(name: str) -> tuple[tuple[int, int | str], ...]:
+    """Folded, without the commune's kind word («Phường», «Xã», «Thị trấn»), numbers as numbers."""
+    bare = _KIND_WORD.sub("", fold(name))
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", bare) if p)
+
+
+_KIND_WORD = re.compile(r"^(?:xa|phuong|thi tran|dac khu) ")
 
 
 # --- teams managed from the bot ------------------------------------------------------------
