@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from handlers.core import Attachment, AttachmentKind, Button, Reply
 from handlers.job_env import JobEnv, send
-from handlers.kpi import ExportTable, figure_lines, fmt, fmt_delta
+from handlers.kpi import ExportTable, figure_lines, fmt, fmt_delta, unit_name
 from services import digest, kpi, lagging
 from services.kpi.findings import Finding
 from services.kpi.periods import Period
@@ -51,7 +51,7 @@ def render_digest(d: digest.Digest, env: JobEnv, lang: str) -> str:
             lang,
             "digest.row",
             rank=r.rank,
-            name=r.figures.unit.name,
+            name=unit_name(r.figures.unit, env.catalog, lang),
             value=fmt(ind, f.value, env.catalog, lang),
             delta=fmt_delta(ind, f, env.catalog, lang),
         )
@@ -60,7 +60,7 @@ def render_digest(d: digest.Digest, env: JobEnv, lang: str) -> str:
         lines += ["", t(lang, "digest.best", indicator=ind.name(lang)), *map(row, d.best)]
     if d.has_data and d.weakest:
         lines += [t(lang, "digest.weakest"), *map(row, d.weakest)]
-    unranked = [r.figures.unit.name for r in d.rows if r.rank is None]
+    unranked = [unit_name(r.figures.unit, env.catalog, lang) for r in d.rows if r.rank is None]
     if d.has_data and unranked:
         names = ", ".join(unranked[: cfg.top * 2])
         more = len(unranked) - min(len(unranked), cfg.top * 2)
@@ -116,6 +116,7 @@ async def weekly_digest(env: JobEnv, period: str) -> int:
                     title=title,
                     target_label=env.t(lang, "digest.chart_target"),
                     no_data=env.t(lang, "digest.chart_no_data"),
+                    unit_name=functools.partial(unit_name, catalog=env.catalog, lang=lang),
                 ),
             )
             caption = env.t(

@@ -16,7 +16,7 @@ from services import digest, kpi, units
 from services.access import Action
 from services.calendar import WEEKDAYS
 from services.errors import InvalidInput, NotFound
-from services.kpi import targets
+from services.kpi import UnitRow, targets
 from services.kpi.figures import Figure, UnitFigures
 from services.kpi.periods import Period
 from services.kpi.settings import IndicatorDef, KpiSettings
@@ -58,6 +58,11 @@ def fmt(ind: IndicatorDef, value: float | None, catalog: Catalog, lang: str) -> 
     if ind.unit == "score":
         return number(value, 2) + "/5"
     return number(value, 0)
+
+
+def unit_name(unit: UnitRow, catalog: Catalog, lang: str) -> str:
+    """A unit's name in KPI tables; a team closed since is marked so."""
+    return catalog.text(lang, "kpi.closed_name", name=unit.name) if unit.closed else unit.name
 
 
 def fmt_delta(ind: IndicatorDef, f: Figure, catalog: Catalog, lang: str) -> str:
@@ -220,17 +225,18 @@ async def _ranking(
     apart: list[str] = []
     for rnk, uf in kpi.rank(table, ind, cfg):
         f = uf.figures[ind.id]
+        name = unit_name(uf.unit, ctx.catalog, lang)
         if rnk is None:
             if f.value is None:
-                apart.append(ctx.t("kpi.rank_none", name=uf.unit.name))
+                apart.append(ctx.t("kpi.rank_none", name=name))
             else:
-                apart.append(ctx.t("kpi.rank_few", name=uf.unit.name, count=number(f.denominator or 0, 0)))
+                apart.append(ctx.t("kpi.rank_few", name=name, count=number(f.denominator or 0, 0)))
         else:
             lines.append(
                 ctx.t(
                     "kpi.rank_line",
                     rank=rnk,
-                    name=uf.unit.name,
+                    name=name,
                     value=fmt(ind, f.value, ctx.catalog, lang),
                     delta=fmt_delta(ind, f, ctx.catalog, lang),
                 )
@@ -272,6 +278,7 @@ async def send_excel(ctx: Context, code: str | None, week: Period) -> None:
         cfg,
         lang,
         source_name=lambda s: ctx.t(f"kpi.source.{s}"),
+        unit_name=lambda u: unit_name(u, ctx.catalog, lang),
         target_header=ctx.t("kpi.excel.target"),
         source_header=ctx.t("kpi.excel.source"),
         code_header=ctx.t("kpi.excel.code"),

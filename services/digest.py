@@ -93,7 +93,14 @@ async def for_leader(
 
 
 def chart_png(
-    digest: Digest, settings: KpiSettings, lang: str, *, title: str, target_label: str, no_data: str
+    digest: Digest,
+    settings: KpiSettings,
+    lang: str,
+    *,
+    title: str,
+    target_label: str,
+    no_data: str,
+    unit_name: Callable[[UnitRow], str] = lambda u: u.name,
 ) -> bytes:
     ind = settings.indicator(digest.indicator)
     rows = digest.rows
@@ -101,7 +108,7 @@ def chart_png(
     # A rate's target applies to every child; a count's target is the whole unit's, not a child's.
     target = digest.total.figures[ind.id].target if percent else None
     return chart.bar_chart(
-        [r.figures.unit.name for r in rows],
+        [unit_name(r.figures.unit) for r in rows],
         [r.figures.figures[ind.id].value for r in rows],
         target=target,
         title=title,
@@ -119,6 +126,7 @@ def xlsx(
     lang: str,
     *,
     source_name: Callable[[str], str],
+    unit_name: Callable[[UnitRow], str] = lambda u: u.name,
     target_header: str,
     source_header: str,
     code_header: str = "Mã / code",
@@ -140,7 +148,7 @@ def xlsx(
     for cell in ws[2]:
         cell.font = Font(bold=True)
     for uf in rows:
-        line: list[object] = [uf.unit.name, uf.unit.code]
+        line: list[object] = [unit_name(uf.unit), uf.unit.code]
         for ind in settings.indicators:
             f = uf.figures[ind.id]
             line += [

@@ -20,6 +20,8 @@ WEEK = date(2026, 11, 16)  # Monday of 2026-W47
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=TZ).astimezone(UTC)
 # Friday 2026-11-20 14:00: officers answer the week's report (due Friday 17:00).
 FRIDAY = datetime(2026, 11, 20, 14, 0, tzinfo=TZ).astimezone(UTC)
+# When the test people joined their units: before every period the tests look at.
+JOINED = datetime(2026, 1, 1, tzinfo=UTC)
 _codes = itertools.count(1)
 
 
@@ -94,12 +96,20 @@ async def baocao(app: App, officer: int, when: datetime, args: str) -> str:
 
 
 async def person(
-    s: AsyncSession, name: str, role: str | None = None, u: Unit | None = None, locale: str | None = None
+    s: AsyncSession,
+    name: str,
+    role: str | None = None,
+    u: Unit | None = None,
+    locale: str | None = None,
+    *,
+    since: datetime = JOINED,
 ) -> Person:
+    """A person with a console account and (role) a membership held since `since`: by default long
+    before the weeks the tests look at, as the KPIs count a period's members by when they joined."""
     p = await repo.add_person(s, name, locale)
     s.add(ChannelAccount(person_id=p.id, channel="console", external_id=f"k-{p.id}", chat_id=f"k-{p.id}"))
     if role:
-        s.add(Membership(person_id=p.id, unit_id=u.id if u else None, role=role))
+        s.add(Membership(person_id=p.id, unit_id=u.id if u else None, role=role, created_at=since))
     await s.flush()
     return p
 

@@ -10,7 +10,7 @@ from bot.web.app import page_of
 from bot.web.common import EXPORT_TABLES, base_context, chosen_period, resolve, settings
 from bot.web.forms import kpi_children
 from bot.web.pages import children_rows
-from handlers.kpi import period_label
+from handlers.kpi import period_label, unit_name
 from services import dashboard, kpi
 from services.kpi import targets
 
@@ -52,7 +52,7 @@ async def export_table(request: web.Request) -> web.StreamResponse:
                 page.t("kpi.excel.source"),
             ]
         for uf in [total] + (kids if table == "children" else []):
-            line: list[export.CellValue] = [uf.unit.name, uf.unit.code]
+            line: list[export.CellValue] = [unit_name(uf.unit, page.app.catalog, lang), uf.unit.code]
             for ind in cfg.indicators:
                 f = uf.figures[ind.id]
                 line += [_num(f.value), _num(f.target), _num(f.previous), page.t(f"kpi.source.{f.source}")]

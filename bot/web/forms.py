@@ -46,8 +46,16 @@ async def targets_context(page: Page, unit: UnitRow, quarter: Period) -> dict[st
 
 
 async def kpi_children(page: Page, unit: UnitRow) -> list[UnitRow]:
+    # Targets are set for the open units only.
     table = await kpi.child_table(
-        page.db, page.actor, unit, this_week(page), page.now, settings(page), page.app.settings.tz
+        page.db,
+        page.actor,
+        unit,
+        this_week(page),
+        page.now,
+        settings(page),
+        page.app.settings.tz,
+        with_closed=False,
     )
     return [uf.unit for uf in table]
 

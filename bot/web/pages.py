@@ -14,7 +14,7 @@ from bot.web.app import Page, page_of
 from bot.web.common import base_context, cell, chosen_period, job_env, resolve, settings, url
 from db.repositories.kpi import UnitRow
 from handlers.jobs import reason_text, suggestion
-from handlers.kpi import fmt
+from handlers.kpi import fmt, unit_name
 from services import dashboard, digest, kpi
 from services.kpi import IndicatorDef, KpiSettings, Period, UnitFigures
 
@@ -114,7 +114,7 @@ async def children(request: web.Request) -> web.StreamResponse:
                 "name": ind.name(page.lang),
                 "svg": Markup(
                     charts.bars(
-                        [u.unit.name for u in rows],
+                        [unit_name(u.unit, page.app.catalog, page.lang) for u in rows],
                         [u.figures[ind.id].value for u in rows],
                         target=total.figures[ind.id].target if pct else None,
                         percent=pct,

@@ -7,7 +7,7 @@ import random
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Dossier, HelpSession, Membership, Person, Unit
@@ -92,15 +92,28 @@ async def seed(session: AsyncSession, now: datetime) -> None:
     today = now.astimezone(TZ).date()
     this_monday = today - timedelta(days=today.weekday())
     first_monday = this_monday - timedelta(weeks=WEEKS)
-    volunteers = await _volunteers(session, rng, teams, now)
+    # The history below is the members' own work: they were members before it began (a KPI
+    # counts a period's members by when they joined and left).
+    joined = datetime.combine(first_monday - timedelta(days=1), time(8), TZ)
+    volunteers = await _volunteers(session, rng, teams, joined)
+    await session.execute(
+        update(Membership)
+        .where(
+            Membership.unit_id.in_([t.id for t in teams]),
+            Membership.role.in_(("volunteer", "team_leader")),
+            Membership.created_at > joined,
+        )
+        .values(created_at=joined)
+    )
     await _help_sessions(session, rng, volunteers, first_monday, now)
     await dossiers_and_reports(session, rng, communes, first_monday, this_monday, now)
 
 
 async def _volunteers(
-    session: AsyncSession, rng: random.Random, teams: list[Unit], now: datetime
+    session: AsyncSession, rng: random.Random, teams: list[Unit], joined: datetime
 ) -> list[tuple[int, int, float]]:
-    """(person id, team id, sessions per week): the demo volunteers plus two generated per team."""
+    """(person id, team id, sessions per week): the demo volunteers plus two generated per team
+    (members since `joined`)."""
     existing = (
         await session.execute(
             select(Membership.person_id, Membership.unit_id, Membership.role).where(
@@ -119,7 +132,7 @@ async def _volunteers(
         (
             await session.execute(
                 insert(Person).returning(Person.id, sort_by_parameter_order=True),
-                [{"display_name": n, "locale": None, "created_at": now} for n in names],
+                [{"display_name": n, "locale": None, "created_at": joined} for n in names],
             )
         ).scalars()
     )
@@ -127,7 +140,7 @@ async def _volunteers(
     for i, pid in enumerate(ids):
         team = teams[i // 2]
         members.append(
-            {"person_id": pid, "unit_id": team.id, "role": "volunteer", "active": True, "created_at": now}
+            {"person_id": pid, "unit_id": team.id, "role": "volunteer", "active": True, "created_at": joined}
         )
         # Each team has a busier and a quieter volunteer; some teams are quiet altogether.
         team_level = 0.2 if (team.id % 7 == 0) else 1.0

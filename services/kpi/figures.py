@@ -296,12 +296,15 @@ async def child_table(
     now: datetime,
     settings: KpiSettings,
     tz: ZoneInfo = TZ,
+    *,
+    with_closed: bool = True,
 ) -> list[UnitFigures]:
-    """Figures for each child unit (one SQL pass per measure family, grouped by child)."""
+    """Figures for each child unit (one SQL pass per measure family, grouped by child); closed
+    children only when they had work in the period (`with_closed`, see `_kept`)."""
     if actor is not None:
         actor.require(Action.VIEW_KPI, unit.path)
-    kids = await repo.children(session, unit.id)
-    return await figures_for(session, unit, kids, 1, period, now, settings, tz)
+    kids = await repo.children(session, unit.id, with_closed=with_closed)
+    return _kept(await figures_for(session, unit, kids, 1, period, now, settings, tz))
 
 
 async def child_table_with_total(
@@ -316,8 +319,15 @@ async def child_table_with_total(
     """(the unit's own figures, child_table): one SQL pass per measure family and period."""
     if actor is not None:
         actor.require(Action.VIEW_KPI, unit.path)
-    kids = await repo.children(session, unit.id)
-    return await figures_with_total(session, unit, kids, 1, period, now, settings, tz)
+    kids = await repo.children(session, unit.id, with_closed=True)
+    total, rows = await figures_with_total(session, unit, kids, 1, period, now, settings, tz)
+    return total, _kept(rows)
+
+
+def _kept(rows: list[UnitFigures]) -> list[UnitFigures]:
+    """Open children, and closed ones that had work in the period: the work of a team closed
+    later stays in the unit's total, so its row stays too and the rows add up to the total."""
+    return [uf for uf in rows if not uf.unit.closed or uf.has_data]
 
 
 def rank(

@@ -54,6 +54,7 @@ class UnitRow:
     kind: str
     path: str
     parent_id: int | None
+    closed: bool = False  # a team closed since: kept in a period's table when it had work in it
 
 
 def dialect_name(session: AsyncSession) -> str:

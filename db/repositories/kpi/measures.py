@@ -267,11 +267,21 @@ async def commune_measures(
 async def help_measures(
     session: AsyncSession, base_path: str, levels: int, span: Span, total: bool = False
 ) -> dict[str, Measures]:
+    """Sessions, citizens, active volunteers and volunteers of the period. `volunteers` = the people
+    who were members (volunteer or team leader) of a unit at some time in the period — joined before
+    its end, not left before its start — plus anyone who logged a session for it in the period: the
+    share of active volunteers never passes 100 %, and a past period keeps its figure when someone
+    leaves or a team is closed later."""
     h = HelpSession
     key = group_key(session, base_path, levels)
     in_span = and_(h.occurred_at >= span.start, h.occurred_at < span.end, h.deleted_at.is_(None))
     m = Membership
-    members = and_(m.role.in_(("volunteer", "team_leader")), m.active.is_(True))
+    # A membership ended without a date (a duplicate merged into the kept person's) never counts.
+    members = and_(
+        m.role.in_(("volunteer", "team_leader")),
+        m.created_at < span.end,
+        or_(m.active.is_(True), m.ended_at >= span.start),
+    )
     if per_unit(session, base_path):
         # OFFSET 0: a fence, else PostgreSQL flattens the LATERAL back into the plain join.
         hs = select(h.citizens, h.volunteer_id).where(h.unit_id == Unit.id, in_span).offset(0).lateral()
@@ -280,7 +290,10 @@ async def help_measures(
             .join_from(Unit, hs, true())
             .where(subtree(session, base_path))
         )
-        ms = select(m.person_id).where(m.unit_id == Unit.id, members).offset(0).lateral()
+        ms = union_all(
+            select(m.person_id.label("person_id")).where(m.unit_id == Unit.id, members),
+            select(h.volunteer_id).where(h.unit_id == Unit.id, in_span),
+        ).lateral()
         volunteers = (
             select(key, func.count(distinct(ms.c.person_id)))
             .join_from(Unit, ms, true())
@@ -292,10 +305,14 @@ async def help_measures(
             .join_from(h, Unit, Unit.id == h.unit_id)
             .where(subtree(session, base_path), in_span)
         )
+        people = union_all(
+            select(m.unit_id.label("unit_id"), m.person_id.label("person_id")).where(members),
+            select(h.unit_id, h.volunteer_id).where(in_span),
+        ).subquery("people")
         volunteers = (
-            select(key, func.count(distinct(m.person_id)))
-            .join_from(m, Unit, Unit.id == m.unit_id)
-            .where(subtree(session, base_path), members)
+            select(key, func.count(distinct(people.c.person_id)))
+            .join_from(people, Unit, Unit.id == people.c.unit_id)
+            .where(subtree(session, base_path))
         )
     out = await grouped_rows(
         session, sessions, key, levels, ["help_sessions", "citizens_helped", "active_volunteers"], total

@@ -19,7 +19,7 @@ from db.repositories.kpi.base import UnitRow, subtree
 
 
 def unit_row(u: Unit) -> UnitRow:
-    return UnitRow(u.id, u.code, u.name, u.kind, u.path, u.parent_id)
+    return UnitRow(u.id, u.code, u.name, u.kind, u.path, u.parent_id, not u.active)
 
 
 async def unit_by_code(session: AsyncSession, code: str) -> UnitRow | None:
@@ -39,8 +39,11 @@ async def units_by_ids(session: AsyncSession, ids: list[int]) -> dict[int, UnitR
     return {u.id: unit_row(u) for u in rows}
 
 
-async def children(session: AsyncSession, unit_id: int) -> list[UnitRow]:
-    stmt = select(Unit).where(Unit.parent_id == unit_id, Unit.active.is_(True)).order_by(Unit.name)
+async def children(session: AsyncSession, unit_id: int, *, with_closed: bool = False) -> list[UnitRow]:
+    """The open child units by name; `with_closed`: the closed ones too (marked `closed`)."""
+    stmt = select(Unit).where(Unit.parent_id == unit_id).order_by(Unit.name)
+    if not with_closed:
+        stmt = stmt.where(Unit.active.is_(True))
     return [unit_row(u) for u in (await session.execute(stmt)).scalars()]
 
 
