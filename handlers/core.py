@@ -251,10 +251,13 @@ class Context:
     # This answer only reminds of the open question (a file that is not an answer, an edit…): on
     # channels without buttons the question's numbered list stays valid.
     keep_menu: bool = False
+    # This one answer's language, when the message's own language says more than the setting (an
+    # English question from someone whose bot speaks Vietnamese): the FAQ sets it.
+    answer_locale: str | None = None
 
     @property
     def locale(self) -> str:
-        return self.actor.locale or self.msg.language_hint or self.default_locale
+        return self.answer_locale or self.actor.locale or self.msg.language_hint or self.default_locale
 
     @property
     def local_now(self) -> datetime:

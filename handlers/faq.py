@@ -224,10 +224,17 @@ async def free_text(ctx: Context) -> bool:
         return False
     question = privacy.redact(ctx.msg.text or "")  # the question log never holds them
     match = index.search(question)
+    # Plainly English from someone whose bot speaks Vietnamese (a foreign spouse on Zalo): answered
+    # in English this once, with the way to keep it (it was «Xin lỗi, tôi chưa hiểu…»).
+    switched = ctx.locale != "en" and english.looks_english(question)
+    if switched:
+        ctx.answer_locale = "en"
     if ctx.locale == "en":  # the entries are Vietnamese: try the question's English phrases in it too
         translated = index.search(english.to_vietnamese(question))
         if _RANK[translated.verdict] > _RANK[match.verdict]:
             match = translated
+    if switched:
+        ctx.say("faq.english_hint")
     if not any(c.isalpha() for c in match.normalized):
         return False  # nothing to ask about ("2", "???", an emoji): the general fallback answers
     top = match.top

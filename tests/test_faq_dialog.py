@@ -300,3 +300,26 @@ async def test_the_english_example_of_the_dont_know_reply_works(app: App) -> Non
     lan = ChatDriver(app, "7302", "Lan")
     said = await lan.send("can cuoc cho con")
     assert any("căn cước" in label for label in said.labels()) or "căn cước" in said.text, said.text
+
+
+async def test_plain_english_is_answered_in_english_once(seeded_app: App) -> None:
+    """A foreign spouse on a channel that gives no language (Zalo, the console) types English: it was
+    «Xin lỗi, tôi chưa hiểu…» in Vietnamese. This answer is in English, says how to keep English, and
+    the next Vietnamese question is answered in Vietnamese."""
+    dan = demo_driver(seeded_app, "dan")
+    said = await dan.send("how do i get a birth certificate for my baby")
+    assert "You wrote in English" in said.text and "/ngonngu en" in said.text, said.text
+    assert "Xin lỗi" not in said.text and "chưa hiểu" not in said.text
+    assert "birth" in said.text.lower(), said.text
+    said = await dan.send("lam cccd cho con o dau")
+    assert "You wrote in English" not in said.text and "Anh/chị" in said.text, said.text
+
+
+def test_no_vietnamese_benchmark_question_is_taken_for_english() -> None:
+    """«the bhyt», «can gi», «do dau»: Vietnamese without diacritics shares words with English."""
+    from services.faq.english import looks_english
+
+    asked = yaml.safe_load((ROOT / "knowledge" / "_asked.yaml").read_text(encoding="utf-8"))["questions"]
+    vietnamese = {"lam", "cho", "khong", "ko", "dau", "nao", "gi", "duoc", "dc", "cua", "toi", "em", "hoi"}
+    taken = [q["q"] for q in asked if looks_english(q["q"]) and vietnamese & set(q["q"].lower().split())]
+    assert not taken, taken

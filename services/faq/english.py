@@ -144,3 +144,32 @@ def to_vietnamese(question: str) -> str:
         at = m.end()
     words += _kept(question[at:])
     return " ".join(words) if words else question
+
+
+# Words a Vietnamese question typed without diacritics never holds («the», «can», «do», «to», «me»,
+# «an», «my» are Vietnamese too: «the bhyt», «can gi», «do dau»): two of them, and no Vietnamese
+# letter, make a question English.
+_ENGLISH_ONLY_WORDS = (
+    "how what where when which who why whom whose i'm i've i'd please would could should does did "
+    "is are was were am be been of for with from your you yours our we they their this that these "
+    "those there here about have has had will get got need want wants help register registration "
+    "apply certificate passport birth married marriage card license licence insurance renew my "
+    "and or if it its into after before"
+)
+_ENGLISH_ONLY = frozenset(_ENGLISH_ONLY_WORDS.split())
+_VIETNAMESE_LETTER = re.compile(
+    r"[àáạảãâầấậẩẫăằắặẳẵèéẹẻẽêềếệểễìíịỉĩòóọỏõôồốộổỗơờớợởỡùúụủũưừứựửữỳýỵỷỹđ]",
+    re.IGNORECASE,
+)
+
+
+def looks_english(text: str) -> bool:
+    """Plainly English («How do I register my baby's birth?»), for a person whose language is not
+    set to English: at least two English-only words, a third of the words at least, no Vietnamese
+    letter."""
+    if _VIETNAMESE_LETTER.search(text):
+        return False
+    words = [w.strip("?!.,:;'\"()").lower() for w in text.split()]
+    words = [w.removesuffix("'s") for w in words if w]
+    english = sum(w in _ENGLISH_ONLY for w in words)
+    return english >= 2 and english * 3 >= len(words)
