@@ -7,7 +7,9 @@ from handlers.i18n import Catalog
 from handlers.router import DEEP_LINK_PAYLOAD, ROUTER, Router, command_args, say_private_only
 from services import people
 from services.access import Actor, Role
-from services.text import fold_words as fold_phrase
+from services.small_talk import Kind as SmallTalk
+from services.small_talk import kind as small_talk_kind
+from services.text import fold_words
 
 router = Router()
 
@@ -61,46 +63,12 @@ async def start(ctx: Context) -> None:
     ctx.say("basic.start_hint", buttons=[[Button(ctx.t("core.buttons.help"), "core:help")]])
 
 
-# Small talk a person sends as they would to anyone: answered like a person, not with an apology.
-_GREETINGS = frozenset(
-    {
-        "xin chao",
-        "chao",
-        "chao ban",
-        "chao bot",
-        "alo",
-        "a lo",
-        "hello",
-        "hi",
-        "helo",
-        "chao anh",
-        "chao chi",
-        "chao em",
-    }
-)
-_THANKS = frozenset(
-    {
-        "cam on",
-        "cam on ban",
-        "cam on nhieu",
-        "cam on nhe",
-        "cam on a",
-        "thank",
-        "thanks",
-        "thank you",
-        "tks",
-        "camon",
-    }
-)
-_ACKS = frozenset(
-    {"ok", "oke", "okay", "ok a", "vang", "da", "da vang", "vang a", "uh", "u", "duoc roi", "ok cam on"}
-)
-
-
 @router.text(priority=5)
 async def small_talk(ctx: Context) -> bool:
-    said = fold_phrase(ctx.msg.text or "")
-    if said in _GREETINGS:
+    """A message of nothing but greetings, thanks or «ok» is answered like a person would; one
+    with a question in it («cảm ơn, cho hỏi thêm…») goes on to the look-up and the FAQ."""
+    kind = small_talk_kind(ctx.msg.text or "")
+    if kind is SmallTalk.GREETING:
         role = main_role(ctx)
         unit = next((g.unit_name for g in ctx.actor.grants if g.unit_name), None)
         ctx.say(
@@ -110,10 +78,10 @@ async def small_talk(ctx: Context) -> bool:
             unit=unit or "",
         )
         return True
-    if said in _THANKS or "cam on" in said or "thank" in said:
+    if kind is SmallTalk.THANKS:
         ctx.say("basic.thanks", buttons=[[Button(ctx.t("core.buttons.help"), "core:help")]])
         return True
-    if said in _ACKS:
+    if kind is SmallTalk.ACK:
         ctx.say("basic.ack")
         return True
     return False
@@ -157,8 +125,21 @@ async def core_buttons(ctx: Context) -> None:
         ctx.say("core.stale_button", toast=True)
 
 
+# What people type after /ngonngu: «en», «english», «tiếng Anh», «vi», «tieng viet»…
+_LANGUAGES = {
+    **dict.fromkeys(("en", "eng", "english", "tieng anh", "anh"), "en"),
+    **dict.fromkeys(("vi", "vn", "viet", "tieng viet", "viet nam", "vietnamese"), "vi"),
+}
+
+
 @router.command("ngonngu", "language", help_key="basic.cmd.ngonngu")
 async def language(ctx: Context) -> None:
+    """«/ngonngu en» switches at once; without a language we know, the two are offered."""
+    lang = _LANGUAGES.get(fold_words(command_args(ctx)))
+    if lang is not None:
+        await _switch(ctx, lang)
+        ctx.say("basic.language_set")
+        return
     ctx.say(
         "basic.choose_language",
         buttons=rows(Button("Tiếng Việt", "lang:vi"), Button("English", "lang:en")),
@@ -167,7 +148,11 @@ async def language(ctx: Context) -> None:
 
 @router.callback("lang")
 async def set_language(ctx: Context) -> None:
-    lang = (ctx.msg.payload or "").split(":", 1)[1]
+    await _switch(ctx, (ctx.msg.payload or "").split(":", 1)[1])
+    ctx.say("basic.language_set", edit=True)
+
+
+async def _switch(ctx: Context, lang: str) -> None:
     await people.set_locale(ctx.session, ctx.actor.person_id, lang)
     ctx.actor = type(ctx.actor)(
         person_id=ctx.actor.person_id,
@@ -175,4 +160,3 @@ async def set_language(ctx: Context) -> None:
         locale=lang,
         grants=ctx.actor.grants,
     )
-    ctx.say("basic.language_set", edit=True)

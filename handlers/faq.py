@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from handlers.core import Button, Context, ResourceKey
 from handlers.handoff_push import StartHandoff
 from handlers.router import Router, pass_on
-from services import handoff, privacy
+from services import handoff, privacy, small_talk
 from services.access import Action
 from services.faq import cache as faq_cache
 from services.faq import english
@@ -222,7 +222,9 @@ async def free_text(ctx: Context) -> bool:
     index = ctx.resources.get(FAQ_INDEX)
     if index is None:
         return False
-    question = privacy.redact(ctx.msg.text or "")  # the question log never holds them
+    # «Chào bạn! Cảm ơn hôm trước. Cho hỏi …»: the greeting and thanks are no part of the question.
+    said = ctx.msg.text or ""
+    question = privacy.redact(small_talk.question(said))  # the question log never holds them
     match = index.search(question)
     # Plainly English from someone whose bot speaks Vietnamese (a foreign spouse on Zalo): answered
     # in English this once, with the way to keep it (it was «Xin lỗi, tôi chưa hiểu…»).
@@ -240,7 +242,10 @@ async def free_text(ctx: Context) -> bool:
     top = match.top
     answered = top.entry.id if match.verdict is Verdict.CONFIDENT and top else None
     await faq_feedback.log_question(ctx.session, match.normalized, match.verdict.value, answered, ctx.now)
-    if match.verdict is Verdict.CONFIDENT and top is not None:
+    if match.verdict is not Verdict.CONFIDENT and small_talk.thanked(said) and not small_talk.asks(question):
+        # «Dạ cảm ơn, sáng mai tôi qua»: thanks and news, no question — not a list of guesses.
+        ctx.say("basic.thanks", buttons=[[Button(ctx.t("core.buttons.help"), "core:help")]])
+    elif match.verdict is Verdict.CONFIDENT and top is not None:
         show_answer(ctx, top.entry)
     elif match.verdict is Verdict.AMBIGUOUS:
         buttons = [[Button(_title(ctx, h.entry), f"faq:a:{entry_ref(h.entry.id)}")] for h in match.hits[:3]]

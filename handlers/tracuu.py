@@ -5,7 +5,7 @@ from __future__ import annotations
 from handlers.core import Button, Context
 from handlers.router import Router, command_args, pass_on
 from services import dossiers, privacy
-from services.dossiers.codes import CODE_EXAMPLE
+from services.dossiers.codes import CODE_EXAMPLE, FULL_CODE_EXAMPLE
 from services.dossiers.records import DossierView, Status
 from services.errors import NotFound
 from services.text import fold_words as fold_phrase
@@ -61,7 +61,10 @@ async def answer(ctx: Context, code: str) -> None:
     try:
         view = await dossiers.lookup(ctx.session, code, ctx.now)
     except NotFound:
-        ctx.say("tracuu.not_found", code=code)
+        if dossiers.is_tail(code):  # «H46-260910-0001»: the end of the code on the receipt
+            ctx.say("tracuu.partial_code", code=code, example=FULL_CODE_EXAMPLE)
+        else:
+            ctx.say("tracuu.not_found", code=code)
         return
     payload = f"tc:sub:{code}" if len(code.encode()) <= MAX_CODE_IN_PAYLOAD else "tc:sub"
     if payload == "tc:sub":

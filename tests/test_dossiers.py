@@ -23,6 +23,10 @@ CODE = "H46.19786-261120-0042"
         ("«H12.34–241120–0001»", "H12.34-241120-0001"),
         ("mã hồ sơ: H12.34-241120-0001", "H12.34-241120-0001"),
         ("tra cứu H12.34-241120-0001?", "H12.34-241120-0001"),
+        ("000.00.12.H12 241120 0001", "000.00.12.H12-241120-0001"),  # spaces for the dashes
+        ("000.00.12.h12   241120 – 0001", "000.00.12.H12-241120-0001"),
+        ("000.00.12.H12_241120_0001", "000.00.12.H12-241120-0001"),
+        ("mã hồ sơ 000.00.12.H12 241120 0001", "000.00.12.H12-241120-0001"),
     ],
 )
 def test_codes_are_normalised(text: str, code: str) -> None:
@@ -164,3 +168,5 @@ def test_a_code_inside_a_sentence_is_found() -> None:
     assert code_in_sentence("làm giấy khai sinh online thế nào") is None
     assert code_in_sentence("H12.34-241120-0001 và H12.34-241120-0002") is None  # two codes: ask
     assert code_in_sentence("số điện thoại 0912-345678-123") is None  # no letter: not a code
+    assert code_in_sentence("ma cua toi la 000.00.12.H12 241120 0001 a") == "000.00.12.H12-241120-0001"
+    assert code_in_sentence("cmnd so 123456 789") is None  # spaces stand for dashes only after dots

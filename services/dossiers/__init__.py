@@ -11,6 +11,7 @@ from services.dossiers.codes import (
     CODE_EXAMPLE,
     code_in_sentence,
     extract_code,
+    is_tail,
     looks_like_code_attempt,
     parse_code,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "extract_code",
     "get_for_staff",
     "history",
+    "is_tail",
     "looks_like_code_attempt",
     "lookup",
     "may_see_history",
