@@ -235,10 +235,10 @@ async def free_text(ctx: Context) -> bool:
         translated = index.search(english.to_vietnamese(question))
         if _RANK[translated.verdict] > _RANK[match.verdict]:
             match = translated
-    if switched:
-        ctx.say("faq.english_hint")
     if not any(c.isalpha() for c in match.normalized):
         return False  # nothing to ask about ("2", "???", an emoji): the general fallback answers
+    if switched:
+        ctx.say("faq.english_hint")
     top = match.top
     answered = top.entry.id if match.verdict is Verdict.CONFIDENT and top else None
     await faq_feedback.log_question(ctx.session, match.normalized, match.verdict.value, answered, ctx.now)
