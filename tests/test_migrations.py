@@ -64,9 +64,37 @@ def test_the_quick_start_up_check_reads_the_same_heads_as_alembic() -> None:
 async def test_pending_after_one_step_down_and_on_an_empty_database(app: App) -> None:
     url = app.settings.database.url
     assert not await migrate.pending(app.engine, url)
-    await migrate.downgrade(app.engine, url, "0017@-1")  # only the newest head steps back
+    await migrate.downgrade(app.engine, url, "0018@-1")  # only the newest head steps back
     assert await migrate.pending(app.engine, url)
     await migrate.downgrade(app.engine, url, "base")  # the version table is emptied
     assert await migrate.pending(app.engine, url)
     await migrate.upgrade(app.engine, url)
     assert not await migrate.pending(app.engine, url)
+
+
+async def test_join_requests_of_teams_closed_before_are_rejected(seeded_app: App) -> None:
+    """0018: a team closed by the old code left its join requests pending for ever (the officer's
+    «Duyệt» refused, the request stayed). The rows are what that code left; the migration rejects
+    them, and only them."""
+    from sqlalchemy import select
+
+    from db.models import JoinRequest, Person, Unit
+
+    url = seeded_app.settings.database.url
+    await migrate.downgrade(seeded_app.engine, url, "0018@-1")
+    async with seeded_app.sessions() as s, s.begin():
+        closed = (await s.execute(select(Unit).where(Unit.code == "19786-1"))).scalar_one()
+        open_team = (await s.execute(select(Unit).where(Unit.code == "19786-2"))).scalar_one()
+        closed.active = False
+        person = (await s.execute(select(Person).limit(1))).scalar_one()
+        s.add_all(
+            [
+                JoinRequest(person_id=person.id, unit_id=closed.id, role="volunteer"),
+                JoinRequest(person_id=person.id, unit_id=open_team.id, role="volunteer"),
+            ]
+        )
+    await migrate.upgrade(seeded_app.engine, url)
+    async with seeded_app.sessions() as s:
+        rows = (await s.execute(select(JoinRequest.unit_id, JoinRequest.status))).all()
+    assert (closed.id, "rejected") in rows and (open_team.id, "pending") in rows, rows
+    assert (closed.id, "pending") not in rows
