@@ -23,7 +23,7 @@ if [ ! -x .venv/bin/tocns ] || [ pyproject.toml -nt .venv/.installed ] || [ requ
   .venv/bin/python -c "import matplotlib.font_manager" >/dev/null 2>&1 || true
   touch .venv/.installed
   # The database and the demo data too (a fresh one takes a second to fill); each start tops it up.
-  .venv/bin/tocns demo seed
+  .venv/bin/tocns demo seed --skip-if-real
 fi
 # One clear line between installing and starting (bench/first_answer.py times the first answer from it).
 echo "Khởi động tocns / starting tocns …" >&2

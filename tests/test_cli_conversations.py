@@ -243,3 +243,23 @@ async def test_jobs_run_requeues_pushes_to_people_reached_since(
     while await seeded_app.dispatcher.drain_once():
         pass
     assert sender.sent == ["demo-lanhdao", "demo-lanhdao"]
+
+
+def test_demo_data_never_goes_into_a_real_database(tmp_path: Path) -> None:
+    """docs/deploy.md's upgrade step runs ./start.sh, which seeded the demo (the Huế tree, eight people,
+    an administrator among them) into the production database it was pointed at."""
+    db = tmp_path / "prod.db"
+    assert tocns("db", "upgrade", db=db).returncode == 0
+    granted = tocns("users", "grant", "--channel", "telegram", "--user-id", "42", "--role", "admin", db=db)
+    assert granted.returncode == 0, granted.stderr
+    seeded = tocns("demo", "seed", db=db)
+    assert seeded.returncode == 2 and "không phải dữ liệu mẫu" in seeded.stderr, seeded
+    assert "Traceback" not in seeded.stderr and seeded.stderr.strip().count("\n") == 0
+    started = tocns("demo", "seed", "--skip-if-real", db=db)  # what start.sh runs
+    assert started.returncode == 0 and "không phải dữ liệu mẫu" in started.stderr, started
+    assert "0 units" in tocns("units", "list", db=db, COLUMNS="200").stdout.replace("0 đơn vị", "0 units")
+    # The demo's own database is topped up as before; an empty one is filled.
+    demo_db = tmp_path / "demo.db"
+    assert tocns("demo", "seed", db=demo_db).returncode == 0
+    again = tocns("demo", "seed", db=demo_db)
+    assert again.returncode == 0 and "new units: 0" in again.stdout, again

@@ -66,3 +66,8 @@ def test_the_compose_file_is_valid() -> None:
     for service in ("db:", "migrate:", "worker1:", "worker2:", "proxy:"):
         assert service in out.stdout
     assert "TOCNS_TELEGRAM_MODE: webhook" in out.stdout
+    # Each worker: migrations are the `migrate` service's alone (docs/deploy.md), not auto_migrate's
+    # default (on) — the workers used to leave it on.
+    services = re.split(r"\n  (?=\w[\w-]*:\n)", out.stdout.split("services:", 1)[1])
+    workers = [s for s in services if s.startswith(("worker1:", "worker2:"))]
+    assert len(workers) == 2 and all("TOCNS_DATABASE_AUTO_MIGRATE: \"false\"" in w for w in workers), workers

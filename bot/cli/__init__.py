@@ -89,8 +89,14 @@ def run(
 
     async def go(app: App) -> None:
         if seed_demo:  # in this process: start.sh's first answer does not wait for a second interpreter
-            async with app.sessions() as session, session.begin():
-                await demo.seed(session, DEMO_UNITS_CSV, utcnow())
+            try:
+                async with app.sessions() as session, session.begin():
+                    await demo.seed(session, DEMO_UNITS_CSV, utcnow())
+            except demo.RealDataPresent as exc:  # a real database: run on it, without the demo
+                err.print(
+                    f"[yellow]{Catalog.load().text(current_locale(), exc.key, **exc.params)}[/]",
+                    soft_wrap=True,
+                )
         channels, webapp = runner.build_channels(app)
         if not channels:
             err.print("[yellow]Không có kênh nào được cấu hình (chưa có token) — mở kênh console.[/]")
@@ -172,15 +178,29 @@ def db_current() -> None:
 
 
 @demo_cli.command("seed")
-def demo_seed() -> None:
-    """Load demo data (Thành phố Huế, its communes, teams, demo people and history). Idempotent."""
+def demo_seed(
+    skip_if_real: Annotated[
+        bool,
+        typer.Option("--skip-if-real", help="A database with other data: say so and exit 0 (start.sh)."),
+    ] = False,
+) -> None:
+    """Load demo data (Thành phố Huế, its communes, teams, demo people and history). Idempotent;
+    only into an empty database or the demo's own."""
 
     async def go(app: App) -> dict[str, int]:
         with console.status("Đang nạp dữ liệu mẫu…"):
             async with app.sessions() as session, session.begin():
                 return await demo.seed(session, DEMO_UNITS_CSV, utcnow())
 
-    counts = run_async(go)
+    try:
+        counts = run_async(go)
+    except demo.RealDataPresent as exc:
+        if not skip_if_real:
+            raise
+        err.print(
+            f"[yellow]{Catalog.load().text(current_locale(), exc.key, **exc.params)}[/]", soft_wrap=True
+        )
+        return
     console.print(
         f"[green]Demo data ready[/] (new units: {counts['units']}, new people: {counts['people']})."
     )
@@ -337,7 +357,11 @@ def main(argv: list[str] | None = None) -> Any:
         err.print(f"[red]tocns:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except DomainError as exc:
-        err.print(f"[red]tocns:[/] {Catalog.load().text(lang, exc.key, **exc.params)}", highlight=False)
+        err.print(
+            f"[red]tocns:[/] {Catalog.load().text(lang, exc.key, **exc.params)}",
+            highlight=False,
+            soft_wrap=True,
+        )
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.models import Person, Unit
 from db.repositories import core as repo
 from services import people
 from services import units as unit_tree
@@ -21,6 +23,7 @@ from services.demo import faq as demo_faq
 from services.demo import kpi as demo_kpi
 from services.demo import units as demo_units
 from services.demo import work as demo_work
+from services.errors import Conflict
 
 DEMO_CHANNEL = "console"
 DEMO_PROVINCE = "46"  # Thành phố Huế
@@ -77,8 +80,28 @@ def team_rows(communes: list[unit_tree.UnitRow]) -> list[unit_tree.UnitRow]:
     return rows
 
 
+class RealDataPresent(Conflict):
+    """The database holds data that is not the demo's: the demo is never mixed into it."""
+
+    key = "errors.demo_real_data"
+
+
+async def check_demo_only(session: AsyncSession) -> None:
+    """Raise RealDataPresent unless the database is empty or already the demo's. `./start.sh` on a
+    production database (the documented upgrade step ran it) added the Huế tree and eight demo
+    people — an administrator among them — to the real data."""
+    if await repo.find_account(session, DEMO_CHANNEL, "demo-admin") is not None:
+        return  # the demo's own database: topped up
+    units = int((await session.execute(select(func.count()).select_from(Unit))).scalar_one())
+    persons = int((await session.execute(select(func.count()).select_from(Person))).scalar_one())
+    if units or persons:
+        raise RealDataPresent(units=units, people=persons)
+
+
 async def seed(session: AsyncSession, units_csv: Path, now: datetime) -> dict[str, int]:
-    """Load the demo tree and people; run every feature seeder. Returns counts for the CLI."""
+    """Load the demo tree and people; run every feature seeder. Returns counts for the CLI. Only
+    into an empty database or the demo's own (RealDataPresent otherwise)."""
+    await check_demo_only(session)
     tree = read_units_csv(units_csv)
     communes = [r for r in tree if r.kind == "commune"]
     added, _updated = await unit_tree.upsert_rows(session, [*tree, *team_rows(communes)])
