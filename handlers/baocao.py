@@ -8,7 +8,7 @@ from dataclasses import astuple
 from datetime import date
 
 from handlers.core import Button, Context, rows
-from handlers.kpi import moment_label, period_label
+from handlers.kpi import fmt, moment_label, period_label
 from handlers.router import Router, command_args
 from services import kpi, reports
 from services.access import Action
@@ -28,6 +28,11 @@ def _calendar(ctx: Context) -> Calendar:
 
 def _week_label(ctx: Context, week_start: date) -> str:
     return period_label(kpi.Period("week", week_start, Week(week_start).end), ctx.catalog, ctx.locale)
+
+
+def _capital(text: str) -> str:
+    """A week label that opens a sentence: «Tuần 48/2026 …»."""
+    return text[:1].upper() + text[1:]
 
 
 def _deadline(ctx: Context, week_start: date) -> str:
@@ -99,6 +104,13 @@ async def baocao(ctx: Context) -> None:
     )
     if cal.is_draft(Week(week), ctx.now):
         intro += "\n" + ctx.t("baocao.intro_draft", week=_week_label(ctx, week))
+    existing = await reports.get(ctx.session, unit.id, week)
+    if existing is not None:  # said now, not after the eighth answer
+        old = ", ".join(
+            ctx.t("baocao.short", name=ctx.t(f"baocao.name.{f}"), value=getattr(existing.counts, f))
+            for f in reports.FIELDS
+        )
+        intro += "\n" + ctx.t("baocao.intro_exists", week=_capital(_week_label(ctx, week)), counts=old)
     ctx.reply(intro)
     await _ask(ctx)
 
@@ -231,7 +243,9 @@ async def _finish(ctx: Context, values: list[int]) -> None:
     existing = await reports.get(ctx.session, int(ctx.state["unit_id"]), week)
     if existing is not None:
         ctx.reply(
-            _table(ctx, counts) + "\n\n" + ctx.t("baocao.replace_question", week=_week_label(ctx, week)),
+            _table(ctx, counts)
+            + "\n\n"
+            + ctx.t("baocao.replace_question", week=_capital(_week_label(ctx, week))),
             [
                 rows(
                     Button(ctx.t("baocao.buttons.replace"), "bc:replace"),
@@ -245,7 +259,7 @@ async def _finish(ctx: Context, values: list[int]) -> None:
         ctx.reply(
             _table(ctx, counts)
             + "\n\n"
-            + ctx.t("baocao.old_week_question", week=_week_label(ctx, week), weeks=weeks_ago),
+            + ctx.t("baocao.old_week_question", week=_capital(_week_label(ctx, week)), weeks=weeks_ago),
             [
                 rows(
                     Button(ctx.t("baocao.buttons.save_old"), "bc:save"),
@@ -267,10 +281,11 @@ async def _save(ctx: Context, *, replace: bool) -> None:
     week = date.fromisoformat(ctx.state["week"])
     counts = reports.Counts(*(int(v) for v in ctx.state["values"]))
     cal = _calendar(ctx)
+    unit_id = int(ctx.state["unit_id"])
     view = await reports.save(
         ctx.session,
         ctx.actor,
-        int(ctx.state["unit_id"]),
+        unit_id,
         week,
         counts,
         ctx.now,
@@ -282,12 +297,39 @@ async def _save(ctx: Context, *, replace: bool) -> None:
     label, deadline = _week_label(ctx, week), _deadline(ctx, week)
     if view.status == "draft":
         opens = Week(week).end
-        text = ctx.t("baocao.saved_draft", week=label, opens=f"{opens:%d/%m}", deadline=deadline)
+        text = ctx.t("baocao.saved_draft", week=_capital(label), opens=f"{opens:%d/%m}", deadline=deadline)
     elif reports.on_time(view, cal):
         text = ctx.t("baocao.saved", week=label, deadline=deadline)
     else:
         text = ctx.t("baocao.saved_late", week=label, deadline=deadline)
-    ctx.reply(text + "\n" + _table(ctx, counts))
+    ctx.reply(text + "\n" + _table(ctx, counts) + await _dossier_note(ctx, unit_id, week, counts))
+
+
+async def _dossier_note(ctx: Context, unit_id: int, week: date, counts: reports.Counts) -> str:
+    """The week already has imported dossiers: /kpi measures these indicators on them, not on the
+    numbers just saved — said here, not discovered on /kpi."""
+    cfg = ctx.settings.kpi
+    counts_map = {f: float(getattr(counts, f)) for f in reports.FIELDS}
+    found = await kpi.dossier_sourced(ctx.session, unit_id, week, counts_map, ctx.now, cfg, ctx.tz)
+    if not found:
+        return ""
+    lines = ["", ctx.t("baocao.dossiers_used", week=_capital(_week_label(ctx, week)))]
+    for d in found:
+        name = d.indicator.name(ctx.locale)
+        dossiers = fmt(d.indicator, d.dossiers.value, ctx.catalog, ctx.locale)
+        if d.reported is not None and d.reported.value is not None:
+            reported = fmt(d.indicator, d.reported.value, ctx.catalog, ctx.locale)
+            lines.append(
+                ctx.t(
+                    "baocao.dossiers_line",
+                    name=name,
+                    dossiers=dossiers,
+                    reported=reported,
+                )
+            )
+        else:
+            lines.append(ctx.t("baocao.dossiers_line_only", name=name, dossiers=dossiers))
+    return "\n".join(lines)
 
 
 @router.callback("bc")

@@ -193,7 +193,7 @@ def _check_row(settings: KpiSettings, indicator: str, period_text: str, raw: str
     period = kpi.parse_period(period_text)
     if period.kind not in ("quarter", "year"):
         raise InvalidInput("kpi.errors.target_period", value=period_text)
-    value = targets.parse_value(raw)
+    value = targets.parse_value(raw, ind)
     if ind.unit == "percent" and value > 100:
         raise InvalidInput("kpi.errors.bad_target", value=raw)
 

@@ -247,3 +247,62 @@ def test_check_parts() -> None:
         with pytest.raises(InvalidInput):
             reports.check(bad)
     assert len(reports.problems([1, 2, 3, 1, 2, 0, 1, 2])) == 4
+
+
+async def test_report_for_a_week_with_imported_dossiers_says_kpi_uses_them(seeded_app: App) -> None:
+    """A commune with imported dossiers for a week has /kpi computed from them: its /baocao numbers
+    for that week were silently not used (report 40 % online, /kpi 72 %)."""
+    from tests.test_import import make_xlsx
+
+    canbo = demo_driver(seeded_app, "canbo")
+    friday = last_friday()
+    freeze(seeded_app, friday)
+    monday = friday.astimezone(TZ).date() - timedelta(days=4)
+    day = f"{monday:%d/%m/%Y}"
+    rows = [
+        [
+            n,
+            f"H46.19786-{monday:%y%m%d}-9{n:03d}",
+            "Đăng ký khai sinh",
+            day,
+            None,
+            None,
+            None,
+            mode,
+            "19786",
+            None,
+        ]
+        for n, mode in enumerate(("Trực tuyến toàn trình", "Trực tiếp"), start=1)
+    ]
+    said = await canbo.upload("hoso.xlsx", make_xlsx(rows))
+    assert "sự cố" not in said.text, said.text
+    said = await canbo.send("/baocao 120 48 30 100 95 3 45 20")
+    assert "Đã lưu báo cáo" in said.text, said.text
+    note = said.text.split("ℹ️", 1)[1]
+    assert note.startswith(" Tuần ") and "/kpi tính các chỉ tiêu sau theo hồ sơ đã nhập" in note, note
+    assert "Tỷ lệ hồ sơ trực tuyến: theo hồ sơ" in note and "(số báo cáo: 40%)" in note, note
+    kpi_said = await canbo.send(f"/kpi 19786 {monday.isocalendar().year}-W{monday.isocalendar().week:02d}")
+    online = next(line for line in kpi_said.text.splitlines() if "Tỷ lệ hồ sơ trực tuyến" in line)
+    assert online.split(": ", 1)[1].split()[0] in note, (online, note)
+    # A week without dossiers: no such note.
+    said = await canbo.send("/baocao 01/01/2020 100 50 20 90 85 2 45 18")
+    said = await canbo.tap("Lưu cho tuần này")
+    assert "Đã lưu báo cáo" in said.text and "ℹ️" not in said.text, said.text
+
+
+async def test_a_second_report_for_a_week_is_announced_at_the_start(seeded_app: App) -> None:
+    """The guided /baocao for a week already reported only said so after all eight questions, and
+    the confirmation began lower-case («tuần 48/2026 … đã có báo cáo»)."""
+    canbo = demo_driver(seeded_app, "canbo")
+    freeze(seeded_app, last_friday())
+    await canbo.send("/baocao 120 80 30 100 95 3 45 20")
+    said = await canbo.send("/baocao")
+    first, _, rest = said.text.partition("(1/8)")
+    assert "đã có báo cáo (Tiếp nhận 120, Nộp trực tuyến 80" in first, said.text
+    assert "các số mới sẽ thay số cũ khi anh/chị xác nhận" in first and rest, said.text
+    assert "\nTuần " in first, said.text
+    for value in ("130", "80", "30", "100", "95", "3", "45", "20"):
+        said = await canbo.send(value)
+    assert "\n\nTuần " in said.text and "đã có báo cáo. Thay bằng" in said.text, said.text
+    said = await canbo.tap("Thay báo cáo cũ")
+    assert [r.received for r in await stored(seeded_app)] == [130]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.kernel import App
+from db.base import utcnow
 from services.kpi import targets
-from services.kpi.periods import period_of
+from services.kpi.periods import local_day, period_of
 from services.kpi.settings import settings_from
 from tests import kpi_helpers as h
 from tests.kpi_helpers import WEEK, row
@@ -75,8 +76,8 @@ async def test_set_target_from_the_bot(app: App) -> None:
     assert "«Tỷ lệ hồ sơ toàn trình»" in said.text and "Quý IV/2026" in said.text and "40%" in said.text
     said = await user.send("/chitieu C1 ty le dung han 2026-Q4 90")
     assert "«Tỷ lệ giải quyết đúng hạn»" in said.text
-    said = await user.send("/chitieu C1 ty le 2026-Q4 90")  # several indicators match
-    assert "Chưa nhận ra chỉ tiêu «ty le»" in said.text
+    said = await user.send("/chitieu C1 ty le 2026-Q4 90")  # several indicators match: a choice
+    assert "Tỷ lệ giải quyết đúng hạn" in said.labels() and "Chưa nhận ra" not in said.text
     async with app.sessions() as s:
         eff = await targets.effective(
             s, [row(t["C1"])], period_of("week", WEEK + timedelta(days=7)), settings_from({})
@@ -133,3 +134,74 @@ async def test_periods_said_in_words(seeded_app: App) -> None:
     assert "Quý" in said.text.splitlines()[0] and "chưa đúng" not in said.text, said.text[:200]
     said = await lanhdao.send("/kpi tuan sau")
     assert "sự cố" not in said.text
+
+
+async def _targets_of(app: App, code: str) -> dict[tuple[str, str], float]:
+    from sqlalchemy import select
+
+    from db.models import KpiTarget, Unit
+
+    async with app.sessions() as s:
+        stmt = select(KpiTarget).join(Unit, Unit.id == KpiTarget.unit_id).where(Unit.code == code)
+        return {(t.indicator, t.period): float(t.target) for t in (await s.execute(stmt)).scalars()}
+
+
+async def test_chitieu_reads_numbers_as_baocao_does(seeded_app: App) -> None:
+    """«12.000» was stored as 12 and «0,5» / «1.5» on a count were rounded and confirmed with ✅."""
+    from tests.support import demo_driver
+
+    lanhdao = demo_driver(seeded_app, "lanhdao")
+    before = await _targets_of(seeded_app, "19786")
+    said = await lanhdao.send("/chitieu 19786 so buoi ho tro 2026 12.000")
+    assert "✅" in said.text and ": 12.000." in said.text, said.text
+    assert (await _targets_of(seeded_app, "19786"))[("help_sessions", "2026")] == 12000
+    for typed in ("0,5", "1.5", "12,5"):
+        said = await lanhdao.send(f"/chitieu 19786 so buoi ho tro 2026-Q4 {typed}")
+        assert "✅" not in said.text and f"«{typed}» có phần lẻ" in said.text, (typed, said.text)
+        assert "số nguyên" in said.text and "12.000" in said.text
+    assert ("help_sessions", "2026-Q4") not in await _targets_of(seeded_app, "19786")
+    said = await lanhdao.send("/chitieu 19786 ty le giai quyet dung han 2026-Q4 72,5")
+    assert "✅" in said.text and "72,5%" in said.text, said.text
+    assert (await _targets_of(seeded_app, "19786"))[("on_time_rate", "2026-Q4")] == 72.5
+    # A thousands dot on a rate is a thousand: refused, not read as 1.
+    said = await lanhdao.send("/chitieu 19786 ty le giai quyet dung han 2026-Q4 1.000")
+    assert "chưa hợp lệ" in said.text and "✅" not in said.text
+    stored = set(await _targets_of(seeded_app, "19786"))
+    assert stored == set(before) | {("help_sessions", "2026"), ("on_time_rate", "2026-Q4")}
+
+
+async def test_chitieu_refuses_an_officer_by_role(seeded_app: App) -> None:
+    """The officer of Phường Thuận Hóa was told /chitieu was «ngoài phạm vi Phường Thuận Hóa»."""
+    from tests.support import demo_driver
+
+    said = await demo_driver(seeded_app, "canbo").send("/chitieu 19786 ty le truc tuyen 2026-Q4 70")
+    assert "Chỉ lãnh đạo" in said.text and "đặt chỉ tiêu" in said.text and "/kpi" in said.text, said.text
+    assert "ngoài phạm vi" not in said.text
+
+
+async def test_chitieu_words_choices_and_periods(seeded_app: App) -> None:
+    """Words fitting two indicators were «Chưa nhận ra chỉ tiêu»; «quy 4» was read into the name."""
+    from tests.support import demo_driver
+
+    lanhdao = demo_driver(seeded_app, "lanhdao")
+    said = await lanhdao.send("/chitieu 19786 ty le truc tuyen 2026-Q4 70")
+    assert "Chưa nhận ra" not in said.text, said.text
+    assert said.labels() == ["Tỷ lệ hồ sơ trực tuyến", "Tỷ lệ dịch vụ có phát sinh hồ sơ trực tuyến"]
+    assert ("service_coverage", "2026-Q4") not in await _targets_of(seeded_app, "19786")
+    said = await lanhdao.tap("Tỷ lệ dịch vụ")
+    assert "✅" in said.text and "«Tỷ lệ dịch vụ có phát sinh hồ sơ trực tuyến»" in said.text, said.text
+    assert "Quý IV/2026" in said.text and "70%" in said.text
+    assert (await _targets_of(seeded_app, "19786"))[("service_coverage", "2026-Q4")] == 70
+    today = local_day(utcnow())  # «quý 4», «năm nay»: of the bot's (real) clock
+    quarter = f"{today.year}-Q4"
+    said = await lanhdao.send("/chitieu 19786 toan trinh quy 4 40")
+    assert "«Tỷ lệ hồ sơ toàn trình»" in said.text and f"Quý IV/{today.year}: 40%" in said.text, said.text
+    assert (await _targets_of(seeded_app, "19786"))[("full_online_rate", quarter)] == 40
+    said = await lanhdao.send("/chitieu 19786 toan trinh năm nay 45")
+    assert f"năm {today.year}: 45%" in said.text, said.text
+    said = await lanhdao.send("/chitieu 19786 toan trinh tháng 11 45")
+    assert "theo quý" in said.text and "«tháng 11»" in said.text, said.text
+    # Bare /chitieu: a real example with the leader's own unit code and an indicator's name.
+    said = await lanhdao.send("/chitieu")
+    assert "/chitieu 19786 Tỷ lệ hồ sơ trực tuyến quý" in said.text, said.text
+    assert "MÃ_ĐƠN_VỊ TÊN_CHỈ_TIÊU KỲ GIÁ_TRỊ" in said.text

@@ -209,7 +209,7 @@ async def test_previous_week_convention_drafts_until_the_week_ends(db_url: str, 
         app.intake.clock = lambda: monday + timedelta(hours=1)  # type: ignore[attr-defined]
         driver = ChatDriver(app, f"k-{ids['canbo']}", channel="console")
         said_again = await driver.send("/baocao 40 20 10 30 28 2 25 12")
-        assert "tuần 47/2026" in said_again.text  # plain /baocao is week 47, which has the draft
+        assert "Tuần 47/2026" in said_again.text  # plain /baocao is week 47, which has the draft
         said_again = await driver.tap("Thay báo cáo cũ")
         assert "đúng hạn" in said_again.text
     finally:

@@ -88,7 +88,8 @@ async def targets_page(request: web.Request) -> web.StreamResponse:
             fields = {k: str(form.get(k, "")).strip() for k in ("unit", "indicator", "period", "value")}
             ctx["form"] = fields
             try:
-                value = targets.parse_value(fields["value"])
+                ind = cfg.indicator(fields["indicator"]) if fields["indicator"] in cfg.ids else None
+                value = targets.parse_value(fields["value"], ind)
                 target_unit, key = await targets.set_target(
                     page.db,
                     page.actor,

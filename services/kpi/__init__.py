@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from db.repositories.kpi.base import UnitRow
 from services.kpi.figures import (
+    DossierSourced,
     Figure,
     UnitFigures,
     child_table,
     child_table_with_total,
+    dossier_sourced,
     figures_for,
     rank,
     rankable,
@@ -47,6 +49,7 @@ from services.kpi.settings import TZ, IndicatorDef, KpiSettings, settings_from
 
 __all__ = [
     "TZ",
+    "DossierSourced",
     "DueDossiers",
     "Figure",
     "Finding",
@@ -60,6 +63,7 @@ __all__ = [
     "commune_findings",
     "communes",
     "communes_reported",
+    "dossier_sourced",
     "due_dossiers",
     "evaluate",
     "figures_for",

@@ -3,8 +3,9 @@ with targets (inherited) and last period's values; the tables and rankings built
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -356,3 +357,37 @@ def rankable(f: Figure, settings: KpiSettings | None) -> bool:
         return False
     least = settings.rank_min_denominator if settings is not None else 0
     return f.denominator is None or f.denominator >= least
+
+
+@dataclass(frozen=True, slots=True)
+class DossierSourced:
+    """An indicator /kpi takes from the unit's imported dossiers for a week, not from its weekly
+    report: the dossiers' figure and the report's own (None when the report cannot give it)."""
+
+    indicator: IndicatorDef
+    dossiers: Figure
+    reported: Figure | None
+
+
+async def dossier_sourced(
+    session: AsyncSession,
+    unit_id: int,
+    week_start: date,
+    counts: Mapping[str, float],
+    now: datetime,
+    settings: KpiSettings,
+    tz: ZoneInfo = TZ,
+) -> list[DossierSourced]:
+    """After /baocao: the indicators for which /kpi uses the commune's dossiers for that week
+    (a commune with any dossier in a week is measured on its dossiers), with both figures."""
+    unit = await repo.unit_by_id(session, unit_id)
+    if unit is None:
+        return []
+    week = Period("week", week_start, week_start + timedelta(days=7))
+    uf = (await figures_for(session, unit, [unit], 0, week, now, settings, tz, with_previous=False))[0]
+    own = _derive({**counts, "resolved_with_due": counts.get("resolved", 0.0), "n_weekly_units": 1.0}, 0)
+    return [
+        DossierSourced(ind, uf.figures[ind.id], figure(ind, own, settings))
+        for ind in settings.indicators
+        if ind.numerator in DOSSIER_SOURCED and uf.figures[ind.id].source == "dossiers"
+    ]

@@ -9,6 +9,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,7 +18,7 @@ from db.repositories import kpi as repo
 from db.repositories.kpi.base import UnitRow
 from services.access import Action, Actor
 from services.errors import InvalidInput, NotFound
-from services.kpi.periods import Period, parse_period, period_of
+from services.kpi.periods import Period, parse_period, period_of, said_period
 from services.kpi.settings import IndicatorDef, KpiSettings
 
 
@@ -47,61 +48,131 @@ def _fold(text: str) -> str:
     return "".join(c for c in text if not unicodedata.combining(c))
 
 
-def find_indicator(settings: KpiSettings, text: str) -> IndicatorDef:
-    """An indicator by its id, or its Vietnamese or English name, with or without diacritics;
-    a few words of the name are enough when only one indicator has them all."""
+def indicator_matches(settings: KpiSettings, text: str) -> list[IndicatorDef]:
+    """The indicators `text` names: its id, or its Vietnamese or English name, with or without
+    diacritics; else every indicator whose name has all these words (several: the person chooses)."""
     want = _fold(text).replace("_", " ")
     if not want:
-        raise InvalidInput("kpi.errors.unknown_indicator", indicator=text)
+        return []
     names = {
         ind.id: [_fold(ind.id).replace("_", " "), _fold(ind.name_vi), _fold(ind.name_en)]
         for ind in settings.indicators
     }
     exact = [i for i, ns in names.items() if want in ns]
     if len(exact) == 1:
-        return settings.indicator(exact[0])
+        return [settings.indicator(exact[0])]
     words = want.split()
     close = [i for i, ns in names.items() if any(all(w in n.split() for w in words) for n in ns)]
-    if len(close) == 1:
-        return settings.indicator(close[0])
-    raise InvalidInput("kpi.errors.unknown_indicator", indicator=text)
+    return [settings.indicator(i) for i in close]
+
+
+def find_indicator(settings: KpiSettings, text: str) -> IndicatorDef:
+    """The one indicator `text` names (indicator_matches); none or several: InvalidInput."""
+    found = indicator_matches(settings, text)
+    if len(found) != 1:
+        raise InvalidInput("kpi.errors.unknown_indicator", indicator=text)
+    return found[0]
 
 
 MAX_TARGET = 10_000_000  # above any count a unit reports in a quarter or a year
 MAX_SCORE = 5  # the satisfaction score is 1–5 stars
 
 
-def parse_target_period(text: str) -> str:
-    """'2026-Q4', 'Quý IV/2026', 'quy 4/2026', 'Q4/2026', '2026', 'năm 2026' → '2026-Q4' / '2026'."""
+_QUARTER = r"(?:quy|q)\s*(iv|iii|ii|i|[1-4])"
+_YEAR = r"(?:\s*[/-]\s*|\s+(?:nam\s+)?)(\d{4})"
+
+
+def parse_target_period(text: str, today: date | None = None) -> str:
+    """'2026-Q4', 'Quý IV/2026', 'quy 4/2026', 'Q4/2026', '2026', 'năm 2026' → '2026-Q4' / '2026';
+    with `today`, also 'quý 4' (this year's), 'tháng 11', 'năm nay', 'quý này', 'quý trước'.
+    Anything else comes back as typed (stripped)."""
     t = _fold(text)
-    if m := re.fullmatch(r"(?:quy|q)\s*(iv|iii|ii|i|[1-4])\s*[/-]\s*(\d{4})", t):
+    if m := re.fullmatch(_QUARTER + _YEAR, t):
         q = _ROMAN.get(m.group(1)) or int(m.group(1))
         return f"{m.group(2)}-Q{q}"
     if m := re.fullmatch(r"(?:nam\s*)?(\d{4})", t):
         return m.group(1)
+    if today is not None:
+        if m := re.fullmatch(_QUARTER, t):
+            return f"{today.year}-Q{_ROMAN.get(m.group(1)) or int(m.group(1))}"
+        if (m := re.fullmatch(r"thang\s*(\d{1,2})(?:" + _YEAR + ")?", t)) and 1 <= int(m.group(1)) <= 12:
+            return f"{m.group(2) or today.year}-{int(m.group(1)):02d}"
+        if (said := said_period(t, today)) is not None:
+            return said.key
     return text.strip()
 
 
-def parse_value(text: str) -> float:
+def is_target_period(text: str, today: date) -> bool:
+    """`text` reads as a period (of any kind: a month is refused later, by name)."""
     try:
-        value = float(text.strip().rstrip("%").replace(",", "."))
-    except ValueError:
-        raise InvalidInput("kpi.errors.bad_target", value=text) from None
-    # float() also reads «nan», «inf», «1e308»: no target is any of those.
-    if not math.isfinite(value) or value < 0 or value > MAX_TARGET:
+        parse_period(parse_target_period(text, today))
+    except InvalidInput:
+        return False
+    return True
+
+
+# A number as Vietnamese writes it: «12.000» is twelve thousand (the bot prints it so, and /baocao
+# reads it so), «72,5» is seventy-two and a half. Groups of three set apart by one and the same mark
+# are thousands; one mark followed by other than three digits (or after a leading 0) is a decimal.
+_THOUSANDS = re.compile(r"[1-9]\d{0,2}([.,\s])\d{3}(?:\1\d{3})*")
+_PLAIN = re.compile(r"\d+")
+_FRACTION = re.compile(r"(\d+)[.,](\d+)")
+
+
+def parse_value(text: str, indicator: IndicatorDef | None = None) -> float:
+    """A target as typed: a count is a whole number («12.000» = 12000; «0,5» refused with what to
+    type), a rate or score may have decimals («72,5», «4.5»)."""
+    t = text.strip().removesuffix("%").strip()
+    if _PLAIN.fullmatch(t) or _THOUSANDS.fullmatch(t):
+        value = float(re.sub(r"\D", "", t))
+    elif m := _FRACTION.fullmatch(t):
+        if indicator is not None and indicator.unit == "count":
+            raise InvalidInput(
+                "kpi.errors.target_not_whole",
+                value=text.strip(),
+                indicator=indicator.name_vi,  # the handler puts the name in the person's language
+            )
+        value = float(f"{m.group(1)}.{m.group(2)}")
+    else:  # «nan», «inf», «1e308», «-5», words
+        raise InvalidInput("kpi.errors.bad_target", value=text)
+    if not math.isfinite(value) or value > MAX_TARGET:
         raise InvalidInput("kpi.errors.bad_target", value=text)
     return value
 
 
-def _check(settings: KpiSettings, indicator: str, period_text: str, value: float, typed: str | None) -> str:
-    ind = settings.indicator(indicator)
-    period = parse_period(parse_target_period(period_text))
+def target_period_key(period_text: str, today: date | None = None) -> str:
+    """The key of the quarter or year `period_text` names; a week or a month is refused by name."""
+    period = parse_period(parse_target_period(period_text, today))
     if period.kind not in ("quarter", "year"):
         raise InvalidInput("kpi.errors.target_period", value=period_text)
+    return period.key
+
+
+def _check(
+    settings: KpiSettings,
+    indicator: str,
+    period_text: str,
+    value: float,
+    typed: str | None,
+    today: date | None = None,
+) -> str:
+    ind = settings.indicator(indicator)
+    key = target_period_key(period_text, today)
     if (ind.unit == "percent" and value > 100) or (ind.unit == "score" and value > MAX_SCORE):
         # Echo what was typed («160»), not the float («160.0»).
         raise InvalidInput("kpi.errors.bad_target", value=typed if typed is not None else f"{value:g}")
-    return period.key
+    return key
+
+
+async def target_unit(session: AsyncSession, actor: Actor, unit_code: str) -> UnitRow:
+    """The unit `unit_code`, when the actor may set its targets."""
+    unit = await repo.unit_by_code(session, unit_code)
+    if unit is None:
+        raise NotFound("errors.unit_not_found", code=unit_code)
+    # A leader, of another unit: say so, not who else could do it.
+    key = "kpi.errors.target_out_of_scope"
+    actor.require_in_scope(Action.SET_TARGETS, unit.path, key, unit=unit.name, code=unit.code)
+    return unit
 
 
 async def set_target(
@@ -113,16 +184,12 @@ async def set_target(
     period_text: str,
     value: float,
     typed: str | None = None,
+    today: date | None = None,
 ) -> tuple[UnitRow, str]:
     """A leader sets a target for a unit in scope; returns (unit, period key). `typed` is the
-    value as the person wrote it, for the refusal."""
-    unit = await repo.unit_by_code(session, unit_code)
-    if unit is None:
-        raise NotFound("errors.unit_not_found", code=unit_code)
-    # A leader, of another unit: say so, not who else could do it.
-    key = "kpi.errors.target_out_of_scope"
-    actor.require_in_scope(Action.SET_TARGETS, unit.path, key, unit=unit.name, code=unit.code)
-    key = _check(settings, indicator, period_text, value, typed)
+    value as the person wrote it, for the refusal; `today` reads periods said in words."""
+    unit = await target_unit(session, actor, unit_code)
+    key = _check(settings, indicator, period_text, value, typed, today)
     await repo.upsert_target(session, unit.id, indicator, key, value, actor.person_id)
     await core_repo.audit(
         session, actor.person_id, "kpi.target", f"unit:{unit.code}", {"indicator": indicator, "period": key}
@@ -144,7 +211,8 @@ async def import_csv(session: AsyncSession, data: str, settings: KpiSettings) ->
             unit = await repo.unit_by_code(session, r["unit_code"])
             if unit is None:
                 raise NotFound("errors.unit_not_found", code=r["unit_code"])
-            value = parse_value(r["target"])
+            ind = settings.indicator(r["indicator"]) if r["indicator"] in settings.ids else None
+            value = parse_value(r["target"], ind)
             key = _check(settings, r["indicator"], r["period"], value, r["target"])
             rows.append((unit.id, r["indicator"], key, value))
         except (InvalidInput, NotFound) as exc:
