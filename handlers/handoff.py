@@ -1,7 +1,8 @@
 """Hand-off to a human volunteer: /hotro (or «Gặp người hỗ trợ»), commune, question → a ticket
 pushed to the commune's volunteers; the first «Nhận» owns it; messages relay both ways through
 the bot under neutral labels; the owner closes, the citizen rates. Payloads and pushes are in
-handoff_push.py; /phieu, the escalation job and the undelivered-relay notice in handoff_desk.py.
+handoff_push.py; the relayed conversation in handoff_relay.py; /phieu, the escalation job and the
+undelivered-relay notice in handoff_desk.py.
 
 Dialog states: the request is a dialog declared once (`hotro.commune` → `hotro.question`, the table at
 the bottom); then `handoff.open:<id>` (the citizen writes to their ticket) and `handoff.reply:<id>`
@@ -9,10 +10,9 @@ the bottom); then `handoff.open:<id>` (the citizen writes to their ticket) and `
 
 from __future__ import annotations
 
-from handlers.core import Attachment, AttachmentKind, Button, Context, MessageKind
+from handlers.core import Button, Context
 from handlers.dialog import Dialog, State, States, Step, step_button
 from handlers.handoff_push import (
-    MAX_RELAY_BYTES,
     Rate,
     StartHandoff,
     TicketAction,
@@ -22,9 +22,10 @@ from handlers.handoff_push import (
     settings,
     when_text,
 )
+from handlers.handoff_relay import close_button, relay_message, warn_ids
 from handlers.router import Router, stale
-from services import handoff, privacy, reachability
-from services.errors import Conflict, PermissionDenied
+from services import handoff
+from services.errors import Conflict
 from services.handoff.tickets import Status, TicketView
 from services.units import UnitView
 
@@ -146,19 +147,12 @@ async def take_question(ctx: Context, text: str) -> None:
         nxt = handoff.next_opening(hours, ctx.now)
         if nxt is not None:
             ctx.say("handoff.after_hours", when=when_text(ctx.catalog, ctx.locale, nxt))
-    _warn_ids(ctx, text)
+    warn_ids(ctx, text)
 
 
 async def ask_question(ctx: Context) -> None:
     place = await handoff.commune(ctx.session, int(ctx.state["unit"]))
     ctx.say("handoff.ask_question", edit=True, commune=place.name)
-
-
-def _warn_ids(ctx: Context, text: str) -> None:
-    """Once per conversation: an ID or phone number need not be shared (we relay, never log)."""
-    if handoff.looks_like_id_or_phone(text) and not ctx.state.get("warned"):
-        ctx.state["warned"] = True
-        ctx.say("handoff.no_id_needed")
 
 
 # --- the ticket conversation (both sides) ----------------------------------------------------
@@ -173,108 +167,6 @@ async def in_ticket(ctx: Context) -> None:
         ctx.say("core.stale_button")
         return
     await relay_message(ctx, int(raw))
-
-
-async def relay_message(ctx: Context, ticket_id: int) -> None:
-    """Text, photos and documents go through to the other side; voice, stickers, locations… are
-    refused plainly (the other side could not be sure to receive them)."""
-    attachment: Attachment | None = None
-    text = ctx.msg.text or ""
-    ctx.letter_choices = True  # in a conversation a typed «2» is said to the other side, never an option
-    if ctx.msg.is_media:
-        file = ctx.msg.file
-        if file is None or ctx.msg.kind not in (MessageKind.PHOTO, MessageKind.DOCUMENT):
-            ctx.say("handoff.media_text_only", what=ctx.t(f"core.kinds.{ctx.msg.kind.value}"), id=ticket_id)
-            return
-        if len(file.data) > MAX_RELAY_BYTES:
-            ctx.say("handoff.media_too_large", mb=MAX_RELAY_BYTES // (1024 * 1024))
-            return
-        kind = AttachmentKind.PHOTO if ctx.msg.kind is MessageKind.PHOTO else AttachmentKind.DOCUMENT
-        attachment = Attachment(kind, file.name, file.data)
-        label = ctx.t(f"core.kinds.{ctx.msg.kind.value}")
-        text = (
-            f"[{label}: {file.name}] {text}".strip()
-            if kind is AttachmentKind.DOCUMENT
-            else f"[{label}] {text}"
-        )
-    try:
-        ticket, message = await handoff.relay(ctx.session, ctx.actor, ticket_id, text.strip(), ctx.now)
-    except Conflict:
-        ctx.end()
-        ended = await handoff.get(ctx.session, ticket_id)
-        helper = ended.citizen_id != ctx.actor.person_id  # /hotro is the citizen's way back, not theirs
-        ctx.say("handoff.ticket_ended_helper" if helper else "handoff.ticket_ended", id=ticket_id)
-        return
-    except PermissionDenied:  # the role that let them answer was removed meanwhile
-        ctx.end()
-        ctx.say("handoff.not_yours", id=ticket_id)
-        return
-    if ticket.citizen_id == ctx.actor.person_id:
-        if not (ctx.state_name or "").startswith("handoff.open:"):
-            ctx.goto(f"handoff.open:{ticket.id}")
-        if message.to_person is None:
-            ctx.say("handoff.queued")
-        else:
-            await _relay_to_helper(
-                ctx, ticket, message.to_person, message.id, message.text, attachment, message.reopened
-            )
-            ctx.say("handoff.reopened" if message.reopened else "handoff.relayed", id=ticket.id)
-        _warn_ids(ctx, text)
-        return
-    if not (ctx.state_name or "").startswith("handoff.reply:"):
-        ctx.goto(f"handoff.reply:{ticket.id}")
-    key, unit = helper_label(ticket, handoff.helper_unit(ctx.actor, ticket.unit_path))
-    await ctx_push(
-        ctx,
-        ticket.citizen_id,
-        key,
-        kind="ticket_message",
-        idempotency=f"ticket:{ticket.id}:msg:{message.id}",
-        buttons=[[("handoff.buttons.answer", TicketAction("o", ticket.id).pack())]],
-        attachment=attachment,
-        id=ticket.id,
-        unit=unit,
-        text=message.text,
-    )
-    if not await reachability.reachable_accounts(ctx.session, ticket.citizen_id):
-        ctx.say("handoff.citizen_unreachable", buttons=[[_close_button(ctx, ticket.id)]], id=ticket.id)
-        return
-    # What was hidden is said: the volunteer's office number cut without a word left the citizen
-    # with «gọi […]» and the volunteer none the wiser.
-    hidden = privacy.contains_personal_data(text)
-    key = "handoff.relayed_to_citizen_hidden" if hidden else "handoff.relayed_to_citizen"
-    ctx.say(key, buttons=[[_close_button(ctx, ticket.id)]], id=ticket.id)
-
-
-async def _relay_to_helper(
-    ctx: Context,
-    ticket: TicketView,
-    to: int,
-    message_id: int,
-    text: str,
-    attachment: Attachment | None = None,
-    reopened: bool = False,
-) -> None:
-    await ctx_push(
-        ctx,
-        to,
-        "handoff.relay.from_citizen_reopened" if reopened else "handoff.relay.from_citizen",
-        kind="ticket_message",
-        idempotency=f"ticket:{ticket.id}:msg:{message_id}",
-        buttons=[
-            [
-                ("handoff.buttons.reply", TicketAction("r", ticket.id).pack()),
-                ("handoff.buttons.close", TicketAction("c", ticket.id).pack()),
-            ]
-        ],
-        attachment=attachment,
-        id=ticket.id,
-        text=text,
-    )
-
-
-def _close_button(ctx: Context, ticket_id: int) -> Button:
-    return Button(ctx.t("handoff.buttons.close"), TicketAction("c", ticket_id).pack())
 
 
 # --- buttons ---------------------------------------------------------------------------------
@@ -321,7 +213,7 @@ async def _claim(ctx: Context, ticket_id: int) -> None:
     lines += [ctx.t("handoff.queued_line", text=text) for text in queued]
     lines.append(ctx.t("handoff.reply_hint"))
     ctx.goto(f"handoff.reply:{ticket.id}")
-    ctx.reply("\n".join(lines), [[_close_button(ctx, ticket.id)]], edit=True)
+    ctx.reply("\n".join(lines), [[close_button(ctx, ticket.id)]], edit=True)
     key, unit = helper_label(ticket, handoff.helper_unit(ctx.actor, ticket.unit_path))
     await ctx_push(
         ctx,
@@ -354,7 +246,7 @@ async def _reply_mode(ctx: Context, ticket_id: int) -> None:
     ctx.goto(f"handoff.reply:{ticket.id}")
     ctx.say(
         "handoff.reply_mode",
-        buttons=[[_close_button(ctx, ticket.id)]],
+        buttons=[[close_button(ctx, ticket.id)]],
         id=ticket.id,
         question=ticket.question,
     )

@@ -5,8 +5,9 @@ Asking for a person in words («tôi muốn gặp người hỗ trợ») starts 
 from __future__ import annotations
 
 from handlers.core import Button, Context
-from handlers.handoff import begin, close_ticket, relay_message, withdraw
+from handlers.handoff import begin, close_ticket, withdraw
 from handlers.handoff_push import TicketAction
+from handlers.handoff_relay import relay_message
 from handlers.router import Router
 from services import handoff
 from services.access import Role
