@@ -69,6 +69,7 @@ class JobSpec:
     tz: ZoneInfo
     locale: str
     log: LogSettings
+    preview: bool = False  # `jobs run --partial` on a week under way: labelled, not the week's send
 
 
 async def compute(engine: AsyncEngine, spec: JobSpec) -> list[job_env.Queued]:
@@ -84,6 +85,7 @@ async def compute(engine: AsyncEngine, spec: JobSpec) -> list[job_env.Queued]:
             spec.now,
             out=out,
             pause=session.commit,
+            preview=spec.preview,
         )
         await jobs.run(spec.job, env, spec.period)
     return out

@@ -82,11 +82,14 @@ async def run_job(
     week: Period | None = None,
     force: bool = False,
     in_child: bool = False,
+    preview: bool = False,
 ) -> RunResult:
     """Run one job for the period `now` falls in — the same path for the scheduler, the start-up
     catch-up and `tocns jobs run`. Outbox rows go in short batches (their idempotency keys make a
     re-run add only what is missing), the job_runs mark last; the attempt is recorded around it.
-    `in_child`: compute in a child process (the scheduler inside the bot)."""
+    `in_child`: compute in a child process (the scheduler inside the bot). `preview`: a week under
+    way (`jobs run --partial`) — messages labelled as such, with keys of their own, and the run not
+    recorded, so the week's real run still sends once the week is over."""
     cfg = kpi_settings(app)
     tz = app.settings.tz
     period = job_env.period_for(job, now, cfg, tz, week)
@@ -98,7 +101,9 @@ async def run_job(
     async with app.intake.write_gate.hold(), app.sessions() as session, session.begin():
         attempt = await ops.start_attempt(session, job, period, WORKER, started)
     try:
-        result = await _run_locked(app, job, now, period, started, force=force, in_child=in_child)
+        result = await _run_locked(
+            app, job, now, period, started, force=force, in_child=in_child, preview=preview
+        )
     except Exception as exc:
         async with app.intake.write_gate.hold(), app.sessions() as session, session.begin():
             await ops.finish_attempt(session, attempt, utcnow(), error=f"{type(exc).__name__}: {exc}")
@@ -111,7 +116,15 @@ async def run_job(
 
 
 async def _run_locked(
-    app: App, job: str, now: datetime, period: str, started: datetime, *, force: bool, in_child: bool
+    app: App,
+    job: str,
+    now: datetime,
+    period: str,
+    started: datetime,
+    *,
+    force: bool,
+    in_child: bool,
+    preview: bool = False,
 ) -> RunResult:
     """Compute off the loop on a read-only session, write the outbox rows in short batches, mark the
     run done — under the (job, period) lock, so two workers never run it twice."""
@@ -119,33 +132,37 @@ async def _run_locked(
         async with read_session_factory(app.engine)() as session:
             if not force and await kpi.job_done(session, job, period):
                 return RunResult(job, period, "skipped")
-        out = await compute_off_loop(app, job, now, period, in_child=in_child)
+        out = await compute_off_loop(app, job, now, period, in_child=in_child, preview=preview)
         added, longest, writes = await write_messages(app, out)
-        async with app.intake.write_gate.hold(), app.sessions() as session, session.begin():
-            t0 = await _begun(session)
-            await kpi.record_job(session, job, period, started, utcnow(), added)
-        longest = max(longest, (time.perf_counter() - t0) * 1000)
+        if not preview:  # a preview is not the period's run: that one is still due
+            async with app.intake.write_gate.hold(), app.sessions() as session, session.begin():
+                t0 = await _begun(session)
+                await kpi.record_job(session, job, period, started, utcnow(), added)
+            longest = max(longest, (time.perf_counter() - t0) * 1000)
+            writes += 1
     app.dispatcher.wake()
     log.info(
-        "job %s period=%s queued=%d writes=%d longest_write_ms=%.0f", job, period, added, writes + 1, longest
+        "job %s period=%s queued=%d writes=%d longest_write_ms=%.0f", job, period, added, writes, longest
     )
-    return RunResult(job, period, "done", added, longest, writes + 1)
+    return RunResult(job, period, "preview" if preview else "done", added, longest, writes)
 
 
-def job_spec(app: App, job: str, now: datetime, period: str) -> jobchild.JobSpec:
+def job_spec(app: App, job: str, now: datetime, period: str, preview: bool = False) -> jobchild.JobSpec:
     s = app.settings
-    return jobchild.JobSpec(job, now, period, app.catalog, kpi_settings(app), s.tz, s.app.locale, s.log)
+    return jobchild.JobSpec(
+        job, now, period, app.catalog, kpi_settings(app), s.tz, s.app.locale, s.log, preview
+    )
 
 
 async def compute_off_loop(
-    app: App, job: str, now: datetime, period: str, *, in_child: bool = False
+    app: App, job: str, now: datetime, period: str, *, in_child: bool = False, preview: bool = False
 ) -> list[job_env.Queued]:
     """Run the job body off the bot's event loop: a national digest's Python work (figures for
     thousands of units, text, charts) never holds it. In a child process (`in_child`: inside the
     bot, where a thread would share the GIL and the garbage collector's full passes with the loop),
     or in a thread with its own event loop and engine (`tocns jobs run`, tests)."""
     url = app.engine.url
-    spec = job_spec(app, job, now, period)
+    spec = job_spec(app, job, now, period, preview)
     if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
         return await jobchild.compute(app.engine, spec)  # a private in-memory database
     if in_child:

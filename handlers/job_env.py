@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -43,6 +43,9 @@ class JobEnv:
     # (then a read-only one), and `pause` ends that session's transaction before slow rendering.
     out: list[Queued] | None = None
     pause: Callable[[], Awaitable[None]] | None = None
+    # A preview of a week under way (`jobs run --partial`): every message says so, and its keys are
+    # its own — the week's real send, once the week is over, still goes out.
+    preview: bool = False
     _rendered: dict[Hashable, bytes] = field(default_factory=dict)
 
     async def lang(self, person_id: int) -> str:
@@ -95,6 +98,11 @@ def period_for(
 
 
 async def send(env: JobEnv, person_id: int, reply: Reply, *, kind: str, key: str) -> int:
+    if env.preview:
+        day = kpi.local_day(env.now, env.tz)
+        note = env.t(await env.lang(person_id), "jobs.preview_note", day=f"{day:%d/%m/%Y}")
+        reply = replace(reply, text=f"{note}\n\n{reply.text}")
+        key = f"preview:{env.now:%Y%m%dT%H%M%S}:{key}"
     if env.out is not None:
         env.out.append(Queued(person_id, reply, kind, key))
         return 1

@@ -324,3 +324,27 @@ async def test_the_digest_is_not_sent_for_a_week_still_under_way(
     assert out.returncode == 0 and "period 2026-W47" in out.stdout, out.stderr
     out = at_tuesday("jobs", "run", "weekly_digest", "--week", "2026-W48", "--partial")
     assert out.returncode == 0 and "period 2026-W48" in out.stdout, out.stderr
+    # That was a preview: labelled, and not the week's send — once the week is over, the official
+    # digest still goes out (a `--partial` run used to use it up: «queued 0 messages» on Monday).
+    previews = [
+        r for r in await outbox_rows(app) if r.kind == "weekly_digest" and "2026-W48" in r.idempotency_key
+    ]
+    assert previews and all(r.idempotency_key.startswith("preview:") for r in previews)
+    assert all(Reply.from_payload(r.payload).text.startswith("⚠️ Số liệu tạm tính") for r in previews)
+
+    def at_next_tuesday(*args: str) -> subprocess.CompletedProcess[str]:
+        cmd = ["faketime", "2026-12-01 09:00:00", sys.executable, "-m", "bot.cli", *args]
+        return subprocess.run(
+            cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=120, check=False
+        )
+
+    after = at_next_tuesday("jobs", "run", "weekly_digest", "--week", "2026-W48")
+    assert after.returncode == 0 and "queued 0 messages" not in after.stdout, after.stdout
+    official = [
+        r
+        for r in await outbox_rows(app)
+        if r.kind == "weekly_digest"
+        and "2026-W48" in r.idempotency_key
+        and not r.idempotency_key.startswith("preview:")
+    ]
+    assert official and not any("tạm tính" in Reply.from_payload(r.payload).text for r in official)

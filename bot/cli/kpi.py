@@ -82,12 +82,16 @@ def jobs_run(
             raise Fail(cli_text(current_locale(), "future_week", week=period.key))
         # The digest and the reminders judge a whole week: on a week under way every figure is low
         # («3,2 % thành viên hoạt động ▼75») and real leaders would be told so.
-        if period is not None and period.end > today and name in WHOLE_WEEK_JOBS and not partial:
+        under_way = period is not None and period.end > today and name in WHOLE_WEEK_JOBS
+        if under_way and not partial:
+            assert period is not None
             last = period.end - timedelta(days=1)
             raise Fail(cli_text(current_locale(), "week_not_over", week=period.key, last=f"{last:%d/%m/%Y}"))
         # People who blocked the bot and have written to it since get their kept pushes again.
         revived = await app.dispatcher.requeue_reachable()
-        return await scheduler.run_job(app, name, utcnow(), week=period, force=True), revived
+        # --partial on a week under way is a labelled preview: the week's own run still sends later.
+        result = await scheduler.run_job(app, name, utcnow(), week=period, force=True, preview=under_way)
+        return result, revived
 
     # A batch run beside the bot: let the bot (people waiting for answers) have the CPU first.
     with contextlib.suppress(OSError, AttributeError):
