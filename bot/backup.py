@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sqlite3
 import subprocess
+from collections.abc import Iterator
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
@@ -31,6 +33,49 @@ def sqlite_path(url: str) -> Path:
     if not database:
         raise BackupError("database.url: an in-memory SQLite database cannot be backed up")
     return Path(database)
+
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: restore then trusts the scheduler lease alone
+    fcntl = None  # type: ignore[assignment]
+
+
+def _running_marker(url: str) -> Path | None:
+    if not url.startswith("sqlite"):
+        return None
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(f"{database}.running")
+
+
+@contextlib.contextmanager
+def running(url: str) -> Iterator[None]:
+    """Held while `tocns run` serves a SQLite file, whatever its channels: `restore` refuses while
+    it is. (The scheduler lease alone missed the console bot of `./start.sh`, which takes none, and
+    the restore went through under it.) A shared lock on `<database>.running`: the system drops it
+    when the process ends, killed or not."""
+    marker = _running_marker(url)
+    if marker is None or fcntl is None:
+        yield
+        return
+    with marker.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_SH)
+        yield
+
+
+def _a_bot_is_running(target: Path) -> bool:
+    marker = Path(f"{target}.running")
+    if fcntl is None or not marker.exists():
+        return False
+    with marker.open("a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(fh, fcntl.LOCK_UN)
+    return False
 
 
 def private_file(path: Path) -> None:
@@ -126,7 +171,10 @@ def _check_backup(url: str, source: Path) -> None:
 
 
 def _refuse_while_held(target: Path) -> None:
-    """A running `tocns run` holds the scheduler lease (renewed while alive): stop it first."""
+    """A running `tocns run` holds its marker's lock and, on the schedule's worker, the scheduler lease
+    (renewed while alive): stop it first."""
+    if _a_bot_is_running(target):
+        raise BackupError("a bot (tocns run) is running on this database: stop it first")
     conn = sqlite3.connect(f"file:{target}?mode=ro", uri=True)
     try:
         rows = conn.execute("SELECT name, holder, expires_at FROM leases").fetchall()

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from bot import __version__
 from bot.backup import BackupError, backup, default_name, restore_sqlite
+from bot.backup import running as backup_running
 from bot.cli._messages import current_locale, pick_locale, usage_line
 from bot.cli._messages import text as cli_text
 from bot.cli._runtime import DEMO_UNITS_CSV, Fail, console, err, run_async, settings
@@ -117,7 +118,8 @@ def run(
             return
         await runner.serve(app, channels, webapp)
 
-    run_async(go)
+    with backup_running(settings().database.url):  # `tocns restore` refuses while this runs
+        run_async(go)
 
 
 @cli.command()

@@ -228,3 +228,42 @@ async def test_processed_updates_pruned_by_age_keeping_the_window(app: App) -> N
         assert not (
             await s.execute(select(ProcessedUpdate).where(ProcessedUpdate.key == "telegram:old-1"))
         ).first()
+
+
+def test_restore_refuses_while_the_console_bot_runs(tmp_path: Path) -> None:
+    """`./start.sh`'s bot (console channel, no scheduler lease) was running, and `tocns restore --yes`
+    replaced its database under it: «Restored», the dashboard's sign-in links dead. The running bot
+    holds a lock on `<database>.running`; once it has stopped, the restore goes through."""
+    db = tmp_path / "tocns.db"
+    assert tocns("demo", "seed", db=db).returncode == 0
+    good = tmp_path / "good.db"
+    assert tocns("backup", "--out", str(good), db=db).returncode == 0
+    env = {
+        **os.environ,
+        "TOCNS_DATABASE_URL": f"sqlite+aiosqlite:///{db}",
+        "TOCNS_WEB_PORT": "0",
+        "TOCNS_LOG_LEVEL": "WARNING",
+    }
+    bot = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run"],
+        stdin=subprocess.PIPE,  # the console waits for a line that never comes
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=ROOT,
+        text=True,
+    )
+    try:
+        assert bot.stdout is not None
+        for _ in range(600):  # the console's greeting: it runs
+            if "tocns —" in (bot.stdout.readline() or ""):
+                break
+        done = tocns("restore", str(good), "--yes", db=db)
+        assert done.returncode == 2 and "stop it first" in done.stderr, done
+        assert not list(tmp_path.glob("tocns.db.before-restore-*"))  # nothing touched
+    finally:
+        assert bot.stdin is not None
+        bot.stdin.close()  # Ctrl-D: the console ends
+        bot.wait(60)
+    done = tocns("restore", str(good), "--yes", db=db)
+    assert done.returncode == 0, done.stderr
