@@ -19,8 +19,20 @@ SHOWN_ERRORS = 15
 MAX_UPLOAD = 20 * 1024 * 1024
 
 
+# Spreadsheets the import cannot read: the officer is told to save them as .xlsx.
+OTHER_SHEETS = (".xls", ".xlsb", ".ods", ".numbers")
+
+
 @router.command("nhap", help_key="nhap.cmd.nhap", action=Action.IMPORT_DOSSIERS, private_only=True)
 async def nhap(ctx: Context) -> None:
+    """/nhap explains; /nhap as the caption of a file imports it (or says why it cannot)."""
+    file = ctx.msg.file
+    if file is not None:
+        if await uploaded(ctx):
+            return
+        if not _is_sheet(file.name):
+            ctx.say("nhap.errors.bad_type", name=file.name[-40:])
+            return
     ctx.say("nhap.help.nhap")
 
 
@@ -33,6 +45,16 @@ def _unit_code(ctx: Context) -> str | None:
 
 def _is_sheet(name: str) -> bool:
     return name.lower().endswith((".xlsx", ".xlsm", ".csv"))
+
+
+def _profile(caption: str | None) -> str:
+    """The column profile named in the caption («profile NAME», also after /nhap)."""
+    words = (caption or "").split()
+    if words and words[0].startswith("/"):
+        words = words[1:]
+    if len(words) >= 2 and words[0].lower() == "profile":
+        return words[1]
+    return "generic"
 
 
 @router.prepare_file()
@@ -49,44 +71,53 @@ async def prepare_upload(msg: Incoming, sessions: async_sessionmaker[AsyncSessio
         return msg
     outcome: object
     try:
-        outcome = await asyncio.to_thread(spreadsheet_guard.collect, file.data, file.name)
+        outcome = await asyncio.to_thread(
+            spreadsheet_guard.collect_sheet, file.data, file.name, profile=_profile(msg.text)
+        )
     except DomainError as exc:
         outcome = exc
     return replace(msg, file=replace(file, prepared=outcome))
 
 
-async def _rows(ctx: Context, file: IncomingFile) -> dossier_import.Sheet:
+async def _rows(file: IncomingFile, profile: str) -> dossier_import.Sheet:
     """The rows the preparer parsed; without it (a caller that skipped it), the same bounded
     child, from here."""
     prepared = file.prepared
     if prepared is None:
-        prepared = await asyncio.to_thread(spreadsheet_guard.collect, file.data, file.name)
+        prepared = await asyncio.to_thread(
+            spreadsheet_guard.collect_sheet, file.data, file.name, profile=profile
+        )
     if isinstance(prepared, DomainError):
         raise prepared
-    rows = list(prepared)
-    return dossier_import.Sheet(iter(rows), len(rows), lambda: None, "guarded")
+    if not isinstance(prepared, spreadsheet_guard.Collected):
+        raise TypeError(f"prepared upload: {type(prepared).__name__}")
+    rows = prepared.rows
+    return dossier_import.Sheet(iter(rows), len(rows), lambda: None, "guarded", prepared.sheet)
 
 
 @router.file()
 async def uploaded(ctx: Context) -> bool:
     file = ctx.msg.file
-    if file is None or not _is_sheet(file.name):
+    if file is None:
         return False
     unit_code = _unit_code(ctx)
     if unit_code is None:
         return False
+    if not _is_sheet(file.name):
+        if not file.name.lower().endswith(OTHER_SHEETS):
+            return False
+        # An old-format export (.xls…): never read, and never answered as a file of no use.
+        ctx.say("nhap.errors.bad_type", name=file.name[-40:])
+        return True
     if ctx.msg.chat_type is ChatType.GROUP:  # /nhap is private: its row report is not for the group
         say_private_only(ctx, "nhap", "nhap")
         return True
     if len(file.data) > MAX_UPLOAD:
         ctx.say("nhap.errors.too_large", mb=MAX_UPLOAD // (1024 * 1024))
         return True
-    profile = "generic"
-    caption = (ctx.msg.text or "").strip()
-    if caption.lower().startswith("profile "):
-        profile = caption.split(None, 1)[1].strip()
+    profile = _profile(ctx.msg.text)
     try:
-        sheet = await _rows(ctx, file)
+        sheet = await _rows(file, profile)
         summary = await dossier_import.import_file(
             ctx.session, ctx.actor, sheet, file.name, unit_code, ctx.now, ctx.tz, profile=profile
         )
@@ -104,6 +135,7 @@ async def uploaded(ctx: Context) -> bool:
             rejected=summary.rejected,
         )
     ]
+    lines.extend(ctx.t(key, **params) for key, params in summary.notes())
     for row, key, params in summary.errors[:SHOWN_ERRORS]:
         lines.append(ctx.t("nhap.row_error", row=row, reason=ctx.t(key, **params)))
     if summary.rejected > SHOWN_ERRORS:

@@ -32,7 +32,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import IO, Any
 
-from services.errors import InvalidInput
+from services.errors import DomainError, InvalidInput
 
 log = logging.getLogger("tocns.upload")
 
@@ -163,13 +163,16 @@ def _cap(value: Any, max_chars: int) -> Any:
     return str(value)[:max_chars]
 
 
-def _child(path: str, filename: str, limits: Limits, out: IO[str]) -> int:
-    """Runs in the child: parse and write one JSON line per row, then a status line."""
+def _child(path: str, filename: str, limits: Limits, out: IO[str], profile: str = "generic") -> int:
+    """Runs in the child: parse and write one JSON line per row, then a status line; first the
+    sheet read, when it is not the workbook's first (the first one holding the profile's header)."""
     import resource
 
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory, limits.memory))
     resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds))
-    from services.dossiers.import_.reading import open_sheet  # after the limits: its imports count too
+    # After the limits: their imports count too.
+    from services.dossiers.import_.profiles import has_header, load_profile
+    from services.dossiers.import_.reading import open_sheet
 
     written = 0
     batch: list[Any] = []
@@ -188,8 +191,15 @@ def _child(path: str, filename: str, limits: Limits, out: IO[str]) -> int:
 
     try:
         check_archive(Path(path), filename, limits)
-        sheet = open_sheet(Path(path), filename)
         try:
+            prof = load_profile(profile)
+        except DomainError:  # the import names the unknown profile itself; read the first sheet
+            sheet = open_sheet(Path(path), filename)
+        else:
+            sheet = open_sheet(Path(path), filename, lambda head: has_header(head, prof))
+        try:
+            if sheet.name is not None:
+                out.write(json.dumps({"$sheet": sheet.name}, ensure_ascii=False) + "\n")
             for n, cells in sheet.rows:
                 if n > limits.max_rows:
                     out.write(
@@ -231,15 +241,25 @@ def _out_of_memory(exc: BaseException | None) -> bool:
 
 @dataclass
 class GuardedSheet:
-    """Rows streamed from the child, in the shape of services.dossiers.import_.reading.Sheet."""
+    """Rows streamed from the child, in the shape of services.dossiers.import_.reading.Sheet;
+    name (the sheet read, when not the first) is known once the first rows have arrived."""
 
     rows: Iterator[tuple[int, list[Any]]]
     total: int | None
     close: Any
     reader: str = "guarded"
+    name: str | None = None
 
 
-def open_guarded(data: bytes | Path, filename: str, limits: Limits) -> GuardedSheet:
+@dataclass(frozen=True)
+class Collected:
+    """Every row of an upload, and the sheet they come from when it is not the first."""
+
+    rows: list[tuple[int, list[Any]]]
+    sheet: str | None = None
+
+
+def open_guarded(data: bytes | Path, filename: str, limits: Limits, profile: str = "generic") -> GuardedSheet:
     """Check the archive, then parse it in a bounded child; rows arrive as they are read.
 
     Iterating raises SpreadsheetRefused / InvalidInput when the child refuses or dies."""
@@ -251,11 +271,11 @@ def open_guarded(data: bytes | Path, filename: str, limits: Limits) -> GuardedSh
             fh.write(data)
         path, temp = Path(name), Path(name)
     else:
-        path = data
+        path = data.resolve()  # the child runs in ROOT: a relative path is the caller's
     limits_json = json.dumps(asdict(limits))
     errors = tempfile.TemporaryFile()  # noqa: SIM115 — closed in close(); the child's traceback if it fails
     proc = subprocess.Popen(
-        [*CHILD, str(path), filename, limits_json],
+        [*CHILD, str(path), filename, limits_json, profile],
         stdout=subprocess.PIPE,
         stderr=errors,
         stdin=subprocess.DEVNULL,
@@ -308,6 +328,9 @@ def open_guarded(data: bytes | Path, filename: str, limits: Limits) -> GuardedSh
         try:
             while (item := lines.get()) is not None:
                 if isinstance(item, dict):
+                    if "$sheet" in item:
+                        guarded.name = str(item["$sheet"])
+                        continue
                     if "$done" in item:
                         done = True
                         break
@@ -330,7 +353,8 @@ def open_guarded(data: bytes | Path, filename: str, limits: Limits) -> GuardedSh
                 raise GuardFailed("nhap.errors.guard_failed", name=short)
             raise SpreadsheetRefused("nhap.errors.hostile", name=short)
 
-    return GuardedSheet(rows(), None, close)
+    guarded = GuardedSheet(rows(), None, close)
+    return guarded
 
 
 MAX_CHILDREN = 2  # uploads parsed at once; more wait for a free slot up to BUSY_WAIT seconds
@@ -340,13 +364,19 @@ _SLOTS = threading.BoundedSemaphore(MAX_CHILDREN)
 
 def collect(data: bytes, filename: str, limits: Limits = UPLOAD) -> list[tuple[int, list[Any]]]:
     """Every row of an upload, parsed in the bounded child (call it off the event loop)."""
+    return collect_sheet(data, filename, limits).rows
+
+
+def collect_sheet(data: bytes, filename: str, limits: Limits = UPLOAD, profile: str = "generic") -> Collected:
+    """Every row of an upload and the sheet read, parsed in the bounded child (off the event loop)."""
     check_archive(data, filename, limits)  # refusals never wait for a slot
     if not _SLOTS.acquire(timeout=BUSY_WAIT):
         raise InvalidInput("nhap.errors.busy")
     try:
-        sheet = open_guarded(data, filename, limits)
+        sheet = open_guarded(data, filename, limits, profile)
         try:
-            return list(sheet.rows)
+            rows = list(sheet.rows)
+            return Collected(rows, sheet.name)
         finally:
             sheet.close()
     finally:
@@ -354,10 +384,10 @@ def collect(data: bytes, filename: str, limits: Limits = UPLOAD) -> list[tuple[i
 
 
 def _main(argv: list[str]) -> int:
-    path, filename, raw = argv
+    path, filename, raw, *rest = argv
     limits = Limits(**json.loads(raw))
     out = open(1, "w", buffering=1 << 20, encoding="utf-8", closefd=False)  # noqa: SIM115
-    code = _child(path, filename, limits, out)
+    code = _child(path, filename, limits, out, *rest[:1])
     out.flush()
     return code
 

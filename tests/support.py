@@ -312,10 +312,13 @@ async def count(app: App, model: type) -> int:
         return int((await s.execute(select(func.count()).select_from(model))).scalar_one())
 
 
-def run_cli(db_url: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+def run_cli(db_url: str, *args: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
     """`tocns ARGS` in a child process on the test's database (warnings only in the log, Vietnamese
-    unless TOCNS_LOCALE is passed in `env`); stdin closed, as in CI."""
+    unless TOCNS_LOCALE is passed in `env`); stdin closed, as in CI. From another `cwd` (relative
+    paths on the command line), this checkout's code is still the one run."""
     full = {**os.environ, "TOCNS_DATABASE_URL": db_url, "TOCNS_LOG_LEVEL": "WARNING", "COLUMNS": "80", **env}
+    if cwd is not None:
+        full["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), full.get("PYTHONPATH")) if p)
     if "TOCNS_LOCALE" not in env:
         full.pop("TOCNS_LOCALE", None)
     return subprocess.run(
@@ -323,7 +326,7 @@ def run_cli(db_url: str, *args: str, **env: str) -> subprocess.CompletedProcess[
         capture_output=True,
         text=True,
         env=full,
-        cwd=ROOT,
+        cwd=cwd or ROOT,
         timeout=120,
         stdin=subprocess.DEVNULL,
     )

@@ -162,7 +162,7 @@ async def test_officer_uploads_xlsx_with_row_errors(seeded_app: App) -> None:
     said = await canbo.upload("hoso.xlsx", make_xlsx(sample_rows()))
     assert "0 hồ sơ mới" in said.text and "3 không đổi" in said.text
     rows = sample_rows()
-    rows[0][6] = "Có kết quả"
+    rows[0][5], rows[0][6] = "05/11/2026", "Có kết quả"  # a result comes with its date
     said = await canbo.upload("hoso.xlsx", make_xlsx(rows))
     assert "1 cập nhật" in said.text
     async with seeded_app.sessions() as s:
@@ -294,7 +294,7 @@ async def test_reimport_with_one_changed_status_updates_one_row_and_adds_one_eve
     assert (first.new, first.updated, first.unchanged, first.rejected) == (10, 0, 0, 1)
     assert first.errors == [(14, "nhap.row.duplicate", {"code": "H46.19786-261101-0002"})]
     assert await count(seeded_app) == before + 10 and await event_count(seeded_app) == events + 10
-    rows[6][6] = "Có kết quả"
+    rows[6][5], rows[6][6] = "03/11/2026", "Có kết quả"  # a result comes with its date
     again = await run_import(seeded_app, source(rows), "export.xlsx")
     assert (again.new, again.updated, again.unchanged, again.rejected) == (0, 1, 9, 1)
     assert await event_count(seeded_app) == events + 11

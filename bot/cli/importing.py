@@ -39,8 +39,9 @@ def import_dossiers(
 ) -> None:
     """Upsert dossiers by code; bad rows are listed, a structurally broken file imports nothing."""
 
-    settings = load_settings()
     catalog = Catalog.load()
+    file = file.resolve()  # the parsing child runs in the project's folder, not the caller's
+    settings = load_settings()
     # The command line is the installation's operator: admin rights, no person behind the rows.
     operator = Actor(0, "cli", None, (Grant(Role.ADMIN, None, None, None, None),))
 
@@ -62,8 +63,9 @@ def import_dossiers(
                     bar.update(task, completed=done, total=max(total or 0, done) or None)
 
                 # Checked and parsed in a bounded child process: a zip bomb is one line, at once.
-                guarded = spreadsheet_guard.open_guarded(file, file.name, spreadsheet_guard.COMMAND_LINE)
-                sheet = dossier_import.Sheet(guarded.rows, None, guarded.close, "guarded")
+                sheet = spreadsheet_guard.open_guarded(
+                    file, file.name, spreadsheet_guard.COMMAND_LINE, profile
+                )
                 async with app.sessions() as session, session.begin():
                     return await dossier_import.import_file(
                         session,
@@ -98,6 +100,8 @@ def import_dossiers(
         ),
         highlight=False,
     )
+    for key, params in summary.notes():
+        console.print(catalog.text("vi", key, **params), highlight=False)
     for row, key, params in summary.errors[:SHOWN_ERRORS]:
         console.print(catalog.text("vi", "nhap.row_error", row=row, reason=catalog.text("vi", key, **params)))
     if summary.rejected > SHOWN_ERRORS:

@@ -19,11 +19,13 @@ from services.dossiers.import_.profiles import (
     ImportStructureError,
     Profile,
     find_header,
+    has_header,
+    ignored_date_columns,
     load_profile,
     profile_names,
 )
-from services.dossiers.import_.reading import Sheet, open_sheet
-from services.dossiers.import_.rows import ParsedRow, RowError, RowParser, parse_row, parse_when
+from services.dossiers.import_.reading import Sheet, SheetLike, open_sheet
+from services.dossiers.import_.rows import ParsedRow, RowError, RowParser, is_footer, parse_row, parse_when
 from services.dossiers.import_.writing import Flusher, ImportSummary, Row, sqlite_cache
 from services.dossiers.records import commune_of
 from services.errors import InvalidInput, NotFound
@@ -37,7 +39,9 @@ __all__ = [
     "Profile",
     "RowError",
     "Sheet",
+    "SheetLike",
     "find_header",
+    "has_header",
     "import_file",
     "load_profile",
     "open_sheet",
@@ -52,7 +56,7 @@ BATCH = 2000
 async def import_file(
     session: AsyncSession,
     actor: Actor,
-    data: bytes | Path | Sheet,
+    data: bytes | Path | SheetLike,
     filename: str,
     unit_code: str,
     now: datetime,
@@ -69,8 +73,10 @@ async def import_file(
     actor.require(Action.IMPORT_DOSSIERS, unit.path)
     await _refuse_below_commune(session, unit)
     prof = load_profile(profile)
-    # A Sheet: rows already parsed by services.spreadsheet_guard (bounded child process).
-    sheet = data if isinstance(data, Sheet) else open_sheet(data, filename)
+    # A SheetLike: rows already parsed by services.spreadsheet_guard (bounded child process).
+    sheet = (
+        open_sheet(data, filename, lambda h: has_header(h, prof)) if isinstance(data, bytes | Path) else data
+    )
     try:
         head: list[tuple[int, list[Any]]] = []
         for item in sheet.rows:
@@ -80,6 +86,8 @@ async def import_file(
         header_row, mapping = find_header(head, prof)
         flusher = Flusher(session, actor, unit, now)
         summary = flusher.summary
+        summary.ignored_columns = ignored_date_columns(head, header_row, mapping)
+        summary.sheet = sheet.name
         parse = RowParser(mapping, prof, tz, now).parse
         seen: set[str] = set()
         batch: list[Row] = []
@@ -91,6 +99,9 @@ async def import_file(
         async with sqlite_cache(session):
             for n, cells in rows():
                 if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
+                    continue
+                if is_footer(cells):
+                    summary.footers += 1
                     continue
                 summary.rows += 1
                 try:
@@ -111,7 +122,8 @@ async def import_file(
             if batch:
                 await flusher.flush(batch)
         if progress:
-            progress(summary.rows + header_row, summary.rows + header_row)
+            done = summary.rows + summary.footers + header_row
+            progress(done, done)
         summary.errors.sort(key=lambda e: e[0])
         return summary
     finally:

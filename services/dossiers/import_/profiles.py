@@ -81,18 +81,26 @@ def _norm_header(value: Any) -> str:
     return " ".join(fold(str(value)).replace("*", " ").replace(":", " ").split()) if value is not None else ""
 
 
+def _labels(head: list[tuple[int, list[Any]]], idx: int) -> list[tuple[str, str]]:
+    """(folded label, label as written) of each cell of head[idx]; a header merged vertically
+    leaves its label in the row above: fall back to it."""
+    above = head[idx - 1][1] if idx > 0 else []
+    labels = []
+    for c, value in enumerate(head[idx][1]):
+        raw = value
+        label = _norm_header(value)
+        if not label and c < len(above):
+            raw = above[c]
+            label = _norm_header(raw)
+        labels.append((label, " ".join(str(raw).split()) if label else ""))
+    return labels
+
+
 def find_header(head: list[tuple[int, list[Any]]], profile: Profile) -> tuple[int, dict[str, int]]:
     """(header row number, field → column index) from the first rows; merged cells tolerated."""
     best: tuple[int, int, dict[str, int]] | None = None
-    for idx, (n, cells) in enumerate(head):
-        # A header merged vertically leaves its label in the row above: fall back to it.
-        above = head[idx - 1][1] if idx > 0 else []
-        labels = []
-        for c, value in enumerate(cells):
-            label = _norm_header(value)
-            if not label and c < len(above):
-                label = _norm_header(above[c])
-            labels.append(label)
+    for idx, (n, _cells) in enumerate(head):
+        labels = [label for label, _raw in _labels(head, idx)]
         mapping: dict[str, int] = {}
         for f, aliases in profile.columns.items():
             for c, label in enumerate(labels):
@@ -109,3 +117,32 @@ def find_header(head: list[tuple[int, list[Any]]], profile: Profile) -> tuple[in
         names = ", ".join(f"«{profile.labels.get(f, f)}»" for f in missing)
         raise ImportStructureError("nhap.errors.missing_columns", columns=names)
     return best[0], best[2]
+
+
+def has_header(head: list[tuple[int, list[Any]]], profile: Profile) -> bool:
+    """Whether these first rows hold a header with every required column (picks the sheet)."""
+    try:
+        find_header(head, profile)
+    except ImportStructureError:
+        return False
+    return True
+
+
+# Folded starts of a header that names a date or a time limit («Ngày …», «Thời gian …», «Hạn …»).
+_DATE_LIKE = ("ngay", "thoi gian", "thoi han", "han ", "date")
+
+
+def ignored_date_columns(
+    head: list[tuple[int, list[Any]]], header_row: int, mapping: dict[str, int]
+) -> list[str]:
+    """Headers that look like a date but map to no field, as written: the summary names them, so
+    a result date under an unknown name is not dropped without a word."""
+    used = set(mapping.values())
+    for idx, (n, _cells) in enumerate(head):
+        if n == header_row:
+            return [
+                raw
+                for c, (label, raw) in enumerate(_labels(head, idx))
+                if c not in used and label.startswith(_DATE_LIKE)
+            ]
+    return []

@@ -9,10 +9,11 @@ import re
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from services.dossiers.import_.profiles import ImportStructureError
+from services.dossiers.import_.profiles import HEADER_SEARCH_ROWS, ImportStructureError
 
 # python-calamine (Rust) reads .xlsx ~15× faster than openpyxl but holds the sheet's values in
 # memory (~80 bytes a cell, measured), and a crafted sheet (one cell at XFD1048576) makes it
@@ -25,21 +26,38 @@ _MIN_XML_PER_CELL = 32  # '<c r="B12345"><v>1</v></c>': a size-based estimate er
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="\$?([A-Z]{1,3})\$?(\d+)(?::\$?([A-Z]{1,3})\$?(\d+))?"')
 
 
+Rows = Iterator[tuple[int, list[Any]]]
+# Whether a sheet's first rows hold the list's header (the workbook's first such sheet is read).
+Chooser = Callable[[list[tuple[int, list[Any]]]], bool]
+
+
 @dataclass
 class Sheet:
-    """Rows of a file as (row number, cell values); total is a row estimate for progress bars."""
+    """Rows of a file as (row number, cell values); total is a row estimate for progress bars;
+    name is the sheet read when it is not the workbook's first (the summary names it)."""
 
-    rows: Iterator[tuple[int, list[Any]]]
+    rows: Rows
     total: int | None
     close: Callable[[], None] = lambda: None
     reader: str = "csv"
+    name: str | None = None
 
 
-def open_sheet(data: bytes | Path, filename: str) -> Sheet:
+class SheetLike(Protocol):
+    """A Sheet, or rows streamed from the parsing child (services.spreadsheet_guard)."""
+
+    rows: Rows
+    total: int | None
+    name: str | None
+
+    def close(self) -> None: ...
+
+
+def open_sheet(data: bytes | Path, filename: str, choose: Chooser | None = None) -> Sheet:
     name = filename.lower()
     try:
         if name.endswith((".xlsx", ".xlsm")):
-            return _open_xlsx(data)
+            return _open_xlsx(data, choose)
         if name.endswith((".csv", ".txt")):
             return _open_csv(data)
     except ImportStructureError:
@@ -49,31 +67,51 @@ def open_sheet(data: bytes | Path, filename: str) -> Sheet:
     raise ImportStructureError("nhap.errors.bad_type", name=filename[-40:])
 
 
-def _open_xlsx(data: bytes | Path) -> Sheet:
+def _open_xlsx(data: bytes | Path, choose: Chooser | None = None) -> Sheet:
     if isinstance(data, Path) and _fast_xlsx_fits(data):
         try:
-            return _open_xlsx_calamine(data)
+            return _open_xlsx_calamine(data, choose)
         except Exception:  # not installed, or refused the file: openpyxl decides
             pass
-    return _open_xlsx_openpyxl(data)
+    return _open_xlsx_openpyxl(data, choose)
 
 
-def _open_xlsx_openpyxl(data: bytes | Path) -> Sheet:
+def _pick(count: int, first_rows: Callable[[int], Rows], choose: Chooser | None) -> int:
+    """The index of the first sheet whose first rows hold the header; the first sheet when none
+    does (its error is the one reported) or when there is one sheet."""
+    if choose is None or count < 2:
+        return 0
+    for index in range(count):
+        if choose(list(islice(first_rows(index), HEADER_SEARCH_ROWS))):
+            return index
+    return 0
+
+
+def _open_xlsx_openpyxl(data: bytes | Path, choose: Chooser | None = None) -> Sheet:
     from openpyxl import load_workbook
 
     source: Any = io.BytesIO(data) if isinstance(data, bytes) else str(data)
     wb = load_workbook(source, read_only=True, data_only=True)
-    ws = wb.worksheets[0]
+
+    def numbered(index: int) -> Rows:
+        return enumerate((list(r) for r in wb.worksheets[index].iter_rows(values_only=True)), start=1)
+
+    try:
+        index = _pick(len(wb.worksheets), numbered, choose)
+    except Exception:
+        wb.close()
+        raise
+    ws = wb.worksheets[index]
     total = ws.max_row if isinstance(ws.max_row, int) else None
 
     def gen() -> Iterator[tuple[int, list[Any]]]:
         for n, row in enumerate(ws.iter_rows(values_only=True), start=1):
             yield n, list(row)
 
-    return Sheet(gen(), total, wb.close, "openpyxl")
+    return Sheet(gen(), total, wb.close, "openpyxl", ws.title if index else None)
 
 
-def _open_xlsx_calamine(data: bytes | Path) -> Sheet:
+def _open_xlsx_calamine(data: bytes | Path, choose: Chooser | None = None) -> Sheet:
     from python_calamine import CalamineWorkbook
 
     wb = (
@@ -82,7 +120,13 @@ def _open_xlsx_calamine(data: bytes | Path) -> Sheet:
         else CalamineWorkbook.from_path(str(data))
     )
     try:
-        ws = wb.get_sheet_by_index(0)
+        index = _pick(
+            len(wb.sheet_names), lambda i: enumerate(wb.get_sheet_by_index(i).iter_rows(), start=1), choose
+        )
+        if index:
+            # The size estimate that chose this reader was the first sheet's: stream the other.
+            raise ValueError("not the first sheet")
+        ws = wb.get_sheet_by_index(index)
     except Exception:
         wb.close()
         raise

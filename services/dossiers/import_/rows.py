@@ -10,10 +10,14 @@ from zoneinfo import ZoneInfo
 
 from services.dossiers.codes import CODE, parse_code
 from services.dossiers.import_.profiles import FIELDS, Profile
-from services.dossiers.records import CLOSED, Mode, Status
+from services.dossiers.records import CLOSED, FINISHING, Mode, Status
 from services.text import fold
 
 _EXCEL_EPOCH = datetime(1899, 12, 30)
+# Statuses that say the dossier was resolved: the KPI counts it resolved (and on time or late) by
+# its result date, so such a row without one is refused rather than stored as never resolved.
+NEEDS_RESULT_DATE = FINISHING | {Status.RETURNED}
+FINISHED_POS = FIELDS.index("finished")
 
 
 class RowError(Exception):
@@ -175,6 +179,10 @@ class RowParser:
                 raise RowError("nhap.row.bad_status", value=str(status_)[:40])
             if finished is not None and status not in CLOSED:
                 raise RowError("nhap.row.finished_not_closed", value=str(status_)[:40])
+            if finished is None and status in NEEDS_RESULT_DATE:
+                no_column = self.positions[FINISHED_POS] is None
+                key = "nhap.row.closed_no_date_column" if no_column else "nhap.row.closed_no_date"
+                raise RowError(key, value=str(status_)[:40])
         else:
             status = Status.RESULT_READY if finished else Status.RECEIVED
         if mode_ is not None and mode_ != "":
@@ -209,6 +217,26 @@ class RowParser:
             if len(cache) < _CACHE_MAX:
                 cache[key] = found
         return found
+
+
+# A total or footer line of the export: «Tổng cộng: 8 hồ sơ», «Tổng số: 8», «Cộng: 8», «Total».
+_TOTAL_WORDS = ("tong cong", "tong so", "total")
+_SHORT_TOTAL_WORDS = ("tong:", "tong ", "cong:", "cong ")
+# A real row needs a code, a procedure and a received date (3 cells): a line of at most 2 filled
+# cells can never be imported.
+_FOOTER_MAX_CELLS = 2
+
+
+def is_footer(cells: list[Any]) -> bool:
+    """A total / footer line (skipped and counted apart, not refused): its first filled cell is a
+    total word — a real row's is its number or its code."""
+    filled = [c for c in cells if c is not None and not (isinstance(c, str) and not c.strip())]
+    if not filled or not isinstance(filled[0], str):
+        return False
+    first = " ".join(fold(filled[0]).split()) + " "
+    if first.startswith(_TOTAL_WORDS):
+        return True
+    return len(filled) <= _FOOTER_MAX_CELLS and first.startswith(_SHORT_TOTAL_WORDS)
 
 
 def _start_of_next_day(now: datetime, tz: ZoneInfo) -> datetime:

@@ -32,7 +32,7 @@ from db.base import UTCDateTime
 from db.models import Base, Dossier, DossierEvent, Unit
 from services.access import Action, Actor, in_scope
 from services.dossiers.import_.rows import COMPARED, DATE_POS, STATUS_POS
-from services.dossiers.records import REACHABLE, Status
+from services.dossiers.records import FINISHING, REACHABLE, Status
 from services.units import UnitKind
 
 SQLITE_CACHE_KIB = 16 * 1024
@@ -52,6 +52,21 @@ class ImportSummary:
     rejected: int = 0
     errors: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
     rows: int = 0
+    footers: int = 0  # total / footer lines skipped (not counted in rows)
+    ignored_columns: list[str] = field(default_factory=list)  # date-like headers no field took
+    sheet: str | None = None  # the sheet read, when it is not the workbook's first
+
+    def notes(self) -> list[tuple[str, dict[str, Any]]]:
+        """What the summary says besides the counts: the sheet read, footers, ignored columns."""
+        out: list[tuple[str, dict[str, Any]]] = []
+        if self.sheet is not None:
+            out.append(("nhap.note.sheet", {"sheet": self.sheet[:60]}))
+        if self.footers:
+            out.append(("nhap.note.footers", {"n": self.footers}))
+        if self.ignored_columns:
+            names = ", ".join(f"«{c[:60]}»" for c in self.ignored_columns[:10])
+            out.append(("nhap.note.ignored_dates", {"columns": names}))
+        return out
 
     def reject(self, row: int, key: str, **params: Any) -> None:
         self.rejected += 1
@@ -185,6 +200,7 @@ def _raw_table(table: Table, sqlite: bool) -> Table:
     return Table(table.name, MetaData(), *columns)
 
 
+_HAS_RESULT = FINISHING | {Status.RETURNED}
 _INSERTED = (*COMPARED, "code", "unit_id", "source", "recorded_by", "created_at", "updated_at")
 _EVENT_COLUMNS = ("dossier_id", "at", "status_from", "status_to", "actor_id", "note")
 
@@ -296,6 +312,10 @@ class Flusher:
                 summary.reject(n, "nhap.row.other_unit", code=code)
                 continue
             stored = Status(old[3 + STATUS_POS])
+            if status == Status.WITHDRAWN and stored in _HAS_RESULT:
+                # Not an older export: a dossier with a result can no longer be withdrawn.
+                summary.reject(n, "nhap.row.withdrawn_after_result", code=code)
+                continue
             if status not in REACHABLE[stored]:
                 # An older export: its row would undo what happened since.
                 summary.reject(n, f"nhap.row.status_back.{stored.value}", code=code)
