@@ -70,4 +70,4 @@ def test_the_compose_file_is_valid() -> None:
     # default (on) — the workers used to leave it on.
     services = re.split(r"\n  (?=\w[\w-]*:\n)", out.stdout.split("services:", 1)[1])
     workers = [s for s in services if s.startswith(("worker1:", "worker2:"))]
-    assert len(workers) == 2 and all("TOCNS_DATABASE_AUTO_MIGRATE: \"false\"" in w for w in workers), workers
+    assert len(workers) == 2 and all('TOCNS_DATABASE_AUTO_MIGRATE: "false"' in w for w in workers), workers
