@@ -552,3 +552,14 @@ async def test_an_older_export_does_not_undo_newer_statuses(seeded_app: App) -> 
     # Forward moves still go through.
     said = await canbo.upload("moi2.xlsx", make_xlsx([row(open_, "20/11/2026", status="Chờ bổ sung")]))
     assert "1 cập nhật" in said.text, said.text
+
+
+def test_the_portal_named_without_a_level_is_online() -> None:
+    """«Dịch vụ công trực tuyến» in a real export's submission column was refused as an unknown mode;
+    like a bare «Trực tuyến», it is online at the profile's default level."""
+    from services.dossiers.import_.profiles import load_profile
+    from services.text import fold
+
+    modes = load_profile().modes
+    for written in ("Dịch vụ công trực tuyến", "DVC trực tuyến", "Nộp trực tuyến", "Qua Cổng dịch vụ công"):
+        assert modes[" ".join(fold(written).split())] == modes["truc tuyen"], written
