@@ -79,7 +79,9 @@ async def prepare_database(app: App) -> None:
         async with app.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
     except Exception as exc:
-        raise StartupError(f"database.url: cannot connect ({type(exc).__name__}: {str(exc)[:120]})") from None
+        cause = getattr(exc, "orig", None) or exc  # the driver's own words, without SQLAlchemy's link
+        detail = " ".join(str(cause).split())[:120]
+        raise StartupError(f"database.url: cannot connect ({type(cause).__name__}: {detail})") from None
     if await migrate.pending(app.engine, url):
         if app.settings.database.auto_migrate:
             log.info("applying database migrations")

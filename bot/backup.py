@@ -85,13 +85,25 @@ def private_file(path: Path) -> None:
     os.chmod(path, PRIVATE)
 
 
+def _private_target(target: Path) -> None:
+    try:
+        private_file(target)
+    except OSError as exc:  # a read-only folder, someone else's file: one line, not a traceback
+        raise BackupError(f"cannot write {target}: {exc.strerror}") from None
+
+
 def backup(url: str, target: Path) -> Path:
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BackupError(f"cannot create the folder {target.parent}: {exc.strerror}") from None
+    if target.is_dir():
+        raise BackupError(f"{target} is a folder: give a file name, or let `tocns backup` name the file")
     if url.startswith("sqlite"):
         source = sqlite_path(url)
         if not source.exists():
             raise BackupError(f"database file not found: {source}")
-        private_file(target)
+        _private_target(target)
         src = sqlite3.connect(source)
         dst = sqlite3.connect(target)
         try:
@@ -117,7 +129,7 @@ def backup(url: str, target: Path) -> Path:
         "postgresql", parsed.username, None, parsed.host, parsed.port, parsed.database, parsed.query
     )
     libpq = bare.render_as_string(hide_password=False)
-    private_file(target)
+    _private_target(target)
     result = subprocess.run(
         [pg_dump, "--format=custom", "--file", str(target), libpq], capture_output=True, text=True, env=env
     )

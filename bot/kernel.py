@@ -54,6 +54,16 @@ class StartupError(Exception):
     """Start-up cannot continue; the message is shown as one line."""
 
 
+class WebPortError(StartupError):
+    """The web server (webhooks, dashboard) could not listen on its address: `errno` says why
+    (EADDRINUSE: another process has the port); the command line names the setting to change."""
+
+    def __init__(self, host: str, port: int, exc: OSError) -> None:
+        super().__init__(f"web server not started on {host}:{port}: {exc.strerror or exc} (TOCNS_WEB_PORT)")
+        self.host, self.port = host, port
+        self.errno, self.strerror = exc.errno, exc.strerror
+
+
 class Channel(Protocol):
     """A running channel adapter (Telegram, Zalo…): started and stopped with the app."""
 

@@ -17,7 +17,7 @@ from bot.channels.telegram import build_channel as telegram_channel
 from bot.channels.zalo.bot import build_channel as zalo_bot_channel
 from bot.channels.zalo.oa import build_channel as zalo_oa_channel
 from bot.health import Readiness
-from bot.kernel import App, Channel
+from bot.kernel import App, Channel, WebPortError
 from bot.leader import Leadership
 from bot.loopwatch import LoopWatch
 from bot.metrics import metrics_handler
@@ -118,8 +118,9 @@ async def start_web(app: App, webapp: web.Application) -> web.AppRunner | None:
     try:
         await site.start()
     except OSError as exc:
-        if webhooks:
-            raise
+        if webhooks:  # Telegram or Zalo would post to nobody: stop, saying which port and setting
+            await runner.cleanup()
+            raise WebPortError(app.settings.web.host, app.settings.web.port, exc) from None
         # Without webhooks the bot still works: it says so loudly instead of stopping.
         log.warning("web server not started on %s:%s: %s", app.settings.web.host, app.settings.web.port, exc)
         await runner.cleanup()

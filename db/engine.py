@@ -133,7 +133,8 @@ def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession
 
 def _private_sqlite_file(url: str) -> str | None:
     """The database file (personal data) is created owner-only, 0600; SQLite gives its -wal and
-    -shm files the same mode. Returns the file's path (None for an in-memory database)."""
+    -shm files the same mode. Returns the file's path (None for an in-memory database); a file in a
+    missing directory is not created (connecting then fails with its own message)."""
     import contextlib
     import os
 
@@ -144,7 +145,10 @@ def _private_sqlite_file(url: str) -> str | None:
         return None
     path = os.path.abspath(database)
     if not os.path.isdir(os.path.dirname(path)):
-        return None
+        # Not created here; still a file, so still the threaded connections whose failed connect
+        # leaves no worker thread answering a closed loop ("Exception in thread … Event loop is
+        # closed" under `tocns status`'s one-line error).
+        return path
     os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
     with contextlib.suppress(PermissionError):  # someone else's file: leave it
         os.chmod(path, 0o600)

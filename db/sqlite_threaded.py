@@ -63,6 +63,20 @@ class ClosingConnection(core.Connection):
         self._tx.put_nowait((_Reply(future), functools.partial(fn, *args, **kwargs)))  # type: ignore[arg-type]
         return await future
 
+    async def _connect(self) -> ClosingConnection:
+        # aiosqlite's own, with the connect's answer wrapped too: a connect still under way when
+        # the program's loop closes (a failed start-up) must not kill the thread with a traceback.
+        if self._connection is None:
+            future = asyncio.get_running_loop().create_future()
+            self._tx.put_nowait((_Reply(future), self._connector))  # type: ignore[arg-type]
+            try:
+                self._connection = await future
+            except BaseException:
+                self.stop()
+                self._connection = None
+                raise
+        return self
+
     def stop(self) -> asyncio.Future[Any] | None:
         self._running = False
 

@@ -206,9 +206,9 @@ async def import_targets_csv(
     all-or-nothing import. Errors name the line and say what to fix."""
     actor.require(Action.SET_TARGETS)
     reader = csv.DictReader(io.StringIO(data.lstrip("\ufeff")))
-    needed = {"unit_code", "indicator", "period", "target"}
-    if not reader.fieldnames or not needed <= {f.strip() for f in reader.fieldnames}:
-        return TargetsImport(0, ((1, "web.targets.csv_header", {"columns": ",".join(sorted(needed))}),))
+    if not reader.fieldnames or not set(targets.CSV_COLUMNS) <= {f.strip() for f in reader.fieldnames}:
+        columns = ",".join(targets.CSV_COLUMNS)
+        return TargetsImport(0, ((1, "web.targets.csv_header", {"columns": columns}),))
     errors: list[tuple[int, str, dict[str, object]]] = []
     n_rows = 0
     for n, raw in enumerate(reader, start=2):
@@ -233,6 +233,6 @@ async def import_targets_csv(
         return TargetsImport(0, tuple(errors))
     result = await targets.import_csv(session, data, settings)
     if result.errors:  # not expected after the checks above; never half-written (all or nothing)
-        return TargetsImport(0, tuple((0, "errors.invalid_input", {"detail": e}) for e in result.errors))
+        return TargetsImport(0, tuple(result.errors))
     await core_repo.audit(session, actor.person_id, "kpi.targets_import", None, {"rows": result.rows})
     return TargetsImport(result.rows, ())

@@ -172,6 +172,8 @@ async def create(
     unit = await repo.unit_by_id(session, unit_id) if unit_id is not None else None
     if unit_id is not None and unit is None:
         raise NotFound("units.errors.unknown_unit")
+    if role not in INVITABLE_ROLES:  # citizen: asking for help needs no code
+        raise InvalidInput("onboarding.errors.role_unit_mismatch", role=role.value)
     view = units.view(unit) if unit else None
     if actor is not None and not can_invite(actor, role, view):
         raise PermissionDenied(action=action_for(role).value)
@@ -348,7 +350,8 @@ async def redeem(session: AsyncSession, actor: Actor, code: str, now: datetime) 
     return Joined(JoinStatus.ADMITTED, role, view)
 
 
-async def revoke(session: AsyncSession, actor: Actor | None, code: str) -> None:
+async def revoke(session: AsyncSession, actor: Actor | None, code: str) -> bool:
+    """Stop a code working; False when it had been revoked already (nothing changes, no audit)."""
     invite = (
         await session.execute(select(Invite).where(Invite.code == normalize_code(code)))
     ).scalar_one_or_none()
@@ -357,8 +360,11 @@ async def revoke(session: AsyncSession, actor: Actor | None, code: str) -> None:
     unit = await repo.unit_by_id(session, invite.unit_id) if invite.unit_id is not None else None
     if actor is not None and not can_invite(actor, Role(invite.role), units.view(unit) if unit else None):
         raise PermissionDenied(action=action_for(Role(invite.role)).value)
+    if invite.revoked:
+        return False
     invite.revoked = True
     await repo.audit(session, actor.person_id if actor else None, "invite.revoke", f"invite:{invite.id}", {})
+    return True
 
 
 def _open(now: datetime) -> tuple[ColumnElement[bool], ...]:

@@ -12,6 +12,16 @@ from db.repositories import updates
 from services.access import Actor, Grant, Role
 from services.errors import InvalidInput, NotFound
 
+# Every channel an account can be on (db.models.ChannelAccount.channel); an account on any other
+# name could never be matched by a message, so granting it a role would grant nobody.
+CHANNELS = ("telegram", "zalo_bot", "zalo_oa", "console")
+
+
+def check_channel(channel: str) -> None:
+    """Refuse a channel name no account can be on (`tocns users grant --channel zalo`)."""
+    if channel not in CHANNELS:
+        raise InvalidInput("errors.unknown_channel", channel=channel, choices=", ".join(CHANNELS))
+
 
 @dataclass(frozen=True, slots=True)
 class AccountRef:
@@ -121,6 +131,7 @@ async def grant_role(
     """Bootstrap: give a role to the person behind a channel account (creating them)."""
     from db.models import Membership
 
+    check_channel(channel)
     unit = None
     if unit_code:
         unit = await repo.unit_by_code(session, unit_code)

@@ -15,6 +15,7 @@ from db.repositories import core as repo
 from db.repositories.updates import FORGOTTEN_DIALOGS
 from services.access import Actor, Role
 from services.errors import InvalidInput, NotFound, PermissionDenied
+from services.people import check_channel
 
 # Higher outranks lower on the same unit; any rank above revokes below its subtree.
 RANK = {Role.VOLUNTEER: 1, Role.TEAM_LEADER: 2, Role.OFFICER: 3, Role.LEADER: 4, Role.ADMIN: 5}
@@ -105,6 +106,9 @@ async def revoke_account_role(
     session: AsyncSession, channel: str, external_id: str, role: Role, unit_code: str | None, now: datetime
 ) -> list[StaffLine]:
     """`tocns users revoke`: every active `role` of that account's person on that unit."""
+    check_channel(channel)
+    if unit_code is None and role not in (Role.ADMIN, Role.CITIZEN):  # held on a unit only
+        raise InvalidInput("errors.unit_required", role=role.value)
     account = await repo.find_account(session, channel, external_id)
     if account is None:
         raise NotFound("revoke.errors.unknown_account", channel=channel, user=external_id)

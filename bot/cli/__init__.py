@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,9 +15,18 @@ from rich.table import Table
 from bot import __version__
 from bot.backup import BackupError, backup, default_name, restore_sqlite
 from bot.backup import running as backup_running
-from bot.cli._messages import current_locale, pick_locale, usage_line
+from bot.cli._messages import UnknownLanguage, current_locale, pick_locale, usage_line
 from bot.cli._messages import text as cli_text
-from bot.cli._runtime import DEMO_UNITS_CSV, Fail, console, err, run_async, settings
+from bot.cli._runtime import (
+    DEMO_UNITS_CSV,
+    Fail,
+    check_channel,
+    console,
+    err,
+    parse_role,
+    run_async,
+    settings,
+)
 from bot.cli.faq import faq_cli
 from bot.cli.importing import import_cli
 from bot.cli.kpi import jobs_cli, kpi_cli, targets_cli
@@ -24,12 +35,11 @@ from bot.cli.units import invites_cli, units_cli
 from bot.cli.web import demo_link, web_cli
 from bot.cli.zalo import print_window_status, window_status, zalo_cli
 from bot.config import ConfigError
-from bot.kernel import App, StartupError
+from bot.kernel import App, StartupError, WebPortError
 from db import migrate
 from db.base import utcnow
 from handlers.i18n import Catalog
 from services import demo, outbox, people, reachability
-from services.access import Role
 from services.errors import DomainError
 
 cli = typer.Typer(
@@ -220,12 +230,8 @@ def users_grant(
 ) -> None:
     """Give a role to a channel account (bootstraps the first admin or leader)."""
 
-    try:
-        role_value = Role(role)
-    except ValueError:
-        raise Fail(
-            cli_text(current_locale(), "unknown_role", name=role, choices=", ".join(r.value for r in Role))
-        ) from None
+    check_channel(channel)
+    role_value = parse_role(role)
 
     async def go(app: App) -> None:
         async with app.sessions() as session, session.begin():
@@ -254,12 +260,8 @@ def users_revoke(
     from handlers.revoke import after_role_loss
     from services import revocation
 
-    try:
-        role_value = Role(role)
-    except ValueError:
-        raise Fail(
-            f"--role: unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}"
-        ) from None
+    check_channel(channel)
+    role_value = parse_role(role)
 
     async def go(app: App) -> int:
         now = utcnow()
@@ -318,13 +320,21 @@ def outbox_status() -> None:
 
 @cli.command("backup")
 def backup_command(
-    out: Annotated[Path | None, typer.Option("--out", help="Target file (default: backups/).")] = None,
+    out: Annotated[
+        str | None,
+        typer.Option(
+            "--out", help="Target file, or a folder (ending in /) for a dated file in it (default: backups/)."
+        ),
+    ] = None,
 ) -> None:
     """Back up the database (SQLite online backup, or pg_dump for PostgreSQL)."""
 
     cfg = settings()
     url = cfg.database.url
-    target = out or Path("backups") / default_name(url, cfg.tz)
+    # A str, not a Path: Path("backups/") forgets the slash that says "a folder".
+    target = Path(out or "backups/")
+    if target.is_dir() or (out or "backups/").endswith(("/", os.sep)):
+        target = target / default_name(url, cfg.tz)  # a new dated file in that folder
     try:
         done = backup(url, target)
     except BackupError as exc:
@@ -340,6 +350,8 @@ def restore_command(
     """Replace the SQLite database with a backup (stop the bot first)."""
 
     url = settings().database.url
+    if not file.is_file():  # before asking: nothing to restore from
+        raise Fail(cli_text(current_locale(), "no_file", path=file))
     if not yes and not typer.confirm(f"Replace {url} with {file}?"):
         raise typer.Abort()
     try:
@@ -352,10 +364,24 @@ def restore_command(
 def main(argv: list[str] | None = None) -> Any:
     """Entry point: configuration and start-up problems are one line and a non-zero exit."""
 
-    lang, args = pick_locale(list(sys.argv[1:] if argv is None else argv))
     try:
-        return cli(args=args, standalone_mode=False)
-    except (ConfigError, StartupError, Fail) as exc:
+        lang, args = pick_locale(list(sys.argv[1:] if argv is None else argv))
+    except UnknownLanguage as exc:
+        err.print(
+            f"[red]tocns:[/] {cli_text(current_locale(), 'unknown_lang', name=exc.name)}", highlight=False
+        )
+        sys.exit(2)
+    try:
+        return cli(args=args, prog_name="tocns", standalone_mode=False)
+    except WebPortError as exc:
+        key = "port_busy" if exc.errno == errno.EADDRINUSE else "port_failed"
+        line = cli_text(lang, key, host=exc.host, port=exc.port, detail=exc.strerror or exc)
+        err.print(f"[red]tocns:[/] {line}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except Fail as exc:
+        err.print(f"[red]tocns:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.code)
+    except (ConfigError, StartupError) as exc:
         err.print(f"[red]tocns:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except DomainError as exc:

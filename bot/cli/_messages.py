@@ -29,6 +29,24 @@ TEXTS: dict[str, dict[str, str]] = {
         "unknown_demo_user": "không có người dùng demo «{name}»; chọn một trong:\n{choices}",
         "unknown_role": "--role: không có vai trò «{name}»; chọn một trong: {choices}.",
         "bad_value_short": "giá trị «{name}» chưa đúng — xem `tocns {command}--help`.",
+        "unknown_lang": "--lang: không có ngôn ngữ «{name}»; chọn vi (tiếng Việt) hoặc en (tiếng Anh).",
+        "unknown_channel": "--channel: không có kênh «{name}»; chọn một trong: {choices}.",
+        "role_not_invitable": ("--role: mã mời không cấp được vai trò «{name}»; chọn một trong: {choices}."),
+        "invite_revoked": "Đã thu hồi mã mời {code}.",
+        "invite_already_revoked": "Mã mời {code} đã bị thu hồi từ trước; không có gì thay đổi.",
+        "targets_rejected": "chưa nhập chỉ tiêu nào — tệp có lỗi, không dòng nào được ghi:",
+        "port_busy": (
+            "không mở được máy chủ web tại {host}:{port}: cổng đang được dùng (có thể một tocns khác "
+            "đang chạy) — đổi cổng bằng TOCNS_WEB_PORT (hoặc web.port trong config.yaml)."
+        ),
+        "port_failed": (
+            "không mở được máy chủ web tại {host}:{port} ({detail}) — kiểm tra TOCNS_WEB_HOST và "
+            "TOCNS_WEB_PORT (hoặc web.host, web.port trong config.yaml)."
+        ),
+        "zalo_unreachable": (
+            "không kết nối được tới Zalo tại {url} ({detail}) — kiểm tra mạng của máy này rồi chạy lại "
+            "`tocns zalo oa-login`."
+        ),
     },
     "en": {
         "missing": "missing {what} '{name}' for `tocns {command}` — see `tocns {command} --help`.",
@@ -50,6 +68,26 @@ TEXTS: dict[str, dict[str, str]] = {
         "unknown_demo_user": "unknown demo user '{name}'; choose one of:\n{choices}",
         "unknown_role": "--role: unknown role '{name}'; choose one of: {choices}.",
         "bad_value_short": "invalid value for '{name}' — see `tocns {command}--help`.",
+        "unknown_lang": "--lang: unknown language '{name}'; choose vi (Vietnamese) or en (English).",
+        "unknown_channel": "--channel: unknown channel '{name}'; choose one of: {choices}.",
+        "role_not_invitable": (
+            "--role: an invite code cannot give the role '{name}'; choose one of: {choices}."
+        ),
+        "invite_revoked": "Invite code {code} revoked.",
+        "invite_already_revoked": "Invite code {code} was already revoked; nothing changed.",
+        "targets_rejected": "no target imported — the file has errors, no line was written:",
+        "port_busy": (
+            "cannot start the web server on {host}:{port}: the port is already in use (another tocns "
+            "running?) — choose another port with TOCNS_WEB_PORT (or web.port in config.yaml)."
+        ),
+        "port_failed": (
+            "cannot start the web server on {host}:{port} ({detail}) — check TOCNS_WEB_HOST and "
+            "TOCNS_WEB_PORT (or web.host, web.port in config.yaml)."
+        ),
+        "zalo_unreachable": (
+            "could not reach Zalo at {url} ({detail}) — check this machine's network, then run "
+            "`tocns zalo oa-login` again."
+        ),
     },
 }
 
@@ -64,22 +102,42 @@ def current_locale() -> str:
 
 
 def pick_locale(argv: list[str]) -> tuple[str, list[str]]:
-    """`--lang en` / `--lang=en` anywhere on the line (removed), else TOCNS_LOCALE, else vi."""
+    """`--lang en` / `--lang=en` anywhere on the line (removed), else TOCNS_LOCALE, else vi; any
+    other --lang raises UnknownLanguage (a wrong TOCNS_LOCALE is refused by the settings)."""
     lang = os.environ.get("TOCNS_LOCALE", "vi")
+    _CURRENT.clear()
     rest: list[str] = []
-    skip = False
+    skip = given = False
     for i, arg in enumerate(argv):
         if skip:
             skip = False
             continue
         if arg == "--lang" and i + 1 < len(argv):
-            lang, skip = argv[i + 1], True
+            lang, skip, given = argv[i + 1], True, True
         elif arg.startswith("--lang="):
-            lang = arg.split("=", 1)[1]
+            lang, given = arg.split("=", 1)[1], True
         else:
             rest.append(arg)
+    if given and lang not in TEXTS:
+        _CURRENT["lang"] = current_locale()  # the error line: TOCNS_LOCALE, else vi
+        raise UnknownLanguage(lang)
     _CURRENT["lang"] = lang if lang in TEXTS else "vi"
+    if given:
+        _CURRENT["given"] = lang
     return _CURRENT["lang"], rest
+
+
+class UnknownLanguage(ValueError):
+    """`--lang` names a language the command line does not speak."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def given_locale() -> str | None:
+    """The language asked for on the command line with --lang, if any."""
+    return _CURRENT.get("given")
 
 
 def text(lang: str, key: str, **params: Any) -> str:

@@ -9,9 +9,13 @@ from typing import TypeVar
 from rich.console import Console
 
 from bot.assemble import build, prepare_database
+from bot.cli._messages import current_locale
+from bot.cli._messages import text as cli_text
 from bot.config import Settings, load_settings
 from bot.kernel import ROOT, App
 from bot.logs import setup as setup_logging
+from services import people
+from services.access import Role
 
 console = Console()
 err = Console(stderr=True)
@@ -20,7 +24,28 @@ DEMO_UNITS_CSV = ROOT / "data" / "demo" / "units_hue.csv"
 
 
 class Fail(Exception):
-    """A user-facing CLI error: printed as one line, exit code 2."""
+    """A user-facing CLI error: printed as one line, exit code 2 (a usage or data mistake) or 1 (the
+    world outside failed: network)."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def check_channel(channel: str) -> None:
+    """`--channel`: one of the channels an account can be on, checked before anything is written."""
+    if channel not in people.CHANNELS:
+        choices = ", ".join(people.CHANNELS)
+        raise Fail(cli_text(current_locale(), "unknown_channel", name=channel, choices=choices))
+
+
+def parse_role(role: str) -> Role:
+    """`--role`: one of the roles, or a one-line refusal naming them."""
+    try:
+        return Role(role)
+    except ValueError:
+        choices = ", ".join(r.value for r in Role)
+        raise Fail(cli_text(current_locale(), "unknown_role", name=role, choices=choices)) from None
 
 
 def settings() -> Settings:

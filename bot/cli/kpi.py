@@ -18,6 +18,7 @@ from bot.cli._runtime import Fail, console, run_async
 from bot.kernel import App
 from db.base import utcnow
 from db.repositories import kpi as repo
+from handlers.i18n import Catalog
 from handlers.jobs import JOBS
 from services import kpi
 from services.kpi import targets
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 jobs_cli = typer.Typer(help="Scheduled jobs (digest, reminders, alerts).", no_args_is_help=True)
 targets_cli = typer.Typer(help="KPI targets.", no_args_is_help=True)
 kpi_cli = typer.Typer(help="KPI figures.", no_args_is_help=True)
+SHOWN_ERRORS = 20  # lines of a rejected targets file named one by one
 
 
 @jobs_cli.command("list")
@@ -126,8 +128,16 @@ def targets_import(
             return await targets.import_csv(session, data, cfg)
 
     result = run_async(go)
-    if result.errors:
-        raise Fail("no target imported:\n" + "\n".join(result.errors[:20]))
+    if result.errors:  # the sentences the dashboard's upload shows, one line each
+        lang = current_locale()
+        catalog = Catalog.load()
+        lines = [
+            catalog.text(lang, "web.targets.csv_line", line=line, reason=catalog.text(lang, key, **params))
+            for line, key, params in result.errors[:SHOWN_ERRORS]
+        ]
+        if len(result.errors) > SHOWN_ERRORS:
+            lines.append(catalog.text(lang, "nhap.more_errors", n=len(result.errors) - SHOWN_ERRORS))
+        raise Fail("\n".join([cli_text(lang, "targets_rejected"), *lines]))
     console.print(f"[green]Imported {result.rows} targets.[/]")
 
 

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from bot.cli._messages import given_locale
 from bot.cli._runtime import console, run_async
 from bot.health import Readiness
 from bot.kernel import App
@@ -20,7 +21,8 @@ def status(
     """Print what is wrong now (exit code 1 when anything is), like the admins' alerts."""
 
     async def go(app: App) -> int:
-        language = lang or app.settings.app.locale
+        # `tocns --lang en status` and `status --lang en` alike (main takes --lang off the line)
+        language = lang or given_locale() or app.settings.app.locale
         report = await Readiness(app).report()
         console.print(app.catalog.text(language, "ops.status.ready", **report), highlight=False)
         async with app.sessions() as session:

@@ -14,6 +14,8 @@ from rich.progress import Progress
 from rich.table import Table
 
 from bot.assemble import build, prepare_database
+from bot.cli._messages import current_locale
+from bot.cli._messages import text as cli_text
 from bot.config import load_settings
 from bot.kernel import App
 from db.base import utcnow
@@ -48,13 +50,12 @@ def _run(fn: Callable[[App], Awaitable[T]]) -> T:
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]tocns:[/] {message}", highlight=False)
+    err.print(f"[red]tocns:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(2)
 
 
 def _text(key: str, **params: object) -> str:
-
-    return Catalog.load().text("vi", key, **params)
+    return Catalog.load().text(current_locale(), key, **params)
 
 
 @units_cli.command("import")
@@ -153,12 +154,13 @@ def invites_create(
 ) -> None:
     """Create an invite code; prints the code and the Telegram deep link."""
 
+    choices = ", ".join(r.value for r in invites.INVITABLE_ROLES)
     try:
         role_value = Role(role)
     except ValueError:
-        raise _fail(
-            f"--role: unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}"
-        ) from None
+        raise _fail(cli_text(current_locale(), "unknown_role", name=role, choices=choices)) from None
+    if role_value not in invites.INVITABLE_ROLES:  # citizen: nobody needs a code to ask for help
+        raise _fail(cli_text(current_locale(), "role_not_invitable", name=role, choices=choices))
 
     async def go(app: App) -> invites.InviteView:
         async with app.sessions() as session, session.begin():
@@ -198,15 +200,21 @@ def invites_create(
 def invites_revoke(code: Annotated[str, typer.Argument(help="The invite code.")]) -> None:
     """Stop an invite code from working."""
 
-    async def go(app: App) -> None:
+    async def go(app: App) -> bool:
         async with app.sessions() as session, session.begin():
-            await invites.revoke(session, None, code)
+            return await invites.revoke(session, None, code)
 
     try:
-        _run(go)
+        revoked = _run(go)
     except DomainError as exc:
         raise _fail(_text(exc.key, **exc.params)) from None
-    console.print("[green]Revoked.[/]")
+    shown = invites.normalize_code(code)
+    if revoked:
+        console.print(
+            f"[green]{cli_text(current_locale(), 'invite_revoked', code=shown)}[/]", highlight=False
+        )
+    else:
+        console.print(cli_text(current_locale(), "invite_already_revoked", code=shown), highlight=False)
 
 
 @invites_cli.command("list")

@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from bot.cli._runtime import Fail, console, run_async
+from bot.cli._messages import current_locale
+from bot.cli._runtime import Fail, check_channel, console, run_async
 from bot.kernel import App
 from db.base import utcnow
 from handlers.web import link_url
@@ -45,6 +46,7 @@ def link(
         channel, user_id = DEMO_CHANNEL, f"demo-{as_user}"
     if not channel or not user_id:
         raise Fail("give --as DEMO_PERSON, or --channel and --user-id")
+    check_channel(channel)
 
     async def go(app: App) -> str:
         async with app.sessions() as session, session.begin():
@@ -52,7 +54,7 @@ def link(
                 actor = await web_auth.person_of_account(session, channel, user_id)
                 token = await web_auth.issue_link(session, actor, utcnow())
             except DomainError as exc:
-                raise Fail(app.catalog.text("vi", exc.key, **exc.params)) from None
+                raise Fail(app.catalog.text(current_locale(), exc.key, **exc.params)) from None
         return link_url(app.settings.web.base_url, token)
 
     url = run_async(go, log=False)

@@ -28,6 +28,8 @@ from bot.channels.zalo.oa_tokens import (
     permission_url,
     pkce_pair,
 )
+from bot.cli._messages import current_locale
+from bot.cli._messages import text as cli_text
 from bot.cli._runtime import Fail, run_async
 from bot.kernel import App, StartupError
 from db.base import utcnow
@@ -137,6 +139,10 @@ def oa_login(
             await finish_login(app, config, value, state)
         except OAuthError as exc:
             raise Fail(f"Zalo refused the code ({exc}); run `tocns zalo oa-login` again") from None
+        except (aiohttp.ClientError, TimeoutError) as exc:  # no answer at all: the network, not the code
+            detail = " ".join(str(exc).split()) or type(exc).__name__
+            line = cli_text(current_locale(), "zalo_unreachable", url=settings.oauth_url, detail=detail)
+            raise Fail(line, code=1) from None
         console.print(
             "[green]Zalo OA authorized[/]: tokens stored in the database (refreshed automatically)."
         )

@@ -21,11 +21,14 @@ from services.errors import InvalidInput, NotFound
 from services.kpi.periods import Period, parse_period, period_of, said_period
 from services.kpi.settings import IndicatorDef, KpiSettings
 
+# The CSV's columns, in the order the docs give them (and the error names them).
+CSV_COLUMNS = ("unit_code", "indicator", "period", "target")
+
 
 @dataclass(frozen=True, slots=True)
 class ImportResult:
     rows: int
-    errors: list[str]
+    errors: list[tuple[int, str, dict[str, object]]]  # (line, catalog key, parameters)
 
 
 def ancestors(unit: UnitRow) -> list[int]:
@@ -200,11 +203,10 @@ async def set_target(
 async def import_csv(session: AsyncSession, data: str, settings: KpiSettings) -> ImportResult:
     """CSV `unit_code,indicator,period,target` (administrators, from the CLI). All or nothing."""
     reader = csv.DictReader(io.StringIO(data.lstrip("\ufeff")))
-    needed = {"unit_code", "indicator", "period", "target"}
-    if not reader.fieldnames or not needed <= {f.strip() for f in reader.fieldnames}:
-        return ImportResult(0, [f"header must be: {','.join(sorted(needed))}"])
+    if not reader.fieldnames or not set(CSV_COLUMNS) <= {f.strip() for f in reader.fieldnames}:
+        return ImportResult(0, [(1, "web.targets.csv_header", {"columns": ",".join(CSV_COLUMNS)})])
     rows: list[tuple[int, str, str, float]] = []
-    errors: list[str] = []
+    errors: list[tuple[int, str, dict[str, object]]] = []
     for n, raw in enumerate(reader, start=2):
         r = {k.strip(): (v or "").strip() for k, v in raw.items() if k}
         try:
@@ -216,7 +218,9 @@ async def import_csv(session: AsyncSession, data: str, settings: KpiSettings) ->
             key = _check(settings, r["indicator"], r["period"], value, r["target"])
             rows.append((unit.id, r["indicator"], key, value))
         except (InvalidInput, NotFound) as exc:
-            errors.append(f"line {n}: {exc.key} {exc.params}")
+            errors.append((n, exc.key, dict(exc.params)))
+    if not rows and not errors:
+        errors.append((1, "web.targets.csv_empty", {}))
     if errors:
         return ImportResult(0, errors)
     for unit_id, indicator, key, value in rows:
