@@ -14,6 +14,7 @@ from sqlalchemy import select
 from bot.kernel import App
 from db.models import Dossier
 from tests.support import demo_driver, run_cli
+from tests.test_import import reasons
 
 HEADER = [
     "STT",
@@ -44,15 +45,6 @@ def xlsx(rows: list[list[Any]], header: list[Any] = HEADER, before: list[list[An
     return buf.getvalue()
 
 
-def lines(text: str) -> dict[int, str]:
-    out = {}
-    for line in text.splitlines():
-        if line.startswith("• Dòng "):
-            n, _, reason = line[len("• Dòng ") :].partition(": ")
-            out[int(n)] = reason
-    return out
-
-
 async def stored(app: App, *codes: str) -> dict[str, tuple[str, bool]]:
     """code → (status, has a result date)."""
     async with app.sessions() as s:
@@ -76,7 +68,7 @@ async def test_closing_status_needs_its_result_date_and_the_usual_names_are_know
     ]
     said = await canbo.upload("ds.xlsx", xlsx(rows, [*HEADER, "Ngày ký duyệt"]))
     assert "2 hồ sơ mới" in said.text and "3 dòng bị từ chối" in said.text, said.text
-    errors = lines(said.text)
+    errors = reasons(said.text)
     assert set(errors) == {3, 4, 5}, said.text
     assert "«Đã trả kết quả»" in errors[3] and "thiếu ngày có kết quả" in errors[3]
     assert "«Hoàn thành»" in errors[4] and "«Từ chối»" in errors[5]
@@ -140,7 +132,7 @@ async def test_withdrawal_after_a_result_says_so(seeded_app: App) -> None:
     assert "1 hồ sơ mới" in said.text, said.text
     later = [[1, code, "Đăng ký tạm trú", "25/11/2026", "28/11/2026", "27/11/2026", "Rút hồ sơ"]]
     said = await canbo.upload("b.xlsx", xlsx(later))
-    reason = lines(said.text)[2]
+    reason = reasons(said.text)[2]
     assert "đã có kết quả giải quyết nên không thể rút hồ sơ" in reason and "bỏ qua" in reason, said.text
     assert "bước trước đó" not in reason
     assert await stored(seeded_app, code) == {code: ("result_ready", True)}

@@ -10,22 +10,12 @@ from db.models import JoinRequest
 from db.repositories import core as repo
 from handlers.core import Reply
 from tests.support import ChatDriver, demo_driver, outbox_rows
+from tests.test_scheduler import Console
 
 TEAM = "Tổ CNSCĐ Tổ dân phố 1"
 MEMBERS = ("demo-tnv", "demo-tnv2", "demo-tv-1", "demo-tv-2")  # volunteers of 19786-1
 LEADER = "demo-totruong"
 APPLICANT = "demo-xinvao"
-
-
-class Recording:
-    channel = "console"
-    supports_buttons = True
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str]] = []
-
-    async def send(self, chat_id: str, reply: Reply) -> None:
-        self.sent.append((chat_id, reply.text))
 
 
 async def close_team_one(app: App) -> None:
@@ -37,7 +27,7 @@ async def close_team_one(app: App) -> None:
     assert f"Đã đóng {TEAM}." in said.text, said.text
 
 
-async def delivered(app: App, sender: Recording) -> dict[str, list[str]]:
+async def delivered(app: App, sender: Console) -> dict[str, list[str]]:
     while await app.dispatcher.drain_once():
         pass
     out: dict[str, list[str]] = {}
@@ -47,7 +37,7 @@ async def delivered(app: App, sender: Recording) -> dict[str, list[str]]:
 
 
 async def test_closing_tells_each_member_once_in_their_language(seeded_app: App) -> None:
-    sender = Recording()
+    sender = Console()
     seeded_app.add_sender(sender)
     said = await ChatDriver(seeded_app, "demo-tv-2", "Bùi Thị Ngọc", channel="console").press("lang:en")
     assert "English" in said.text, said.text
