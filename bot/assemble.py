@@ -87,7 +87,10 @@ async def prepare_database(app: App) -> None:
             log.info("applying database migrations")
             await migrate.upgrade(app.engine, url)
         else:
+            # Named: `tocns db upgrade` run in a shell without the service's environment migrated a
+            # SQLite file of its own, and this line then asked for what had just been done.
+            shown = app.engine.url.render_as_string(hide_password=True)
             raise StartupError(
-                "database schema is behind the code and database.auto_migrate is false: "
-                "run `tocns db upgrade` first"
+                f"database schema of {shown} is behind the code and database.auto_migrate is false: "
+                "run `tocns db upgrade` first, with this same TOCNS_DATABASE_URL"
             )

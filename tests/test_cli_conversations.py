@@ -249,7 +249,8 @@ def test_demo_data_never_goes_into_a_real_database(tmp_path: Path) -> None:
     """docs/deploy.md's upgrade step runs ./start.sh, which seeded the demo (the Huế tree, eight people,
     an administrator among them) into the production database it was pointed at."""
     db = tmp_path / "prod.db"
-    assert tocns("db", "upgrade", db=db).returncode == 0
+    upgraded = tocns("db", "upgrade", db=db, COLUMNS="300")
+    assert upgraded.returncode == 0 and str(db) in upgraded.stdout, upgraded  # says which database
     granted = tocns("users", "grant", "--channel", "telegram", "--user-id", "42", "--role", "admin", db=db)
     assert granted.returncode == 0, granted.stderr
     seeded = tocns("demo", "seed", db=db)

@@ -170,7 +170,8 @@ def db_upgrade() -> None:
 
     async def go(app: App) -> None:
         await migrate.upgrade(app.engine, app.settings.database.url)
-        console.print("[green]Database is up to date.[/]")
+        shown = app.engine.url.render_as_string(hide_password=True)  # which one: see docs/deploy.md
+        console.print(f"[green]Database is up to date:[/] {shown}", soft_wrap=True, highlight=False)
 
     run_async(go, migrate=False)
 
