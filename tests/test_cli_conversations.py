@@ -263,4 +263,4 @@ def test_demo_data_never_goes_into_a_real_database(tmp_path: Path) -> None:
     demo_db = tmp_path / "demo.db"
     assert tocns("demo", "seed", db=demo_db).returncode == 0
     again = tocns("demo", "seed", db=demo_db)
-    assert again.returncode == 0 and "new units: 0" in again.stdout, again
+    assert again.returncode == 0 and "đơn vị mới: 0" in again.stdout, again  # Vietnamese first

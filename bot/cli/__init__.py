@@ -214,9 +214,7 @@ def demo_seed(
             f"[yellow]{Catalog.load().text(current_locale(), exc.key, **exc.params)}[/]", soft_wrap=True
         )
         return
-    console.print(
-        f"[green]Demo data ready[/] (new units: {counts['units']}, new people: {counts['people']})."
-    )
+    console.print(f"[green]{cli_text(current_locale(), 'demo_ready', **counts)}[/]", highlight=False)
 
 
 @users_cli.command("grant")

@@ -25,6 +25,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "cả tuần — chọn tuần đã xong, hoặc thêm --partial nếu thật sự muốn gửi số liệu dở dang."
         ),
         "no_file": "không tìm thấy tệp «{path}».",
+        "demo_ready": "Đã nạp dữ liệu mẫu (đơn vị mới: {units}, người mới: {people}).",
         "no_unit": "--unit: không có đơn vị mã «{code}».",
         "unknown_demo_user": "không có người dùng demo «{name}»; chọn một trong:\n{choices}",
         "unknown_role": "--role: không có vai trò «{name}»; chọn một trong: {choices}.",
@@ -63,6 +64,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "--week: week {week} is not over (it ends on {last}); the digest and the reminders judge "
             "a whole week — pick a finished week, or add --partial to send incomplete figures anyway."
         ),
+        "demo_ready": "Demo data ready (new units: {units}, new people: {people}).",
         "no_file": "file not found: '{path}'.",
         "no_unit": "--unit: no unit with code '{code}'.",
         "unknown_demo_user": "unknown demo user '{name}'; choose one of:\n{choices}",
