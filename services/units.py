@@ -133,13 +133,13 @@ async def find(
     return found[:limit]
 
 
+_KIND_WORD = re.compile(r"^(?:xa|phuong|thi tran|dac khu) ")
+
+
 def _name_order(name: str) -> tuple[tuple[int, int | str], ...]:
     """Folded, without the commune's kind word («Phường», «Xã», «Thị trấn»), numbers as numbers."""
     bare = _KIND_WORD.sub("", fold(name))
     return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", bare) if p)
-
-
-_KIND_WORD = re.compile(r"^(?:xa|phuong|thi tran|dac khu) ")
 
 
 # --- teams managed from the bot ------------------------------------------------------------

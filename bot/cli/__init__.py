@@ -104,10 +104,7 @@ def run(
                 async with app.sessions() as session, session.begin():
                     await demo.seed(session, DEMO_UNITS_CSV, utcnow())
             except demo.RealDataPresent as exc:  # a real database: run on it, without the demo
-                err.print(
-                    f"[yellow]{Catalog.load().text(current_locale(), exc.key, **exc.params)}[/]",
-                    soft_wrap=True,
-                )
+                _say_no_demo(exc)
         channels, webapp = runner.build_channels(app)
         if not channels:
             err.print("[yellow]Không có kênh nào được cấu hình (chưa có token) — mở kênh console.[/]")
@@ -190,6 +187,11 @@ def db_current() -> None:
     run_async(go, migrate=False)
 
 
+def _say_no_demo(exc: demo.RealDataPresent) -> None:
+    """A real database: the demo is not loaded into it (said, not an error, where start.sh asks)."""
+    err.print(f"[yellow]{Catalog.load().text(current_locale(), exc.key, **exc.params)}[/]", soft_wrap=True)
+
+
 @demo_cli.command("seed")
 def demo_seed(
     skip_if_real: Annotated[
@@ -210,9 +212,7 @@ def demo_seed(
     except demo.RealDataPresent as exc:
         if not skip_if_real:
             raise
-        err.print(
-            f"[yellow]{Catalog.load().text(current_locale(), exc.key, **exc.params)}[/]", soft_wrap=True
-        )
+        _say_no_demo(exc)
         return
     console.print(f"[green]{cli_text(current_locale(), 'demo_ready', **counts)}[/]", highlight=False)
 

@@ -280,3 +280,20 @@ async def test_a_ticket_held_by_the_only_officer_goes_back_to_the_volunteers(see
     again = (await texts_to(seeded_app, "demo-tnv"))[before:]
     assert any(f"#{ticket}" in t and "trả lại" in t for t in again), again
     assert "đã nhận phiếu" in (await tnv.press(f"hr:k:{ticket}")).text
+
+
+async def test_a_follow_up_after_the_close_never_reopens_to_a_helper_who_lost_the_role(
+    app: App,
+) -> None:
+    """A follow-up soon after the close reopens the ticket with the helper who closed it — unless they
+    were removed from the team meanwhile: then it stays ended and nothing reaches them."""
+    dan, tnv, ticket = await claimed_by_tnv(app)
+    assert "Đã đóng phiếu" in (await tnv.press(f"hr:c:{ticket}")).text
+    await demo_driver(app, "totruong").press(f"to:rmy:{await membership_id(app, 'tnv', 'volunteer')}")
+    before = len(await texts_to(app, "demo-tnv"))
+    said = await dan.send("chau oi con buoc 2 la gi")
+    assert "mở lại" not in said.text, said.text
+    async with app.sessions() as s:
+        row = await s.get(Ticket, ticket)
+        assert row is not None and row.status == "closed"
+    assert len(await texts_to(app, "demo-tnv")) == before
