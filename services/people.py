@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,7 +33,10 @@ class AccountRef:
 
 
 def _actor(
-    person_id: int, display_name: str, locale: str | None, rows: list[tuple[str, Unit | None]]
+    person_id: int,
+    display_name: str,
+    locale: str | None,
+    rows: Sequence[tuple[str, Unit | updates.UnitRef | None]],
 ) -> Actor:
     """`rows`: (role, unit) of each active membership, in grant order."""
     grants = tuple(

@@ -4,6 +4,7 @@ written, and that a row gone meanwhile fails the update whole."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from sqlalchemy import delete, event, select
 
 from bot.kernel import App
+from db.engine import is_sqlite_file
 from db.models import DialogState, Person
 from handlers.core import Button, Context
 from handlers.router import Router
@@ -58,18 +60,35 @@ async def state_row(app: App, user_id: str) -> DialogState | None:
 
 @contextmanager
 def statements(app: App) -> Iterator[list[str]]:
-    """The SQL the intake's engine runs meanwhile."""
+    """The SQL the intake's engine runs meanwhile — on the inline SQLite engine as SQLite itself
+    traces it (the hot statements run on the sqlite3 connection, past SQLAlchemy's events:
+    db/sqlite_fast.py), elsewhere as SQLAlchemy sends it."""
     seen: list[str] = []
 
     def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         seen.append(" ".join(statement.split()))
 
+    def tracer(on: bool) -> Any:
+        def set_trace(dbapi_connection: Any, *_args: Any) -> None:
+            raw = getattr(dbapi_connection.driver_connection, "_connection", None)
+            if isinstance(raw, sqlite3.Connection):
+                raw.set_trace_callback((lambda sql: seen.append(" ".join(sql.split()))) if on else None)
+
+        return set_trace
+
     engine = app.intake.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", note)
+    url = app.intake.engine.url
+    if url.get_backend_name() == "sqlite" and is_sqlite_file(str(url)):
+        hooks = [("checkout", tracer(True)), ("checkin", tracer(False))]
+    else:
+        hooks = [("before_cursor_execute", note)]
+    for hook, fn in hooks:
+        event.listen(engine, hook, fn)
     try:
         yield seen
     finally:
-        event.remove(engine, "before_cursor_execute", note)
+        for hook, fn in hooks:
+            event.remove(engine, hook, fn)
 
 
 async def test_the_state_row_is_opened_updated_closed_and_left_alone(app: App) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from db.base import utcnow
 from db.models import ChannelAccount, DialogState, Membership, Person, ProcessedUpdate, Unit
+from db.sqlite_fast import FastStatement, inline_sqlite
 
 # Built once per dialect with bound parameters (every update runs it; building it cost a third of
 # running it).
@@ -45,6 +46,16 @@ class Sender:
 
 
 @dataclass(frozen=True, slots=True)
+class UnitRef:
+    """A grant's unit as the inline SQLite path reads it (plain values, not an ORM object)."""
+
+    id: int
+    code: str
+    name: str
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
 class StateRow:
     """The chat's dialog state as it was read (the intake writes it back with `save_state`)."""
 
@@ -62,7 +73,7 @@ class AccountBundle:
     then answers without a query."""
 
     person: Sender | None
-    grants: list[tuple[str, Unit | None]]  # (role, unit) of each active membership, in grant order
+    grants: list[tuple[str, Unit | UnitRef | None]]  # (role, unit) of each active membership, in order
     state: StateRow | None
 
 
@@ -112,6 +123,19 @@ _BUNDLE = _roles_and_state(
 )
 
 
+# The same on the inline SQLite connection (db/sqlite_fast.py): the grant's unit as four plain
+# columns (services ask the session for a Unit when they need one).
+_UNIT_COLUMNS = (Unit.id, Unit.code, Unit.name, Unit.path)
+_FAST_SEEN = FastStatement(_SEEN["sqlite"])
+_FAST_BUNDLE = FastStatement(
+    _roles_and_state(
+        select(*_COLUMNS[:4], *_UNIT_COLUMNS, *_COLUMNS[5:])
+        .join(Person, Person.id == ChannelAccount.person_id)
+        .where(_ACCOUNT)
+    )
+)
+
+
 def _bundle(rows: Sequence[Any], at: int = 0) -> AccountBundle:
     """Rows whose columns from index `at` on are `_COLUMNS` → the bundle."""
     first = rows[0]
@@ -119,10 +143,26 @@ def _bundle(rows: Sequence[Any], at: int = 0) -> AccountBundle:
         return _EMPTY
     person = Sender(first[at], first[at + 1], first[at + 2])
     role, unit = at + 3, at + 4
-    grants: list[tuple[str, Unit | None]] = [(r[role], r[unit]) for r in rows if r[role] is not None]
+    grants: list[tuple[str, Unit | UnitRef | None]] = [
+        (r[role], r[unit]) for r in rows if r[role] is not None
+    ]
     s = at + 5
     state = StateRow(first[s + 1], first[s + 2], first[s + 3], first[s + 4]) if first[s] is not None else None
     return AccountBundle(person, grants, state)
+
+
+def _fast_bundle(rows: Sequence[Any]) -> AccountBundle:
+    """`_bundle` for `_FAST_BUNDLE`'s rows (the unit in four columns)."""
+    first = rows[0]
+    if first[0] is None:
+        return _EMPTY
+    grants: list[tuple[str, Unit | UnitRef | None]] = [
+        (r[3], UnitRef(r[4], r[5], r[6], r[7]) if r[4] is not None else None)
+        for r in rows
+        if r[3] is not None
+    ]
+    state = StateRow(first[9], first[10], first[11], first[12]) if first[8] is not None else None
+    return AccountBundle(Sender(first[0], first[1], first[2]), grants, state)
 
 
 async def account_bundle(
@@ -165,6 +205,13 @@ async def mark_seen_and_bundle(
     """`mark_update_seen` then `account_bundle`: (False, empty) for a duplicate delivery. One round
     trip on PostgreSQL; two statements on SQLite (no data-modifying CTEs there; inline, no cost)."""
     if session.get_bind().dialect.name != "postgresql":
+        if (inline := await inline_sqlite(session)) is not None:
+            db, dialect = inline
+            if not _FAST_SEEN.rowcount(db, dialect, {"key": key, "at": utcnow()}):
+                return False, _EMPTY
+            who = {"channel": channel, "external_id": external_id, "chat_id": chat_id}
+            found = _FAST_BUNDLE.rows(db, dialect, who)
+            return True, _fast_bundle(found) if found else _EMPTY
         if not await mark_update_seen(session, key):
             return False, _EMPTY
         return True, await account_bundle(session, channel, external_id, chat_id)
@@ -202,6 +249,7 @@ _STATE_UPDATE = (
         name=bindparam("name"), data=bindparam("data"), menu=bindparam("menu"), updated_at=bindparam("at")
     )
 )
+_FAST_STATE = {stmt: FastStatement(stmt) for stmt in (_STATE_INSERT, _STATE_UPDATE)}
 
 
 async def save_state(
@@ -231,7 +279,10 @@ async def save_state(
     else:
         stmt = _STATE_UPDATE
         keys = {"k_channel": channel, "k_chat_id": chat_id, "k_user_id": user_id}
-    conn = await session.connection()
-    result = await conn.execute(stmt, {**keys, "name": name, "data": data, "menu": menu, "at": now})
-    if was is not None and result.rowcount != 1:
+    params = {**keys, "name": name, "data": data, "menu": menu, "at": now}
+    if (inline := await inline_sqlite(session)) is not None:
+        count = _FAST_STATE[stmt].rowcount(*inline, params)
+    else:
+        count = (await (await session.connection()).execute(stmt, params)).rowcount
+    if was is not None and count != 1:
         raise StaleDataError(f"dialog state of {channel}:{chat_id}:{user_id} was deleted meanwhile")
