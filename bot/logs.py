@@ -21,6 +21,7 @@ _PERSONAL_FIELDS = re.compile(
     r"""(["'])(?:\\.|(?!\2).)*\2""",
     re.DOTALL,
 )
+_FIELD_NAMES = ("text", "caption", "first_name", "last_name", "username", "display_name", "question")
 _SECRET_ENV_WORDS = ("TOKEN", "SECRET", "KEY", "PASSWORD")
 
 
@@ -41,8 +42,12 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """A log line without secrets, tokens, message texts or personal data."""
     for secret in secrets:
         text = text.replace(secret, "***")
-    text = _BOT_TOKEN.sub("<token>", text)
-    text = _PERSONAL_FIELDS.sub(lambda m: f"{m.group(1)}{m.group(2)}…{m.group(2)}", text)
+    # Each pattern only where it can match (a token has a colon, a field its name): a log line
+    # per update paid ~50 µs for scans that found nothing.
+    if ":" in text:
+        text = _BOT_TOKEN.sub("<token>", text)
+    if any(field in text for field in _FIELD_NAMES):
+        text = _PERSONAL_FIELDS.sub(lambda m: f"{m.group(1)}{m.group(2)}…{m.group(2)}", text)
     return privacy.redact(text)
 
 
