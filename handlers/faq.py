@@ -18,6 +18,7 @@ from services.access import Action
 from services.faq import cache as faq_cache
 from services.faq import english
 from services.faq import feedback as faq_feedback
+from services.faq.anonymous import QuestionFilter
 from services.faq.entries import FaqEntry
 from services.faq.followup import Aspect, aspect_of
 from services.faq.index import FaqIndex, MatchSettings, Verdict
@@ -241,7 +242,9 @@ async def free_text(ctx: Context) -> bool:
         ctx.say("faq.english_hint")
     top = match.top
     answered = top.entry.id if match.verdict is Verdict.CONFIDENT and top else None
-    await faq_feedback.log_question(ctx.session, match.normalized, match.verdict.value, answered, ctx.now)
+    await faq_feedback.log_question(
+        ctx.session, match.normalized, match.verdict.value, answered, ctx.now, index.question_filter
+    )
     if match.verdict is not Verdict.CONFIDENT and small_talk.thanked(said) and not small_talk.asks(question):
         # «Dạ cảm ơn, sáng mai tôi qua»: thanks and news, no question — not a list of guesses.
         ctx.say("basic.thanks", buttons=[[Button(ctx.t("core.buttons.help"), "core:help")]])
@@ -289,8 +292,9 @@ async def faq_buttons(ctx: Context) -> None:
 @router.command("phanhoi", help_key="faq.cmd.phanhoi", action=Action.ADMINISTER, private_only=True)
 async def phanhoi(ctx: Context) -> None:
     """👍/👎 per entry and the most frequent unanswered questions."""
-    found, missing = await faq_feedback.report(ctx.session, ctx.actor)
     index = ctx.resources.get(FAQ_INDEX)
+    known = index.question_filter if index is not None else QuestionFilter(frozenset(), frozenset())
+    found, missing = await faq_feedback.report(ctx.session, ctx.actor, known)
     lines = [ctx.t("faq.report.votes_title")]
     for v in found:
         entry = index.get(v.entry_id) if index is not None else None

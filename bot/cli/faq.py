@@ -1,5 +1,5 @@
-"""`tocns faq gaps|feedback|check`: what the knowledge base misses, what citizens think of it,
-and validation of knowledge files before they are deployed."""
+"""`tocns faq gaps|scrub|feedback|check`: what the knowledge base misses (kept to its own words),
+what citizens think of it, and validation of knowledge files before they are deployed."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from bot.cli._runtime import Fail, console, run_async, settings
 from bot.kernel import ROOT, App
 from handlers.faq import FAQ_INDEX, faq_config
 from services.faq import feedback as faq_feedback
+from services.faq.anonymous import QuestionFilter
 from services.faq.entries import KnowledgeBaseError
 from services.faq.legal import check_knowledge
 
@@ -26,11 +27,11 @@ faq_cli = typer.Typer(
 def faq_gaps(
     limit: Annotated[int, typer.Option("--limit", min=1, max=500, help="How many questions.")] = 20,
 ) -> None:
-    """The most frequent questions the bot could not answer (normalised text)."""
+    """The most frequent questions the bot could not answer (normalised, only the base's words)."""
 
     async def go(app: App) -> Table:
         async with app.sessions() as session:
-            found = await faq_feedback.gaps(session, limit)
+            found = await faq_feedback.gaps(session, _question_filter(app), limit)
         table = Table("count", "question (normalised)", "last asked")
         for g in found:
             table.add_row(
@@ -39,6 +40,26 @@ def faq_gaps(
         return table
 
     console.print(run_async(go))
+
+
+def _question_filter(app: App) -> QuestionFilter:
+    index = app.resources.get(FAQ_INDEX)
+    if index is None:
+        raise Fail("the FAQ index is not loaded (faq disabled?): nothing to filter the questions with")
+    return index.question_filter
+
+
+@faq_cli.command("scrub")
+def faq_scrub() -> None:
+    """Rewrite the logged questions through the filter (rows logged before it may hold names,
+    dates, ID numbers typed in groups); rows that become the same are merged. Run once."""
+
+    async def go(app: App) -> tuple[int, int]:
+        async with app.sessions() as session, session.begin():
+            return await faq_feedback.scrub_log(session, _question_filter(app))
+
+    before, after = run_async(go)
+    console.print(f"faq_questions: {before} rows rewritten into {after}")
 
 
 @faq_cli.command("feedback")

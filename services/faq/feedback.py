@@ -1,23 +1,23 @@
 """What citizens think of the answers: 👍/👎 per entry (one changeable vote per person) and the
-log of questions by their normalised text, so `tocns faq gaps` shows what the base is missing."""
+log of questions by their normalised text kept to the knowledge base's own words
+(`services/faq/anonymous.py`), so `tocns faq gaps` shows what the base is missing and never who
+asked or about whom."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import FaqFeedback, FaqQuestion
 from db.repositories import core as repo
 from services import privacy
 from services.access import Action, Actor
+from services.faq.anonymous import QuestionFilter
 
 MAX_NORMALIZED = 400
-# Long digit runs may be ID, phone or dossier numbers: never stored.
-_LONG_NUMBER = re.compile(r"\d{6,}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,9 +34,11 @@ class Gap:
     last_at: datetime
 
 
-def scrub(normalized: str) -> str:
-    """The normalised question as stored: long numbers masked, length capped."""
-    return _LONG_NUMBER.sub("#", privacy.redact(normalized, "#"))[:MAX_NORMALIZED].strip()
+def scrub(normalized: str, known: QuestionFilter) -> str:
+    """The normalised question as stored: only the base's own words (no digit, no name, no
+    address), length capped; "" when no word of the base is left."""
+    text = known(privacy.redact(normalized, "#"))[:MAX_NORMALIZED].strip()
+    return text if any(c.isalpha() for c in text) else ""
 
 
 async def vote(session: AsyncSession, person_id: int, entry_id: str, up: bool, now: datetime) -> bool:
@@ -55,10 +57,15 @@ async def vote(session: AsyncSession, person_id: int, entry_id: str, up: bool, n
 
 
 async def log_question(
-    session: AsyncSession, normalized: str, verdict: str, entry_id: str | None, now: datetime
+    session: AsyncSession,
+    normalized: str,
+    verdict: str,
+    entry_id: str | None,
+    now: datetime,
+    known: QuestionFilter,
 ) -> None:
-    """Count a question by its normalised text (no person, no raw text)."""
-    text = scrub(normalized)
+    """Count a question by its normalised text kept to the base's words (no person, no raw text)."""
+    text = scrub(normalized, known)
     if not text:
         return
     # One upsert: two people asking the same question at the same moment (updates of different
@@ -66,15 +73,56 @@ async def log_question(
     await repo.count_question(session, text, verdict, entry_id, now)
 
 
-async def gaps(session: AsyncSession, limit: int = 20) -> list[Gap]:
-    """The most frequent questions the knowledge base could not answer."""
+async def gaps(session: AsyncSession, known: QuestionFilter, limit: int = 20) -> list[Gap]:
+    """The most frequent questions the knowledge base could not answer, read through the filter
+    (rows logged before it, until `scrub_log` rewrites them, may hold names: never shown)."""
     stmt = (
         select(FaqQuestion)
         .where(FaqQuestion.verdict == "none")
         .order_by(FaqQuestion.count.desc(), FaqQuestion.last_at.desc())
-        .limit(limit)
+        .limit(limit * 5)  # rows that read the same once filtered are added up
     )
-    return [Gap(q.normalized, q.count, q.last_at) for q in (await session.execute(stmt)).scalars()]
+    merged: dict[str, Gap] = {}
+    for q in (await session.execute(stmt)).scalars():
+        text = scrub(q.normalized, known)
+        if not text:
+            continue
+        seen = merged.get(text)
+        merged[text] = Gap(
+            text, q.count + (seen.count if seen else 0), max(q.last_at, seen.last_at) if seen else q.last_at
+        )
+    return sorted(merged.values(), key=lambda g: (-g.count, -g.last_at.timestamp()))[:limit]
+
+
+async def scrub_log(session: AsyncSession, known: QuestionFilter) -> tuple[int, int]:
+    """Rewrite every logged question through the filter (rows logged before it held names, dates,
+    numbers typed in groups); rows that become the same are merged, counts added. (rows before,
+    rows after)."""
+    rows = list((await session.execute(select(FaqQuestion).order_by(FaqQuestion.last_at))).scalars())
+    merged: dict[str, FaqQuestion] = {}
+    for row in rows:
+        text = scrub(row.normalized, known)
+        if not text:
+            continue
+        seen = merged.get(text)
+        if seen is None:
+            merged[text] = FaqQuestion(
+                normalized=text,
+                count=row.count,
+                verdict=row.verdict,
+                answered_entry=row.answered_entry,
+                first_at=row.first_at,
+                last_at=row.last_at,
+            )
+            continue
+        # Ordered by last_at: the later row's verdict is the one of "the last time".
+        seen.count += row.count
+        seen.first_at = min(seen.first_at, row.first_at)
+        seen.last_at, seen.verdict, seen.answered_entry = row.last_at, row.verdict, row.answered_entry
+    await session.execute(delete(FaqQuestion))
+    session.add_all(merged.values())
+    await session.flush()
+    return len(rows), len(merged)
 
 
 async def votes(session: AsyncSession) -> list[EntryVotes]:
@@ -86,7 +134,9 @@ async def votes(session: AsyncSession) -> list[EntryVotes]:
     return sorted(rows, key=lambda r: (-r.down, -r.up, r.entry_id))
 
 
-async def report(session: AsyncSession, actor: Actor, limit: int = 10) -> tuple[list[EntryVotes], list[Gap]]:
+async def report(
+    session: AsyncSession, actor: Actor, known: QuestionFilter, limit: int = 10
+) -> tuple[list[EntryVotes], list[Gap]]:
     """Feedback and gaps for an administrator (in the bot: /phanhoi)."""
     actor.require(Action.ADMINISTER)
-    return (await votes(session))[:limit], await gaps(session, limit)
+    return (await votes(session))[:limit], await gaps(session, known, limit)

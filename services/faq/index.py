@@ -34,6 +34,7 @@ from pathlib import Path
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
+from services.faq.anonymous import QuestionFilter
 from services.faq.documents import Candidates as _Candidates
 from services.faq.documents import Doc as _Doc
 from services.faq.documents import Phrase as _Phrase
@@ -105,6 +106,7 @@ class FaqIndex:
         asked: Iterable[AskedQuestion] = (),
     ) -> None:
         self.settings = settings or MatchSettings()
+        asked = tuple(asked)
         self._entries = tuple(entries)
         self._by_id = {e.id: e for e in self._entries}
         if len(self._by_id) != len(self._entries):
@@ -150,6 +152,9 @@ class FaqIndex:
             self.settings.learned_temperature,
             self.settings.learned_smoothing,
         )
+        # After the classifier: the labelled questions are analysed (and cached) once.
+        phrase_texts = (text for entry in self._entries for text in _entry_texts(entry)[0])
+        self.question_filter = QuestionFilter.of([*phrase_texts, *(a.question for a in asked)])
 
     def _build_repair_tables(self) -> None:
         """Tables to repair typos: joined pairs, sound-alikes, the sorted vocabulary, numbers."""

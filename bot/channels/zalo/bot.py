@@ -27,16 +27,18 @@ from pydantic import ValidationError
 from bot.channels.zalo.bot_errors import ZaloBotError
 from bot.channels.zalo.bot_errors import delivery_error as _delivery_error
 from bot.channels.zalo.common import (
+    NotReceived,
     ReplyQueue,
     SignedFiles,
     event_kind,
+    fetch_sent_file,
     first,
     guess_image_type,
     mime_for,
     split_text,
 )
 from bot.channels.zalo.inbound import Inbound
-from bot.channels.zalo.safe_fetch import FileFetcher, Refused, TooLarge
+from bot.channels.zalo.safe_fetch import FileFetcher
 from bot.config import ZaloBotSettings
 from bot.intake import DatabaseUnavailable
 from bot.kernel import App, DeliveryError, StartupError
@@ -208,12 +210,14 @@ class ZaloBotChannel:
     async def _process_polled(self, update: dict[str, Any]) -> None:
         # getUpdates has no offset: the platform will not deliver this update again, so keep
         # trying while the database is down instead of dropping it.
+        try:
+            msg = await self._received(update)  # once: a refused photo is answered once
+        except Exception:
+            log.exception("zalo_bot: update failed")
+            msg = None
         delay = 1.0
-        while True:
+        while msg is not None:
             try:
-                msg = await self.to_incoming(update)
-                if msg is None:
-                    break
                 outcome = await self.app.intake.handle(msg)
             except DatabaseUnavailable:
                 log.warning("zalo_bot: database unavailable, retrying in %.0fs", delay)
@@ -251,39 +255,55 @@ class ZaloBotChannel:
     async def _process_stored(self, body: dict[str, Any], raw: bytes) -> None:
         """A stored webhook event: the intake (DatabaseUnavailable propagates), then the replies."""
         for update in _updates(body):
-            msg = await self.to_incoming(update)
+            msg = await self._received(update)
             if msg is None:
                 continue
             outcome = await self.app.intake.handle(msg)
             await self.replies.send_now(msg.chat_id, msg.update_key, outcome.replies)
             self.processed += 1
 
-    async def to_incoming(self, update: dict[str, Any]) -> Incoming | None:
-        """An Incoming for a message event; None for events without a message."""
+    async def _received(self, update: dict[str, Any]) -> Incoming | None:
+        """The update for the intake; a photo that did not arrive is answered here («Ảnh quá
+        lớn…», «Chưa nhận được ảnh…»), and only its caption, if any, goes on."""
+        msg, missing = await self.to_incoming(update)
+        if msg is None or missing is None:
+            return msg
+        text = self._t(missing.key, **missing.params)
+        await self.replies.send_now(msg.chat_id, f"{msg.update_key}:not_received", [Reply(text)])
+        return msg if (msg.text or "").strip() else None
+
+    async def to_incoming(self, update: dict[str, Any]) -> tuple[Incoming | None, NotReceived | None]:
+        """An Incoming for a message event (None for events without a message), and why the
+        photo it carried did not arrive, if it did not."""
         event = str(update.get("event_name") or "message.unknown.received")
         message = update.get("message")
         if not isinstance(message, dict):
-            return None
+            return None, None
         chat = message.get("chat") or {}
         sender = message.get("from") or {}
         user_id = str(first(sender.get("id"), chat.get("id")) or "")
         chat_id = str(first(chat.get("id"), user_id) or "")
         if not user_id or not chat_id or sender.get("is_bot"):
-            return None
+            return None, None
         if self.bot_id and user_id == self.bot_id:
-            return None  # the bot's own message echoed back
+            return None, None  # the bot's own message echoed back
         chat_type = ChatType.GROUP if str(chat.get("chat_type", "")).upper() == "GROUP" else ChatType.PRIVATE
         text = message.get("text") if isinstance(message.get("text"), str) else None
         file: IncomingFile | None = None
+        missing: NotReceived | None = None
         # The docs name the field `photo`; the official SDK and openclaw read `photo_url`.
         photo = first(message.get("photo_url"), message.get("photo"))
         if event == "message.image.received" and isinstance(photo, str):
             text = message.get("caption") if isinstance(message.get("caption"), str) else text
-            file = await self._download(photo, "zalo-image.jpg", "image/jpeg")
-        kind = MessageKind.TEXT if file is not None else event_kind(event) or MessageKind.TEXT
+            got = await fetch_sent_file(self.fetcher, photo, self.settings.max_file_mb, CHANNEL)
+            if isinstance(got, NotReceived):
+                missing = got
+            else:
+                file = IncomingFile("zalo-image.jpg", "image/jpeg", got)
+        kind = MessageKind.TEXT if file is not None or missing else event_kind(event) or MessageKind.TEXT
         if kind is not MessageKind.TEXT:
             log.info("zalo_bot message kind=%s", kind.value)  # answered, never dropped
-        return Incoming(
+        incoming = Incoming(
             channel=CHANNEL,
             chat_id=chat_id,
             user_id=user_id,
@@ -298,14 +318,7 @@ class ZaloBotChannel:
             supports_buttons=False,
             kind=kind,
         )
-
-    async def _download(self, url: str, name: str, mime: str) -> IncomingFile | None:
-        try:
-            data = await self.fetcher.fetch(url, int(self.settings.max_file_mb * 1024 * 1024))
-        except (Refused, TooLarge, aiohttp.ClientError, TimeoutError) as exc:
-            log.info("zalo_bot: image not downloaded (%s)", type(exc).__name__)
-            return None
-        return IncomingFile(name, mime, data)
+        return incoming, missing
 
     # --- outgoing (Sender) -----------------------------------------------------------------
 

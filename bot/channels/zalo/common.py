@@ -1,6 +1,7 @@
 """Pieces both Zalo adapters share: emoji-safe text splitting, sending a webhook's replies
 afterwards (or queueing them), and the short-lived signed download links served by the
-project's web server (images Zalo Bot fetches by URL, exports the OA cannot attach)."""
+project's web server (images Zalo Bot fetches by URL, exports the OA cannot attach), and fetching a
+file a person sent, with the polite reply when it does not arrive."""
 
 from __future__ import annotations
 
@@ -13,12 +14,15 @@ import secrets
 import time
 import unicodedata
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+import aiohttp
 from aiohttp import web
 
+from bot.channels.zalo.safe_fetch import FileFetcher, Refused, TooLarge
 from bot.kernel import App, DeliveryError
 from db.repositories import file_links
 from handlers.core import MessageKind, Reply
@@ -98,6 +102,27 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     if text:
         pieces.append(text)
     return pieces
+
+
+@dataclass(frozen=True, slots=True)
+class NotReceived:
+    """A file a person sent that did not arrive: the catalog key of what to tell them."""
+
+    key: str
+    params: dict[str, str] = field(default_factory=dict)
+
+
+async def fetch_sent_file(fetcher: FileFetcher, url: str, max_mb: float, channel: str) -> bytes | NotReceived:
+    """The bytes of a file a person sent, or why not: over `max_mb` («tối đa … MB»), or not
+    fetched (host refused or unknown, network) — never silently nothing, which read as an empty
+    message («Tin nhắn trống…») and reached nobody."""
+    try:
+        return await fetcher.fetch(url, int(max_mb * 1024 * 1024))
+    except TooLarge:
+        return NotReceived("zalo.file_too_large", {"limit_mb": f"{max_mb:g}"})
+    except (Refused, aiohttp.ClientError, TimeoutError) as exc:
+        log.info("%s: file not downloaded (%s)", channel, type(exc).__name__)
+        return NotReceived("zalo.file_not_received")
 
 
 SendFn = Callable[[str, Reply], Awaitable[None]]
