@@ -12,8 +12,18 @@ from __future__ import annotations
 
 from handlers.core import Button, Context
 from handlers.dialog import Dialog, State, States, Step, step_button
+from handlers.handoff_choice import (
+    add_to_pending,
+    ask_which_for_text,
+    chose,
+    confirm_typed_choice,
+    pending,
+    previous_ticket,
+)
 from handlers.handoff_push import (
+    Confirmed,
     Rate,
+    SendTo,
     StartHandoff,
     TicketAction,
     announce,
@@ -40,7 +50,9 @@ async def hotro(ctx: Context) -> None:
     await begin(ctx)
 
 
-QUESTION_WORDS = 4  # typed at the commune step, this many words are the question, not a place name
+# Typed at the commune step, this many words that name no commune (find_communes allows for «…, TP
+# Huế», i/y, spaces and a slip) are the question, not a place name.
+QUESTION_WORDS = 4
 
 
 class Ask(States, prefix="hotro"):
@@ -93,6 +105,11 @@ async def take_commune(ctx: Context, value: str) -> None:
         ctx.say("handoff.question_kept", buttons=[_cancel_row(ctx)])
         return
     if not found:
+        near = await handoff.nearest_communes(ctx.session, value)
+        if near:  # «not found» with nothing to pick left the citizen guessing the spelling
+            ctx.state["offered"] = [u.id for u in near]
+            ctx.say("handoff.commune_near", buttons=_commune_buttons(ctx, near), typed=value)
+            return
         ctx.say("handoff.commune_not_found", buttons=[_cancel_row(ctx)])
         return
     ctx.state["offered"] = [u.id for u in found]
@@ -132,8 +149,8 @@ async def take_question(ctx: Context, text: str) -> None:
     ctx.letter_choices = True  # «1» typed next is a message to the helper, not «Huỷ yêu cầu»
     unit_id = int(ctx.state.get("unit") or 0)
     ticket = await handoff.create(ctx.session, ctx.actor, unit_id, text, ctx.now)
-    reached = await announce(ctx.session, ctx.catalog, ctx.default_locale, ticket, ctx.now)
-    if not reached:
+    audience = await announce(ctx.session, ctx.catalog, ctx.default_locale, ticket, ctx.now)
+    if not audience.people:  # nobody of the commune has a chat account: nobody could ever read it
         await handoff.cancel(ctx.session, ctx.actor, ticket.id, ctx.now)
         ctx.end()
         ctx.say("handoff.nobody", commune=ticket.unit_name)
@@ -141,9 +158,16 @@ async def take_question(ctx: Context, text: str) -> None:
     ctx.state = {}
     ctx.goto(f"handoff.open:{ticket.id}")
     cancel = [[Button(ctx.t("handoff.buttons.withdraw"), TicketAction("x", ticket.id).pack())]]
-    ctx.say("handoff.created", buttons=cancel, id=ticket.id, commune=ticket.unit_name)
+    key = (
+        "handoff.created_unreached"
+        if not audience.reachable
+        else "handoff.created_officers"
+        if audience.officers
+        else "handoff.created"
+    )
+    ctx.say(key, buttons=cancel, id=ticket.id, commune=ticket.unit_name)
     hours = settings(ctx).working_hours
-    if not handoff.is_open(hours, ctx.now):
+    if audience.reachable and not handoff.is_open(hours, ctx.now):
         nxt = handoff.next_opening(hours, ctx.now)
         if nxt is not None:
             ctx.say("handoff.after_hours", when=when_text(ctx.catalog, ctx.locale, nxt))
@@ -160,11 +184,17 @@ async def ask_question(ctx: Context) -> None:
 
 @router.state("handoff", media=True)
 async def in_ticket(ctx: Context) -> None:
-    """`handoff.open:<id>` / `handoff.reply:<id>`: relay what is sent to the other side."""
-    _, _, raw = (ctx.state_name or "").partition(":")
+    """`handoff.open:<id>` / `handoff.reply:<id>`: relay what is sent to the other side (a helper
+    whose other ticket spoke meanwhile is asked which ticket first: `handoff.pick:<id>`)."""
+    kind, _, raw = (ctx.state_name or "").partition(":")
     if not raw.isdigit():
         ctx.end()
         ctx.say("core.stale_button")
+        return
+    if kind == "handoff.pick":
+        await add_to_pending(ctx, int(raw))
+        return
+    if kind == "handoff.reply" and await ask_which_for_text(ctx, int(raw)):
         return
     await relay_message(ctx, int(raw))
 
@@ -182,17 +212,52 @@ async def ticket_button(ctx: Context, data: TicketAction) -> None:
     # Every action re-checks the person's current role and scope in the service: a payload is as
     # forgeable as typed text.
     ctx.letter_choices = True  # the ticket's conversation follows: a typed number is a message
+    if await confirm_typed_choice(ctx, data.action, data.ticket_id):
+        return
+    await _act(ctx, data.action, data.ticket_id)
+
+
+@router.typed(Confirmed)
+async def confirmed_button(ctx: Context, data: Confirmed) -> None:
+    """The action picked again from the question a typed option raised: done, not asked again."""
+    ctx.letter_choices = True
+    await _act(ctx, data.action, data.ticket_id)
+
+
+async def _act(ctx: Context, action: str, ticket_id: int) -> None:
     handler = {
         "k": _claim,
         "r": _reply_mode,
         "o": _citizen_mode,
         "c": close_ticket,
         "x": withdraw,
-    }.get(data.action)
+    }.get(action)
     if handler is None:
         stale(ctx)
         return
-    await handler(ctx, data.ticket_id)
+    await handler(ctx, ticket_id)
+
+
+@router.typed(SendTo)
+async def send_to_button(ctx: Context, data: SendTo) -> None:
+    """The ticket the helper's kept text answers (0: none — the text is dropped)."""
+    ctx.letter_choices = True
+    text, before = pending(ctx), previous_ticket(ctx)
+    if data.ticket_id == 0:
+        if before is not None and (ctx.state_name or "").startswith("handoff."):
+            ctx.goto(f"handoff.reply:{before}")
+            ctx.state.pop("pending", None)
+        ctx.say("handoff.pending_dropped" if text else "handoff.nothing_done")
+        return
+    if text is None:  # an old list, or the text was sent already: only the choice of ticket
+        await _reply_mode(ctx, data.ticket_id)
+        return
+    ticket = await handoff.get(ctx.session, data.ticket_id)
+    if ticket.claimed_by != ctx.actor.person_id:
+        ctx.say("handoff.not_yours", id=data.ticket_id)
+        return
+    chose(ctx, data.ticket_id)
+    await relay_message(ctx, data.ticket_id, text=text)
 
 
 @router.typed(Rate)
@@ -212,7 +277,7 @@ async def _claim(ctx: Context, ticket_id: int) -> None:
     lines = [ctx.t("handoff.claimed", id=ticket.id, commune=ticket.unit_name, question=ticket.question)]
     lines += [ctx.t("handoff.queued_line", text=text) for text in queued]
     lines.append(ctx.t("handoff.reply_hint"))
-    ctx.goto(f"handoff.reply:{ticket.id}")
+    chose(ctx, ticket.id)
     ctx.reply("\n".join(lines), [[close_button(ctx, ticket.id)]], edit=True)
     key, unit = helper_label(ticket, handoff.helper_unit(ctx.actor, ticket.unit_path))
     await ctx_push(
@@ -243,7 +308,7 @@ async def _reply_mode(ctx: Context, ticket_id: int) -> None:
     if not mine or not handoff.can_handle(ctx.actor, ticket.unit_path):
         ctx.say("handoff.not_yours", id=ticket_id)
         return
-    ctx.goto(f"handoff.reply:{ticket.id}")
+    chose(ctx, ticket.id)
     ctx.say(
         "handoff.reply_mode",
         buttons=[[close_button(ctx, ticket.id)]],
@@ -266,7 +331,7 @@ async def _citizen_mode(ctx: Context, ticket_id: int) -> None:
 
 async def close_ticket(ctx: Context, ticket_id: int) -> None:
     ticket = await handoff.close(ctx.session, ctx.actor, ticket_id, ctx.now)
-    if ctx.state_name == f"handoff.reply:{ticket_id}":
+    if ctx.state_name in (f"handoff.reply:{ticket_id}", f"handoff.pick:{ticket_id}"):
         ctx.end()
     ctx.say("handoff.closed", id=ticket.id)
     await ctx_push(

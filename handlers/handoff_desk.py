@@ -48,7 +48,7 @@ def undelivered_hook(catalog: Catalog, default_locale: str) -> Callable[[AsyncSe
             "handoff.push.undelivered",
             kind="ticket_undelivered",
             idempotency=f"ticket:{ticket.id}:undelivered:{m.group(2)}",
-            buttons=[[("handoff.buttons.close", TicketAction("c", ticket.id).pack())]],
+            buttons=[[("handoff.buttons.close_n", TicketAction("c", ticket.id).pack())]],
             id=ticket.id,
         )
 
@@ -118,7 +118,7 @@ async def escalate_due(
                 "handoff.push.escalated",
                 kind="ticket_escalated",
                 idempotency=f"ticket:{ticket.id}:esc:{person_id}",
-                buttons=[[("handoff.buttons.claim", TicketAction("k", ticket.id).pack())]],
+                buttons=[[("handoff.buttons.claim_n", TicketAction("k", ticket.id).pack())]],
                 id=ticket.id,
                 commune=ticket.unit_name,
                 minutes=cfg.claim_timeout_minutes,

@@ -20,7 +20,9 @@ from services.handoff.tickets import TicketView
 
 __all__ = [
     "MAX_RELAY_BYTES",
+    "Confirmed",
     "Rate",
+    "SendTo",
     "StartHandoff",
     "TicketAction",
     "announce",
@@ -42,6 +44,22 @@ class TicketAction(Payload, prefix="hr"):
     """k: claim, r: reply mode, o: citizen mode, c: close, x: withdraw."""
 
     action: str
+    ticket_id: int
+
+
+@dataclass(frozen=True)
+class Confirmed(Payload, prefix="hr.ok"):
+    """A ticket action (as TicketAction) picked again after a typed choice was ambiguous: done
+    without asking twice."""
+
+    action: str
+    ticket_id: int
+
+
+@dataclass(frozen=True)
+class SendTo(Payload, prefix="hr.to"):
+    """The ticket a helper's kept text goes to; 0: to none (the text is dropped)."""
+
     ticket_id: int
 
 
@@ -84,7 +102,8 @@ async def push(
     actor = await people.load_actor(session, person_id)
     lang = actor.locale or default_locale
     rows = tuple(
-        tuple(Button(catalog.text(lang, label), payload) for label, payload in row) for row in buttons
+        tuple(Button(catalog.text(lang, label, **params), payload) for label, payload in row)
+        for row in buttons
     )
     text = catalog.text(lang, key, **params)
     reply = Reply(text=text, buttons=rows, attachment=attachment, letters=letters)
@@ -113,15 +132,13 @@ def helper_label(ticket: TicketView, role_unit: tuple[Role, str] | None) -> tupl
 
 async def announce(
     session: AsyncSession, catalog: Catalog, default_locale: str, ticket: TicketView, now: datetime
-) -> int:
+) -> handoff.Audience:
     """Push a new ticket with «Nhận» to the commune's volunteers and team leaders (officers when
-    the commune has none); returns how many people were told."""
-    helpers = [p for p in await handoff.helpers_of(session, ticket.unit_path) if p != ticket.citizen_id]
-    if not helpers:
-        helpers = [p for p in await handoff.officers_of(session, ticket.unit_id) if p != ticket.citizen_id]
-        if helpers:
-            await handoff.mark_escalated(session, ticket.id, now)
-    for person_id in helpers:
+    none of them can be reached now); says whom, and how many can read it now."""
+    audience = await handoff.new_ticket_audience(session, ticket)
+    if audience.officers:
+        await handoff.mark_escalated(session, ticket.id, now)
+    for person_id in audience.people:
         await push(
             session,
             catalog,
@@ -130,9 +147,9 @@ async def announce(
             "handoff.push.new",
             kind="ticket_new",
             idempotency=f"ticket:{ticket.id}:new:{person_id}",
-            buttons=[[("handoff.buttons.claim", TicketAction("k", ticket.id).pack())]],
+            buttons=[[("handoff.buttons.claim_n", TicketAction("k", ticket.id).pack())]],
             id=ticket.id,
             commune=ticket.unit_name,
             question=ticket.question,
         )
-    return len(helpers)
+    return audience

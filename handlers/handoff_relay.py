@@ -5,6 +5,7 @@ goes through the bot to the other side (handlers/handoff.py holds the request an
 from __future__ import annotations
 
 from handlers.core import Attachment, AttachmentKind, Button, Context, MessageKind
+from handlers.handoff_choice import chose
 from handlers.handoff_push import MAX_RELAY_BYTES, TicketAction, ctx_push, helper_label
 from services import handoff, privacy, reachability
 from services.errors import Conflict, PermissionDenied
@@ -18,13 +19,15 @@ def warn_ids(ctx: Context, text: str) -> None:
         ctx.say("handoff.no_id_needed")
 
 
-async def relay_message(ctx: Context, ticket_id: int) -> None:
+async def relay_message(ctx: Context, ticket_id: int, *, text: str | None = None) -> None:
     """Text, photos and documents go through to the other side; voice, stickers, locations… are
-    refused plainly (the other side could not be sure to receive them)."""
+    refused plainly (the other side could not be sure to receive them). `text`: words kept from
+    an earlier message (the helper said which ticket they answer), sent instead of this one's."""
     attachment: Attachment | None = None
-    text = ctx.msg.text or ""
+    kept = text is not None
+    text = text if text is not None else ctx.msg.text or ""
     ctx.letter_choices = True  # in a conversation a typed «2» is said to the other side, never an option
-    if ctx.msg.is_media:
+    if ctx.msg.is_media and not kept:
         file = ctx.msg.file
         if file is None or ctx.msg.kind not in (MessageKind.PHOTO, MessageKind.DOCUMENT):
             ctx.say("handoff.media_text_only", what=ctx.t(f"core.kinds.{ctx.msg.kind.value}"), id=ticket_id)
@@ -65,7 +68,7 @@ async def relay_message(ctx: Context, ticket_id: int) -> None:
         warn_ids(ctx, text)
         return
     if not (ctx.state_name or "").startswith("handoff.reply:"):
-        ctx.goto(f"handoff.reply:{ticket.id}")
+        chose(ctx, ticket.id)  # outside a dialog, the one ticket they hold
     key, unit = helper_label(ticket, handoff.helper_unit(ctx.actor, ticket.unit_path))
     await ctx_push(
         ctx,
@@ -106,8 +109,8 @@ async def relay_to_helper(
         idempotency=f"ticket:{ticket.id}:msg:{message_id}",
         buttons=[
             [
-                ("handoff.buttons.reply", TicketAction("r", ticket.id).pack()),
-                ("handoff.buttons.close", TicketAction("c", ticket.id).pack()),
+                ("handoff.buttons.reply_n", TicketAction("r", ticket.id).pack()),
+                ("handoff.buttons.close_n", TicketAction("c", ticket.id).pack()),
             ]
         ],
         attachment=attachment,
@@ -117,4 +120,4 @@ async def relay_to_helper(
 
 
 def close_button(ctx: Context, ticket_id: int) -> Button:
-    return Button(ctx.t("handoff.buttons.close"), TicketAction("c", ticket_id).pack())
+    return Button(ctx.t("handoff.buttons.close_n", id=ticket_id), TicketAction("c", ticket_id).pack())

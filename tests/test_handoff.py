@@ -376,7 +376,9 @@ def test_no_labelled_faq_question_is_taken_for_a_call_for_a_person() -> None:
         items = data if isinstance(data, list) else next(v for v in data.values() if isinstance(v, list))
         taken += [item["q"] for item in items if asks_for_person(item["q"])]
     assert len(list(root.glob("faq_eval*.yaml"))) >= 2
-    assert taken == []
+    # «alo có ai không» is labelled «the FAQ has no answer» (blind round 4), not a question: asking
+    # whether anyone is there is asking for a person (review of the Zalo run: «co ai khong»).
+    assert taken == ["alo co ai ko"]
 
 
 async def test_a_typed_number_at_the_commune_step_is_not_a_unit_id(seeded_app: App) -> None:

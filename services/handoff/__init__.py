@@ -8,7 +8,14 @@ ticket's life), relay (messages), escalation.
 
 from __future__ import annotations
 
-from services.handoff.escalation import counts, due_for_escalation, mark_escalated, notified_of
+from services.handoff.escalation import (
+    Audience,
+    counts,
+    due_for_escalation,
+    mark_escalated,
+    new_ticket_audience,
+    notified_of,
+)
 from services.handoff.hours import (
     HandoffSettings,
     WorkingHours,
@@ -17,7 +24,15 @@ from services.handoff.hours import (
     settings_from,
     working_minutes,
 )
-from services.handoff.relay import RelayedMessage, looks_like_id_or_phone, relay, take_queued
+from services.handoff.relay import (
+    Newer,
+    RelayedMessage,
+    looks_like_id_or_phone,
+    newer_elsewhere,
+    newer_from_citizens,
+    relay,
+    take_queued,
+)
 from services.handoff.routing import (
     can_handle,
     commune,
@@ -25,6 +40,7 @@ from services.handoff.routing import (
     helper_unit,
     helpers_of,
     last_commune,
+    nearest_communes,
     officers_of,
 )
 from services.handoff.tickets import (
@@ -46,7 +62,9 @@ from services.handoff.tickets import (
 )
 
 __all__ = [
+    "Audience",
     "HandoffSettings",
+    "Newer",
     "RelayedMessage",
     "Status",
     "TicketView",
@@ -70,6 +88,10 @@ __all__ = [
     "last_commune",
     "looks_like_id_or_phone",
     "mark_escalated",
+    "nearest_communes",
+    "new_ticket_audience",
+    "newer_elsewhere",
+    "newer_from_citizens",
     "next_opening",
     "notified_of",
     "officers_of",

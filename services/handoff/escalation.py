@@ -3,12 +3,14 @@ commune's officers as well; and who a ticket was pushed to."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Ticket
+from services import people, reachability
 from services.handoff.hours import HandoffSettings, is_open, working_minutes
 from services.handoff.routing import helpers_of, officers_of
 from services.handoff.tickets import Status, TicketView, ticket_view
@@ -55,3 +57,28 @@ async def counts(session: AsyncSession) -> dict[str, int]:
     """Tickets per status, for the CLI."""
     stmt = select(Ticket.status, func.count()).group_by(Ticket.status)
     return {str(s): int(n) for s, n in (await session.execute(stmt)).all()}
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """Whom a new ticket is pushed to, and whether any of them can be reached now."""
+
+    people: list[int]  # pushed to (a push to an account that blocked the bot waits for its return)
+    reachable: int  # of them, how many have an account a push reaches now
+    officers: bool  # the commune's officers were asked: no volunteer could be reached
+
+
+async def new_ticket_audience(session: AsyncSession, ticket: TicketView) -> Audience:
+    """The commune's volunteers and team leaders; its officers too when none of them can be
+    reached now (a member with no chat account, or one who blocked the bot, reads nothing).
+    Counting members told a citizen «Đã gửi» when the request had reached nobody."""
+    helpers = [p for p in await helpers_of(session, ticket.unit_path) if p != ticket.citizen_id]
+    reachable = [p for p in helpers if await reachability.reachable_accounts(session, p)]
+    if reachable:
+        return Audience(helpers, len(reachable), officers=False)
+    officers = [p for p in await officers_of(session, ticket.unit_id) if p != ticket.citizen_id]
+    everyone = helpers + [p for p in officers if p not in helpers]
+    # Only people with an account get a push at all: the rest could never receive it.
+    with_account = [p for p in everyone if await people.reach(session, p)]
+    reached = [p for p in officers if await reachability.reachable_accounts(session, p)]
+    return Audience(with_account, len(reached), officers=bool(officers))

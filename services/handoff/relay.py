@@ -10,12 +10,21 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import TicketMessage
+from db.models import Ticket, TicketMessage
 from services import privacy
 from services.access import Action, Actor
 from services.errors import Conflict, InvalidInput, PermissionDenied
 from services.handoff.routing import can_handle
-from services.handoff.tickets import Status, TicketView, _still_helps, get, release, reopen_for_follow_up
+from services.handoff.tickets import (
+    Status,
+    TicketView,
+    _still_helps,
+    get,
+    owned_by,
+    release,
+    reopen_for_follow_up,
+    waiting_for,
+)
 
 MAX_MESSAGE = 3000
 # Something that looks like a 9/12-digit ID number or a Vietnamese phone number.
@@ -89,3 +98,67 @@ async def relay(
     session.add(row)
     await session.flush()
     return ticket, RelayedMessage(row.id, body, to, reopened)
+
+
+# --- which ticket a helper is answering ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Newer:
+    """Another ticket that spoke to a helper after they chose the one they are answering."""
+
+    ticket: TicketView
+    text: str  # the citizen's latest words (or the question of a ticket waiting to be taken)
+    held: bool  # the helper holds it (False: a new ticket they may take)
+
+
+async def _since(session: AsyncSession, ticket_id: int, since: datetime | None) -> datetime | None:
+    """When the helper chose the ticket: the dialog state's time, or (a state saved before it kept
+    one) the claim."""
+    if since is not None:
+        return since
+    row = await session.get(Ticket, ticket_id)
+    return row.claimed_at if row is not None else None
+
+
+async def newer_from_citizens(
+    session: AsyncSession, actor: Actor, ticket_id: int, since: datetime | None
+) -> list[Newer]:
+    """The other tickets the actor holds whose citizen wrote after `since`, oldest ticket first."""
+    start = await _since(session, ticket_id, since)
+    if start is None:
+        return []
+    out = []
+    for ticket in await owned_by(session, actor):
+        if ticket.id == ticket_id or not can_handle(actor, ticket.unit_path):
+            continue
+        stmt = (
+            select(TicketMessage.text)
+            .where(
+                TicketMessage.ticket_id == ticket.id,
+                TicketMessage.sender == "citizen",
+                TicketMessage.at > start,
+            )
+            .order_by(TicketMessage.id.desc())
+            .limit(1)
+        )
+        text = (await session.execute(stmt)).scalar_one_or_none()
+        if text is not None:
+            out.append(Newer(ticket, text, held=True))
+    return out
+
+
+async def newer_elsewhere(
+    session: AsyncSession, actor: Actor, ticket_id: int, since: datetime | None
+) -> list[Newer]:
+    """`newer_from_citizens`, and the new tickets the actor may take announced (or escalated)
+    after `since`: whatever may have shown them options of its own since."""
+    out = await newer_from_citizens(session, actor, ticket_id, since)
+    start = await _since(session, ticket_id, since)
+    if start is None:
+        return out
+    for ticket in await waiting_for(session, actor):
+        pushed = max(ticket.created_at, ticket.escalated_at or ticket.created_at)
+        if ticket.id != ticket_id and pushed > start:
+            out.append(Newer(ticket, ticket.question, held=False))
+    return out
