@@ -91,8 +91,10 @@ async def _unit_named(ctx: Context, units: list[Unit], args: str) -> tuple[Unit 
     """`/baocao 99001 …`: a commune code first (not one of the eight numbers) picks the unit; the code
     of a unit the officer does not report for is refused by name (None)."""
     tokens = args.split()
-    if not tokens or not re.fullmatch(r"\d{3,}", tokens[0]) or len(tokens) == len(reports.FIELDS):
+    if not tokens or not re.fullmatch(r"\d{3,}", tokens[0]):
         return None, args
+    if len(tokens) == len(reports.FIELDS) and all(re.fullmatch(r"-?[\d.,]+", t) for t in tokens):
+        return None, args  # the eight numbers themselves
     for unit in units:
         if unit.code == tokens[0]:
             return unit, " ".join(tokens[1:])

@@ -83,6 +83,9 @@ async def test_officer_of_two_communes_picks_the_commune(seeded_app: App, clock:
     said = await canbo.send(f"/baocao {OTHER} 3 1 1 1 1 0 20 1")
     assert "không phải cán bộ của" in said.text and named[OTHER] in said.text, said.text
     assert "Chưa hiểu tuần" not in said.text
+    # The code, a week and too few numbers: the count is what is wrong, not the week.
+    said = await canbo.send(f"/baocao {SECOND} tuan 8 1 2 3 4 5")
+    assert "Cần đúng 8 số" in said.text, said.text
 
 
 async def test_numbered_choice_of_commune_where_there_are_no_buttons(seeded_app: App, clock: Clock) -> None:
