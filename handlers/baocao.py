@@ -6,14 +6,19 @@ from __future__ import annotations
 import re
 from dataclasses import astuple
 from datetime import date
+from typing import TYPE_CHECKING
 
 from handlers.core import Button, Context, rows
 from handlers.kpi import fmt, moment_label, period_label
 from handlers.router import Router, command_args
 from services import kpi, reports
+from services import units as unit_service
 from services.access import Action
 from services.calendar import Calendar, Week
 from services.errors import DomainError, InvalidInput, PermissionDenied
+
+if TYPE_CHECKING:
+    from db.models import Unit
 
 router = Router()
 OLD_WEEKS = 8  # a report for a week further back is confirmed first
@@ -66,17 +71,60 @@ async def baocao(ctx: Context) -> None:
     units = await reports.commune_units(ctx.session, ctx.actor)
     if not units:
         raise PermissionDenied(action=Action.SUBMIT_WEEKLY_REPORT.value)
-    unit = units[0]
+    named = await _unit_named(ctx, units, command_args(ctx))
+    if named is None:
+        return
+    unit, args = named
+    if unit is None and len(units) == 1:
+        unit = units[0]
+    if not _week_ok(ctx, _split(args)[0]):
+        return
+    if unit is None:  # an officer of several communes: which one, before anything is asked
+        ctx.goto("baocao.unit", args=args)
+        buttons = rows(*(Button(f"{u.name} ({u.code})"[:60], f"bc:u:{u.id}") for u in units), per_row=1)
+        ctx.say("baocao.ask_unit", buttons, count=len(units), example=units[0].code)
+        return
+    await _begin(ctx, unit, args)
+
+
+async def _unit_named(ctx: Context, units: list[Unit], args: str) -> tuple[Unit | None, str] | None:
+    """`/baocao 99001 …`: a commune code first (not one of the eight numbers) picks the unit; the code
+    of a unit the officer does not report for is refused by name (None)."""
+    tokens = args.split()
+    if not tokens or not re.fullmatch(r"\d{3,}", tokens[0]):
+        return None, args
+    if len(tokens) == len(reports.FIELDS) and all(re.fullmatch(r"-?[\d.,]+", t) for t in tokens):
+        return None, args  # the eight numbers themselves
+    for unit in units:
+        if unit.code == tokens[0]:
+            return unit, " ".join(tokens[1:])
+    try:
+        other = await unit_service.get(ctx.session, tokens[0])
+    except DomainError:
+        return None, args  # not a unit: a count or a week, read as before
+    held = ", ".join(f"{u.name} ({u.code})" for u in units)
+    ctx.say("baocao.errors.not_your_unit", unit=f"{other.name} ({other.code})", units=held)
+    return None
+
+
+def _week_ok(ctx: Context, spec: str) -> bool:
+    """The week typed can be reported (said at once, before a unit is asked)."""
     cal = _calendar(ctx)
-    spec, numbers = _split(command_args(ctx))
     try:
         week = reports.pick_week(spec, ctx.now, cal)
     except InvalidInput as exc:
         ctx.say(exc.key, **exc.params)
-        return
+        return False
     if week > cal.today(ctx.now):
         ctx.say("baocao.errors.future_week")
-        return
+        return False
+    return True
+
+
+async def _begin(ctx: Context, unit: Unit, args: str) -> None:
+    cal = _calendar(ctx)
+    spec, numbers = _split(args)
+    week = reports.pick_week(spec, ctx.now, cal)
     ctx.goto("baocao.ask", unit_id=unit.id, unit=unit.name, week=week.isoformat(), values=[])
     if numbers:
         if len(numbers) != len(reports.FIELDS):
@@ -106,13 +154,39 @@ async def baocao(ctx: Context) -> None:
         intro += "\n" + ctx.t("baocao.intro_draft", week=_week_label(ctx, week))
     existing = await reports.get(ctx.session, unit.id, week)
     if existing is not None:  # said now, not after the eighth answer
-        old = ", ".join(
-            ctx.t("baocao.short", name=ctx.t(f"baocao.name.{f}"), value=getattr(existing.counts, f))
-            for f in reports.FIELDS
-        )
+        old = _short(ctx, existing.counts)
         intro += "\n" + ctx.t("baocao.intro_exists", week=_capital(_week_label(ctx, week)), counts=old)
+        if reports.correction_files_late(existing, ctx.now, cal):
+            intro += "\n" + _late_warning(ctx, week)
     ctx.reply(intro)
     await _ask(ctx)
+
+
+def _short(ctx: Context, counts: reports.Counts) -> str:
+    """The eight numbers on one line: «Tiếp nhận 120, Nộp trực tuyến 80, …»."""
+    return ", ".join(
+        ctx.t("baocao.short", name=ctx.t(f"baocao.name.{f}"), value=getattr(counts, f))
+        for f in reports.FIELDS
+    )
+
+
+def _late_warning(ctx: Context, week: date) -> str:
+    """An on-time report corrected after the correction window is filed late (docs/kpi.md)."""
+    until = moment_label(_calendar(ctx).keeps_on_time_until(Week(week)), ctx.tz, ctx.catalog, ctx.locale)
+    return ctx.t("baocao.replace_late", until=until, deadline=_deadline(ctx, week))
+
+
+@router.state("baocao.unit")
+async def unit_typed(ctx: Context) -> None:
+    """Text while the commune is asked: the question again (a typed code picks it too)."""
+    units = await reports.commune_units(ctx.session, ctx.actor)
+    typed = (ctx.msg.text or "").strip()
+    for unit in units:
+        if typed == unit.code:
+            await _begin(ctx, unit, str(ctx.state.get("args", "")))
+            return
+    buttons = rows(*(Button(f"{u.name} ({u.code})"[:60], f"bc:u:{u.id}") for u in units), per_row=1)
+    ctx.say("baocao.ask_unit", buttons, count=len(units), example=units[0].code)
 
 
 async def _previous(ctx: Context) -> reports.ReportView | None:
@@ -242,10 +316,18 @@ async def _finish(ctx: Context, values: list[int]) -> None:
     week = date.fromisoformat(ctx.state["week"])
     existing = await reports.get(ctx.session, int(ctx.state["unit_id"]), week)
     if existing is not None:
+        question = [
+            ctx.t(
+                "baocao.replace_exists",
+                week=_capital(_week_label(ctx, week)),
+                counts=_short(ctx, existing.counts),
+            )
+        ]
+        if reports.correction_files_late(existing, ctx.now, _calendar(ctx)):
+            question.append(_late_warning(ctx, week))
+        question.append(ctx.t("baocao.replace_question"))
         ctx.reply(
-            _table(ctx, counts)
-            + "\n\n"
-            + ctx.t("baocao.replace_question", week=_capital(_week_label(ctx, week))),
+            _table(ctx, counts) + "\n\n" + "\n".join(question),
             [
                 rows(
                     Button(ctx.t("baocao.buttons.replace"), "bc:replace"),
@@ -334,6 +416,12 @@ async def _dossier_note(ctx: Context, unit_id: int, week: date, counts: reports.
 
 @router.callback("bc")
 async def pressed(ctx: Context) -> None:
+    payload = ctx.msg.payload or ""
+    if payload.startswith("bc:u:") and ctx.state_name == "baocao.unit":
+        chosen = [u for u in await reports.commune_units(ctx.session, ctx.actor) if f"bc:u:{u.id}" == payload]
+        if chosen:
+            await _begin(ctx, chosen[0], str(ctx.state.get("args", "")))
+            return
     if ctx.state_name != "baocao.confirm":
         ctx.say("baocao.stale", edit=True)
         return

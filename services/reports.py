@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import suppress
 from dataclasses import astuple, dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -84,27 +85,47 @@ def pick_week(spec: str, now: datetime | date, cal: Calendar | None = None) -> d
         return cal.open_week(now).start
     m = _WEEK.match(s)
     if m:
-        number, year = int(m.group(1)), int(m.group(2) or today.year)
-        try:
-            week = cal.week_named(year, number)
-        except ValueError:
-            raise InvalidInput("baocao.errors.bad_week", value=spec[:20]) from None
-        # No year: a week far ahead is last year's («tuần 52» typed in January); one a few weeks ahead
-        # is this year's, not yet begun («tuần 52» typed on 1 December is refused, not 52/2025).
-        if not m.group(2) and (week.start - today).days > _EARLY_DAYS:
-            try:
-                week = cal.week_named(year - 1, number)
-            except ValueError:
-                week = cal.week_named(year - 1, 52)
-        return week.start
+        return _named_week(cal, int(m.group(1)), m.group(2), today, spec).start
     m = _DATE.match(s)
     if m:
         try:
             day = date(int(m.group(3) or today.year), int(m.group(2)), int(m.group(1)))
         except ValueError:
             raise InvalidInput("baocao.errors.bad_week", value=spec[:20]) from None
+        # No year: a date far ahead is last year's, as a week number is («30/12» typed on 4 January
+        # is the week just ended, not 30/12 of this year).
+        if not m.group(3) and (day - today).days > _EARLY_DAYS:
+            with suppress(ValueError):  # 29/02 has no last year's date: left as typed
+                day = day.replace(year=day.year - 1)
         return cal.week_of(day).start
     raise InvalidInput("baocao.errors.bad_week", value=spec[:20])
+
+
+def _week_or_none(cal: Calendar, year: int, number: int) -> Week | None:
+    try:
+        return cal.week_named(year, number)
+    except ValueError:  # week 53 of a year of 52 weeks, or no such number
+        return None
+
+
+def _named_week(cal: Calendar, number: int, year_text: str | None, today: date, spec: str) -> Week:
+    """«tuần N» [«/YYYY»]. Without a year: this year's week, unless it is far ahead or this year has
+    no such week (week 53 typed in January is last year's, e.g. 53/2026 on 04/01/2027)."""
+    if not 1 <= number <= 53:
+        raise InvalidInput("baocao.errors.bad_week", value=spec[:20])
+    year = int(year_text or today.year)
+    week = _week_or_none(cal, year, number)
+    # A week a few weeks ahead is this year's, not yet begun («tuần 52» typed on 1 December is
+    # refused, not 52/2025).
+    if not year_text and (week is None or (week.start - today).days > _EARLY_DAYS):
+        earlier = _week_or_none(cal, year - 1, number)
+        if earlier is not None:
+            week = earlier
+        elif week is not None:
+            week = cal.week_named(year - 1, 52)
+    if week is None:
+        raise InvalidInput("baocao.errors.no_week_53", year=year)
+    return week
 
 
 # A count: plain digits, or groups of three set apart by one and the same mark («1.200» as Vietnamese
@@ -269,3 +290,28 @@ def on_time(view: ReportView, cal: Calendar) -> bool:
     """Filed (final) by the week's deadline."""
     at = view.submitted_at
     return view.status == "final" and at is not None and at <= cal.deadline(Week(view.week_start))
+
+
+def correction_files_late(existing: ReportView, now: datetime, cal: Calendar) -> bool:
+    """Replacing `existing` now would turn an on-time report into a late one: the correction window
+    (`keeps_on_time_until`) has passed, and file() dates a later correction now (see docs/kpi.md)."""
+    week = Week(existing.week_start)
+    return on_time(existing, cal) and not cal.is_draft(week, now) and now >= cal.keeps_on_time_until(week)
+
+
+async def reported_weeks(session: AsyncSession, unit_id: int, days: set[date]) -> list[date]:
+    """The weeks (their first day) that have a weekly report of `unit_id` and contain one of `days`:
+    imported dossiers there now replace the report's figures in /kpi."""
+    if not days:
+        return []
+    rows = await session.execute(
+        select(WeeklyReport.week_start).where(
+            WeeklyReport.unit_id == unit_id,
+            WeeklyReport.status == "final",
+            WeeklyReport.week_start >= min(days) - timedelta(days=6),
+            WeeklyReport.week_start <= max(days),
+        )
+    )
+    return sorted(
+        start for start in rows.scalars() if any(start <= d <= start + timedelta(days=6) for d in days)
+    )

@@ -303,6 +303,7 @@ async def test_a_second_report_for_a_week_is_announced_at_the_start(seeded_app: 
     assert "\nTuần " in first, said.text
     for value in ("130", "80", "30", "100", "95", "3", "45", "20"):
         said = await canbo.send(value)
-    assert "\n\nTuần " in said.text and "đã có báo cáo. Thay bằng" in said.text, said.text
+    assert "\n\nTuần " in said.text and "đã có báo cáo với số liệu cũ: Tiếp nhận 120" in said.text, said.text
+    assert "Thay bằng số liệu mới" in said.text
     said = await canbo.tap("Thay báo cáo cũ")
     assert [r.received for r in await stored(seeded_app)] == [130]

@@ -92,6 +92,7 @@ def import_dossiers(
             "vi",
             "nhap.summary",
             name=file.name,
+            unit=summary.unit,
             rows=summary.rows,
             new=summary.new,
             updated=summary.updated,

@@ -121,6 +121,7 @@ async def import_file(
                         progress(n, sheet.total)
             if batch:
                 await flusher.flush(batch)
+        await summary.find_replaced_reports(session)
         if progress:
             done = summary.rows + summary.footers + header_row
             progress(done, done)

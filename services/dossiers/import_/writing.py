@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,7 +30,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import UTCDateTime
 from db.models import Base, Dossier, DossierEvent, Unit
+from services import calendar, reports
 from services.access import Action, Actor, in_scope
+from services.calendar import Week
 from services.dossiers.import_.rows import COMPARED, DATE_POS, STATUS_POS
 from services.dossiers.records import FINISHING, REACHABLE, Status
 from services.units import UnitKind
@@ -55,10 +57,22 @@ class ImportSummary:
     footers: int = 0  # total / footer lines skipped (not counted in rows)
     ignored_columns: list[str] = field(default_factory=list)  # date-like headers no field took
     sheet: str | None = None  # the sheet read, when it is not the workbook's first
+    unit: str = ""  # the unit imported for, as the summary names it: «Phường Thuận Hóa (mã 19786)»
+    # Local days (received or resolved) of the rows stored, per commune: the weeks they fall in
+    # are measured on dossiers from now on.
+    days: dict[int, set[date]] = field(default_factory=dict)
+    # (commune name, week start): weeks whose weekly report the imported dossiers now replace in /kpi
+    replaced: list[tuple[str, date]] = field(default_factory=list)
 
-    def notes(self) -> list[tuple[str, dict[str, Any]]]:
-        """What the summary says besides the counts: the sheet read, footers, ignored columns."""
+    def notes(self, lang: str = "vi") -> list[tuple[str, dict[str, Any]]]:
+        """What the summary says besides the counts: the sheet read, footers, ignored columns, and
+        the weeks whose weekly report the dossiers now replace."""
         out: list[tuple[str, dict[str, Any]]] = []
+        if self.replaced:
+            weeks = ", ".join(
+                f"{calendar.label(Week(start), lang)} — {name}" for name, start in self.replaced[:10]
+            )
+            out.append(("nhap.note.replaces_report", {"weeks": weeks}))
         if self.sheet is not None:
             out.append(("nhap.note.sheet", {"sheet": self.sheet[:60]}))
         if self.footers:
@@ -67,6 +81,20 @@ class ImportSummary:
             names = ", ".join(f"«{c[:60]}»" for c in self.ignored_columns[:10])
             out.append(("nhap.note.ignored_dates", {"columns": names}))
         return out
+
+    def stored(self, unit_id: int, *when: datetime | None) -> None:
+        days = self.days.setdefault(unit_id, set())
+        days.update(w.date() for w in when if w is not None)
+
+    async def find_replaced_reports(self, session: AsyncSession) -> None:
+        """The weeks with a weekly report (/baocao) that now have imported dossiers: dossier data
+        takes precedence in /kpi, and the summary says so (as /baocao does the other way)."""
+        for unit_id, days in sorted(self.days.items()):
+            weeks = await reports.reported_weeks(session, unit_id, days)
+            if weeks:
+                unit = await session.get(Unit, unit_id)
+                name = f"{unit.name} ({unit.code})" if unit is not None else str(unit_id)
+                self.replaced.extend((name, start) for start in weeks)
 
     def reject(self, row: int, key: str, **params: Any) -> None:
         self.rejected += 1
@@ -271,7 +299,7 @@ class Flusher:
     def __init__(self, session: AsyncSession, actor: Actor, unit: Unit, now: datetime) -> None:
         self.session = session
         self.units = _Units(session, actor, unit)
-        self.summary = ImportSummary()
+        self.summary = ImportSummary(unit=f"{unit.name} ({unit.code})")
         self.codec = _codec(session)
         self.now = self.codec.when(now)
         self.person = actor.person_id or None
@@ -306,6 +334,7 @@ class Flusher:
             raw = (name, procedure, mode, when(received), when(due), when(finished), status, post)
             if old is None:
                 inserts.append((*raw, code, target, "import", person, now, now))
+                summary.stored(target, received, finished)
                 new_status[code] = status
                 continue
             if old[2] != target and not units.may_move(old[2], target):
@@ -325,6 +354,7 @@ class Flusher:
                 for i, column in enumerate(COMPARED)
                 if old[3 + i] != raw[i] and (i not in DATE_POS or _moved(load(old[3 + i]), values[i]))
             }
+            summary.stored(target, received, finished)
             if not changed and old[2] == target:
                 summary.unchanged += 1
                 continue
