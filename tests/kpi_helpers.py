@@ -34,8 +34,15 @@ def at(day: date, hour: int = 9) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=TZ).astimezone(UTC)
 
 
-async def unit(s: AsyncSession, code: str, name: str, kind: str, parent: Unit | None = None) -> Unit:
-    return await repo.add_unit(s, code, name, kind, parent)
+async def unit(
+    s: AsyncSession, code: str, name: str, kind: str, parent: Unit | None = None, *, since: datetime = JOINED
+) -> Unit:
+    """A unit created at `since`: by default long before the weeks the tests look at, as a commune
+    owes only the weekly reports of the weeks that began after it was created."""
+    u = await repo.add_unit(s, code, name, kind, parent)
+    u.created_at = since
+    await s.flush()
+    return u
 
 
 async def tree(s: AsyncSession) -> dict[str, Unit]:

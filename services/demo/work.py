@@ -95,6 +95,13 @@ async def seed(session: AsyncSession, now: datetime) -> None:
     # The history below is the members' own work: they were members before it began (a KPI
     # counts a period's members by when they joined and left).
     joined = datetime.combine(first_monday - timedelta(days=1), time(8), TZ)
+    # The units existed before it too: a commune owes the weekly reports of the weeks that began
+    # after it was created.
+    await session.execute(
+        update(Unit)
+        .where(Unit.path.like(f"{province.path}%"), Unit.created_at > joined)
+        .values(created_at=joined)
+    )
     volunteers = await _volunteers(session, rng, teams, joined)
     await session.execute(
         update(Membership)

@@ -113,16 +113,17 @@ def figure(ind: IndicatorDef, m: Measures, settings: KpiSettings) -> Figure:
     return Figure(ind.id, ratio * 100 if ind.unit == "percent" else ratio, num, den, source)
 
 
-def _derive(m: Measures, due_weeks: int) -> Measures:
+def _derive(m: Measures) -> Measures:
     m = dict(m)
     with_due = m.get("resolved_with_due", m.get("resolved", 0))
     m["resolved_and_overdue"] = with_due + m.get("overdue_open", 0)
     # Decision 766: (resolved on time + open and not yet due) ÷ (resolved + open), due dates known.
     m["on_time_766"] = m.get("resolved_on_time", 0) + m.get("open_in_time", 0)
     m["decision_766"] = with_due + m.get("overdue_open", 0) + m.get("open_in_time", 0)
-    # Weeks whose deadline has passed, for every commune; and reports already in for weeks not yet
-    # due (a report sent early is on time, and counts before its deadline comes).
-    m["reports_expected"] = m.get("communes", 0) * due_weeks + m.get("reports_early", 0)
+    # The reports the communes owe (weeks whose deadline has passed and that began after the
+    # commune was created), and the reports filed on time without being owed (sent early, or for a
+    # week before the commune existed): those count as expected too, never lowering the rate.
+    m["reports_expected"] = m.get("reports_due", 0) + m.get("reports_not_owed", 0)
     return m
 
 
@@ -143,10 +144,16 @@ async def measures(
     total = with_total and levels > 0
     async with repo.analytics(session):
         parts = [
-            await repo.work_measures(session, base.path, levels, span, total, settings.online_procedures),
-            await repo.commune_measures(
-                session, base.path, levels, span, settings.services_offered_default, total
+            await repo.work_measures(
+                session,
+                base.path,
+                levels,
+                span,
+                total,
+                settings.online_procedures,
+                settings.services_offered_default,
             ),
+            await repo.commune_measures(session, base.path, levels, span, total),
             await repo.help_measures(session, base.path, levels, span, total),
         ]
         ratings = await repo.satisfaction_ratings(session, base.path, levels, span, total)
@@ -159,13 +166,7 @@ async def measures(
     if ratings is not None:
         for m in out.values():
             m.setdefault("rating_count", 0.0)
-    due = len(span.due_weeks)
-    if period.kind != "week":
-        # Distinct services are not additive across weeks: no coverage from weekly reports alone.
-        for m in out.values():
-            if m.get("n_weekly_units") and not m.get("n_dossier_units"):
-                m["services_offered"] = 0.0
-    return {("" if k == repo.TOTAL else k): _derive(m, due) for k, m in out.items() if k != "" or levels == 0}
+    return {("" if k == repo.TOTAL else k): _derive(m) for k, m in out.items() if k != "" or levels == 0}
 
 
 def _unit_figures(
@@ -385,7 +386,7 @@ async def dossier_sourced(
         return []
     week = Period("week", week_start, week_start + timedelta(days=7))
     uf = (await figures_for(session, unit, [unit], 0, week, now, settings, tz, with_previous=False))[0]
-    own = _derive({**counts, "resolved_with_due": counts.get("resolved", 0.0), "n_weekly_units": 1.0}, 0)
+    own = _derive({**counts, "resolved_with_due": counts.get("resolved", 0.0), "n_weekly_units": 1.0})
     return [
         DossierSourced(ind, uf.figures[ind.id], figure(ind, own, settings))
         for ind in settings.indicators

@@ -56,7 +56,8 @@ def evaluate(uf: UnitFigures, settings: KpiSettings, *, report_missing: bool = F
                 else x
                 for x in out
             ]
-    if rules.report_missing and report_missing:
+    # Not for a week the commune did not owe (it was created after the week began).
+    if rules.report_missing and report_missing and uf.measures.get("reports_due", 1):
         rep = uf.figures.get("report_on_time")
         out.append(Finding(uf.unit, "report_missing", "report_on_time", None, rep.target if rep else None))
     return out

@@ -152,7 +152,8 @@ def make_span(period: Period, now: datetime, settings: KpiSettings, tz: ZoneInfo
     if period.kind == "week":
         first_week, end_week = period.start, period.end
     due, pending = settings.calendar(tz).due_weeks(first_week, end_week, now)
-    return Span(start, end, min(end, now), first_week, end_week, tuple(due), tuple(pending))
+    begins = tuple((wk, local_to_utc(wk, tz)) for wk, _dl in [*due, *pending])
+    return Span(start, end, min(end, now), first_week, end_week, tuple(due), tuple(pending), begins)
 
 
 def week_period(week: Week) -> Period:

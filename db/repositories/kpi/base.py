@@ -44,6 +44,9 @@ class Span:
     due_weeks: tuple[tuple[date, datetime], ...]
     # (week_start, deadline) for the period's other weeks (deadline still ahead).
     pending_weeks: tuple[tuple[date, datetime], ...] = ()
+    # (week_start, the instant the week begins in UTC) for every week of due_weeks and pending_weeks:
+    # a commune owes the report of a week only if it existed when that week began.
+    week_begins: tuple[tuple[date, datetime], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,17 +3,21 @@ subtree's root: dossiers (or weekly reports), communes, help sessions, satisfact
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     and_,
     case,
+    cast,
     column,
     distinct,
     func,
     inspect,
     literal,
+    null,
     or_,
     select,
     table,
@@ -61,9 +65,13 @@ async def work_measures(
     span: Span,
     total: bool = False,
     online_procedures: tuple[str, ...] = (),
+    services_default: int | None = None,
 ) -> dict[str, Measures]:
     """Dossier counts per group; each commune uses its dossiers when it has any for the period,
-    else its weekly reports. `n_dossier_units` / `n_weekly_units` say which source was used."""
+    else its weekly reports. `n_dossier_units` / `n_weekly_units` say which source was used.
+    Service coverage adds up only the communes that have data in the period (like every other
+    rate here) and that have both parts: services with an online dossier, and services offered
+    (latest weekly report, else `services_default`)."""
     in_p = and_(Dossier.received_at >= span.start, Dossier.received_at < span.end)
     fin_p = and_(
         Dossier.finished_at >= span.start, Dossier.finished_at < span.end, Dossier.status != "withdrawn"
@@ -167,6 +175,7 @@ async def work_measures(
         .cte("d")
     )
     r = WeeklyReport
+    one_week = span.end_week - span.first_week == timedelta(days=7)
     w = (
         select(
             r.unit_id.label("unit_id"),
@@ -176,8 +185,8 @@ async def work_measures(
             func.sum(r.resolved).label("resolved"),
             func.sum(r.resolved_on_time).label("resolved_on_time"),
             func.max(r.overdue_open).label("overdue_open"),
-            # Distinct services cannot be added across weeks: one week's count, or none.
-            case((func.count() == 1, func.max(r.services_with_online)), else_=None).label(
+            # Distinct services cannot be added across weeks: a week's count, none for a longer period.
+            (func.max(r.services_with_online) if one_week else cast(null(), Integer)).label(
                 "services_with_online"
             ),
             # A weekly report gives no due dates and no open-in-time count.
@@ -197,68 +206,106 @@ async def work_measures(
         .group_by(r.unit_id)
         .cte("w")
     )
-    combined = union_all(
+    sources = union_all(
         select(
             *[d.c[n] for n in ["unit_id", *DOSSIER_MEASURES]], literal(1).label("nd"), literal(0).label("nw")
         ),
         select(*[w.c[n] for n in ["unit_id", *DOSSIER_MEASURES]], literal(0), literal(1)).where(
             w.c.unit_id.not_in(select(d.c.unit_id))
         ),
+    ).subquery("s")
+    # One row per commune with data in the period, with the services it offers.
+    combined = select(
+        sources, _services_offered(sources.c.unit_id, span, services_default).label("offered")
     ).cte("c")  # read twice with `total`: computed once
+    c = combined.c
+    # Coverage only from communes that have both parts: a commune without its number of services
+    # offered adds nothing to the numerator either, and a commune without a count of services with
+    # an online dossier (weekly reports over several weeks) nothing to the denominator.
+    both = and_(c.services_with_online.is_not(None), c.offered.is_not(None))
     key = group_key(session, base_path, levels)
     stmt = select(
         key,
-        *[func.sum(combined.c[n]) for n in DOSSIER_MEASURES],
-        func.sum(combined.c.nd),
-        func.sum(combined.c.nw),
-    ).join_from(combined, Unit, Unit.id == combined.c.unit_id)
-    names = [*DOSSIER_MEASURES, "n_dossier_units", "n_weekly_units"]
+        *[
+            func.sum(case((both, c[n]), else_=None) if n == "services_with_online" else c[n])
+            for n in DOSSIER_MEASURES
+        ],
+        func.sum(case((both, c.offered), else_=None)),
+        func.sum(c.nd),
+        func.sum(c.nw),
+    ).join_from(combined, Unit, Unit.id == c.unit_id)
+    names = [*DOSSIER_MEASURES, "services_offered", "n_dossier_units", "n_weekly_units"]
     return await grouped_rows(session, stmt, key, levels, names, total)
 
 
-async def commune_measures(
-    session: AsyncSession,
-    base_path: str,
-    levels: int,
-    span: Span,
-    services_default: int | None,
-    total: bool = False,
-) -> dict[str, Measures]:
-    """Communes per group, services offered (latest weekly report, else the configured default
-    if any: a commune with neither adds nothing) and weekly reports submitted by their deadline."""
+def _services_offered(unit_id: ColumnElement[Any], span: Span, default: int | None) -> ColumnElement[Any]:
+    """The services a commune offers: its latest weekly report's number up to the period's end,
+    else `default` (None: unknown)."""
     r = WeeklyReport
     latest = (
         select(r.services_offered)
-        .where(r.unit_id == Unit.id, r.week_start < span.end_week)
+        .where(r.unit_id == unit_id, r.week_start < span.end_week)
         .order_by(r.week_start.desc())
         .limit(1)
         .scalar_subquery()
     )
+    return latest if default is None else func.coalesce(latest, default)
+
+
+async def commune_measures(
+    session: AsyncSession, base_path: str, levels: int, span: Span, total: bool = False
+) -> dict[str, Measures]:
+    """Open communes per group, the weekly reports they owe for the period and those filed by
+    their deadline. A commune owes a week's report only if it was open and existed when the week
+    began: a commune created mid-week owes nothing for that week, a closed one nothing at all (no
+    closing date is kept). A report filed on time that was not owed (a week not yet due, or one
+    before the commune existed, or by a closed commune) counts as owed too, so it never lowers the
+    rate and the rate never passes 100 %."""
+    r = WeeklyReport
     key = group_key(session, base_path, levels)
-    offered = latest if services_default is None else func.coalesce(latest, services_default)
-    communes = select(key, func.count(), func.sum(offered)).where(
-        subtree(session, base_path), Unit.kind == "commune", Unit.active.is_(True)
+    communes = and_(subtree(session, base_path), Unit.kind == "commune")
+    begins = dict(span.week_begins)
+    # Due weeks owed by a commune created at `created_at`: the weeks that began after it, counted
+    # on a ladder over the due weeks (in order) — one CASE per commune, not a join per week.
+    due = sorted(wk for wk, _dl in span.due_weeks)
+    owed: ColumnElement[Any] = (
+        case(*[(Unit.created_at <= begins[wk], len(due) - i) for i, wk in enumerate(due)], else_=0)
+        if due
+        else literal(0)
     )
-    out = await grouped_rows(session, communes, key, levels, ["communes", "services_offered"], total)
+    names = ["communes", "reports_due"]
+    out = await grouped_rows(
+        session,
+        select(key, func.count(), func.sum(owed)).where(communes, Unit.active.is_(True)),
+        key,
+        levels,
+        names,
+        total,
+    )
     weeks = [*span.due_weeks, *span.pending_weeks]
     if weeks:
-        # On time: final and submitted by the week's deadline. Early: final for a week whose
-        # deadline is still ahead (counted as expected too, so sending early never lowers the rate).
         deadline = case(*[(r.week_start == wk, dl) for wk, dl in weeks], else_=None)
+        begin = case(
+            *[(r.week_start == wk, literal(begins[wk], Unit.created_at.type)) for wk, _dl in weeks],
+            else_=None,
+        )
         pending = [wk for wk, _ in span.pending_weeks]
-        early = case((r.week_start.in_(pending), 1), else_=0) if pending else literal(0)
+        not_owed = or_(
+            r.week_start.in_(pending) if pending else literal(False),
+            Unit.active.is_(False),
+            Unit.created_at > begin,
+        )
         on_time = (
-            select(key, func.count(), func.sum(early))
+            select(key, func.count(), func.sum(case((not_owed, 1), else_=0)))
             .join_from(r, Unit, Unit.id == r.unit_id)
             .where(
-                subtree(session, base_path),
-                Unit.kind == "commune",
+                communes,
                 r.status == "final",
                 r.week_start.in_([wk for wk, _ in weeks]),
                 r.submitted_at <= deadline,
             )
         )
-        names = ["reports_on_time", "reports_early"]
+        names = ["reports_on_time", "reports_not_owed"]
         for k, m in (await grouped_rows(session, on_time, key, levels, names, total)).items():
             out.setdefault(k, {}).update(m)
     return out
