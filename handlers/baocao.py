@@ -8,13 +8,14 @@ from dataclasses import astuple
 from datetime import date
 from typing import TYPE_CHECKING
 
+from handlers import baocao_text as wording
 from handlers.core import Button, Context, rows
-from handlers.kpi import fmt, moment_label, period_label
+from handlers.kpi import fmt
 from handlers.router import Router, command_args
 from services import kpi, reports
 from services import units as unit_service
 from services.access import Action
-from services.calendar import Calendar, Week
+from services.calendar import Week
 from services.errors import DomainError, InvalidInput, PermissionDenied
 
 if TYPE_CHECKING:
@@ -25,23 +26,6 @@ OLD_WEEKS = 8  # a report for a week further back is confirmed first
 _NUMBERS = re.compile(r"^[\d\s.,-]+$")
 _FIX = re.compile(r"^\s*(?:sua|sửa|fix)?\s*(\d)\s*[:=.\s]\s*(-?[\d.,]+)\s*$", re.IGNORECASE)
 _FIX_WORD = re.compile(r"^\s*(?:sua|sửa|fix)\s", re.IGNORECASE)
-
-
-def _calendar(ctx: Context) -> Calendar:
-    return ctx.settings.kpi.calendar(ctx.tz)
-
-
-def _week_label(ctx: Context, week_start: date) -> str:
-    return period_label(kpi.Period("week", week_start, Week(week_start).end), ctx.catalog, ctx.locale)
-
-
-def _capital(text: str) -> str:
-    """A week label that opens a sentence: «Tuần 48/2026 …»."""
-    return text[:1].upper() + text[1:]
-
-
-def _deadline(ctx: Context, week_start: date) -> str:
-    return moment_label(_calendar(ctx).deadline(Week(week_start)), ctx.tz, ctx.catalog, ctx.locale)
 
 
 def _split(args: str) -> tuple[str, list[str]]:
@@ -109,7 +93,7 @@ async def _unit_named(ctx: Context, units: list[Unit], args: str) -> tuple[Unit 
 
 def _week_ok(ctx: Context, spec: str) -> bool:
     """The week typed can be reported (said at once, before a unit is asked)."""
-    cal = _calendar(ctx)
+    cal = wording.calendar(ctx)
     try:
         week = reports.pick_week(spec, ctx.now, cal)
     except InvalidInput as exc:
@@ -122,7 +106,7 @@ def _week_ok(ctx: Context, spec: str) -> bool:
 
 
 async def _begin(ctx: Context, unit: Unit, args: str) -> None:
-    cal = _calendar(ctx)
+    cal = wording.calendar(ctx)
     spec, numbers = _split(args)
     week = reports.pick_week(spec, ctx.now, cal)
     ctx.goto("baocao.ask", unit_id=unit.id, unit=unit.name, week=week.isoformat(), values=[])
@@ -146,34 +130,22 @@ async def _begin(ctx: Context, unit: Unit, args: str) -> None:
     intro = ctx.t(
         "baocao.intro",
         unit=unit.name,
-        week=_week_label(ctx, week),
+        week=wording.week_label(ctx, week),
         n=len(reports.FIELDS),
-        deadline=_deadline(ctx, week),
+        deadline=wording.deadline(ctx, week),
     )
     if cal.is_draft(Week(week), ctx.now):
-        intro += "\n" + ctx.t("baocao.intro_draft", week=_week_label(ctx, week))
+        intro += "\n" + ctx.t("baocao.intro_draft", week=wording.week_label(ctx, week))
     existing = await reports.get(ctx.session, unit.id, week)
     if existing is not None:  # said now, not after the eighth answer
-        old = _short(ctx, existing.counts)
-        intro += "\n" + ctx.t("baocao.intro_exists", week=_capital(_week_label(ctx, week)), counts=old)
+        old = wording.short(ctx, existing.counts)
+        intro += "\n" + ctx.t(
+            "baocao.intro_exists", week=wording.capital(wording.week_label(ctx, week)), counts=old
+        )
         if reports.correction_files_late(existing, ctx.now, cal):
-            intro += "\n" + _late_warning(ctx, week)
+            intro += "\n" + wording.late_warning(ctx, week)
     ctx.reply(intro)
     await _ask(ctx)
-
-
-def _short(ctx: Context, counts: reports.Counts) -> str:
-    """The eight numbers on one line: «Tiếp nhận 120, Nộp trực tuyến 80, …»."""
-    return ", ".join(
-        ctx.t("baocao.short", name=ctx.t(f"baocao.name.{f}"), value=getattr(counts, f))
-        for f in reports.FIELDS
-    )
-
-
-def _late_warning(ctx: Context, week: date) -> str:
-    """An on-time report corrected after the correction window is filed late (docs/kpi.md)."""
-    until = moment_label(_calendar(ctx).keeps_on_time_until(Week(week)), ctx.tz, ctx.catalog, ctx.locale)
-    return ctx.t("baocao.replace_late", until=until, deadline=_deadline(ctx, week))
 
 
 @router.state("baocao.unit")
@@ -202,14 +174,6 @@ async def _ask(ctx: Context) -> None:
     ctx.reply(ctx.t("baocao.step", i=i + 1, n=len(reports.FIELDS), question=ctx.t(f"baocao.q.{name}")) + hint)
 
 
-def _problem_text(ctx: Context, p: reports.Problem) -> str:
-    params = dict(p.params)
-    for k in ("part", "whole"):
-        if k in params:
-            params[k] = ctx.t(f"baocao.name.{params[k]}")
-    return ctx.t(p.key, **params)
-
-
 @router.state("baocao.ask")
 async def typed(ctx: Context) -> None:
     text = (ctx.msg.text or "").strip()
@@ -228,7 +192,7 @@ async def typed(ctx: Context) -> None:
     # Checked now, against the answers already given: the officer retypes this one number only.
     wrong = [p for p in reports.problems(list(values)) if p.field == len(values) - 1]
     if wrong:
-        ctx.reply("\n".join(_problem_text(ctx, p) for p in wrong))
+        ctx.reply("\n".join(wording.problem_text(ctx, p) for p in wrong))
         await _ask(ctx)
         return
     ctx.goto("baocao.ask", values=values)
@@ -257,7 +221,7 @@ async def _fix_earlier(ctx: Context, text: str) -> None:
     changed = [*values[: int(m.group(1)) - 1], value, *values[int(m.group(1)) :]]
     wrong = reports.problems(list(changed))
     if wrong:
-        ctx.reply("\n".join(_problem_text(ctx, p) for p in wrong))
+        ctx.reply("\n".join(wording.problem_text(ctx, p) for p in wrong))
         await _ask(ctx)
         return
     ctx.goto("baocao.ask", values=changed)
@@ -274,16 +238,9 @@ async def _review(ctx: Context, values: list[int]) -> None:
         return
     ctx.goto("baocao.fix", values=values)
     lines = [ctx.t("baocao.problems", count=len(found))]
-    lines += [f"• {_problem_text(ctx, p)}" for p in found]
-    lines += ["", _numbered(ctx, values), "", ctx.t("baocao.fix_how", example=found[0].field + 1)]
+    lines += [f"• {wording.problem_text(ctx, p)}" for p in found]
+    lines += ["", wording.numbered(ctx, values), "", ctx.t("baocao.fix_how", example=found[0].field + 1)]
     ctx.reply("\n".join(lines))
-
-
-def _numbered(ctx: Context, values: list[int]) -> str:
-    return "\n".join(
-        ctx.t("baocao.numbered", i=i + 1, name=ctx.t(f"baocao.name.{f}"), value=v)
-        for i, (f, v) in enumerate(zip(reports.FIELDS, values, strict=True))
-    )
 
 
 @router.state("baocao.fix")
@@ -319,15 +276,15 @@ async def _finish(ctx: Context, values: list[int]) -> None:
         question = [
             ctx.t(
                 "baocao.replace_exists",
-                week=_capital(_week_label(ctx, week)),
-                counts=_short(ctx, existing.counts),
+                week=wording.capital(wording.week_label(ctx, week)),
+                counts=wording.short(ctx, existing.counts),
             )
         ]
-        if reports.correction_files_late(existing, ctx.now, _calendar(ctx)):
-            question.append(_late_warning(ctx, week))
+        if reports.correction_files_late(existing, ctx.now, wording.calendar(ctx)):
+            question.append(wording.late_warning(ctx, week))
         question.append(ctx.t("baocao.replace_question"))
         ctx.reply(
-            _table(ctx, counts) + "\n\n" + "\n".join(question),
+            wording.table(ctx, counts) + "\n\n" + "\n".join(question),
             [
                 rows(
                     Button(ctx.t("baocao.buttons.replace"), "bc:replace"),
@@ -336,12 +293,16 @@ async def _finish(ctx: Context, values: list[int]) -> None:
             ],
         )
         return
-    weeks_ago = (_calendar(ctx).today(ctx.now) - week).days // 7
+    weeks_ago = (wording.calendar(ctx).today(ctx.now) - week).days // 7
     if weeks_ago > OLD_WEEKS:  # «01/01/2020» typed for «01/12/2026»: asked, not filed late in silence
         ctx.reply(
-            _table(ctx, counts)
+            wording.table(ctx, counts)
             + "\n\n"
-            + ctx.t("baocao.old_week_question", week=_capital(_week_label(ctx, week)), weeks=weeks_ago),
+            + ctx.t(
+                "baocao.old_week_question",
+                week=wording.capital(wording.week_label(ctx, week)),
+                weeks=weeks_ago,
+            ),
             [
                 rows(
                     Button(ctx.t("baocao.buttons.save_old"), "bc:save"),
@@ -353,16 +314,10 @@ async def _finish(ctx: Context, values: list[int]) -> None:
     await _save(ctx, replace=False)
 
 
-def _table(ctx: Context, counts: reports.Counts) -> str:
-    return "\n".join(
-        ctx.t("baocao.line", name=ctx.t(f"baocao.name.{f}"), value=getattr(counts, f)) for f in reports.FIELDS
-    )
-
-
 async def _save(ctx: Context, *, replace: bool) -> None:
     week = date.fromisoformat(ctx.state["week"])
     counts = reports.Counts(*(int(v) for v in ctx.state["values"]))
-    cal = _calendar(ctx)
+    cal = wording.calendar(ctx)
     unit_id = int(ctx.state["unit_id"])
     view = await reports.save(
         ctx.session,
@@ -376,15 +331,17 @@ async def _save(ctx: Context, *, replace: bool) -> None:
         cal=cal,
     )
     ctx.end()
-    label, deadline = _week_label(ctx, week), _deadline(ctx, week)
+    label, deadline = wording.week_label(ctx, week), wording.deadline(ctx, week)
     if view.status == "draft":
         opens = Week(week).end
-        text = ctx.t("baocao.saved_draft", week=_capital(label), opens=f"{opens:%d/%m}", deadline=deadline)
+        text = ctx.t(
+            "baocao.saved_draft", week=wording.capital(label), opens=f"{opens:%d/%m}", deadline=deadline
+        )
     elif reports.on_time(view, cal):
         text = ctx.t("baocao.saved", week=label, deadline=deadline)
     else:
         text = ctx.t("baocao.saved_late", week=label, deadline=deadline)
-    ctx.reply(text + "\n" + _table(ctx, counts) + await _dossier_note(ctx, unit_id, week, counts))
+    ctx.reply(text + "\n" + wording.table(ctx, counts) + await _dossier_note(ctx, unit_id, week, counts))
 
 
 async def _dossier_note(ctx: Context, unit_id: int, week: date, counts: reports.Counts) -> str:
@@ -395,7 +352,7 @@ async def _dossier_note(ctx: Context, unit_id: int, week: date, counts: reports.
     found = await kpi.dossier_sourced(ctx.session, unit_id, week, counts_map, ctx.now, cfg, ctx.tz)
     if not found:
         return ""
-    lines = ["", ctx.t("baocao.dossiers_used", week=_capital(_week_label(ctx, week)))]
+    lines = ["", ctx.t("baocao.dossiers_used", week=wording.capital(wording.week_label(ctx, week)))]
     for d in found:
         name = d.indicator.name(ctx.locale)
         dossiers = fmt(d.indicator, d.dossiers.value, ctx.catalog, ctx.locale)
