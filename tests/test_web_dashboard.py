@@ -253,6 +253,7 @@ async def test_officer_uploads_the_one_stop_export_and_sees_the_row_report(seede
         await page.click("#upload-form button")
         summary = await (await page.wait_for_selector("#upload-summary")).inner_text()
         assert "hoso.xlsx" in summary and "8 dòng" in summary
+        assert "{" not in summary and "19786" in summary  # the commune named, as in the chat
         assert await page.get_attribute("#upload-progress", "value") == "100"
         errors = await page.inner_text("ul.row-errors")
         assert "Dòng" in errors

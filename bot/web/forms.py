@@ -136,6 +136,7 @@ async def upload(request: web.Request) -> web.StreamResponse:
             "profiles": dossier_import.profile_names(),
             "summary": None,
             "errors": [],
+            "notes": [],
             "error": None,
             "max_mb": MAX_UPLOAD // (1024 * 1024),
         }
@@ -166,12 +167,14 @@ async def upload(request: web.Request) -> web.StreamResponse:
                     ctx["summary"] = page.t(
                         "nhap.summary",
                         name=name[-60:],
+                        unit=summary.unit,
                         rows=summary.rows,
                         new=summary.new,
                         updated=summary.updated,
                         unchanged=summary.unchanged,
                         rejected=summary.rejected,
                     )
+                    ctx["notes"] = [page.t(key, **params) for key, params in summary.notes(page.lang)]
                     ctx["errors"] = [
                         page.t("nhap.row_error", row=row, reason=page.t(key, **params))
                         for row, key, params in summary.errors[:SHOWN_ERRORS]
