@@ -16,7 +16,14 @@ from db.models import AuditLog
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 # +84 / 84 / 0 and nine more digits, any of them separated by a space, dot or dash.
 PHONE = re.compile(r"(?<![\w])(?:\+\s?84|84|0)(?:[\s.\-]?\d){8,10}(?![\w])")
-ID_NUMBER = re.compile(r"(?<!\d)(?:\d[\s.]?){11}\d(?!\d)|(?<!\d)\d{9}(?!\d)")
+# A 12-digit CCCD however spaced; a 9-digit CMND unbroken or in three groups («191.234.567»,
+# «191 234 567») — but a sum of money has that shape too («500.000.000 đồng»): three groups
+# ending in 000 are kept (a CMND ending in 000 is one in a thousand; an amount ending otherwise is
+# rarely written to the đồng).
+ID_NUMBER = re.compile(
+    r"(?<!\d)(?:\d[\s.]?){11}\d(?!\d)|(?<!\d)\d{9}(?!\d)"
+    r"|(?<!\d)(?<!\d[\s.])\d{3}([\s.])\d{3}\1(?!000(?![\d]))\d{3}(?![\d]|[\s.]\d)"
+)
 LOOKUP_LIMIT = 10
 LOOKUP_WINDOW = timedelta(minutes=10)
 _HIDDEN = "[…]"
