@@ -1,7 +1,8 @@
 """/thuhoi: a leader (or admin) takes an officer's or a lower leader's role away, effective at
 once; and `after_role_loss`, what every removal (team, closing, revocation) does next: the
 person's open invite codes they could no longer make are revoked, and their claimed hand-off
-tickets go back to the commune's officers and the citizen is told."""
+tickets go back to whoever a new ticket would reach now (the commune's volunteers, else its
+officers) and the citizen is told."""
 
 from __future__ import annotations
 
@@ -32,23 +33,19 @@ async def after_role_loss(
     released = await handoff.release_unheld(session, person_id)
     for ticket in released:
         stamp = int(now.timestamp())
-        # The commune's officers take it back; a commune whose only officer this was gives it back to
-        # its volunteers (the citizen was promised «cán bộ» that did not exist, and nobody was told).
-        staff = [
-            p
-            for p in await handoff.officers_of(session, ticket.unit_id)
-            if p not in (ticket.citizen_id, person_id)
-        ]
-        told = "handoff.push.released"
-        if staff:
+        # Who takes it back is decided as for a new ticket (handoff.new_ticket_audience): the
+        # commune's volunteers, its officers when none of them can be reached now; without the
+        # person who lost the role. The citizen is told which, or that nobody can be reached.
+        audience = await handoff.new_ticket_audience(session, ticket, exclude=(person_id,))
+        if audience.officers:
             await handoff.mark_escalated(session, ticket.id, now)
-        else:
-            staff = [
-                p
-                for p in await handoff.helpers_of(session, ticket.unit_path)
-                if p not in (ticket.citizen_id, person_id)
-            ]
-            told = "handoff.push.released_to_helpers" if staff else "handoff.push.released_to_nobody"
+        told = (
+            "handoff.push.released_to_nobody"
+            if not audience.reachable
+            else "handoff.push.released"
+            if audience.officers
+            else "handoff.push.released_to_helpers"
+        )
         await push(
             session,
             catalog,
@@ -59,7 +56,7 @@ async def after_role_loss(
             idempotency=f"ticket:{ticket.id}:released:{stamp}",
             id=ticket.id,
         )
-        for helper in staff:
+        for helper in audience.people:
             await push(
                 session,
                 catalog,
@@ -68,7 +65,7 @@ async def after_role_loss(
                 "handoff.push.released_staff",
                 kind="ticket_escalated",
                 idempotency=f"ticket:{ticket.id}:released:{stamp}:{helper}",
-                buttons=[[("handoff.buttons.claim", TicketAction("k", ticket.id).pack())]],
+                buttons=[[("handoff.buttons.claim_n", TicketAction("k", ticket.id).pack())]],
                 id=ticket.id,
                 commune=ticket.unit_name,
                 question=ticket.question,

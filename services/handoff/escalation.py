@@ -3,6 +3,7 @@ commune's officers as well; and who a ticket was pushed to."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -68,15 +69,19 @@ class Audience:
     officers: bool  # the commune's officers were asked: no volunteer could be reached
 
 
-async def new_ticket_audience(session: AsyncSession, ticket: TicketView) -> Audience:
+async def new_ticket_audience(
+    session: AsyncSession, ticket: TicketView, *, exclude: Collection[int] = ()
+) -> Audience:
     """The commune's volunteers and team leaders; its officers too when none of them can be
     reached now (a member with no chat account, or one who blocked the bot, reads nothing).
-    Counting members told a citizen «Đã gửi» when the request had reached nobody."""
-    helpers = [p for p in await helpers_of(session, ticket.unit_path) if p != ticket.citizen_id]
+    Counting members told a citizen «Đã gửi» when the request had reached nobody. A ticket handed
+    back (its helper lost the role) goes the same way, without `exclude` (that helper)."""
+    left_out = {ticket.citizen_id, *exclude}
+    helpers = [p for p in await helpers_of(session, ticket.unit_path) if p not in left_out]
     reachable = [p for p in helpers if await reachability.reachable_accounts(session, p)]
     if reachable:
         return Audience(helpers, len(reachable), officers=False)
-    officers = [p for p in await officers_of(session, ticket.unit_id) if p != ticket.citizen_id]
+    officers = [p for p in await officers_of(session, ticket.unit_id) if p not in left_out]
     everyone = helpers + [p for p in officers if p not in helpers]
     # Only people with an account get a push at all: the rest could never receive it.
     with_account = [p for p in everyone if await people.reach(session, p)]

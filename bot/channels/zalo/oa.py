@@ -27,16 +27,18 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.channels.zalo.common import (
+    NotReceived,
     ReplyQueue,
     SignedFiles,
     event_kind,
+    fetch_sent_file,
     first,
     mime_for,
 )
 from bot.channels.zalo.inbound import Inbound
 from bot.channels.zalo.oa_send import CHANNEL, OAOutgoing
 from bot.channels.zalo.oa_tokens import NotAuthorized, OAuthConfig, OAuthError, TokenStore
-from bot.channels.zalo.safe_fetch import FileFetcher, Refused, TooLarge
+from bot.channels.zalo.safe_fetch import FileFetcher
 from bot.config import ZaloOASettings
 from bot.kernel import App, StartupError
 from db import crypto
@@ -188,21 +190,29 @@ class ZaloOAChannel(OAOutgoing):
         return web.json_response({"error": 0})
 
     async def _process_stored(self, event: dict[str, Any], raw: bytes) -> None:
-        msg, too_large = await self.to_incoming(event, raw)
-        if too_large is not None:
-            text = self._t("zalo.file_too_large", limit_mb=f"{self.settings.max_file_mb:g}")
-            key = f"zalo_oa:too_large:{_digest(raw)}"
-            await self.replies.send_now(too_large, key, [Reply(text)])
+        msg = await self._received(event, raw)
         if msg is None:
             return
         outcome = await self.app.intake.handle(msg)  # DatabaseUnavailable: Inbound retries
         await self.replies.send_now(msg.chat_id, msg.update_key, outcome.replies)
         self.processed += 1
 
+    async def _received(self, event: dict[str, Any], raw: bytes) -> Incoming | None:
+        """The event for the intake; a file that did not arrive is answered here («Ảnh/tệp … quá
+        lớn…», «Chưa nhận được ảnh/tệp…»), and only its text, if any, goes on — never an empty
+        message («Tin nhắn trống…») that, inside a ticket, reached nobody."""
+        msg, missing = await self.to_incoming(event, raw)
+        if msg is None or missing is None:
+            return msg
+        text = self._t(missing.key, **missing.params)
+        await self.replies.send_now(msg.chat_id, f"{msg.update_key}:not_received", [Reply(text)])
+        return msg if (msg.text or "").strip() else None
+
     async def to_incoming(
         self, event: dict[str, Any], raw: bytes | None = None
-    ) -> tuple[Incoming | None, str | None]:
-        """(Incoming or None to ignore, user id to tell "file too large")."""
+    ) -> tuple[Incoming | None, NotReceived | None]:
+        """An Incoming (None to ignore the event), and why the file it carried did not arrive, if
+        it did not (the Incoming then holds only the event's text)."""
         raw = raw if raw is not None else json.dumps(event, sort_keys=True).encode()
         name = str(event.get("event_name", ""))
         if name.startswith(IGNORED_EVENTS):
@@ -233,21 +243,17 @@ class ZaloOAChannel(OAOutgoing):
         att = attachments[0] if attachments and isinstance(attachments[0], dict) else {}
         info = att.get("payload") or {}
         url = first(info.get("url"), info.get("thumbnail")) if isinstance(info, dict) else None
-        if not isinstance(url, str):
-            return self._incoming(user, key, text=text), None
+        if not isinstance(url, str):  # an image or file event with nothing to fetch
+            return self._incoming(user, key, text=text), NotReceived("zalo.file_not_received")
         if name == "user_send_image":
             filename, mime = "zalo-image.jpg", "image/jpeg"
         else:
             filename = str(first(info.get("name"), "zalo-file"))
             mime = mime_for(filename)
-        try:
-            data = await self.fetcher.fetch(url, int(self.settings.max_file_mb * 1024 * 1024))
-        except TooLarge:
-            return None, user
-        except (Refused, aiohttp.ClientError, TimeoutError) as exc:
-            log.info("zalo_oa: file not downloaded (%s)", type(exc).__name__)
-            return self._incoming(user, key, text=text), None
-        return self._incoming(user, key, text=text, file=IncomingFile(filename, mime, data)), None
+        got = await fetch_sent_file(self.fetcher, url, self.settings.max_file_mb, CHANNEL)
+        if isinstance(got, NotReceived):
+            return self._incoming(user, key, text=text), got
+        return self._incoming(user, key, text=text, file=IncomingFile(filename, mime, data=got)), None
 
     def _incoming(
         self,
