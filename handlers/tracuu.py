@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from handlers.core import Button, Context
-from handlers.router import Router, command_args, pass_on
+from handlers.router import CANCEL_PAYLOAD, ROUTER, Router, cancel, command_args, pass_on
 from services import dossiers, privacy
-from services.dossiers.codes import CODE_EXAMPLE, FULL_CODE_EXAMPLE
+from services.dossiers.codes import FULL_CODE_EXAMPLE
 from services.dossiers.records import DossierView, Status
 from services.errors import NotFound
 from services.text import fold_words as fold_phrase
@@ -54,7 +56,7 @@ def next_step(ctx: Context, view: DossierView) -> str:
 
 
 async def answer(ctx: Context, code: str) -> None:
-    if not await privacy.lookup_allowed(ctx.session, ctx.actor.person_id, ctx.now):
+    if not await privacy.lookup_allowed(ctx.session, ctx.actor.person_id, ctx.now, code):
         ctx.end()
         ctx.say("tracuu.too_many", minutes=int(privacy.LOOKUP_WINDOW.total_seconds() // 60))
         return
@@ -72,31 +74,87 @@ async def answer(ctx: Context, code: str) -> None:
     ctx.reply(status_text(ctx, view), [[Button(ctx.t("tracuu.buttons.subscribe"), payload)]])
 
 
+def ask_code(ctx: Context) -> None:
+    """Wait for a code, with a way out («Huỷ»; a numbered choice where there are no buttons)."""
+    ctx.goto("tracuu.code")
+    ctx.say("tracuu.ask_code", _cancel_row(ctx), example=FULL_CODE_EXAMPLE)
+
+
+def _cancel_row(ctx: Context) -> list[list[Button]]:
+    return [[Button(ctx.t("core.buttons.cancel"), CANCEL_PAYLOAD)]]
+
+
+def _code_of(text: str) -> str | None:
+    return dossiers.extract_code(text) or dossiers.code_in_sentence(text)
+
+
 @router.command("tracuu", help_key="tracuu.cmd.tracuu")
 async def tracuu(ctx: Context) -> None:
     args = command_args(ctx)
     if not args:
-        ctx.goto("tracuu.code")
-        ctx.say("tracuu.ask_code", example=CODE_EXAMPLE)
+        ask_code(ctx)
         return
-    code = dossiers.extract_code(args)
+    code = _code_of(args)
     if code is None:
-        ctx.say("tracuu.bad_code", example=CODE_EXAMPLE)
+        ctx.say("tracuu.bad_code", example=FULL_CODE_EXAMPLE)
         return
     await answer(ctx, code)
+
+
+# «huỷ», «thôi không cần nữa», «bỏ qua»… (folded): the person leaves the look-up, as with /huy.
+# «thôi» alone or with what follows it in a refusal, never «thời gian…» (folds the same).
+_CANCEL_FIRST = frozenset({"huy", "cancel", "stop", "quit", "exit", "thoat"})
+_AFTER_THOI = frozenset({"khong", "ko", "k", "nhe", "nha", "a", "ah", "vay", "bo", "di", "khoi", "de", "thi"})
+_CANCEL_PHRASES = ("khong can", "ko can", "khoi can", "bo qua", "dung lai", "khong tra nua", "de sau")
+
+
+def is_cancel(text: str) -> bool:
+    said = fold_phrase(text)
+    words = said.split()
+    if not words or len(words) > 8 or any(c.isdigit() for c in said):
+        return False
+    if words[0] in _CANCEL_FIRST or said == "khoi":
+        return True
+    if words[0] == "thoi" and (len(words) == 1 or words[1] in _AFTER_THOI):
+        return True
+    return any(p in said for p in _CANCEL_PHRASES)
+
+
+def _tries_a_code(text: str) -> bool:
+    """Short, with a run of three digits or more: a code mistyped or cut short, worth a second try.
+    Words alone, a question, a request for a person are not: they leave the look-up."""
+    tokens = text.split()
+    return dossiers.looks_like_code_attempt(text) or (
+        len(tokens) <= 6 and any(sum(c.isdigit() for c in t) >= 3 for t in tokens)
+    )
+
+
+async def _cancel_as_typed(ctx: Context) -> None:
+    """A cancel word is /huy: the same answer, and what still stands (an open ticket) is said too."""
+    app_router = ctx.resources.get(ROUTER)
+    if app_router is None:
+        await cancel(ctx)
+        return
+    ctx.msg = replace(ctx.msg, text="/huy")
+    await app_router.dispatch(ctx)
 
 
 @router.state("tracuu")
 async def typed_code(ctx: Context) -> None:
-    code = dossiers.extract_code(ctx.msg.text or "")
-    if code is None:
-        if ctx.state_name == "tracuu.sub":
-            await pass_on(ctx)  # only waiting for a possible «subscribe» press
-            return
-        ctx.say("tracuu.bad_code", example=CODE_EXAMPLE)
+    text = ctx.msg.text or ""
+    code = _code_of(text)
+    if code is None and ctx.state_name == "tracuu.sub":
+        await pass_on(ctx)  # only waiting for a possible «subscribe» press
         return
-    ctx.end()
-    await answer(ctx, code)
+    if code is not None:
+        ctx.end()
+        await answer(ctx, code)
+    elif is_cancel(text):
+        await _cancel_as_typed(ctx)
+    elif _tries_a_code(text):
+        ctx.say("tracuu.bad_code", _cancel_row(ctx), example=FULL_CODE_EXAMPLE)
+    else:
+        await pass_on(ctx)  # not a code at all: handled as if the look-up had not been asked
 
 
 @router.text(priority=10)
@@ -108,13 +166,22 @@ async def bare_code(ctx: Context) -> bool:
         await answer(ctx, code)
         return True
     if dossiers.looks_like_code_attempt(text):
-        ctx.say("tracuu.bad_code", example=CODE_EXAMPLE)
+        ctx.say("tracuu.bad_code", example=FULL_CODE_EXAMPLE)
         return True
     return False
 
 
 # "hồ sơ của tôi đã xong chưa?" without a code: the look-up is the answer, not a how-to entry.
-_STATUS_WORDS = ("xong chua", "den dau", "toi dau", "the nao roi", "co ket qua chua", "bao gio co", "tra cuu")
+_STATUS_WORDS = (
+    "xong chua",
+    "den dau",
+    "toi dau",
+    "the nao roi",
+    "co ket qua chua",
+    "bao gio co",
+    "tra cuu",
+    "kiem tra",
+)
 
 
 @router.text(priority=12)
@@ -122,8 +189,7 @@ async def status_question(ctx: Context) -> bool:
     said = fold_phrase(ctx.msg.text or "")
     if "ho so" not in said or not any(w in said for w in _STATUS_WORDS):
         return False
-    ctx.goto("tracuu.code")
-    ctx.say("tracuu.ask_code", example=CODE_EXAMPLE)
+    ask_code(ctx)
     return True
 
 

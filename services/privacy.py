@@ -1,14 +1,14 @@
 """One personal-data filter for everything shown to someone else or stored for statistics:
 citizen ID numbers (CCCD, 12 digits; old CMND, 9), phone numbers however they are spaced or
 dotted, e-mail addresses (but a State body's, under gov.vn). And a per-person limit on dossier
-look-ups (sequential codes made enumeration trivial: 15 guesses in 1.4 s)."""
+look-ups of distinct codes (sequential codes made enumeration trivial: 15 guesses in 1.4 s)."""
 
 from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AuditLog
@@ -76,19 +76,27 @@ def contains_personal_data(text: str) -> bool:
     return redact(text) != text
 
 
-# Every dossier look-up runs it: built once, with bound parameters.
-_LOOKUPS_SINCE = select(func.count()).where(
+# Every dossier look-up runs it: built once, with bound parameters. One statement: the counted
+# look-ups in the window, and whether this code is among them.
+_LOOKUPS_SINCE = select(
+    func.count(),
+    func.count(case((AuditLog.target == bindparam("code"), 1))),
+).where(
     AuditLog.action == "dossier.lookup",
     AuditLog.actor_id == bindparam("person_id"),
     AuditLog.at >= bindparam("since"),
 )
 
 
-async def lookup_allowed(session: AsyncSession, person_id: int, now: datetime) -> bool:
-    """Count this look-up (audit-logged) and say whether the person is within the limit."""
-    params = {"person_id": person_id, "since": now - LOOKUP_WINDOW}
-    done = int((await session.execute(_LOOKUPS_SINCE, params)).scalar_one())
+async def lookup_allowed(session: AsyncSession, person_id: int, now: datetime, code: str) -> bool:
+    """Count this look-up (audit-logged) and say whether the person is within the limit. The limit
+    is on distinct codes: enumerating other people's dossiers needs new codes, while checking again
+    a code already looked up in the window tells nothing new, so it is neither counted nor refused."""
+    params = {"person_id": person_id, "since": now - LOOKUP_WINDOW, "code": code}
+    done, same = (await session.execute(_LOOKUPS_SINCE, params)).one()
+    if same:
+        return True
     if done >= LOOKUP_LIMIT:
         return False
-    session.add(AuditLog(actor_id=person_id, action="dossier.lookup", target=None, details={}, at=now))
+    session.add(AuditLog(actor_id=person_id, action="dossier.lookup", target=code, details={}, at=now))
     return True

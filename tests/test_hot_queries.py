@@ -25,11 +25,12 @@ async def test_a_question_is_counted_at_each_asking_by_anyone(app: App) -> None:
 
 
 async def test_the_look_up_limit_counts_each_person_apart(seeded_app: App) -> None:
-    code = "H99.99-261120-9999"
+    # The limit counts distinct codes (the same code again is free): ten different misses.
     busy = ChatDriver(seeded_app, "3003", "Khách một")
-    for _ in range(10):
-        said = await busy.send(f"/tracuu {code}")
+    for n in range(10):
+        said = await busy.send(f"/tracuu H99.99-261120-{9990 + n}")
         assert "Chưa tìm thấy" in said.text, said.text
+    code = "H99.99-261120-8888"
     said = await busy.send(f"/tracuu {code}")
     assert "thời gian ngắn" in said.text, said.text  # the 11th within 10 minutes
     other = ChatDriver(seeded_app, "3004", "Khách hai")

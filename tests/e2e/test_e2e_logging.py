@@ -94,4 +94,4 @@ async def test_citizen_queries_unknown_and_malformed_codes(start_bot, tg_user) -
     assert "Chưa tìm thấy" in missing.text
     await hoa.send_message("H12.34-2411")
     example = await hoa.wait_for_reply()
-    assert "H12.34-241120-0001" in example.text
+    assert "000.00.12.H12-241120-0001" in example.text  # what a receipt prints
