@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -131,6 +131,37 @@ class Attachment:
 
 
 @dataclass(frozen=True, slots=True)
+class FileLimits:
+    """The attachments a channel can hand on as files: photos and documents whose names end so, up
+    to a size. Empty: none (the person gets only a note that something could not be sent)."""
+
+    photo_types: tuple[str, ...] = ()
+    photo_max: int = 0
+    document_types: tuple[str, ...] = ()
+    document_max: int = 0
+
+    def allows(self, attachment: Attachment) -> bool:
+        name = attachment.filename.lower()
+        if attachment.kind is AttachmentKind.PHOTO:
+            return name.endswith(self.photo_types) and len(attachment.data) <= self.photo_max
+        return name.endswith(self.document_types) and len(attachment.data) <= self.document_max
+
+
+@dataclass(frozen=True)
+class AttachmentReach:
+    """Which channels can deliver an attachment, filled by bot/assemble.py from the channel settings
+    (a Zalo channel without `files_public_url` sends a note instead of the file): a relay tells the
+    sender when the file reaches none of the recipient's accounts. Channels not listed deliver every
+    attachment (the default, e.g. an app assembled without Zalo)."""
+
+    limited: Mapping[str, FileLimits] = field(default_factory=dict)
+
+    def delivers(self, channel: str, attachment: Attachment) -> bool:
+        limits = self.limited.get(channel)
+        return limits is None or limits.allows(attachment)
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """What to say back: text, rows of buttons, maybe an image or a document."""
 
@@ -213,6 +244,9 @@ class ResourceKey(Generic[T]):
         return f"ResourceKey({self.name})"
 
 
+ATTACHMENT_REACH: ResourceKey[AttachmentReach] = ResourceKey("attachment_reach")
+
+
 class Resources:
     def __init__(self) -> None:
         self._items: dict[ResourceKey[Any], Any] = {}
@@ -225,6 +259,11 @@ class Resources:
 
     def get(self, key: ResourceKey[T]) -> T | None:
         return cast("T | None", self._items.get(key))
+
+    @property
+    def attachment_reach(self) -> AttachmentReach:
+        """Which channels deliver attachments; every channel when the assembly said nothing."""
+        return self.get(ATTACHMENT_REACH) or AttachmentReach()
 
 
 @dataclass

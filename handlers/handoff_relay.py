@@ -7,7 +7,7 @@ from __future__ import annotations
 from handlers.core import Attachment, AttachmentKind, Button, Context, MessageKind
 from handlers.handoff_choice import chose
 from handlers.handoff_push import MAX_RELAY_BYTES, TicketAction, ctx_push, helper_label
-from services import handoff, privacy, reachability
+from services import handoff, people, privacy, reachability
 from services.errors import Conflict, PermissionDenied
 from services.handoff.tickets import TicketView
 
@@ -59,12 +59,15 @@ async def relay_message(ctx: Context, ticket_id: int, *, text: str | None = None
         if not (ctx.state_name or "").startswith("handoff.open:"):
             ctx.goto(f"handoff.open:{ticket.id}")
         if message.to_person is None:
-            ctx.say("handoff.queued")
+            # Only the words wait for the claim (take_queued): a photo sent now is not kept.
+            key = "handoff.queued" if attachment is None else f"handoff.queued_without_file.{attachment.kind}"
+            ctx.say(key)
         else:
             await relay_to_helper(
                 ctx, ticket, message.to_person, message.id, message.text, attachment, message.reopened
             )
-            ctx.say("handoff.reopened" if message.reopened else "handoff.relayed", id=ticket.id)
+            key = "handoff.reopened" if message.reopened else "handoff.relayed"
+            ctx.say(await _with_file(ctx, key, message.to_person, attachment), id=ticket.id)
         warn_ids(ctx, text)
         return
     if not (ctx.state_name or "").startswith("handoff.reply:"):
@@ -89,7 +92,20 @@ async def relay_message(ctx: Context, ticket_id: int, *, text: str | None = None
     # with «gọi […]» and the volunteer none the wiser.
     hidden = privacy.contains_personal_data(text)
     key = "handoff.relayed_to_citizen_hidden" if hidden else "handoff.relayed_to_citizen"
+    key = await _with_file(ctx, key, ticket.citizen_id, attachment)
     ctx.say(key, buttons=[[close_button(ctx, ticket.id)]], id=ticket.id)
+
+
+async def _with_file(ctx: Context, key: str, to: int, attachment: Attachment | None) -> str:
+    """`key`, or its `_without_file` variant when the attachment reaches none of the recipient's
+    accounts (e.g. only Zalo, without a public files URL: they get the words and a note): the
+    sender must not read «✓ Đã chuyển» about a photo nobody received."""
+    if attachment is None:
+        return key
+    reach = ctx.resources.attachment_reach
+    if any(reach.delivers(ref.channel, attachment) for ref in await people.reach(ctx.session, to)):
+        return key
+    return f"{key}_without_file.{attachment.kind}"
 
 
 async def relay_to_helper(
