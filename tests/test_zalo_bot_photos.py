@@ -4,47 +4,27 @@ its contract fake (tests/fakes/zalo_bot_api.py), inside an open ticket as the re
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from sqlalchemy import select
 
 from bot.kernel import App
-from db.models import TicketMessage
-from tests.harness.zalo import ZaloBotHarness
+from tests.harness.zalo import ZaloBotHarness, citizen_ticket_texts, open_ticket
 
 EMPTY = "Tin nhắn trống"
 PHOTO = b"\xff\xd8\xff" + b"J" * 3000  # about 3 KB
-
-
-async def ticket_texts(app: App) -> list[str]:
-    """What the citizen wrote into tickets (held for the helper until someone claims)."""
-    async with app.sessions() as s:
-        stmt = select(TicketMessage.text).where(TicketMessage.sender == "citizen").order_by(TicketMessage.id)
-        return list((await s.execute(stmt)).scalars())
-
-
-async def open_ticket(h: ZaloBotHarness, user: str) -> None:
-    said = await h.send(user, "/hotro")
-    assert any("xã/phường nào" in t for t in said), said
-    await h.send(user, "thuan hoa")
-    await h.choose(user, "Phường Thuận Hóa")
-    said = await h.send(user, "Cho hỏi đăng ký khai sinh cho con cần giấy tờ gì?")
-    assert any(re.search(r"phiếu #\d+", t) for t in said), said
 
 
 @pytest.mark.parametrize("mode", ["polling", "webhook"])
 async def test_a_photo_over_the_limit_in_a_ticket_is_refused_politely(seeded_app: App, mode: str) -> None:
     async with ZaloBotHarness(seeded_app, mode, max_file_mb=0.001) as h:  # 0.001 MB ≈ 1 KB
         await open_ticket(h, "zb-dan")
-        before, sent = await ticket_texts(seeded_app), len(h.fake.sent)
+        before, sent = await citizen_ticket_texts(seeded_app), len(h.fake.sent)
         await h.fake.deliver(h.fake.image_update("zb-dan", "giay-to.jpg", PHOTO))
         await h.settle()
         said = [str(p.get("text")) for p in h.fake.sent[sent:] if p["chat_id"] == "zb-dan"]
         assert said == [
             "Ảnh/tệp anh/chị gửi quá lớn (tối đa 0.001 MB). Anh/chị vui lòng gửi ảnh/tệp nhỏ hơn."
         ]
-        assert await ticket_texts(seeded_app) == before  # nothing empty for the helper
+        assert await citizen_ticket_texts(seeded_app) == before  # nothing empty for the helper
 
         # A caption travels on: the citizen is told about the photo, the helper gets the words.
         sent = len(h.fake.sent)
@@ -52,7 +32,7 @@ async def test_a_photo_over_the_limit_in_a_ticket_is_refused_politely(seeded_app
         await h.settle()
         said = [str(p.get("text")) for p in h.fake.sent[sent:] if p["chat_id"] == "zb-dan"]
         assert said[0].startswith("Ảnh/tệp anh/chị gửi quá lớn") and not any(EMPTY in t for t in said)
-        assert (await ticket_texts(seeded_app))[len(before) :] == ["giấy chứng sinh"]
+        assert (await citizen_ticket_texts(seeded_app))[len(before) :] == ["giấy chứng sinh"]
 
 
 async def test_a_photo_whose_host_does_not_resolve_is_asked_again(seeded_app: App) -> None:
@@ -60,17 +40,17 @@ async def test_a_photo_whose_host_does_not_resolve_is_asked_again(seeded_app: Ap
         seeded_app, file_hosts=["127.0.0.1", "zdn.invalid"], allow_private_file_hosts=True
     ) as h:
         await open_ticket(h, "zb-dan2")
-        before, sent = await ticket_texts(seeded_app), len(h.fake.sent)
+        before, sent = await citizen_ticket_texts(seeded_app), len(h.fake.sent)
         update = h.fake.image_update("zb-dan2", "x.jpg", b"x")
         update["message"]["photo_url"] = "https://photo.zdn.invalid/x.jpg"  # .invalid never resolves
         await h.fake.deliver(update)
         await h.settle()
         said = [str(p.get("text")) for p in h.fake.sent[sent:] if p["chat_id"] == "zb-dan2"]
         assert said == ["Chưa nhận được ảnh/tệp anh/chị gửi. Anh/chị vui lòng gửi lại."]
-        assert await ticket_texts(seeded_app) == before
+        assert await citizen_ticket_texts(seeded_app) == before
 
         # A photo that arrives still goes to the ticket (the limit is the default 10 MB).
         await h.fake.deliver(h.fake.image_update("zb-dan2", "ok.jpg", PHOTO))
         await h.settle()
         assert not any(EMPTY in t for t in h.texts_to("zb-dan2"))
-        assert len(await ticket_texts(seeded_app)) == len(before) + 1
+        assert len(await citizen_ticket_texts(seeded_app)) == len(before) + 1

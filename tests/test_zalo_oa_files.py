@@ -5,36 +5,17 @@ OA's signed webhook and its contract fake (tests/fakes/zalo_oa_api.py), inside a
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from bot.kernel import App
-from db.models import TicketMessage
-from tests.harness.zalo import ZaloOAHarness, oa_text
+from tests.harness.zalo import ZaloOAHarness, citizen_ticket_texts, oa_text, open_ticket
 
 EMPTY = "Tin nhắn trống"
 PHOTO = b"\xff\xd8\xff" + b"J" * 3000  # about 3 KB
 TOO_LARGE = "Ảnh/tệp anh/chị gửi quá lớn (tối đa 0.001 MB). Anh/chị vui lòng gửi ảnh/tệp nhỏ hơn."
 NOT_RECEIVED = "Chưa nhận được ảnh/tệp anh/chị gửi. Anh/chị vui lòng gửi lại."
-
-
-async def ticket_texts(app: App) -> list[str]:
-    """What the citizen wrote into tickets (held for the helper until someone claims)."""
-    async with app.sessions() as s:
-        stmt = select(TicketMessage.text).where(TicketMessage.sender == "citizen").order_by(TicketMessage.id)
-        return list((await s.execute(stmt)).scalars())
-
-
-async def open_ticket(h: ZaloOAHarness, user: str) -> None:
-    said = await h.send(user, "/hotro")
-    assert any("xã/phường nào" in t for t in said), said
-    await h.send(user, "thuan hoa")
-    await h.choose(user, "Phường Thuận Hóa")
-    said = await h.send(user, "Cho hỏi đăng ký khai sinh cho con cần giấy tờ gì?")
-    assert any(re.search(r"phiếu #\d+", t) for t in said), said
 
 
 async def said_to(h: ZaloOAHarness, user: str, event: dict[str, Any]) -> list[str]:
@@ -48,39 +29,39 @@ async def said_to(h: ZaloOAHarness, user: str, event: dict[str, Any]) -> list[st
 async def test_a_file_over_the_limit_in_a_ticket_is_refused_politely(seeded_app: App, kind: str) -> None:
     async with ZaloOAHarness(seeded_app, max_file_mb=0.001) as h:  # 0.001 MB ≈ 1 KB
         await open_ticket(h, "oa-dan")
-        before = await ticket_texts(seeded_app)
+        before = await citizen_ticket_texts(seeded_app)
         name = "giay-to.jpg" if kind == "image" else "giay-to.pdf"
         said = await said_to(h, "oa-dan", h.fake.file_event("oa-dan", name, PHOTO, kind=kind))
         assert said == [TOO_LARGE]
-        assert await ticket_texts(seeded_app) == before  # nothing empty for the helper
+        assert await citizen_ticket_texts(seeded_app) == before  # nothing empty for the helper
 
         # A caption travels on: the citizen is told about the photo, the helper gets the words.
         event = h.fake.file_event("oa-dan", "2-" + name, PHOTO, kind=kind)
         event["message"]["text"] = "giấy chứng sinh"
         said = await said_to(h, "oa-dan", event)
         assert said[0] == TOO_LARGE and not any(EMPTY in t for t in said), said
-        assert (await ticket_texts(seeded_app))[len(before) :] == ["giấy chứng sinh"]
+        assert (await citizen_ticket_texts(seeded_app))[len(before) :] == ["giấy chứng sinh"]
 
 
 async def test_a_photo_whose_host_does_not_resolve_is_asked_again(seeded_app: App) -> None:
     async with ZaloOAHarness(seeded_app, file_hosts=["127.0.0.1", "zdn.invalid"]) as h:
         await open_ticket(h, "oa-dan2")
-        before = await ticket_texts(seeded_app)
+        before = await citizen_ticket_texts(seeded_app)
         event = h.fake.file_event("oa-dan2", "x.jpg", b"x", kind="image")
         payload = event["message"]["attachments"][0]["payload"]
         payload["url"] = payload["thumbnail"] = "https://photo.zdn.invalid/x.jpg"  # never resolves
         assert await said_to(h, "oa-dan2", event) == [NOT_RECEIVED]
-        assert await ticket_texts(seeded_app) == before
+        assert await citizen_ticket_texts(seeded_app) == before
 
         # A file outside Zalo's hosts is never fetched, and the citizen is asked again too.
         event = h.fake.file_event("oa-dan2", "a.pdf", b"%PDF", url="https://evil.example/a.pdf")
         assert await said_to(h, "oa-dan2", event) == [NOT_RECEIVED]
-        assert await ticket_texts(seeded_app) == before
+        assert await citizen_ticket_texts(seeded_app) == before
 
         # A photo that arrives still goes to the ticket (the limit is the default 20 MB).
         said = await said_to(h, "oa-dan2", h.fake.file_event("oa-dan2", "ok.jpg", PHOTO, kind="image"))
         assert said and not any(EMPTY in t or t == NOT_RECEIVED for t in said), said
-        assert len(await ticket_texts(seeded_app)) == len(before) + 1
+        assert len(await citizen_ticket_texts(seeded_app)) == len(before) + 1
 
 
 async def test_an_attachment_event_without_a_url_is_asked_again(seeded_app: App) -> None:

@@ -18,7 +18,7 @@ from bot.channels.zalo import bot as zalo_bot
 from bot.channels.zalo import oa as zalo_oa
 from bot.kernel import App
 from db.base import utcnow
-from db.models import OutboxMessage, ProcessedUpdate
+from db.models import OutboxMessage, ProcessedUpdate, TicketMessage
 from db.repositories import zalo as zalo_repo
 from tests.fakes.zalo_bot_api import FakeZaloBotApi
 from tests.fakes.zalo_oa_api import FakeZaloOA
@@ -233,3 +233,20 @@ def oa_text(message: dict[str, Any]) -> str:
 
 async def processed_count(app: App) -> int:
     return await count(app, ProcessedUpdate)
+
+
+async def citizen_ticket_texts(app: App) -> list[str]:
+    """What citizens wrote into tickets (held for the helper until someone claims)."""
+    async with app.sessions() as s:
+        stmt = select(TicketMessage.text).where(TicketMessage.sender == "citizen").order_by(TicketMessage.id)
+        return list((await s.execute(stmt)).scalars())
+
+
+async def open_ticket(h: ZaloBotHarness | ZaloOAHarness, user: str) -> None:
+    """/hotro in Thuận Hóa with a question, through the harness's channel: a ticket is open."""
+    said = await h.send(user, "/hotro")
+    assert any("xã/phường nào" in t for t in said), said
+    await h.send(user, "thuan hoa")
+    await h.choose(user, "Phường Thuận Hóa")
+    said = await h.send(user, "Cho hỏi đăng ký khai sinh cho con cần giấy tờ gì?")
+    assert any(re.search(r"phiếu #\d+", t) for t in said), said
