@@ -1,4 +1,5 @@
-"""Help sessions: /ghi (guided, "same as last time", one-line shortcut) and /tuan; /sua is in ghi_edit.py.
+"""Help sessions: /ghi (guided, "same as last time", one-line shortcut) and /tuan; /sua is in ghi_edit.py,
+how an entry is shown (for both) in ghi_entry.py.
 
 The guided /ghi is a dialog declared once (the table at the bottom): each step asks with buttons
 and takes the answer the same way whether it was tapped or typed ("dvc", "tai nha", "3 nguoi").
@@ -12,12 +13,13 @@ from datetime import date, timedelta
 from typing import Any, TypeVar
 
 from handlers.core import Button, Context, rows
-from handlers.dialog import Dialog, State, States, Step, step_button
+from handlers.dialog import Dialog, State, States, Step, Take, step_button
+from handlers.ghi_entry import summary, team_closed, when
 from handlers.payloads import Payload
 from handlers.router import Router, command_args
-from services import dossiers, membership, sessions
+from services import dossiers, sessions
 from services.access import Action
-from services.errors import DomainError, InvalidInput, PermissionDenied
+from services.errors import DomainError, InvalidInput
 from services.sessions.values import Activity, Outcome, Place, SessionDraft, SessionView
 from services.text import fold
 
@@ -52,18 +54,6 @@ class Save(Payload, prefix="ghi.save"):
     """Save the guided dialog as it stands (the optional details are optional)."""
 
 
-def summary(ctx: Context, activity: Activity, place: Place, citizens: int, result: Outcome | None) -> str:
-    parts = [ctx.t(f"ghi.activity_short.{activity.value}"), ctx.t(f"ghi.place.{place.value}")]
-    parts.append(ctx.t("ghi.people", n=citizens))
-    if result is not None and result is not Outcome.DONE:
-        parts.append(ctx.t(f"ghi.result.{result.value}"))
-    return " · ".join(parts)
-
-
-def when(ctx: Context, view: SessionView) -> str:
-    return view.occurred_at.astimezone(ctx.tz).strftime("%H:%M %d/%m")
-
-
 def _backdate_days(ctx: Context) -> int:
     return ctx.settings.logging.backdate_days
 
@@ -81,7 +71,18 @@ def _draft_from_state(state: dict[str, Any]) -> SessionDraft:
     )
 
 
+async def _team_name(ctx: Context, team_id: int) -> str | None:
+    """The team's name while the person may log for it now (still in it, still open), else None."""
+    teams = await sessions.teams(ctx.session, ctx.actor)
+    return next((t.name for t in teams if t.id == team_id), None)
+
+
 async def _save(ctx: Context, team_id: int, draft: SessionDraft) -> None:
+    team = await _team_name(ctx, team_id)
+    if team is None:  # left or removed from the team, or it was closed, since it was picked
+        ctx.end()
+        ctx.say("ghi.team_gone")
+        return
     view = await sessions.log_session(ctx.session, ctx.actor, team_id, draft, ctx.now, ctx.tz)
     ctx.end()
     ctx.state = {"saved": view.id}  # a second tap of the same «Lưu» says "already saved"
@@ -89,6 +90,7 @@ async def _save(ctx: Context, team_id: int, draft: SessionDraft) -> None:
         "ghi.saved",
         summary=summary(ctx, view.activity, view.place, view.citizens, view.result),
         when=when(ctx, view),
+        team=team,  # with several teams, which one it counts for; always said, it costs a few words
     )
     ctx.reply(text, [[Button(ctx.t("ghi.buttons.undo"), Undo(view.id).pack())]])
 
@@ -107,12 +109,6 @@ def _save_button(ctx: Context) -> list[list[Button]]:
 
 
 # --- /ghi ----------------------------------------------------------------------------------
-
-
-async def team_closed(ctx: Context) -> PermissionDenied | None:
-    """A volunteer whose team was closed hears that (and whom to ask), not «ask your team leader»."""
-    team = await membership.closed_team_of(ctx.session, ctx.actor.person_id)
-    return PermissionDenied("ghi.team_closed", team=team) if team else None
 
 
 @router.command(
@@ -164,7 +160,7 @@ async def take_team(ctx: Context, value: str) -> None:
             ctx, team.id, sessions.parse_shortcut(shortcut, ctx.local_now.date(), _backdate_days(ctx))
         )
         return
-    ctx.state["team_id"] = team.id
+    ctx.state.update(team_id=team.id, picked_team=True)  # «↩ Quay lại» from «what» comes back here
     await DIALOG.ask(ctx, Ask.what)
 
 
@@ -172,13 +168,12 @@ async def ask_what(ctx: Context) -> None:
     buttons: list[Sequence[Button]] = []
     last = await sessions.last_session(ctx.session, ctx.actor.person_id)
     if last is not None:
-        label = ctx.t(
-            "ghi.buttons.same", summary=summary(ctx, last.activity, last.place, last.citizens, None)
-        )
-        buttons.append([Button(label[:60], SameAsLast(last.id).pack())])
+        # Everything the copy will carry, the result included (not cut: a cut label hid it).
+        copied = summary(ctx, last.activity, last.place, last.citizens, last.result)
+        buttons.append([Button(ctx.t("ghi.buttons.same", summary=copied), SameAsLast(last.id).pack())])
     activities = (step_button(ctx.t(f"ghi.activity.{a.value}"), Ask.what, a.value) for a in Activity)
     buttons.extend(rows(*activities, per_row=2))
-    ctx.say("ghi.ask_what", buttons)
+    ctx.say("ghi.ask_what", [*buttons, *_back(ctx)])
 
 
 async def take_what(ctx: Context, value: str) -> None:
@@ -187,7 +182,7 @@ async def take_what(ctx: Context, value: str) -> None:
 
 def ask_where(ctx: Context) -> None:
     places = (step_button(ctx.t(f"ghi.place.{p.value}"), Ask.where, p.value) for p in Place)
-    ctx.say("ghi.ask_where", rows(*places))
+    ctx.say("ghi.ask_where", [*rows(*places), *_back(ctx)])
 
 
 async def take_where(ctx: Context, value: str) -> None:
@@ -197,7 +192,7 @@ async def take_where(ctx: Context, value: str) -> None:
 def ask_count(ctx: Context) -> None:
     ctx.letter_choices = True  # a typed "4" is four people, never the fourth option
     counts = (step_button(str(n), Ask.count, str(n)) for n in COUNT_CHOICES)
-    ctx.say("ghi.ask_count", rows(*counts, per_row=4))
+    ctx.say("ghi.ask_count", [*rows(*counts, per_row=4), *_back(ctx)])
 
 
 async def take_count(ctx: Context, value: str) -> None:
@@ -213,7 +208,7 @@ async def take_count(ctx: Context, value: str) -> None:
 
 def ask_result(ctx: Context) -> None:
     results = (step_button(ctx.t(f"ghi.result.{r.value}"), Ask.result, r.value) for r in Outcome)
-    ctx.say("ghi.ask_result", rows(*results, per_row=1))
+    ctx.say("ghi.ask_result", [*rows(*results, per_row=1), *_back(ctx)])
 
 
 async def take_result(ctx: Context, value: str) -> None:
@@ -221,7 +216,7 @@ async def take_result(ctx: Context, value: str) -> None:
 
 
 def ask_extra(ctx: Context) -> None:
-    ctx.say("ghi.ask_extra", _save_button(ctx))
+    ctx.say("ghi.ask_extra", [*_save_button(ctx), *_back(ctx)])
 
 
 async def take_extra(ctx: Context, text: str) -> None:
@@ -299,7 +294,13 @@ async def same_as_last(ctx: Context, data: SameAsLast) -> None:
         # tapped before, or another /ghi) means its moment has passed: never a duplicate.
         _already_saved(ctx, last)
         return
-    await _save(ctx, last.unit_id, SessionDraft(last.activity, last.place, last.citizens, last.result))
+    if ctx.state_name != Ask.what or "team_id" not in ctx.state:
+        ctx.say("ghi.stale")  # the /ghi that offered it was cancelled or moved on
+        return
+    # The copy counts for the team of *this* /ghi (picked, or the only one), not the last
+    # session's: that may be another team of theirs, one they left, or one since closed.
+    draft = SessionDraft(last.activity, last.place, last.citizens, last.result)
+    await _save(ctx, int(ctx.state["team_id"]), draft)
 
 
 @router.typed(Undo)
@@ -334,6 +335,46 @@ async def tuan(ctx: Context) -> None:
     ctx.reply("\n".join(lines))
 
 
+# --- «↩ Quay lại»: back one step, the earlier answers kept --------------------------------------
+
+_BACK_WORDS = frozenset({"quaylai", "quaylui", "trolai", "back"})  # folded, spaces removed
+_PREVIOUS = {
+    Ask.what: Ask.team,  # only when this /ghi asked for the team
+    Ask.where: Ask.what,
+    Ask.count: Ask.where,
+    Ask.result: Ask.count,
+    Ask.extra: Ask.result,
+}
+
+
+def _previous(ctx: Context) -> State | None:
+    here = State(ctx.state_name or "")
+    if here == Ask.what and not ctx.state.get("picked_team"):
+        return None  # the first step of this /ghi: nothing to go back to
+    return _PREVIOUS.get(here)
+
+
+def _back(ctx: Context) -> list[list[Button]]:
+    """The «↩ Quay lại» row under a step's question, on every step but the first."""
+    here = State(ctx.state_name or "")
+    if _previous(ctx) is None:
+        return []
+    return [[step_button(ctx.t("ghi.buttons.back"), here, "back")]]
+
+
+def back_or(take: Take) -> Take:
+    """A step's `take` that first hears «↩ Quay lại» (tapped, or typed «quay lại», «back»)."""
+
+    async def take_or_back(ctx: Context, value: str) -> None:
+        previous = _previous(ctx)
+        if previous is not None and fold(value).replace(" ", "") in _BACK_WORDS:
+            await DIALOG.ask(ctx, previous)
+            return
+        await take(ctx, value)
+
+    return take_or_back
+
+
 # --- the guided /ghi, as a graph ----------------------------------------------------------------
 
 DIALOG = router.dialog(
@@ -341,11 +382,11 @@ DIALOG = router.dialog(
         Ask,
         {
             Ask.team: Step(ask=ask_team, take=take_team),  # only with several teams
-            Ask.what: Step(ask=ask_what, take=take_what),  # «như lần trước» skips to saving
-            Ask.where: Step(ask=ask_where, take=take_where),
-            Ask.count: Step(ask=ask_count, take=take_count),
-            Ask.result: Step(ask=ask_result, take=take_result),
-            Ask.extra: Step(ask=ask_extra, take=take_extra),  # optional details, then «Lưu»
+            Ask.what: Step(ask=ask_what, take=back_or(take_what)),  # «như lần trước» skips to saving
+            Ask.where: Step(ask=ask_where, take=back_or(take_where)),
+            Ask.count: Step(ask=ask_count, take=back_or(take_count)),
+            Ask.result: Step(ask=ask_result, take=back_or(take_result)),
+            Ask.extra: Step(ask=ask_extra, take=back_or(take_extra)),  # optional details, then «Lưu»
         },
         stale_key="ghi.stale",
     )

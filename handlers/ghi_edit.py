@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from handlers.core import Button, Context, rows
-from handlers.ghi import summary, team_closed, when
+from handlers.ghi_entry import summary, team_closed, when
 from handlers.payloads import Payload
 from handlers.router import Router
 from services import sessions
@@ -37,7 +37,7 @@ class SetResult(Payload, prefix="sua.rr"):
     "sua", help_key="ghi.cmd.sua", action=Action.LOG_SESSION, denied_key="ghi.no_team", refuse=team_closed
 )
 async def sua(ctx: Context) -> None:
-    entries = await sessions.recent(ctx.session, ctx.actor.person_id, ctx.now)
+    entries = await sessions.recent(ctx.session, ctx.actor, ctx.now)  # only those still editable
     if not entries:
         ctx.say("ghi.sua_none")
         return
@@ -54,6 +54,12 @@ async def sua(ctx: Context) -> None:
 @router.typed(Edit)
 async def edit(ctx: Context, data: Edit) -> None:
     sid = data.session_id
+    if data.action == "keep":
+        ctx.say("ghi.sua_kept", edit=True)
+        return
+    # Still editable now (own, in the window, a team one is in and still open)? Said at the first
+    # tap, naming the entry's team — not at the end of the dialog.
+    view = await sessions.editable(ctx.session, ctx.actor, sid, ctx.now)
     if data.action == "s":
         ctx.say(
             "ghi.sua_what",
@@ -67,11 +73,6 @@ async def edit(ctx: Context, data: Edit) -> None:
         )
     elif data.action == "del":
         # Deleting is not undone by a tap: ask first, showing what would go.
-        recent = await sessions.recent(ctx.session, ctx.actor.person_id, ctx.now)
-        view = next((v for v in recent if v.id == sid), None)
-        if view is None:
-            ctx.say("core.stale_button")
-            return
         ctx.say(
             "ghi.sua_confirm_delete",
             rows(
@@ -86,8 +87,6 @@ async def edit(ctx: Context, data: Edit) -> None:
     elif data.action == "delok":
         view = await sessions.delete(ctx.session, ctx.actor, sid, ctx.now)
         ctx.say("ghi.undone", edit=True, summary=summary(ctx, view.activity, view.place, view.citizens, None))
-    elif data.action == "keep":
-        ctx.say("ghi.sua_kept", edit=True)
     elif data.action == "n":
         ctx.goto(EDIT_COUNT, session_id=sid)
         ctx.say("ghi.ask_count_typed")  # no number buttons here: the text must not promise them

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from services.sessions.records import (
     delete,
+    editable,
     last_session,
     log_session,
     recent,
@@ -59,6 +60,7 @@ __all__ = [
     "check_note",
     "config_from",
     "delete",
+    "editable",
     "last_session",
     "log_session",
     "occurred_at",

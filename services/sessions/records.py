@@ -42,6 +42,8 @@ async def log_session(
     team = await session.get(Unit, team_id)
     if team is None:
         raise NotFound("errors.unit_not_found", code=str(team_id))
+    if not team.active:  # closing a team ends its roles too; said by name all the same
+        raise PermissionDenied("ghi.team_closed", team=team.name, action=Action.LOG_SESSION.value)
     actor.require(Action.LOG_SESSION, team.path)
     note = check_note(draft.note) if draft.note else None
     row = HelpSession(
@@ -93,13 +95,23 @@ async def _own_recent(session: AsyncSession, actor: Actor, session_id: int, now:
     row = await session.get(HelpSession, session_id)
     if row is None or row.deleted_at is not None:
         raise NotFound("ghi.errors.entry_gone")
-    team = await session.get(Unit, row.unit_id)
-    # Still a member of that team now: a removed volunteer no longer edits the team's figures.
-    if row.volunteer_id != actor.person_id or team is None or not actor.can(Action.LOG_SESSION, team.path):
+    if row.volunteer_id != actor.person_id:
         raise PermissionDenied(action=Action.LOG_SESSION.value)
+    team = await session.get(Unit, row.unit_id)
+    # Still a member of that team now, and the team still open: a removed volunteer no longer
+    # edits the team's figures. Said with the entry's team, not the person's current one.
+    if team is None or not team.active or not actor.can(Action.LOG_SESSION, team.path):
+        raise PermissionDenied(
+            "ghi.errors.entry_team_gone", team=team.name if team else "", action=Action.LOG_SESSION.value
+        )
     if now - row.logged_at > EDIT_WINDOW:
         raise InvalidInput("ghi.errors.too_late_to_edit")
     return row
+
+
+async def editable(session: AsyncSession, actor: Actor, session_id: int, now: datetime) -> SessionView:
+    """One's own entry that may still be changed now (else the reason, as a DomainError)."""
+    return _view(await _own_recent(session, actor, session_id, now))
 
 
 async def delete(session: AsyncSession, actor: Actor, session_id: int, now: datetime) -> SessionView:
@@ -126,12 +138,17 @@ async def update(
     return _view(row)
 
 
-async def recent(session: AsyncSession, person_id: int, now: datetime) -> list[SessionView]:
-    """One's own entries logged in the last 24 hours, newest first."""
+async def recent(session: AsyncSession, actor: Actor, now: datetime) -> list[SessionView]:
+    """One's own entries of the last 24 hours that one may still change, newest first: only those
+    of a team one still belongs to and that is still open (as `teams`)."""
+    team_ids = [t.id for t in await teams(session, actor)]
+    if not team_ids:
+        return []
     stmt = (
         select(HelpSession)
         .where(
-            HelpSession.volunteer_id == person_id,
+            HelpSession.volunteer_id == actor.person_id,
+            HelpSession.unit_id.in_(team_ids),
             HelpSession.deleted_at.is_(None),
             HelpSession.logged_at >= now - EDIT_WINDOW,
         )
