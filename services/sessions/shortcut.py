@@ -52,12 +52,6 @@ _WEEKDAYS = {
 }
 _COUNT = re.compile(r"^(\d{1,6})(?:ng|nguoi)?$")  # 1000 too: check_citizens says the range
 _DDMM = re.compile(r"^(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2,4}))?$")
-# The old 9-digit CMND written in groups («191.234.567», «191 234 567»), which
-# services.privacy.ID_NUMBER does not catch (it allows separators in the 12-digit CCCD only):
-# checked here until the one filter does. Not an amount of money («150.000.000 đồng»).
-_SPACED_CMND = re.compile(
-    r"(?<![\d.])(?:\d[\s.]?){8}\d(?![\d]|[.,]\d|\s?(?:đồng|đ\b|vnđ|vnd|dong\b|d\b))", re.IGNORECASE
-)
 
 
 def _compact(token: str) -> str:
@@ -108,7 +102,7 @@ def check_note(note: str) -> str | None:
         return None
     if len(text) > 500:
         raise InvalidInput("ghi.errors.note_too_long")
-    if privacy.contains_personal_data(text) or _SPACED_CMND.search(privacy.DOSSIER_CODE.sub(" ", text)):
+    if privacy.contains_personal_data(text):
         raise InvalidInput("ghi.errors.note_personal")
     return text
 
