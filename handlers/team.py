@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from handlers.core import Button, Context, rows
 from handlers.link import channel_name
 from handlers.onboarding import role_label
 from handlers.revoke import after_role_loss
 from handlers.router import Router, command_args
-from services import linking, membership, sessions, units
+from services import linking, membership, membership_changes, sessions, units
 from services.access import Action, Role
+from services.membership_changes import Pick
 from services.units import UnitKind
 
 router = Router()
+PICK_STATE = "team.pick"
+PICK_SHOWN = 10  # a team has 4-10 members; a bigger one types part of the name
 
 
 @router.command("to", "team", help_key="team.cmd.to", action=Action.VIEW_TEAM, private_only=True)
@@ -45,6 +49,9 @@ async def _show(ctx: Context, unit_id: int) -> None:
     lines += [f"• {m.name} — {role_label(ctx, m.role)}" for m in found]
     if not found:
         lines.append(ctx.t("team.no_members"))
+    leaders = [m.name for m in found if m.role is Role.TEAM_LEADER]
+    if len(leaders) > 1:  # data from before the one-leader rule: the next hand-over ends it
+        lines.append(ctx.t("team.several_leaders", names=", ".join(leaders)))
     ctx.reply("\n".join(lines))
     for request in await membership.pending_requests(ctx.session, ctx.actor, unit_id):
         ctx.say(
@@ -75,49 +82,109 @@ async def to_buttons(ctx: Context) -> None:
     if step == "v":
         await _show(ctx, number)
     elif step in ("rm", "ho"):
-        await _pick_member(ctx, number, step)
-    elif step in ("rmx", "hox"):
+        await _pick_member(ctx, number, Pick(step), "", edit=True)
+    elif step == "rmx":
         # Named: the list may have changed since it was shown (someone joined, left, was removed).
+        ctx.end()
         member, team = await membership.member(ctx.session, ctx.actor, number)
-        confirm = "team.confirm_remove" if step == "rmx" else "team.confirm_hand_over"
-        yes = f"to:{step[:2]}y:{number}"
-        ctx.say(
-            confirm,
-            buttons=rows(
-                Button(ctx.t("team.buttons.yes"), yes), Button(ctx.t("core.buttons.cancel"), "core:cancel")
-            ),
-            edit=True,
-            name=member.name,
-            team=team,
-        )
+        _confirm(ctx, "team.confirm_remove", f"to:rmy:{number}", name=member.name, team=team)
+    elif step == "hox":
+        ctx.end()
+        plan = await membership_changes.hand_over_plan(ctx.session, ctx.actor, number)
+        key, params = _hand_over_question(plan)
+        _confirm(ctx, key, f"to:hoy:{number}", **params)
     elif step == "rmy":
-        member = await membership.remove_member(ctx.session, ctx.actor, number, ctx.now)
-        await after_role_loss(ctx.session, ctx.catalog, ctx.default_locale, member.person_id, ctx.now)
-        ctx.say("team.removed", edit=True, name=member.name)
-        await ctx.notify(
-            member.person_id, "team.you_were_removed", kind="team_removed", idempotency=f"team:rm:{number}"
-        )
+        await _remove(ctx, number)
     elif step == "hoy":
-        member = await membership.hand_over(ctx.session, ctx.actor, number, ctx.now)
-        ctx.say("team.handed_over", edit=True, name=member.name)
-        await ctx.notify(
-            member.person_id, "team.you_are_leader", kind="team_leader", idempotency=f"team:ho:{number}"
-        )
+        await _hand_over(ctx, number)
     else:
         ctx.say("core.stale_button", edit=True)
 
 
-async def _pick_member(ctx: Context, unit_id: int, step: str) -> None:
-    found = await membership.members(ctx.session, ctx.actor, unit_id)
-    if step == "ho":
-        found = [m for m in found if m.role is Role.VOLUNTEER]
-    found = [m for m in found if m.person_id != ctx.actor.person_id]
+def _confirm(ctx: Context, key: str, yes: str, **params: Any) -> None:
+    buttons = rows(
+        Button(ctx.t("team.buttons.yes"), yes), Button(ctx.t("core.buttons.cancel"), "core:cancel")
+    )
+    ctx.say(key, buttons=buttons, edit=True, **params)
+
+
+def _hand_over_question(plan: membership_changes.HandOverPlan) -> tuple[str, dict[str, Any]]:
+    """The confirmation fits who acts: a leader handing over their own role, or an officer
+    appointing (the sitting leader, if any, becomes a member)."""
+    params = {"name": plan.member.name, "team": plan.team, "sitting": ", ".join(plan.sitting)}
+    if plan.own:
+        return ("team.confirm_hand_over_own_others" if plan.sitting else "team.confirm_hand_over"), params
+    return ("team.confirm_appoint" if plan.sitting else "team.confirm_appoint_first"), params
+
+
+async def _remove(ctx: Context, membership_id: int) -> None:
+    done = await membership_changes.remove_member(ctx.session, ctx.actor, membership_id, ctx.now)
+    member = done.member
+    await after_role_loss(ctx.session, ctx.catalog, ctx.default_locale, member.person_id, ctx.now)
+    ctx.say("team.removed", edit=True, name=member.name, team=done.team.name)
+    await ctx.notify(
+        member.person_id,
+        "team.you_were_removed",
+        kind="team_removed",
+        idempotency=f"team:rm:{membership_id}",
+        team=done.team.name,
+        commune=done.commune,
+    )
+
+
+async def _hand_over(ctx: Context, membership_id: int) -> None:
+    done = await membership_changes.hand_over(ctx.session, ctx.actor, membership_id, ctx.now)
+    others = [d for d in done.stepped_down if d.person_id != ctx.actor.person_id]
+    key = "team.handed_over_own" if done.own else "team.handed_over"
+    lines = [ctx.t(key, name=done.member.name, team=done.team.name)]
+    if others:
+        lines.append(ctx.t("team.stepped_down_told", names=", ".join(d.name for d in others)))
+    ctx.reply("\n".join(lines), edit=True)
+    await ctx.notify(
+        done.member.person_id,
+        "team.you_are_leader",
+        kind="team_leader",
+        idempotency=f"team:ho:{membership_id}",
+        team=done.team.name,
+        commune=done.commune,
+    )
+    for old in others:
+        await ctx.notify(
+            old.person_id,
+            "team.you_stepped_down",
+            kind="team_leader",
+            idempotency=f"team:down:{old.membership_id}",
+            name=done.member.name,
+            team=done.team.name,
+            commune=done.commune,
+        )
+
+
+async def _pick_member(ctx: Context, unit_id: int, pick: Pick, query: str, *, edit: bool = False) -> None:
+    """Up to PICK_SHOWN members as buttons; more are reached by typing part of the name (as /moi
+    and /donvi find a unit)."""
+    found = await membership_changes.candidates(ctx.session, ctx.actor, unit_id, pick, query)
     if not found:
-        ctx.say("team.nobody_to_pick", edit=True)
+        ctx.say("team.no_match" if query else "team.nobody_to_pick", edit=edit, query=query)
+        if not query:
+            ctx.end()
         return
-    buttons = [Button(m.name, f"to:{step}x:{m.membership_id}") for m in found[:20]]
-    key = "team.pick_remove" if step == "rm" else "team.pick_hand_over"
-    ctx.say(key, buttons=rows(*buttons, per_row=1), edit=True)
+    ctx.goto(PICK_STATE, unit_id=unit_id, pick=pick.value)  # typed text searches the names
+    buttons = [Button(m.name, f"to:{pick.value}x:{m.membership_id}") for m in found[:PICK_SHOWN]]
+    lines = [ctx.t("team.pick_remove" if pick is Pick.REMOVE else "team.pick_hand_over")]
+    if len(found) > PICK_SHOWN:
+        lines.append(ctx.t("team.pick_more", count=len(found), shown=PICK_SHOWN))
+    ctx.reply("\n".join(lines), rows(*buttons, per_row=1), edit=edit)
+
+
+@router.state(PICK_STATE)
+async def pick_by_name(ctx: Context) -> None:
+    unit_id, pick = ctx.state.get("unit_id"), ctx.state.get("pick")
+    if not isinstance(unit_id, int) or pick not in ("rm", "ho"):
+        ctx.end()
+        ctx.say("core.stale_button")
+        return
+    await _pick_member(ctx, unit_id, Pick(pick), (ctx.msg.text or "").strip())
 
 
 # --- leaving and me ------------------------------------------------------------------------

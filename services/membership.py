@@ -1,5 +1,5 @@
-"""Team membership: members, join-request decisions, removal, leaving, handing over the team
-leader role, and the person's own profile (/toi)."""
+"""Team membership: members, join-request decisions, leaving, and the person's own profile (/toi).
+Removing a member and handing over the team leader role: services/membership_changes.py."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import JoinRequest, Membership, Person, Unit
 from db.repositories import core as repo
-from services import invites, units
+from services import units
 from services.access import Action, Actor, Role
 from services.errors import Conflict, InvalidInput, NotFound
 from services.units import UnitKind, UnitView
@@ -193,59 +193,6 @@ async def member(session: AsyncSession, actor: Actor, membership_id: int) -> tup
     m, team = await _membership(session, membership_id)
     actor.require(Action.MANAGE_TEAM, team.path)
     return await _view(session, m), team.name
-
-
-async def remove_member(session: AsyncSession, actor: Actor, membership_id: int, now: datetime) -> MemberView:
-    m, team = await _membership(session, membership_id)
-    actor.require(Action.MANAGE_TEAM, team.path)
-    if m.person_id == actor.person_id:
-        raise InvalidInput("team.errors.remove_self")
-    m.active, m.ended_at, m.ended_reason = False, now, "removed"
-    await repo.audit(
-        session, actor.person_id, "role.revoke", f"person:{m.person_id}", {"role": m.role, "unit": team.code}
-    )
-    return await _view(session, m)
-
-
-async def hand_over(session: AsyncSession, actor: Actor, membership_id: int, now: datetime) -> MemberView:
-    """Make a volunteer the team leader; a team leader handing over becomes a volunteer."""
-    m, team = await _membership(session, membership_id)
-    actor.require(Action.MANAGE_TEAM, team.path)
-    if m.role != Role.VOLUNTEER.value:
-        raise InvalidInput("team.errors.not_a_volunteer")
-    m.active, m.ended_at = False, now
-    session.add(
-        Membership(
-            person_id=m.person_id, unit_id=team.id, role=Role.TEAM_LEADER.value, active=True, created_at=now
-        )
-    )
-    mine = (
-        await session.execute(
-            select(Membership).where(
-                Membership.person_id == actor.person_id,
-                Membership.unit_id == team.id,
-                Membership.role == Role.TEAM_LEADER.value,
-                Membership.active.is_(True),
-            )
-        )
-    ).scalars()
-    for own in mine:
-        own.active, own.ended_at = False, now
-        session.add(
-            Membership(
-                person_id=actor.person_id,
-                unit_id=team.id,
-                role=Role.VOLUNTEER.value,
-                active=True,
-                created_at=now,
-            )
-        )
-    await repo.audit(session, actor.person_id, "team.hand_over", f"person:{m.person_id}", {"unit": team.code})
-    await session.flush()
-    # The former leader is a volunteer now: the codes only a leader could make lapse with the role.
-    await invites.revoke_lapsed(session, actor.person_id, now)
-    person = await session.get(Person, m.person_id)
-    return MemberView(m.id, m.person_id, person.display_name if person else "", Role.TEAM_LEADER, now)
 
 
 async def leave(session: AsyncSession, actor: Actor, membership_id: int, now: datetime) -> UnitView:

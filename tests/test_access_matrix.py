@@ -13,7 +13,7 @@ from bot.kernel import App
 from db.base import utcnow
 from db.models import Membership
 from db.repositories import core as repo
-from services import invites, membership, unit_import, units
+from services import invites, membership, membership_changes, unit_import, units
 from services.access import Action, Actor, Grant, Role
 from services.errors import PermissionDenied
 from tests.support import seed_demo
@@ -128,7 +128,7 @@ async def _view_team(s: AsyncSession, a: Actor, u: units.UnitView) -> object:
 
 
 async def _manage_team(s: AsyncSession, a: Actor, u: units.UnitView) -> object:
-    return await membership.remove_member(s, a, await _volunteer_membership(s, u.id), utcnow())
+    return await membership_changes.remove_member(s, a, await _volunteer_membership(s, u.id), utcnow())
 
 
 async def _manage_units(s: AsyncSession, a: Actor, u: units.UnitView) -> object:
