@@ -201,7 +201,7 @@ async def test_outbox_status_names_unreachable_people_and_jobs_run_resends(
         pass
     db = Path(seeded_app.settings.database.url.split("///", 1)[1])
     status = tocns("outbox", "status", db=db, COLUMNS="200")
-    assert "Hoàng Đức Thắng" in status.stdout and "Unreachable" in status.stdout, status.stdout
+    assert "Hoàng Đức Thắng" in status.stdout and "Người không nhận được tin" in status.stdout, status.stdout
     # The leader unblocks and writes to the bot: the week's digest is due again and arrives.
     sender.blocked = False
     await demo_driver(seeded_app, "lanhdao").send("/kpi")
@@ -258,9 +258,63 @@ def test_demo_data_never_goes_into_a_real_database(tmp_path: Path) -> None:
     assert "Traceback" not in seeded.stderr and seeded.stderr.strip().count("\n") == 0
     started = tocns("demo", "seed", "--skip-if-real", db=db)  # what start.sh runs
     assert started.returncode == 0 and "không phải dữ liệu mẫu" in started.stderr, started
-    assert "0 units" in tocns("units", "list", db=db, COLUMNS="200").stdout.replace("0 đơn vị", "0 units")
+    assert "0 đơn vị" in tocns("units", "list", db=db, COLUMNS="200").stdout
     # The demo's own database is topped up as before; an empty one is filled.
     demo_db = tmp_path / "demo.db"
     assert tocns("demo", "seed", db=demo_db).returncode == 0
     again = tocns("demo", "seed", db=demo_db)
     assert again.returncode == 0 and "đơn vị mới: 0" in again.stdout, again  # Vietnamese first
+
+
+def test_result_lines_are_vietnamese_by_default_and_english_with_lang_en(tmp_path: Path) -> None:
+    """A command that worked says so in the operator's language, like its error lines: Vietnamese
+    by default, English with --lang en (or TOCNS_LOCALE=en); codes, ids and numbers are verbatim."""
+    db = tmp_path / "t.db"
+    units = tmp_path / "units.csv"
+    units.write_text("code,name,kind,parent_code\n99,Tỉnh Thử,province,\n99001,Xã Thử,commune,99\n")
+
+    def both(*args: str) -> tuple[str, str]:
+        vi, en = tocns(*args, db=db, COLUMNS="300"), tocns("--lang", "en", *args, db=db, COLUMNS="300")
+        assert vi.returncode == 0 and en.returncode == 0, (vi, en)
+        return vi.stdout, en.stdout
+
+    vi, en = both("units", "import-csv", str(units))
+    assert "Đã nhập 2 dòng (2 mới, 0 thay đổi)." in vi and "Imported" not in vi, vi
+    assert "Imported 2 rows (0 new, 0 changed)." in en, en
+    grant = (
+        "users",
+        "grant",
+        "--channel",
+        "telegram",
+        "--user-id",
+        "7",
+        "--role",
+        "officer",
+        "--unit",
+        "99001",
+    )
+    vi, en = both(*grant)
+    assert "Đã cấp vai trò cán bộ xã/phường (officer) tại 99001 cho người #1." in vi, vi
+    assert "Granted commune officer (officer) on 99001 to person #1." in en, en
+    invite = ("invites", "create", "--unit", "99001", "--role", "officer", "--uses", "3")
+    vi, en = both(*invite)
+    assert "Mã mời: " in vi and "vai trò cán bộ xã/phường (officer) tại Xã Thử, 3 lượt" in vi, vi
+    assert "/thamgia " in vi and "Invite code" not in vi and "Join" not in vi, vi
+    assert "Invite code: " in en and "role commune officer (officer) in Xã Thử, 3 use(s)" in en, en
+    vi, en = both("jobs", "run", "report_reminder")
+    assert vi.startswith("report_reminder: ") and ", kỳ 20" in vi and "tin nhắn vào hàng đợi" in vi, vi
+    assert "period" not in vi and "queued" not in vi, vi
+    assert en.startswith("report_reminder: ") and ", period 20" in en and "queued " in en, en
+    by_env = tocns("units", "list", db=db, COLUMNS="300", TOCNS_LOCALE="en").stdout
+    assert "2 units" in by_env and "2 đơn vị" in tocns("units", "list", db=db, COLUMNS="300").stdout
+
+
+def test_every_command_line_text_is_in_both_languages_with_the_same_fields() -> None:
+    from string import Formatter
+
+    from bot.cli._messages import TEXTS
+
+    assert TEXTS["vi"].keys() == TEXTS["en"].keys()
+    for key, vi in TEXTS["vi"].items():
+        fields = {f for _, f, _, _ in Formatter().parse(vi) if f}
+        assert fields == {f for _, f, _, _ in Formatter().parse(TEXTS["en"][key]) if f}, key

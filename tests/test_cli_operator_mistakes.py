@@ -84,7 +84,7 @@ async def test_revoking_a_revoked_invite_says_it_already_was(seeded_app: App) ->
     url = seeded_app.settings.database.url
     made = run_cli(url, "invites", "create", "--unit", "19786-1", "--role", "volunteer")
     assert made.returncode == 0, made.stderr
-    code = made.stdout.split("Invite code:")[1].split()[0]
+    code = made.stdout.split("Mã mời:")[1].split()[0]
     first = run_cli(url, "invites", "revoke", code)
     assert first.returncode == 0 and f"Đã thu hồi mã mời {code}." in first.stdout, first
     again = run_cli(url, "invites", "revoke", code)

@@ -86,15 +86,15 @@ def test_check_passes_the_current_document(tmp_path: Path) -> None:
     plant(tmp_path, "Nghị định 118/2025/NĐ-CP")
     result = CliRunner().invoke(faq_cli, ["check", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert "1 entries OK" in result.output
-    assert "warning" not in result.output
+    assert "1 mục hợp lệ" in result.output
+    assert "cảnh báo" not in result.output
 
 
 def test_check_warns_on_an_entry_not_reviewed_for_a_year(tmp_path: Path) -> None:
     plant(tmp_path, "Nghị định 118/2025/NĐ-CP", reviewed="2025-06-01")
     result = CliRunner().invoke(faq_cli, ["check", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert "warning" in result.output and "not reviewed since 2025-06-01" in result.output
+    assert "cảnh báo" in result.output and "not reviewed since 2025-06-01" in result.output
 
 
 ASKED = """\
@@ -123,7 +123,7 @@ def test_check_passes_labelled_questions_of_known_entries(tmp_path: Path) -> Non
     (tmp_path / "_asked.yaml").write_text(ASKED.replace("dat-lich-cu", "dat-lich"), encoding="utf-8")
     result = CliRunner().invoke(faq_cli, ["check", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert "1 entries OK" in result.output
+    assert "1 mục hợp lệ" in result.output
 
 
 def test_check_fails_on_a_malformed_labelled_questions_file(tmp_path: Path) -> None:

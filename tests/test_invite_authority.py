@@ -36,7 +36,7 @@ def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def cli_code(stdout: str) -> str:
     """The code `tocns invites create` printed."""
-    match = CODE.search(stdout.split("Invite code:")[1])
+    match = CODE.search(stdout.split("Mã mời:")[1])
     assert match, stdout
     return match.group(1)
 
@@ -141,7 +141,7 @@ async def test_redemption_checks_the_creator_even_when_the_code_was_not_revoked(
     listed = await tocns(seeded_app, "invites", "list", "--unit", "19786-1")
     assert listed.returncode == 0, listed.stderr
     line = next(ln for ln in listed.stdout.splitlines() if code in ln)
-    assert "Lê Thị Hoa" in line and "10/10" in line and "refused: creator may no longer invite" in line
+    assert "Lê Thị Hoa" in line and "10/10" in line and "bị từ chối: người tạo không còn quyền mời" in line
 
     newcomer = ChatDriver(seeded_app, "7120", "Bác Sáu")
     said = await newcomer.send(f"/start {code}")
@@ -206,11 +206,11 @@ async def test_cli_lists_open_codes(seeded_app: App) -> None:
     out = listed.stdout
     mine = next(ln for ln in out.splitlines() if code in ln)
     assert "officer" in mine and "19786" in mine and "5/5" in mine and "Phạm Quốc Bảo" in mine
-    assert "open" in mine
+    assert "đang mở" in mine
     theirs = next(ln for ln in out.splitlines() if operator_code in ln)
-    assert "volunteer" in theirs and "3/3" in theirs and "operator" in theirs
+    assert "volunteer" in theirs and "3/3" in theirs and "người vận hành (CLI)" in theirs
     assert "TNVHUE26" in out  # the demo code of team 19786-1
-    assert re.search(r"\d+ open code\(s\)", out)
+    assert re.search(r"\d+ mã đang mở", out)
 
     # --unit: that unit and below only.
     team2 = (await tocns(seeded_app, "invites", "list", "--unit", "19786-2")).stdout

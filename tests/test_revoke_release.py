@@ -76,7 +76,7 @@ async def revoke_volunteer_by_cli(app: App, key: str) -> None:
         "--role", "volunteer", "--unit", "19786-1",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert "1 claimed ticket(s) handed back" in done.stdout, done.stdout
+    assert "đã trả lại 1 phiếu hỗ trợ đang nhận" in done.stdout, done.stdout
 
 
 async def claimed_by(app: App, helper: ChatDriver, ticket: int) -> None:

@@ -283,9 +283,9 @@ async def test_the_cli_with_a_faked_clock(cycle: tuple[App, Path], db_url: str) 
     ids = await world(app)
     await h.baocao(app, ids["canbo"], FRIDAY_1400, "40 20 10 30 28 2 25 12")
     out = tocns_at("2026-11-20 15:00:00", db_url, config, "jobs", "run", "report_reminder")
-    assert "period 2026-W47, queued 1 messages" in out  # only the commune that has not reported
+    assert "kỳ 2026-W47, đã xếp 1 tin nhắn" in out  # only the commune that has not reported
     out = tocns_at("2026-11-23 08:00:00", db_url, config, "jobs", "run", "lagging_reminders")
-    assert "period 2026-W47" in out
+    assert "kỳ 2026-W47" in out
     rows = await outbox_rows(app)
     assert [r.person_id for r in rows if r.kind == "report_reminder"] == [ids["off_c2"]]
     assert all("Chưa nộp báo cáo" not in x for x in texts(rows, "lagging_reminders", ids["canbo"]))
@@ -321,11 +321,11 @@ async def test_the_digest_is_not_sent_for_a_week_still_under_way(
     out = at_tuesday("jobs", "run", "weekly_digest", "--week", "2026-W50")
     assert out.returncode == 2 and "tuần 2026-W50 chưa bắt đầu" in out.stderr
     out = at_tuesday("jobs", "run", "weekly_digest", "--week", "2026-W47")
-    assert out.returncode == 0 and "period 2026-W47" in out.stdout, out.stderr
+    assert out.returncode == 0 and "kỳ 2026-W47" in out.stdout, out.stderr
     out = at_tuesday("jobs", "run", "weekly_digest", "--week", "2026-W48", "--partial")
-    assert out.returncode == 0 and "period 2026-W48" in out.stdout, out.stderr
+    assert out.returncode == 0 and "kỳ 2026-W48" in out.stdout, out.stderr
     # That was a preview: labelled, and not the week's send — once the week is over, the official
-    # digest still goes out (a `--partial` run used to use it up: «queued 0 messages» on Monday).
+    # digest still goes out (a `--partial` run used to use it up: «đã xếp 0 tin nhắn» on Monday).
     previews = [
         r for r in await outbox_rows(app) if r.kind == "weekly_digest" and "2026-W48" in r.idempotency_key
     ]
@@ -339,7 +339,7 @@ async def test_the_digest_is_not_sent_for_a_week_still_under_way(
         )
 
     after = at_next_tuesday("jobs", "run", "weekly_digest", "--week", "2026-W48")
-    assert after.returncode == 0 and "queued 0 messages" not in after.stdout, after.stdout
+    assert after.returncode == 0 and "đã xếp 0 tin nhắn" not in after.stdout, after.stdout
     official = [
         r
         for r in await outbox_rows(app)

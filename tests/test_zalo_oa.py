@@ -492,7 +492,7 @@ async def test_zalo_window_refusal_also_reroutes_and_outbox_status_flags(app: Ap
         assert rows == [("reminder", "billable", 1), ("reminder", "closed", 1)]
         print_window_status(rows)
         out = capsys.readouterr().out
-        assert "billable" in out and "over 7 days" in out
+        assert "tính phí" in out and "quá 7 ngày" in out
         h.fake.last_interaction["u23"] = h.fake.clock() - 8 * 86400  # Zalo knows better than we do
         assert await push(app, "u23", Reply("Nhắc việc")) == "unreachable"
 
@@ -519,7 +519,7 @@ async def test_oa_login_pkce_exchange(app: App) -> None:
         assert h.channel.http is not None
         with pytest.raises(OAuthError):
             await exchange_code(h.channel.http, config.oauth, code2, verifier + "x")
-        with pytest.raises(StartupError, match="no login in progress"):
+        with pytest.raises(StartupError, match="chưa bắt đầu đăng nhập"):
             await finish_login(app, config, code, None)
 
 
@@ -625,7 +625,7 @@ async def test_cli_import_tokens_and_outbox_status(app: App, db_url: str) -> Non
         assert await stored_tokens(app) == (access, refresh)
         status = await asyncio.to_thread(tocns, "outbox", "status")
         assert status.returncode == 0, status.stderr
-        assert "48 h-7 days" in status.stdout and "reminder" in status.stdout
+        assert "48 giờ – 7 ngày" in status.stdout and "reminder" in status.stdout
 
 
 async def test_stickers_voice_and_locations_are_answered_never_dropped(seeded_app: App) -> None:

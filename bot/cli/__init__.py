@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from bot import __version__
 from bot.backup import BackupError, backup, default_name, restore_sqlite
 from bot.backup import running as backup_running
-from bot.cli._messages import UnknownLanguage, current_locale, pick_locale, usage_line
+from bot.cli._messages import UnknownLanguage, current_locale, pick_locale, say, usage_line
 from bot.cli._messages import text as cli_text
 from bot.cli._runtime import (
     DEMO_UNITS_CSV,
@@ -24,6 +25,7 @@ from bot.cli._runtime import (
     console,
     err,
     parse_role,
+    role_label,
     run_async,
     settings,
 )
@@ -79,7 +81,7 @@ def root(
         bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Show the version.")
     ] = False,
     lang: Annotated[
-        str, typer.Option("--lang", help="Language of error lines: vi (default) or en (or TOCNS_LOCALE).")
+        str, typer.Option("--lang", help="Language of the output: vi (default) or en (or TOCNS_LOCALE).")
     ] = "vi",
 ) -> None:
     """tocns command line."""
@@ -107,16 +109,18 @@ def run(
                 _say_no_demo(exc)
         channels, webapp = runner.build_channels(app)
         if not channels:
-            err.print("[yellow]Không có kênh nào được cấu hình (chưa có token) — mở kênh console.[/]")
+            err.print(f"[yellow]{escape(say('no_channels'))}[/]", soft_wrap=True)
             # Keep the terminal for the conversation: only warnings and errors are logged here.
             if logging.getLogger().level < logging.WARNING:
                 logging.getLogger().setLevel(logging.WARNING)
             web_runner = await runner.start_web(app, webapp)
             if web_runner is not None:  # the dashboard, next to the console prompt
                 link = await demo_link(app, "lanhdao")
-                err.print(f"Bảng điều khiển web / dashboard: {app.settings.web.base_url}/web/")
+                err.print(
+                    say("dashboard", url=f"{app.settings.web.base_url}/web/"), markup=False, soft_wrap=True
+                )
                 if link:
-                    err.print(f"Đăng nhập (lãnh đạo mẫu) / demo leader sign-in: {link}", soft_wrap=True)
+                    err.print(say("dashboard_link", link=link), soft_wrap=True, markup=False)
             try:
                 await _console(app, as_user, None)
             finally:
@@ -154,7 +158,7 @@ async def _console(app: App, as_user: str, lines: list[str] | None) -> None:
 
     user = find_demo_user(as_user)
     if user is None:
-        raise Fail(cli_text(current_locale(), "unknown_demo_user", name=as_user, choices=demo_users_text()))
+        raise Fail(say("unknown_demo_user", name=as_user, choices=demo_users_text()))
     await console_chat(app, user, lines)
 
 
@@ -168,7 +172,7 @@ def db_upgrade() -> None:
     async def go(app: App) -> None:
         await migrate.upgrade(app.engine, app.settings.database.url)
         shown = app.engine.url.render_as_string(hide_password=True)  # which one: see docs/deploy.md
-        console.print(f"[green]Database is up to date:[/] {shown}", soft_wrap=True, highlight=False)
+        console.print(f"[green]{escape(say('db_upgraded', url=shown))}[/]", soft_wrap=True, highlight=False)
 
     run_async(go, migrate=False)
 
@@ -180,8 +184,9 @@ def db_current() -> None:
     async def go(app: App) -> None:
         current = await migrate.current_revisions(app.engine)
         heads = migrate.head_revisions(app.settings.database.url)
+        shown = ", ".join(sorted(current)) or say("db_empty")
         console.print(
-            f"current: {', '.join(sorted(current)) or '(empty)'}; latest: {', '.join(sorted(heads))}"
+            say("db_current", current=shown, latest=", ".join(sorted(heads))), markup=False, soft_wrap=True
         )
 
     run_async(go, migrate=False)
@@ -203,7 +208,7 @@ def demo_seed(
     only into an empty database or the demo's own."""
 
     async def go(app: App) -> dict[str, int]:
-        with console.status("Đang nạp dữ liệu mẫu…"):
+        with console.status(say("demo_loading")):
             async with app.sessions() as session, session.begin():
                 return await demo.seed(session, DEMO_UNITS_CSV, utcnow())
 
@@ -214,7 +219,7 @@ def demo_seed(
             raise
         _say_no_demo(exc)
         return
-    console.print(f"[green]{cli_text(current_locale(), 'demo_ready', **counts)}[/]", highlight=False)
+    console.print(f"[green]{escape(say('demo_ready', **counts))}[/]", highlight=False, soft_wrap=True)
 
 
 @users_cli.command("grant")
@@ -242,8 +247,9 @@ def users_grant(
                 unit_code=unit,
                 display_name=name,
             )
-        where = unit or "the whole installation"
-        console.print(f"[green]Granted[/] {role_value.value} on {where} to person #{person.id}.")
+        where = unit or say("whole_installation")
+        line = say("role_granted", role=role_label(role_value), where=where, person=person.id)
+        console.print(f"[green]{escape(line)}[/]", highlight=False, soft_wrap=True)
 
     run_async(go)
 
@@ -274,10 +280,9 @@ def users_revoke(
         return released
 
     released = run_async(go)
-    console.print(
-        f"[green]Revoked[/] {role_value.value} on {unit or 'the whole installation'}; "
-        f"{released} claimed ticket(s) handed back."
-    )
+    where = unit or say("whole_installation")
+    line = say("role_revoked", role=role_label(role_value), where=where, released=released)
+    console.print(f"[green]{escape(line)}[/]", highlight=False, soft_wrap=True)
 
 
 @outbox_cli.command("status")
@@ -293,27 +298,24 @@ def outbox_status() -> None:
         return counts, unreachable, app.settings.tz, await window_status(app)
 
     counts, unreachable, tz, zalo_window = run_async(go)
-    table = Table("kind", "status", "count")
+    table = Table(say("outbox.kind"), say("outbox.status"), say("outbox.count"))
     for kind, status, count in counts:
         table.add_row(kind, status, str(count))
     console.print(table)
     if unreachable:
         people_table = Table(
-            "person",
-            "channel",
-            "unreachable since",
-            "pushes kept",
-            title="Unreachable people (blocked the bot?)",
+            say("outbox.person"),
+            say("outbox.channel"),
+            say("outbox.since"),
+            say("outbox.kept"),
+            title=say("outbox.unreachable"),
         )
         for u in unreachable:
             people_table.add_row(
                 u.name, u.channel, f"{u.since.astimezone(tz):%Y-%m-%d %H:%M}", str(u.waiting)
             )
         console.print(people_table)
-        console.print(
-            "Their pushes are sent again (7 days back) once they write to the bot; `tocns jobs run` and the "
-            "running bot check for that."
-        )
+        console.print(say("outbox.resend"), markup=False, soft_wrap=True)
     print_window_status(zalo_window)
 
 
@@ -338,7 +340,8 @@ def backup_command(
         done = backup(url, target)
     except BackupError as exc:
         raise Fail(str(exc)) from None
-    console.print(f"[green]Backup written:[/] {done} ({done.stat().st_size:,} bytes)")
+    line = say("backup_written", path=done, size=done.stat().st_size)
+    console.print(f"[green]{escape(line)}[/]", highlight=False, soft_wrap=True)
 
 
 @cli.command("restore")
@@ -350,14 +353,14 @@ def restore_command(
 
     url = settings().database.url
     if not file.is_file():  # before asking: nothing to restore from
-        raise Fail(cli_text(current_locale(), "no_file", path=file))
-    if not yes and not typer.confirm(f"Replace {url} with {file}?"):
+        raise Fail(say("no_file", path=file))
+    if not yes and not typer.confirm(say("restore_confirm", url=url, file=file)):
         raise typer.Abort()
     try:
         restore_sqlite(url, file)
     except BackupError as exc:
         raise Fail(str(exc)) from None
-    console.print(f"[green]Restored[/] from {file}.")
+    console.print(f"[green]{escape(say('restored', file=file))}[/]", highlight=False, soft_wrap=True)
 
 
 def main(argv: list[str] | None = None) -> Any:

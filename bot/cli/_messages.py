@@ -1,6 +1,6 @@
-"""The command line's own error lines, one language per message: Vietnamese by default, English
-with `--lang en` or TOCNS_LOCALE=en. Usage mistakes are one line and exit code 2, never a
-traceback."""
+"""The command line's own lines (results, tables' headings, errors), one language per message:
+Vietnamese by default, English with `--lang en` or TOCNS_LOCALE=en (the texts: _messages_vi,
+_messages_en). Usage mistakes are one line and exit code 2, never a traceback."""
 
 from __future__ import annotations
 
@@ -8,90 +8,10 @@ import os
 import re
 from typing import Any
 
-TEXTS: dict[str, dict[str, str]] = {
-    "vi": {
-        "missing": "thiếu {what} «{name}» cho `tocns {command}` — xem `tocns {command} --help`.",
-        "missing.argument": "tham số",
-        "missing.option": "tuỳ chọn",
-        "no_command": "không có lệnh «{name}» — xem `tocns {command}--help`.",
-        "no_option": "không có tuỳ chọn «{name}» — xem `tocns {command} --help`.",
-        "bad_value": "giá trị không hợp lệ cho «{name}»: {detail}",
-        "usage": "lệnh chưa đúng: {detail} — xem `tocns --help`.",
-        "unknown_job": "không có việc «{name}»; chọn một trong: {choices}.",
-        "bad_week": "--week: cần dạng 2026-W47.",
-        "future_week": "--week: tuần {week} chưa bắt đầu.",
-        "week_not_over": (
-            "--week: tuần {week} chưa kết thúc (đến hết ngày {last}); bản tin và nhắc việc tính trên "
-            "cả tuần — chọn tuần đã xong, hoặc thêm --partial nếu thật sự muốn gửi số liệu dở dang."
-        ),
-        "no_file": "không tìm thấy tệp «{path}».",
-        "demo_ready": "Đã nạp dữ liệu mẫu (đơn vị mới: {units}, người mới: {people}).",
-        "no_unit": "--unit: không có đơn vị mã «{code}».",
-        "unknown_demo_user": "không có người dùng demo «{name}»; chọn một trong:\n{choices}",
-        "unknown_role": "--role: không có vai trò «{name}»; chọn một trong: {choices}.",
-        "bad_value_short": "giá trị «{name}» chưa đúng — xem `tocns {command}--help`.",
-        "unknown_lang": "--lang: không có ngôn ngữ «{name}»; chọn vi (tiếng Việt) hoặc en (tiếng Anh).",
-        "unknown_channel": "--channel: không có kênh «{name}»; chọn một trong: {choices}.",
-        "role_not_invitable": ("--role: mã mời không cấp được vai trò «{name}»; chọn một trong: {choices}."),
-        "invite_revoked": "Đã thu hồi mã mời {code}.",
-        "invite_already_revoked": "Mã mời {code} đã bị thu hồi từ trước; không có gì thay đổi.",
-        "targets_rejected": "chưa nhập chỉ tiêu nào — tệp có lỗi, không dòng nào được ghi:",
-        "port_busy": (
-            "không mở được máy chủ web tại {host}:{port}: cổng đang được dùng (có thể một tocns khác "
-            "đang chạy) — đổi cổng bằng TOCNS_WEB_PORT (hoặc web.port trong config.yaml)."
-        ),
-        "port_failed": (
-            "không mở được máy chủ web tại {host}:{port} ({detail}) — kiểm tra TOCNS_WEB_HOST và "
-            "TOCNS_WEB_PORT (hoặc web.host, web.port trong config.yaml)."
-        ),
-        "zalo_unreachable": (
-            "không kết nối được tới Zalo tại {url} ({detail}) — kiểm tra mạng của máy này rồi chạy lại "
-            "`tocns zalo oa-login`."
-        ),
-    },
-    "en": {
-        "missing": "missing {what} '{name}' for `tocns {command}` — see `tocns {command} --help`.",
-        "missing.argument": "argument",
-        "missing.option": "option",
-        "no_command": "no such command '{name}' — see `tocns {command}--help`.",
-        "no_option": "no such option '{name}' — see `tocns {command} --help`.",
-        "bad_value": "invalid value for '{name}': {detail}",
-        "usage": "wrong usage: {detail} — see `tocns --help`.",
-        "unknown_job": "unknown job '{name}'; choose one of: {choices}.",
-        "bad_week": "--week: expected like 2026-W47.",
-        "future_week": "--week: week {week} has not started.",
-        "week_not_over": (
-            "--week: week {week} is not over (it ends on {last}); the digest and the reminders judge "
-            "a whole week — pick a finished week, or add --partial to send incomplete figures anyway."
-        ),
-        "demo_ready": "Demo data ready (new units: {units}, new people: {people}).",
-        "no_file": "file not found: '{path}'.",
-        "no_unit": "--unit: no unit with code '{code}'.",
-        "unknown_demo_user": "unknown demo user '{name}'; choose one of:\n{choices}",
-        "unknown_role": "--role: unknown role '{name}'; choose one of: {choices}.",
-        "bad_value_short": "invalid value for '{name}' — see `tocns {command}--help`.",
-        "unknown_lang": "--lang: unknown language '{name}'; choose vi (Vietnamese) or en (English).",
-        "unknown_channel": "--channel: unknown channel '{name}'; choose one of: {choices}.",
-        "role_not_invitable": (
-            "--role: an invite code cannot give the role '{name}'; choose one of: {choices}."
-        ),
-        "invite_revoked": "Invite code {code} revoked.",
-        "invite_already_revoked": "Invite code {code} was already revoked; nothing changed.",
-        "targets_rejected": "no target imported — the file has errors, no line was written:",
-        "port_busy": (
-            "cannot start the web server on {host}:{port}: the port is already in use (another tocns "
-            "running?) — choose another port with TOCNS_WEB_PORT (or web.port in config.yaml)."
-        ),
-        "port_failed": (
-            "cannot start the web server on {host}:{port} ({detail}) — check TOCNS_WEB_HOST and "
-            "TOCNS_WEB_PORT (or web.host, web.port in config.yaml)."
-        ),
-        "zalo_unreachable": (
-            "could not reach Zalo at {url} ({detail}) — check this machine's network, then run "
-            "`tocns zalo oa-login` again."
-        ),
-    },
-}
+from bot.cli._messages_en import EN
+from bot.cli._messages_vi import VI
+
+TEXTS: dict[str, dict[str, str]] = {"vi": VI, "en": EN}
 
 
 _CURRENT: dict[str, str] = {}
@@ -144,6 +64,11 @@ def given_locale() -> str | None:
 
 def text(lang: str, key: str, **params: Any) -> str:
     return TEXTS.get(lang, TEXTS["vi"])[key].format(**params)
+
+
+def say(key: str, **params: Any) -> str:
+    """`key` in the language of this invocation."""
+    return text(current_locale(), key, **params)
 
 
 def usage_line(exc: Any, lang: str) -> str:

@@ -14,6 +14,7 @@ from bot.cli._messages import text as cli_text
 from bot.config import Settings, load_settings
 from bot.kernel import ROOT, App
 from bot.logs import setup as setup_logging
+from handlers.i18n import Catalog
 from services import people
 from services.access import Role
 
@@ -46,6 +47,11 @@ def parse_role(role: str) -> Role:
     except ValueError:
         choices = ", ".join(r.value for r in Role)
         raise Fail(cli_text(current_locale(), "unknown_role", name=role, choices=choices)) from None
+
+
+def role_label(role: Role) -> str:
+    """A role as the chat names it, with the value typed on the command line: «tổ trưởng (team_leader)»."""
+    return f"{Catalog.load().text(current_locale(), f'onboarding.roles.{role.value}')} ({role.value})"
 
 
 def settings() -> Settings:

@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
+from bot.cli._messages import say
 from bot.cli._runtime import Fail, console, run_async, settings
 from bot.kernel import ROOT, App
 from handlers.faq import FAQ_INDEX, faq_config
@@ -32,7 +34,7 @@ def faq_gaps(
     async def go(app: App) -> Table:
         async with app.sessions() as session:
             found = await faq_feedback.gaps(session, _question_filter(app), limit)
-        table = Table("count", "question (normalised)", "last asked")
+        table = Table(say("faq.count"), say("faq.question"), say("faq.last"))
         for g in found:
             table.add_row(
                 str(g.count), g.normalized, f"{g.last_at.astimezone(app.settings.tz):%Y-%m-%d %H:%M}"
@@ -45,7 +47,7 @@ def faq_gaps(
 def _question_filter(app: App) -> QuestionFilter:
     index = app.resources.get(FAQ_INDEX)
     if index is None:
-        raise Fail("the FAQ index is not loaded (faq disabled?): nothing to filter the questions with")
+        raise Fail(say("faq_no_index"))
     return index.question_filter
 
 
@@ -59,7 +61,7 @@ def faq_scrub() -> None:
             return await faq_feedback.scrub_log(session, _question_filter(app))
 
     before, after = run_async(go)
-    console.print(f"faq_questions: {before} rows rewritten into {after}")
+    console.print(say("faq_scrubbed", before=before, after=after), highlight=False, soft_wrap=True)
 
 
 @faq_cli.command("feedback")
@@ -70,10 +72,10 @@ def faq_feedback_command() -> None:
         async with app.sessions() as session:
             found = await faq_feedback.votes(session)
         index = app.resources.get(FAQ_INDEX)
-        table = Table("entry", "title", "👍", "👎")
+        table = Table(say("faq.entry"), say("faq.title"), "👍", "👎")
         for v in found:
             entry = index.get(v.entry_id) if index is not None else None
-            table.add_row(v.entry_id, entry.title if entry else "(removed)", str(v.up), str(v.down))
+            table.add_row(v.entry_id, entry.title if entry else say("faq.removed"), str(v.up), str(v.down))
         return table
 
     console.print(run_async(go))
@@ -101,7 +103,8 @@ def faq_check(
     except KnowledgeBaseError as exc:
         raise Fail(str(exc)) from None
     for line in report.warnings:
-        console.print(f"[yellow]warning[/] {line}")
+        console.print(f"[yellow]{say('faq_warning')}[/] {escape(line)}", highlight=False, soft_wrap=True)
     if not report.ok:
         raise Fail("\n".join(report.errors))
-    console.print(f"[green]{len(report.entries)} entries OK[/] in {', '.join(map(str, dirs))}")
+    done = say("faq_ok", n=len(report.entries), dirs=", ".join(map(str, dirs)))
+    console.print(f"[green]{escape(done)}[/]", highlight=False, soft_wrap=True)

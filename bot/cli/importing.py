@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bot.assemble import build, prepare_database
+from bot.cli._messages import current_locale, say
 from bot.config import load_settings
 from db.base import utcnow
 from handlers.i18n import Catalog
@@ -40,6 +41,7 @@ def import_dossiers(
     """Upsert dossiers by code; bad rows are listed, a structurally broken file imports nothing."""
 
     catalog = Catalog.load()
+    lang = current_locale()
     file = file.resolve()  # the parsing child runs in the project's folder, not the caller's
     settings = load_settings()
     # The command line is the installation's operator: admin rights, no person behind the rows.
@@ -57,7 +59,7 @@ def import_dossiers(
                 TimeElapsedColumn(),
             )
             with Progress(*columns, console=console, transient=False) as bar:
-                task = bar.add_task(f"Nhập {file.name}", total=None)
+                task = bar.add_task(say("import_progress", name=file.name), total=None)
 
                 def progress(done: int, total: int | None) -> None:
                     bar.update(task, completed=done, total=max(total or 0, done) or None)
@@ -84,12 +86,12 @@ def import_dossiers(
     try:
         summary = asyncio.run(main())
     except DomainError as exc:
-        err.print(f"[red]tocns:[/] {catalog.text('vi', exc.key, **exc.params)}", highlight=False)
-        err.print(catalog.text("vi", "nhap.nothing_imported"), highlight=False)
+        err.print(f"[red]tocns:[/] {catalog.text(lang, exc.key, **exc.params)}", highlight=False)
+        err.print(catalog.text(lang, "nhap.nothing_imported"), highlight=False)
         raise typer.Exit(2) from None
     console.print(
         catalog.text(
-            "vi",
+            lang,
             "nhap.summary",
             name=file.name,
             unit=summary.unit,
@@ -102,8 +104,8 @@ def import_dossiers(
         highlight=False,
     )
     for key, params in summary.notes():
-        console.print(catalog.text("vi", key, **params), highlight=False)
+        console.print(catalog.text(lang, key, **params), highlight=False)
     for row, key, params in summary.errors[:SHOWN_ERRORS]:
-        console.print(catalog.text("vi", "nhap.row_error", row=row, reason=catalog.text("vi", key, **params)))
+        console.print(catalog.text(lang, "nhap.row_error", row=row, reason=catalog.text(lang, key, **params)))
     if summary.rejected > SHOWN_ERRORS:
-        console.print(catalog.text("vi", "nhap.more_errors", n=summary.rejected - SHOWN_ERRORS))
+        console.print(catalog.text(lang, "nhap.more_errors", n=summary.rejected - SHOWN_ERRORS))

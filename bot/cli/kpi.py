@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Column, Table
 
 from bot import scheduler
-from bot.cli._messages import current_locale
-from bot.cli._messages import text as cli_text
+from bot.cli._messages import TEXTS, current_locale, say
 from bot.cli._runtime import Fail, console, run_async
 from bot.kernel import App
 from db.base import utcnow
@@ -40,9 +40,9 @@ def jobs_list() -> None:
     async def go(app: App) -> Table:
         async with app.sessions() as session:
             last = await kpi.last_runs(session)
-        table = Table("schedule (cron)", "next run", "last period", "finished")
+        table = Table(say("jobs.schedule"), say("jobs.next"), say("jobs.period"), say("jobs.finished"))
         # Job names are never cut, whatever the terminal width (they are typed back to `jobs run`).
-        table.columns.insert(0, Column("job", no_wrap=True, min_width=max(len(j) for j in JOBS)))
+        table.columns.insert(0, Column(say("jobs.job"), no_wrap=True, min_width=max(len(j) for j in JOBS)))
         for job, expr, nxt in scheduler.next_runs(app, utcnow()):
             period, finished = last.get(job, ("", None))
             table.add_row(
@@ -73,22 +73,22 @@ def jobs_run(
     """Run one job now (same code path as the scheduler; already-queued messages are not repeated)."""
 
     if name not in JOBS:
-        raise Fail(cli_text(current_locale(), "unknown_job", name=name, choices=", ".join(JOBS)))
+        raise Fail(say("unknown_job", name=name, choices=", ".join(JOBS)))
 
     async def go(app: App) -> tuple[RunResult, int]:
         period = kpi.parse_period(week, app.features.kpi.week_starts) if week else None
         if period is not None and period.kind != "week":
-            raise Fail(cli_text(current_locale(), "bad_week"))
+            raise Fail(say("bad_week"))
         today = kpi.local_day(utcnow(), app.settings.tz)
         if period is not None and period.start > today:
-            raise Fail(cli_text(current_locale(), "future_week", week=period.key))
+            raise Fail(say("future_week", week=period.key))
         # The digest and the reminders judge a whole week: on a week under way every figure is low
         # («3,2 % thành viên hoạt động ▼75») and real leaders would be told so.
         under_way = period is not None and period.end > today and name in WHOLE_WEEK_JOBS
         if under_way and not partial:
             assert period is not None
             last = period.end - timedelta(days=1)
-            raise Fail(cli_text(current_locale(), "week_not_over", week=period.key, last=f"{last:%d/%m/%Y}"))
+            raise Fail(say("week_not_over", week=period.key, last=f"{last:%d/%m/%Y}"))
         # People who blocked the bot and have written to it since get their kept pushes again.
         revived = await app.dispatcher.requeue_reachable()
         # --partial on a week under way is a labelled preview: the week's own run still sends later.
@@ -100,16 +100,15 @@ def jobs_run(
         os.nice(10)
 
     result, revived = run_async(go)
-    console.print(
-        f"{result.job}: {result.status}, period {result.period or '-'}, queued {result.messages} messages"
-        + (
-            f" in {result.writes} write transactions (longest {result.longest_write_ms:.0f} ms)"
-            if result.writes
-            else ""
-        )
-    )
+    status_key = f"job_status.{result.status}"
+    status = say(status_key) if status_key in TEXTS["vi"] else result.status
+    period = result.period or "-"
+    line = say("job_ran", job=result.job, status=status, period=period, messages=result.messages)
+    if result.writes:
+        line += say("job_writes", writes=result.writes, ms=f"{result.longest_write_ms:.0f}")
+    console.print(line + ".", highlight=False, markup=False, soft_wrap=True)
     if revived:
-        console.print(f"re-queued {revived} earlier push(es) to people who are reachable again")
+        console.print(say("job_requeued", n=revived), highlight=False, soft_wrap=True)
 
 
 @targets_cli.command("import")
@@ -119,7 +118,7 @@ def targets_import(
     """Import targets (all rows or none)."""
 
     if not file.exists():
-        raise Fail(cli_text(current_locale(), "no_file", path=file))
+        raise Fail(say("no_file", path=file))
     data = file.read_text(encoding="utf-8-sig")
 
     async def go(app: App) -> ImportResult:
@@ -137,8 +136,10 @@ def targets_import(
         ]
         if len(result.errors) > SHOWN_ERRORS:
             lines.append(catalog.text(lang, "nhap.more_errors", n=len(result.errors) - SHOWN_ERRORS))
-        raise Fail("\n".join([cli_text(lang, "targets_rejected"), *lines]))
-    console.print(f"[green]Imported {result.rows} targets.[/]")
+        raise Fail("\n".join([say("targets_rejected"), *lines]))
+    console.print(
+        f"[green]{escape(say('targets_imported', rows=result.rows))}[/]", highlight=False, soft_wrap=True
+    )
 
 
 @kpi_cli.command("show")
@@ -160,11 +161,10 @@ def kpi_show(
         async with app.sessions() as session:
             row = await repo.unit_by_code(session, unit)
             if row is None:
-                raise Fail(cli_text(current_locale(), "no_unit", code=unit))
+                raise Fail(say("no_unit", code=unit))
             uf = (await kpi.figures_for(session, row, [row], 0, period, now, cfg, app.settings.tz))[0]
-        table = Table(
-            "indicator", "value", "last week", "target", "source", title=f"{row.name} — {period.key}"
-        )
+        heads = (say(f"kpi.{head}") for head in ("indicator", "value", "previous", "target", "source"))
+        table = Table(*heads, title=f"{row.name} — {period.key}")
         for ind in cfg.indicators:
             f = uf.figures[ind.id]
 

@@ -10,12 +10,13 @@ from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
 from bot.assemble import build, prepare_database
-from bot.cli._messages import current_locale
-from bot.cli._messages import text as cli_text
+from bot.cli._messages import current_locale, say
+from bot.cli._runtime import role_label
 from bot.config import load_settings
 from bot.kernel import App
 from db.base import utcnow
@@ -32,8 +33,8 @@ T = TypeVar("T")
 BOT_USERNAME_ENV = "TOCNS_TELEGRAM_BOT_USERNAME"
 # `invites list`: why an unrevoked, unexpired code would still be refused.
 REFUSED = {
-    "onboarding.errors.unit_closed": "refused: unit closed",
-    "onboarding.errors.inviter_lost_role": "refused: creator may no longer invite",
+    "onboarding.errors.unit_closed": "invites.unit_closed",
+    "onboarding.errors.inviter_lost_role": "invites.inviter_lost_role",
 }
 
 
@@ -67,7 +68,7 @@ def units_import(
     pip install -e ".[provinces]")."""
 
     if (province is None) == (not all_provinces):
-        raise _fail("give exactly one of --province CODE or --all")
+        raise _fail(say("province_or_all"))
     try:
         codes = unit_import.official_province_codes() if all_provinces else [province or ""]
         for code in codes:
@@ -81,7 +82,7 @@ def units_import(
         added = updated = total = 0
         async with app.sessions() as session, session.begin():
             with Progress(console=console, disable=len(codes) == 1) as progress:
-                task = progress.add_task("Đang nạp danh mục…", total=len(codes))
+                task = progress.add_task(say("units_loading"), total=len(codes))
                 for code in codes:
                     result = await unit_import.import_official(session, None, code)
                     added, updated, total = (
@@ -93,7 +94,8 @@ def units_import(
         return added, updated, total
 
     added, updated, total = _run(go)
-    console.print(f"[green]Imported[/] {total} units ({added} new, {updated} renamed).")
+    line = say("units_imported", total=total, added=added, updated=updated)
+    console.print(f"[green]{escape(line)}[/]", highlight=False, soft_wrap=True)
 
 
 @units_cli.command("import-csv")
@@ -103,7 +105,7 @@ def units_import_csv(
     """Import any unit tree from CSV (UTF-8 or Windows-1258); a file with any problem imports nothing."""
 
     if not file.is_file():
-        raise _fail(f"{file}: no such file")
+        raise _fail(say("no_file", path=file))
     data = file.read_bytes()
 
     async def go(app: App) -> unit_import.ImportResult:
@@ -115,11 +117,15 @@ def units_import_csv(
     except unit_import.ImportRejected as exc:
         err.print(f"[red]tocns:[/] {_text(exc.key, **exc.params)}", highlight=False)
         for problem in exc.problems:
-            err.print(f"  dòng {problem.row}: {_text(problem.key, **problem.params)}", highlight=False)
+            reason = _text(problem.key, **problem.params)
+            err.print(
+                say("csv_row", row=problem.row, reason=reason), highlight=False, markup=False, soft_wrap=True
+            )
         raise typer.Exit(2) from None
     except DomainError as exc:
         raise _fail(_text(exc.key, **exc.params)) from None
-    console.print(f"[green]Imported[/] {result.total} rows ({result.added} new, {result.updated} changed).")
+    line = say("units_csv_imported", total=result.total, added=result.added, updated=result.updated)
+    console.print(f"[green]{escape(line)}[/]", highlight=False, soft_wrap=True)
 
 
 @units_cli.command("list")
@@ -133,13 +139,13 @@ def units_list(
             return await units.list_units(session, under)
 
     found = _run(go)
-    table = Table("code", "name", "kind", "active")
+    table = Table(say("units.code"), say("units.name"), say("units.kind"), say("units.active"))
     base = min((u.path.count("/") for u in found), default=0)
     for u in found:
         indent = "  " * (u.path.count("/") - base)
-        table.add_row(u.code, indent + u.name, u.kind, "yes" if u.active else "closed")
+        table.add_row(u.code, indent + u.name, u.kind, say("units.yes" if u.active else "units.closed"))
     console.print(table)
-    console.print(f"{len(found)} units")
+    console.print(say("units_count", n=len(found)), highlight=False, soft_wrap=True)
 
 
 @invites_cli.command("create")
@@ -158,9 +164,9 @@ def invites_create(
     try:
         role_value = Role(role)
     except ValueError:
-        raise _fail(cli_text(current_locale(), "unknown_role", name=role, choices=choices)) from None
+        raise _fail(say("unknown_role", name=role, choices=choices)) from None
     if role_value not in invites.INVITABLE_ROLES:  # citizen: nobody needs a code to ask for help
-        raise _fail(cli_text(current_locale(), "role_not_invitable", name=role, choices=choices))
+        raise _fail(say("role_not_invitable", name=role, choices=choices))
 
     async def go(app: App) -> invites.InviteView:
         async with app.sessions() as session, session.begin():
@@ -181,19 +187,24 @@ def invites_create(
     except DomainError as exc:
         raise _fail(_text(exc.key, **exc.params)) from None
     where = invite.unit.name if invite.unit else "—"
-    console.print(
-        f"[green]Invite code:[/] [bold]{invite.code}[/] ({role_value.value} of {where}, {uses} use(s), "
-        f"expires {invite.expires_at:%Y-%m-%d %H:%M} UTC)"
+    made = say(
+        "invite_created",
+        code=invite.code,
+        role=role_label(role_value),
+        where=where,
+        uses=uses,
+        expires=f"{invite.expires_at:%Y-%m-%d %H:%M}",
     )
-    console.print(f"Join by sending the bot: /thamgia {invite.code}")
+    console.print(f"[green]{escape(made)}[/]", highlight=False, soft_wrap=True)
+    console.print(say("invite_join", code=invite.code), highlight=False, soft_wrap=True)
     username = os.environ.get(BOT_USERNAME_ENV, "").strip()
     if username:
-        console.print(f"Telegram link: {invites.deep_link(username, invite.code)}")
-    else:
         console.print(
-            f"Telegram link: https://t.me/<bot username>?start={invite.code} "
-            f"(set {BOT_USERNAME_ENV} to print the full link; the bot's name is not known offline)"
+            say("invite_link", url=invites.deep_link(username, invite.code)), highlight=False, soft_wrap=True
         )
+    else:
+        line = say("invite_link_unknown", code=invite.code, env=BOT_USERNAME_ENV)
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 @invites_cli.command("revoke")
@@ -211,10 +222,10 @@ def invites_revoke(code: Annotated[str, typer.Argument(help="The invite code.")]
     shown = invites.normalize_code(code)
     if revoked:
         console.print(
-            f"[green]{cli_text(current_locale(), 'invite_revoked', code=shown)}[/]", highlight=False
+            f"[green]{escape(say('invite_revoked', code=shown))}[/]", highlight=False, soft_wrap=True
         )
     else:
-        console.print(cli_text(current_locale(), "invite_already_revoked", code=shown), highlight=False)
+        console.print(say("invite_already_revoked", code=shown), highlight=False, soft_wrap=True)
 
 
 @invites_cli.command("list")
@@ -232,20 +243,21 @@ def invites_list(
         found = _run(go)
     except DomainError as exc:
         raise _fail(_text(exc.key, **exc.params)) from None
-    table = Table("code", "role", "unit", "uses left", "expires (UTC)", "creator", "state")
+    heads = ("code", "role", "unit", "uses_left", "expires", "creator", "state")
+    table = Table(*(say(f"invites.{head}") for head in heads))
     for line in found:
         view = line.invite
-        where = f"{view.unit.code} {view.unit.name}" if view.unit else "— (installation)"
-        role = view.role.value + (" (approval)" if view.needs_approval else "")
-        state = REFUSED.get(line.reason or "", "open")
+        where = f"{view.unit.code} {view.unit.name}" if view.unit else say("invites.installation")
+        role = view.role.value + (f" ({say('invites.approval')})" if view.needs_approval else "")
+        state = say(REFUSED.get(line.reason or "", "invites.open"))
         table.add_row(
             view.code,
             role,
             where,
             f"{view.max_uses - view.uses}/{view.max_uses}",
             f"{view.expires_at:%Y-%m-%d %H:%M}",
-            line.creator or "operator (CLI)",
+            line.creator or say("invites.operator"),
             state,
         )
     console.print(table)
-    console.print(f"{len(found)} open code(s)")
+    console.print(say("invites_count", n=len(found)), highlight=False, soft_wrap=True)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli._messages import current_locale
+from bot.cli._messages import current_locale, say
 from bot.cli._runtime import Fail, check_channel, console, run_async
 from bot.kernel import App
 from db.base import utcnow
@@ -40,12 +40,10 @@ def link(
     """Print a one-time sign-in link (valid 10 minutes) to the dashboard."""
     if as_user is not None:
         if as_user not in {u.key for u in DEMO_USERS}:
-            raise Fail(
-                f"--as: unknown demo person {as_user!r}; choose one of {', '.join(u.key for u in DEMO_USERS)}"
-            )
+            raise Fail(say("web_unknown_person", name=as_user, choices=", ".join(u.key for u in DEMO_USERS)))
         channel, user_id = DEMO_CHANNEL, f"demo-{as_user}"
     if not channel or not user_id:
-        raise Fail("give --as DEMO_PERSON, or --channel and --user-id")
+        raise Fail(say("web_link_who"))
     check_channel(channel)
 
     async def go(app: App) -> str:

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlparse
 import aiohttp
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bot.channels.zalo import window
@@ -28,8 +29,7 @@ from bot.channels.zalo.oa_tokens import (
     permission_url,
     pkce_pair,
 )
-from bot.cli._messages import current_locale
-from bot.cli._messages import text as cli_text
+from bot.cli._messages import say
 from bot.cli._runtime import Fail, run_async
 from bot.kernel import App, StartupError
 from db.base import utcnow
@@ -42,10 +42,7 @@ console = Console()
 def _config(app: App) -> ZaloOAConfig:
     config = load_config(app, os.environ)
     if config is None:
-        raise StartupError(
-            "Zalo OA is not configured: set TOCNS_ZALO_OA_APP_ID, TOCNS_ZALO_OA_SECRET_KEY and "
-            "TOCNS_ZALO_OA_OA_SECRET_KEY"
-        )
+        raise StartupError(say("zalo_not_configured"))
     return config
 
 
@@ -67,7 +64,7 @@ def fixed_verifier() -> str | None:
     if not value:
         return None
     if not 43 <= len(value) <= 128:
-        raise StartupError(f"{VERIFIER_ENV}: a PKCE code verifier has 43-128 characters")
+        raise StartupError(say("zalo_bad_verifier", env=VERIFIER_ENV))
     return value
 
 
@@ -89,9 +86,9 @@ async def finish_login(app: App, config: ZaloOAConfig, code: str, state: str | N
     fixed = fixed_verifier()
     stored = row.pkce_verifier if row is not None else None
     if not stored and not fixed:
-        raise StartupError("no login in progress: run `tocns zalo oa-login` without --code first")
+        raise StartupError(say("zalo_no_login"))
     if stored and state is not None and row is not None and row.pkce_state and state != row.pkce_state:
-        raise StartupError("the pasted URL belongs to another login attempt (state differs): start again")
+        raise StartupError(say("zalo_other_login"))
     verifier = fixed or stored
     assert verifier is not None
     async with aiohttp.ClientSession() as http:
@@ -118,39 +115,32 @@ def oa_login(
         if pasted is None:
             uri = redirect_uri or settings.redirect_uri
             if not uri:
-                raise Fail(
-                    "--redirect-uri (or zalo_oa.redirect_uri): the callback URL registered for the app"
-                )
+                raise Fail(say("zalo_redirect_uri"))
             url = await begin_login(app, config, uri)
             fixed = fixed_verifier()
             if fixed:
-                console.print(
-                    f"Using the verifier from {VERIFIER_ENV}; its code challenge (as saved in the "
-                    f"OA console): {challenge_of(fixed)}"
-                )
-            console.print("1. Open this link as the OA administrator and grant the permissions:")
+                line = say("zalo_fixed_verifier", env=VERIFIER_ENV, challenge=challenge_of(fixed))
+                console.print(line, markup=False, soft_wrap=True)
+            console.print(say("zalo_step_open"), markup=False, soft_wrap=True)
             console.print(url, soft_wrap=True)
-            console.print(
-                "2. Zalo redirects to your callback URL with ?code=…; paste that code (or the URL)."
-            )
-            pasted = typer.prompt("code")
+            console.print(say("zalo_step_paste"), markup=False, soft_wrap=True)
+            pasted = typer.prompt(say("zalo_prompt_code"))
         value, state = parse_code(pasted)
         try:
             await finish_login(app, config, value, state)
         except OAuthError as exc:
-            raise Fail(f"Zalo refused the code ({exc}); run `tocns zalo oa-login` again") from None
+            raise Fail(say("zalo_refused", detail=exc)) from None
         except (aiohttp.ClientError, TimeoutError) as exc:  # no answer at all: the network, not the code
             detail = " ".join(str(exc).split()) or type(exc).__name__
-            line = cli_text(current_locale(), "zalo_unreachable", url=settings.oauth_url, detail=detail)
+            line = say("zalo_unreachable", url=settings.oauth_url, detail=detail)
             raise Fail(line, code=1) from None
-        console.print(
-            "[green]Zalo OA authorized[/]: tokens stored in the database (refreshed automatically)."
-        )
+        console.print(f"[green]{escape(say('zalo_authorized'))}[/]", highlight=False, soft_wrap=True)
         hook = (settings.webhook_public_url or "https://<your-public-host>").rstrip(
             "/"
         ) + settings.webhook_path
-        console.print(f"Webhook URL to enter at developers.zalo.me → your app → Webhook: {hook}")
-        console.print("Enable events: user_send_text, user_send_image, user_send_file, follow, unfollow.")
+        console.print(say("zalo_webhook", url=hook), markup=False, soft_wrap=True)
+        events = "user_send_text, user_send_image, user_send_file, follow, unfollow"
+        console.print(say("zalo_events", events=events), markup=False, soft_wrap=True)
 
     run_async(go)
 
@@ -160,7 +150,7 @@ async def import_tokens(
 ) -> None:
     """Store a token pair copied from Zalo's API Explorer (its own transaction)."""
     if not access_token.strip() or not refresh_token.strip():
-        raise StartupError("both the access token and the refresh token are needed")
+        raise StartupError(say("zalo_both_tokens"))
     async with app.sessions() as session, session.begin():
         await repo.save_tokens(
             session,
@@ -188,7 +178,7 @@ def oa_import_tokens(
             "refresh token", hide_input=True
         )
         await import_tokens(app, config, access, refresh, expires_in)
-        console.print("[green]Zalo OA tokens stored[/] in the database (refreshed automatically).")
+        console.print(f"[green]{escape(say('zalo_tokens_stored'))}[/]", highlight=False, soft_wrap=True)
 
     run_async(go)
 
@@ -202,8 +192,8 @@ async def window_status(app: App) -> list[tuple[str, str, int]]:
 def print_window_status(rows: list[tuple[str, str, int]]) -> None:
     if not rows:
         return
-    table = Table("kind", "Zalo OA window", "pending")
-    labels = {"billable": "48 h-7 days (billable)", "closed": "over 7 days (refused: rerouted)"}
+    table = Table(say("outbox.kind"), say("outbox.window"), say("outbox.pending"))
     for kind, band, count in rows:
-        table.add_row(kind, labels.get(band, band), str(count))
+        label = say(f"outbox.{band}") if band in ("billable", "closed") else band
+        table.add_row(kind, label, str(count))
     console.print(table)

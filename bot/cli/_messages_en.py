@@ -1,0 +1,164 @@
+"""The command line's lines in English (`--lang en`, TOCNS_LOCALE=en); the same keys as _messages_vi."""
+
+from __future__ import annotations
+
+EN: dict[str, str] = {
+    # --- usage mistakes ---------------------------------------------------------------------
+    "missing": "missing {what} '{name}' for `tocns {command}` — see `tocns {command} --help`.",
+    "missing.argument": "argument",
+    "missing.option": "option",
+    "no_command": "no such command '{name}' — see `tocns {command}--help`.",
+    "no_option": "no such option '{name}' — see `tocns {command} --help`.",
+    "bad_value": "invalid value for '{name}': {detail}",
+    "bad_value_short": "invalid value for '{name}' — see `tocns {command}--help`.",
+    "usage": "wrong usage: {detail} — see `tocns --help`.",
+    "unknown_lang": "--lang: unknown language '{name}'; choose vi (Vietnamese) or en (English).",
+    "unknown_channel": "--channel: unknown channel '{name}'; choose one of: {choices}.",
+    "unknown_role": "--role: unknown role '{name}'; choose one of: {choices}.",
+    "unknown_demo_user": "unknown demo user '{name}'; choose one of:\n{choices}",
+    "no_file": "file not found: '{path}'.",
+    "no_unit": "--unit: no unit with code '{code}'.",
+    # --- run / db / demo / users / backup ---------------------------------------------------
+    "no_channels": "No channel is configured (no token) — opening the console channel.",
+    "dashboard": "Web dashboard: {url}",
+    "dashboard_link": "Sign-in (demo leader): {link}",
+    "db_upgraded": "Database is up to date: {url}",
+    "db_current": "current: {current}; latest: {latest}",
+    "db_empty": "(empty)",
+    "demo_loading": "Loading the demo data…",
+    "demo_ready": "Demo data ready (new units: {units}, new people: {people}).",
+    "whole_installation": "the whole installation",
+    "role_granted": "Granted {role} on {where} to person #{person}.",
+    "role_revoked": "Revoked {role} on {where}; {released} claimed ticket(s) handed back.",
+    "backup_written": "Backup written: {path} ({size:,} bytes).",
+    "restore_confirm": "Replace {url} with {file}?",
+    "restored": "Restored from {file}.",
+    # --- outbox status ----------------------------------------------------------------------
+    "outbox.kind": "kind",
+    "outbox.status": "status",
+    "outbox.count": "count",
+    "outbox.unreachable": "Unreachable people (blocked the bot?)",
+    "outbox.person": "person",
+    "outbox.channel": "channel",
+    "outbox.since": "unreachable since",
+    "outbox.kept": "pushes kept",
+    "outbox.resend": (
+        "Their pushes are sent again (7 days back) once they write to the bot; `tocns jobs run` and the "
+        "running bot check for that."
+    ),
+    "outbox.window": "Zalo OA window",
+    "outbox.pending": "pending",
+    "outbox.billable": "48 h-7 days (billable)",
+    "outbox.closed": "over 7 days (refused: rerouted)",
+    # --- units / invites --------------------------------------------------------------------
+    "province_or_all": "give exactly one of --province CODE or --all.",
+    "units_loading": "Loading the unit list…",
+    "units_imported": "Imported {total} units ({added} new, {updated} renamed).",
+    "units_csv_imported": "Imported {total} rows ({added} new, {updated} changed).",
+    "csv_row": "  line {row}: {reason}",
+    "units.code": "code",
+    "units.name": "name",
+    "units.kind": "kind",
+    "units.active": "active",
+    "units.yes": "yes",
+    "units.closed": "closed",
+    "units_count": "{n} units",
+    "role_not_invitable": "--role: an invite code cannot give the role '{name}'; choose one of: {choices}.",
+    "invite_created": "Invite code: {code} — role {role} in {where}, {uses} use(s), expires {expires} UTC.",
+    "invite_join": "Join by sending the bot: /thamgia {code}",
+    "invite_link": "Telegram link: {url}",
+    "invite_link_unknown": (
+        "Telegram link: https://t.me/<bot username>?start={code} (set {env} to print the full link; "
+        "the bot's name is not known offline)"
+    ),
+    "invite_revoked": "Invite code {code} revoked.",
+    "invite_already_revoked": "Invite code {code} was already revoked; nothing changed.",
+    "invites.code": "code",
+    "invites.role": "role",
+    "invites.unit": "unit",
+    "invites.uses_left": "uses left",
+    "invites.expires": "expires (UTC)",
+    "invites.creator": "creator",
+    "invites.state": "state",
+    "invites.approval": "approval",
+    "invites.installation": "— (installation)",
+    "invites.operator": "operator (CLI)",
+    "invites.open": "open",
+    "invites.unit_closed": "refused: unit closed",
+    "invites.inviter_lost_role": "refused: creator may no longer invite",
+    "invites_count": "{n} open code(s)",
+    # --- import / targets / jobs / kpi -------------------------------------------------------
+    "import_progress": "Importing {name}",
+    "targets_rejected": "no target imported — the file has errors, no line was written:",
+    "targets_imported": "Imported {rows} targets.",
+    "unknown_job": "unknown job '{name}'; choose one of: {choices}.",
+    "bad_week": "--week: expected like 2026-W47.",
+    "future_week": "--week: week {week} has not started.",
+    "week_not_over": (
+        "--week: week {week} is not over (it ends on {last}); the digest and the reminders judge "
+        "a whole week — pick a finished week, or add --partial to send incomplete figures anyway."
+    ),
+    "job_ran": "{job}: {status}, period {period}, queued {messages} messages",
+    "job_writes": " in {writes} write transactions (longest {ms} ms)",
+    "job_status.done": "done",
+    "job_status.skipped": "skipped (already done)",
+    "job_status.idle": "idle (nothing due)",
+    "job_requeued": "re-queued {n} earlier push(es) to people who are reachable again.",
+    "jobs.job": "job",
+    "jobs.schedule": "schedule (cron)",
+    "jobs.next": "next run",
+    "jobs.period": "last period",
+    "jobs.finished": "finished",
+    "kpi.indicator": "indicator",
+    "kpi.value": "value",
+    "kpi.previous": "last week",
+    "kpi.target": "target",
+    "kpi.source": "source",
+    # --- faq --------------------------------------------------------------------------------
+    "faq.count": "count",
+    "faq.question": "question (normalised)",
+    "faq.last": "last asked",
+    "faq.entry": "entry",
+    "faq.title": "title",
+    "faq.removed": "(removed)",
+    "faq_no_index": "the FAQ index is not loaded (faq disabled?): nothing to filter the questions with.",
+    "faq_scrubbed": "faq_questions: {before} rows rewritten into {after}.",
+    "faq_warning": "warning",
+    "faq_ok": "{n} entries OK in {dirs}",
+    # --- web --------------------------------------------------------------------------------
+    "web_unknown_person": "--as: unknown demo person '{name}'; choose one of: {choices}.",
+    "web_link_who": "give --as DEMO_PERSON, or --channel and --user-id.",
+    "port_busy": (
+        "cannot start the web server on {host}:{port}: the port is already in use (another tocns "
+        "running?) — choose another port with TOCNS_WEB_PORT (or web.port in config.yaml)."
+    ),
+    "port_failed": (
+        "cannot start the web server on {host}:{port} ({detail}) — check TOCNS_WEB_HOST and "
+        "TOCNS_WEB_PORT (or web.host, web.port in config.yaml)."
+    ),
+    # --- zalo -------------------------------------------------------------------------------
+    "zalo_not_configured": (
+        "Zalo OA is not configured: set TOCNS_ZALO_OA_APP_ID, TOCNS_ZALO_OA_SECRET_KEY and "
+        "TOCNS_ZALO_OA_OA_SECRET_KEY."
+    ),
+    "zalo_bad_verifier": "{env}: a PKCE code verifier has 43-128 characters.",
+    "zalo_no_login": "no login in progress: run `tocns zalo oa-login` without --code first.",
+    "zalo_other_login": "the pasted URL belongs to another login attempt (state differs): start again.",
+    "zalo_redirect_uri": "--redirect-uri (or zalo_oa.redirect_uri): the callback URL registered for the app.",
+    "zalo_fixed_verifier": (
+        "Using the verifier from {env}; its code challenge (as saved in the OA console): {challenge}"
+    ),
+    "zalo_step_open": "1. Open this link as the OA administrator and grant the permissions:",
+    "zalo_step_paste": "2. Zalo redirects to your callback URL with ?code=…; paste that code (or the URL).",
+    "zalo_prompt_code": "code",
+    "zalo_refused": "Zalo refused the code ({detail}); run `tocns zalo oa-login` again.",
+    "zalo_unreachable": (
+        "could not reach Zalo at {url} ({detail}) — check this machine's network, then run "
+        "`tocns zalo oa-login` again."
+    ),
+    "zalo_authorized": "Zalo OA authorized: tokens stored in the database (refreshed automatically).",
+    "zalo_webhook": "Webhook URL to enter at developers.zalo.me → your app → Webhook: {url}",
+    "zalo_events": "Enable events: {events}.",
+    "zalo_both_tokens": "both the access token and the refresh token are needed.",
+    "zalo_tokens_stored": "Zalo OA tokens stored in the database (refreshed automatically).",
+}
