@@ -330,3 +330,29 @@ def run_cli(db_url: str, *args: str, cwd: Path | None = None, **env: str) -> sub
         timeout=120,
         stdin=subprocess.DEVNULL,
     )
+
+
+def tocns_at(when: str, db_url: str, *args: str, config: Path | None = None) -> str:
+    """`tocns ARGS` in its own process with the clock set by libfaketime (local time in Huế); its
+    standard output (the run must succeed)."""
+    env = {
+        **os.environ,
+        "TOCNS_DATABASE_URL": db_url,
+        "TOCNS_CONFIG": str(config or ROOT / "config.yaml"),
+        "TZ": "Asia/Ho_Chi_Minh",
+        "COLUMNS": "200",
+    }
+    cmd = ["faketime", when, sys.executable, "-m", "bot.cli", *args]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=120, check=False)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+async def close_team(app: App, button: str) -> None:
+    """The demo officer closes a team of Thuận Hóa from chat (/donvi → the team → «Đóng tổ», twice)."""
+    canbo = demo_driver(app, "canbo")
+    await canbo.send("/donvi")
+    await canbo.tap(button)
+    await canbo.tap("Đóng tổ")
+    said = await canbo.tap("Đóng tổ")
+    assert "Đã đóng" in said.text and button in said.text, said.text

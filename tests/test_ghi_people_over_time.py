@@ -15,7 +15,7 @@ from bot.kernel import App
 from db.models import HelpSession
 from services import sessions, units
 from services.errors import InvalidInput
-from tests.support import ChatDriver, Clock, Said, demo_driver
+from tests.support import ChatDriver, Clock, Said, close_team, demo_driver
 
 TEAM1 = "Tổ CNSCĐ Tổ dân phố 1"
 TEAM2 = "Tổ CNSCĐ Tổ dân phố 2"
@@ -56,15 +56,6 @@ async def sessions_of(app: App, volunteer_id: int) -> list[HelpSession]:
 async def newest(app: App) -> HelpSession:
     async with app.sessions() as s:
         return (await s.execute(select(HelpSession).order_by(HelpSession.id.desc()).limit(1))).scalar_one()
-
-
-async def close_team2(app: App) -> None:
-    canbo = demo_driver(app, "canbo")
-    await canbo.send("/donvi")
-    await canbo.tap("Tổ dân phố 2")
-    await canbo.tap("Đóng tổ")
-    said = await canbo.tap("Đóng tổ")
-    assert "Đã đóng" in said.text, said.text
 
 
 def same_label(said: Said) -> str:
@@ -121,7 +112,7 @@ async def test_same_as_last_after_the_last_sessions_team_was_closed(seeded_app: 
     await tnv.send("/ghi cks dt 3 khong")
     await tnv.tap("Tổ dân phố 2")
     clock.advance(hours=2)
-    await close_team2(seeded_app)
+    await close_team(seeded_app, "Tổ dân phố 2")
     said = await tnv.send("/ghi")
     assert "Chưa làm được" in same_label(said)
     said = await tnv.tap("Như lần trước")
@@ -188,7 +179,7 @@ async def test_sua_hides_a_closed_teams_entries_and_the_window_still_ends(
     clock.advance(minutes=1)
     await tnv.send("/ghi app nha 1")
     await tnv.tap("Tổ dân phố 1")
-    await close_team2(seeded_app)
+    await close_team(seeded_app, "Tổ dân phố 2")
     said = await tnv.send("/sua")
     assert [label for label in said.labels() if "Cài ứng dụng" in label]
     assert not [label for label in said.labels() if "DVC" in label], said.labels()

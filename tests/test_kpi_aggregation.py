@@ -7,17 +7,14 @@ the web dashboard call."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import update
 
-from bot.kernel import ROOT, App
+from bot.kernel import App
 from db.models import Unit
 from db.repositories import kpi as krepo
 from db.repositories.kpi.base import UnitRow
@@ -27,6 +24,7 @@ from services.kpi.periods import Period, period_of
 from services.kpi.settings import settings_from
 from tests import kpi_helpers as h
 from tests.kpi_helpers import TZ, at
+from tests.support import tocns_at
 
 CFG = settings_from({})  # current_week, due Friday 17:00 of the week
 
@@ -140,16 +138,6 @@ W48 = date(2026, 11, 23)
 W49 = date(2026, 11, 30)  # N1 and N2 are created on Tuesday 01/12 of this week
 W50, W51, W52 = (W49 + timedelta(weeks=k) for k in (1, 2, 3))
 NOW = local(date(2026, 12, 28), 9)  # Monday of W53: W52's deadline (Fri 25/12 17:00) has passed
-
-
-def tocns_at(when: str, db_url: str, *args: str) -> str:
-    """`tocns …` in its own process, the clock set by libfaketime (local time in Huế)."""
-    env = {**os.environ, "TOCNS_DATABASE_URL": db_url, "TOCNS_CONFIG": str(ROOT / "config.yaml")}
-    env["TZ"] = "Asia/Ho_Chi_Minh"
-    cmd = ["faketime", when, sys.executable, "-m", "bot.cli", *args]
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=120, check=False)
-    assert out.returncode == 0, out.stderr
-    return out.stdout
 
 
 @pytest.mark.skipif(

@@ -9,22 +9,13 @@ from bot.kernel import App
 from db.models import JoinRequest
 from db.repositories import core as repo
 from handlers.core import Reply
-from tests.support import ChatDriver, demo_driver, outbox_rows
+from tests.support import ChatDriver, close_team, demo_driver, outbox_rows
 from tests.test_scheduler import Console
 
 TEAM = "Tổ CNSCĐ Tổ dân phố 1"
 MEMBERS = ("demo-tnv", "demo-tnv2", "demo-tv-1", "demo-tv-2")  # volunteers of 19786-1
 LEADER = "demo-totruong"
 APPLICANT = "demo-xinvao"
-
-
-async def close_team_one(app: App) -> None:
-    canbo = demo_driver(app, "canbo")
-    await canbo.send("/donvi")
-    await canbo.tap("Tổ dân phố 1")
-    await canbo.tap("Đóng tổ")
-    said = await canbo.tap("Đóng tổ")
-    assert f"Đã đóng {TEAM}." in said.text, said.text
 
 
 async def delivered(app: App, sender: Console) -> dict[str, list[str]]:
@@ -44,7 +35,7 @@ async def test_closing_tells_each_member_once_in_their_language(seeded_app: App)
     await delivered(seeded_app, sender)
     sender.sent.clear()
 
-    await close_team_one(seeded_app)
+    await close_team(seeded_app, "Tổ dân phố 1")
     got = await delivered(seeded_app, sender)
 
     leader = got.get(LEADER, [])
@@ -79,7 +70,7 @@ async def test_closing_rejects_the_waiting_join_request(seeded_app: App) -> None
     assert "Trương Văn Lộc đang xin vào tổ" in said.text  # the demo's waiting applicant
     approve = said.button("Duyệt")
 
-    await close_team_one(seeded_app)
+    await close_team(seeded_app, "Tổ dân phố 1")
 
     async with seeded_app.sessions() as s:
         team = await repo.unit_by_code(s, "19786-1")
@@ -104,7 +95,7 @@ async def test_closing_rejects_the_waiting_join_request(seeded_app: App) -> None
 async def test_former_volunteer_hears_the_team_was_closed(seeded_app: App) -> None:
     tnv = demo_driver(seeded_app, "tnv")
     await tnv.send("/ghi")  # a dialog open when the team closes
-    await close_team_one(seeded_app)
+    await close_team(seeded_app, "Tổ dân phố 1")
     said = await tnv.send("/ghi dvc nha 2")
     assert f"{TEAM} đã đóng" in said.text and "cán bộ xã/phường" in said.text, said.text
     assert "nhờ tổ trưởng" not in said.text

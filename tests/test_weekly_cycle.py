@@ -30,7 +30,7 @@ from db.repositories import kpi as krepo
 from handlers.core import Reply
 from tests import kpi_helpers as h
 from tests.kpi_helpers import TZ
-from tests.support import ChatDriver, make_settings, outbox_rows
+from tests.support import ChatDriver, make_settings, outbox_rows, tocns_at
 
 CONVENTIONS: dict[str, dict[str, Any]] = {
     # (a) the current week, due Friday 17:00 of that week (the default).
@@ -259,21 +259,6 @@ async def test_escalation_too_long_to_list_has_the_excel_it_points_to(app: App) 
     assert set(names) <= cells and unnamed
 
 
-def tocns_at(when: str, db_url: str, config: Path, *args: str) -> str:
-    """`tocns …` in its own process with the clock set by libfaketime (local time in Huế)."""
-    env = {
-        **os.environ,
-        "TOCNS_DATABASE_URL": db_url,
-        "TOCNS_CONFIG": str(config),
-        "TZ": "Asia/Ho_Chi_Minh",
-        "COLUMNS": "200",
-    }
-    cmd = ["faketime", when, sys.executable, "-m", "bot.cli", *args]
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=120, check=False)
-    assert out.returncode == 0, out.stderr
-    return out.stdout
-
-
 @pytest.mark.skipif(
     shutil.which("faketime") is None, reason="libfaketime not installed (apt-get install faketime)"
 )
@@ -282,14 +267,14 @@ async def test_the_cli_with_a_faked_clock(cycle: tuple[App, Path], db_url: str) 
     app, config = cycle
     ids = await world(app)
     await h.baocao(app, ids["canbo"], FRIDAY_1400, "40 20 10 30 28 2 25 12")
-    out = tocns_at("2026-11-20 15:00:00", db_url, config, "jobs", "run", "report_reminder")
+    out = tocns_at("2026-11-20 15:00:00", db_url, "jobs", "run", "report_reminder", config=config)
     assert "kỳ 2026-W47, đã xếp 1 tin nhắn" in out  # only the commune that has not reported
-    out = tocns_at("2026-11-23 08:00:00", db_url, config, "jobs", "run", "lagging_reminders")
+    out = tocns_at("2026-11-23 08:00:00", db_url, "jobs", "run", "lagging_reminders", config=config)
     assert "kỳ 2026-W47" in out
     rows = await outbox_rows(app)
     assert [r.person_id for r in rows if r.kind == "report_reminder"] == [ids["off_c2"]]
     assert all("Chưa nộp báo cáo" not in x for x in texts(rows, "lagging_reminders", ids["canbo"]))
-    table = tocns_at("2026-11-23 08:05:00", db_url, config, "kpi", "show", "--unit", "C1")
+    table = tocns_at("2026-11-23 08:05:00", db_url, "kpi", "show", "--unit", "C1", config=config)
     assert "tuần 47" in table or "2026-W47" in table
     assert figure(table, "report_on_time") == "100.0"
 
