@@ -60,8 +60,8 @@ async def _subtree(
     tz: ZoneInfo,
 ) -> dict[int, list[Finding]]:
     """kpi.commune_findings restricted to one subtree (same rules, same figures)."""
-    deadline_passed = kpi.report_deadline(week.start, settings, tz) <= now
-    reported = await repo.communes_with_report(session, base.path, week.start) if deadline_passed else set()
+    deadline = kpi.report_deadline(week.start, settings, tz)
+    filed = await repo.communes_with_report(session, base.path, week.start, now) if deadline <= now else {}
     by_depth: dict[int, list[UnitRow]] = {}
     for c in communes:
         by_depth.setdefault(c.path.count("/") - base.path.count("/"), []).append(c)
@@ -71,7 +71,8 @@ async def _subtree(
             session, base, group, levels, week, now, settings, tz, with_previous=False
         )
         for uf in table:
-            found = kpi.evaluate(uf, settings, report_missing=deadline_passed and uf.unit.id not in reported)
+            missing, late = kpi.report_status(filed, uf.unit.id, deadline, now)
+            found = kpi.evaluate(uf, settings, report_missing=missing, filed_late=late)
             if found:
                 out[uf.unit.id] = found
     return out

@@ -345,3 +345,19 @@ async def test_from_the_digest_to_the_weakest_commune_its_trend_and_an_export(se
         await page.click("#print-digest")
         await page.wait_for_selector("h1")
         await shot(page, "digest-print")
+
+
+async def test_the_year_the_period_example_offers_opens_on_every_tab(seeded_app: App) -> None:
+    """«Ví dụ: … 2026 (năm)»: ?period=<year> is read as /kpi <year> reads it, not refused with 400."""
+    year = str(kpi.local_day(utcnow()).year)
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with dashboard_server(seeded_app) as base, aiohttp.ClientSession(cookie_jar=jar) as http:
+        async with http.get(link_in((await demo_driver(seeded_app, "lanhdao").send("/web")).text)) as r:
+            assert r.status == 200
+        for tab in ("", "/children", "/trend", "/work"):
+            async with http.get(f"{base}/web/u/19786{tab}?period={year}") as r:
+                html = await r.text()
+                assert r.status == 200, (tab, html[:500])
+        async with http.get(f"{base}/web/u/19786?period=2026-W60") as r:
+            assert r.status == 400  # a period shaped like one but none is still refused
+    assert f"năm {year}" in html.lower() or year in html

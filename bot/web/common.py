@@ -11,10 +11,9 @@ from handlers.job_env import JobEnv
 from handlers.kpi import dates, fmt, fmt_delta, period_label
 from services import dashboard, kpi
 from services.access import Action
-from services.errors import InvalidInput
 from services.kpi import Figure, IndicatorDef, KpiSettings, Period, UnitFigures
 
-PERIOD_KINDS = ("week", "month", "quarter")
+PERIOD_KINDS = ("week", "month", "quarter", "year")
 EXPORT_TABLES = ("overview", "children", "trend", "work", "targets")
 
 
@@ -27,14 +26,13 @@ def this_week(page: Page) -> Period:
 
 
 def chosen_period(page: Page) -> Period:
-    """?period=2026-W47 | 2026-11 | 2026-Q4 (the week picker sends the ISO week)."""
+    """?period=2026-W47 | 2026-11 | 2026-Q4 | 2026 (the week picker sends the ISO week): the parser
+    of /kpi, with the installation's week start."""
     q = page.request.query
     raw = q.get("period", "").strip()
     kind = q.get("kind", "")
     # Default: the last finished week — the one the Monday digest speaks about.
-    period = kpi.parse_period(raw) if raw else this_week(page).previous()
-    if period.kind == "year":
-        raise InvalidInput("kpi.errors.bad_period", value=raw)
+    period = kpi.parse_period(raw, settings(page).week_starts) if raw else this_week(page).previous()
     if kind in PERIOD_KINDS and kind != period.kind:
         period = kpi.period_of(kind, period.start)
     return period

@@ -21,7 +21,14 @@ from services.kpi.figures import (
     resolve_unit,
     unit_report,
 )
-from services.kpi.findings import Finding, commune_findings, evaluate, is_below, lagging_streaks
+from services.kpi.findings import (
+    Finding,
+    commune_findings,
+    evaluate,
+    is_below,
+    lagging_streaks,
+    report_status,
+)
 from services.kpi.periods import (
     Period,
     local_day,
@@ -81,6 +88,7 @@ __all__ = [
     "rankable",
     "record_job",
     "report_deadline",
+    "report_status",
     "resolve_unit",
     "said_period",
     "settings_from",

@@ -1,5 +1,5 @@
 """The rules that name lagging units: below target, no online dossier at all, weekly report
-missing, and the streaks that escalate."""
+missing or filed late, and the streaks that escalate."""
 
 from __future__ import annotations
 
@@ -22,11 +22,12 @@ class Finding:
     """Why a unit lags: the rule, the indicator, its value and target."""
 
     unit: UnitRow
-    rule: Literal["below_target", "no_online", "report_missing", "escalate"]
+    rule: Literal["below_target", "no_online", "report_missing", "report_late", "escalate"]
     indicator: str
     value: float | None
     target: float | None
     weeks: int = 1
+    at: datetime | None = None  # report_late: when the report was filed (UTC)
 
 
 def is_below(f: Figure, ind: IndicatorDef, settings: KpiSettings) -> bool:
@@ -36,8 +37,16 @@ def is_below(f: Figure, ind: IndicatorDef, settings: KpiSettings) -> bool:
     return f.value < f.target - tol if ind.higher_is_better else f.value > f.target + tol
 
 
-def evaluate(uf: UnitFigures, settings: KpiSettings, *, report_missing: bool = False) -> list[Finding]:
-    """The findings the configured rules produce for one unit and week (pure, no database)."""
+def evaluate(
+    uf: UnitFigures,
+    settings: KpiSettings,
+    *,
+    report_missing: bool = False,
+    filed_late: datetime | None = None,
+) -> list[Finding]:
+    """The findings the configured rules produce for one unit and week (pure, no database).
+    `report_missing`: no final report by the deadline; `filed_late`: the final report came after
+    the deadline, at that moment (both are the `report_missing` rule: not filed on time)."""
     out: list[Finding] = []
     rules = settings.rules
     for ind_id in rules.below_target:
@@ -57,10 +66,28 @@ def evaluate(uf: UnitFigures, settings: KpiSettings, *, report_missing: bool = F
                 for x in out
             ]
     # Not for a week the commune did not owe (it was created after the week began).
-    if rules.report_missing and report_missing and uf.measures.get("reports_due", 1):
+    if rules.report_missing and (report_missing or filed_late) and uf.measures.get("reports_due", 1):
         rep = uf.figures.get("report_on_time")
-        out.append(Finding(uf.unit, "report_missing", "report_on_time", None, rep.target if rep else None))
+        target = rep.target if rep else None
+        if report_missing:
+            out.append(Finding(uf.unit, "report_missing", "report_on_time", None, target))
+        else:
+            out.append(Finding(uf.unit, "report_late", "report_on_time", None, target, at=filed_late))
     return out
+
+
+def report_status(
+    filed: dict[int, datetime], unit_id: int, deadline: datetime, now: datetime
+) -> tuple[bool, datetime | None]:
+    """(missing, filed late at) for one commune and week, as «Báo cáo tuần đúng hạn» counts: once
+    the deadline has passed (at `now`), no final report filed by `now` is missing, one filed after
+    the deadline (a correction after the window is dated when sent) is late."""
+    if deadline > now:
+        return False, None
+    at = filed.get(unit_id)
+    if at is None:
+        return True, None
+    return False, (at if at > deadline else None)
 
 
 async def commune_findings(
@@ -68,7 +95,7 @@ async def commune_findings(
 ) -> dict[int, list[Finding]]:
     """Findings for every commune of the installation in one week: one grouped SQL pass over all
     roots (per commune depth, usually one), not one per root."""
-    deadline_passed = report_deadline(week.start, settings, tz) <= now
+    deadline = report_deadline(week.start, settings, tz)
     roots = await repo.roots(session)
     everything = UnitRow(0, "", "", "installation", repo.ALL, None)
     active = await repo.units_of_kind(session, repo.ALL, "commune")
@@ -80,15 +107,15 @@ async def commune_findings(
     for _root, communes in in_root:
         for c in communes:
             by_depth.setdefault(c.path.count("/") - 1, []).append(c)
-    reported = await repo.communes_with_report(session, repo.ALL, week.start) if deadline_passed else set()
+    filed = await repo.communes_with_report(session, repo.ALL, week.start, now) if deadline <= now else {}
     found: dict[int, list[Finding]] = {}
     for levels, group in by_depth.items():
         table = await figures_for(
             session, everything, group, levels, week, now, settings, tz, with_previous=False
         )
         for uf in table:
-            missing = deadline_passed and uf.unit.id not in reported
-            f = evaluate(uf, settings, report_missing=missing)
+            missing, late = report_status(filed, uf.unit.id, deadline, now)
+            f = evaluate(uf, settings, report_missing=missing, filed_late=late)
             if f:
                 found[uf.unit.id] = f
     out: dict[int, list[Finding]] = {}

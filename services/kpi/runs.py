@@ -69,7 +69,7 @@ async def communes(session: AsyncSession) -> list[UnitRow]:
 async def communes_reported(session: AsyncSession, week: Period) -> set[int]:
     out: set[int] = set()
     for root in await repo.roots(session):
-        out |= await repo.communes_with_report(session, root.path, week.start)
+        out |= set(await repo.communes_with_report(session, root.path, week.start))
     return out
 
 

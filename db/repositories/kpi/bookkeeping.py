@@ -3,7 +3,7 @@ job-run bookkeeping that makes a scheduled job run once per period."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     and_,
@@ -28,14 +28,28 @@ from db.repositories.kpi.base import dialect_name, subtree
 # --- weekly reports and dossiers due ------------------------------------------------------------
 
 
-async def communes_with_report(session: AsyncSession, base_path: str, week: date) -> set[int]:
+async def communes_with_report(
+    session: AsyncSession, base_path: str, week: date, now: datetime | None = None
+) -> dict[int, datetime]:
+    """The communes of the subtree with a final report of `week` — filed by `now` when given (a
+    report dated after the caller's clock is not filed yet at that moment) — each with when it was
+    filed (UTC)."""
     r = WeeklyReport
     stmt = (
-        select(r.unit_id)
+        select(r.unit_id, r.submitted_at)
         .join(Unit, Unit.id == r.unit_id)
-        .where(subtree(session, base_path), r.week_start == week, r.status == "final")
+        .where(
+            subtree(session, base_path),
+            r.week_start == week,
+            r.status == "final",
+        )
     )
-    return {int(x) for x in (await session.execute(stmt)).scalars()}
+    if now is not None:
+        stmt = stmt.where(r.submitted_at <= now)
+    return {
+        int(uid): at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+        for uid, at in (await session.execute(stmt)).all()
+    }
 
 
 async def due_dossiers(
