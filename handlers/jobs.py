@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from handlers.core import Attachment, AttachmentKind, Button, Reply
 from handlers.job_env import JobEnv, send
-from handlers.kpi import ExportTable, figure_lines, fmt, fmt_delta, unit_name
+from handlers.kpi import ExportTable, figure_lines, fmt, fmt_delta, moment_label, unit_name
 from services import digest, kpi, lagging
 from services.kpi.findings import Finding
 from services.kpi.periods import Period
@@ -145,6 +145,7 @@ def reason_text(f: Finding, env: JobEnv, lang: str) -> str:
         indicator=ind.name(lang),
         value=fmt(ind, f.value, env.catalog, lang),
         target=fmt(ind, f.target, env.catalog, lang),
+        at=moment_label(f.at, env.tz, env.catalog, lang) if f.at is not None else "",
     )
 
 

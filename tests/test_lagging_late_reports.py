@@ -54,6 +54,7 @@ async def test_late_report_is_named_late_and_future_reports_are_not_filed(app: A
         c3_line = next(line for line in text.splitlines() if "Xã Ba" in line and "báo cáo" in line)
         assert "Chưa nộp báo cáo tuần đúng hạn" in c3_line
         assert "Nộp báo cáo tuần muộn" in jobs.reason_text(late[0], env, "vi")
+        assert f"{saturday.astimezone(TZ):%d/%m}" in jobs.reason_text(late[0], env, "vi")  # when it came
         assert "submitted late" in jobs.reason_text(late[0], env, "en")
 
 
