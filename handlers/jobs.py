@@ -115,6 +115,7 @@ async def weekly_digest(env: JobEnv, period: str) -> int:
                     lang,
                     title=title,
                     target_label=env.t(lang, "digest.chart_target"),
+                    each_target_label=env.t(lang, "digest.chart_target_each"),
                     no_data=env.t(lang, "digest.chart_no_data"),
                     unit_name=functools.partial(unit_name, catalog=env.catalog, lang=lang),
                 ),

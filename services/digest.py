@@ -18,7 +18,7 @@ from services.export_safety import append_row
 from services.kpi.figures import UnitFigures
 from services.kpi.findings import Finding
 from services.kpi.periods import Period
-from services.kpi.settings import TZ, KpiSettings
+from services.kpi.settings import TZ, IndicatorDef, KpiSettings
 from services.lagging import Lagging
 
 
@@ -71,10 +71,24 @@ async def build(
     by_unit = {lg.unit.id: lg.findings for lg in lagging_units}
     rows = [DigestRow(uf, rnk, by_unit.get(uf.unit.id, ())) for rnk, uf in kpi.rank(table, ind, settings)]
     ranked = [r for r in rows if r.rank is not None]
-    n = settings.top
-    best = ranked[:n]
-    weakest = [r for r in ranked[-n:] if r not in best][::-1] if len(ranked) > n else []
+    best, weakest = ends(ranked, settings.top)
     return Digest(unit, week, ind.id, total, tuple(rows), tuple(best), tuple(weakest), tuple(lagging_units))
+
+
+def ends(ranked: Sequence[DigestRow], n: int) -> tuple[list[DigestRow], list[DigestRow]]:
+    """The best n and the weakest n (weakest first), each with every unit tied at its cut: a unit
+    sharing the last shown rank is never hidden while others of that rank are listed. A unit is in
+    one list only."""
+    if n <= 0 or not ranked:
+        return [], []
+    best_cut = ranked[min(n, len(ranked)) - 1].rank
+    best = [r for r in ranked if r.rank is not None and best_cut is not None and r.rank <= best_cut]
+    if len(ranked) <= n:
+        return best, []
+    weak_cut = ranked[-n].rank
+    weakest = [r for r in ranked if r.rank is not None and weak_cut is not None and r.rank >= weak_cut]
+    # Worst first; units sharing a rank stay in name order.
+    return best, sorted((r for r in weakest if r not in best), key=lambda r: -(r.rank or 0))
 
 
 async def for_leader(
@@ -100,22 +114,40 @@ def chart_png(
     title: str,
     target_label: str,
     no_data: str,
+    each_target_label: str = "",
     unit_name: Callable[[UnitRow], str] = lambda u: u.name,
 ) -> bytes:
+    """Each child's bar is coloured against that child's own target (its figures carry it, as in
+    the Excel table); the parent's target is not a child's. One dashed line only when every child
+    has the same target; `each_target_label` is the legend otherwise."""
     ind = settings.indicator(digest.indicator)
     rows = digest.rows
-    percent = ind.unit == "percent"
-    # A rate's target applies to every child; a count's target is the whole unit's, not a child's.
-    target = digest.total.figures[ind.id].target if percent else None
     return chart.bar_chart(
         [unit_name(r.figures.unit) for r in rows],
         [r.figures.figures[ind.id].value for r in rows],
-        target=target,
+        targets=[r.figures.figures[ind.id].target for r in rows],
         title=title,
         target_label=target_label,
+        each_target_label=each_target_label or target_label,
         no_data_label=no_data,
-        percent=percent,
+        percent=ind.unit == "percent",
+        higher_is_better=ind.higher_is_better,
     )
+
+
+def excel_value(ind: IndicatorDef, value: float | None) -> float | int | None:
+    """A figure as an Excel cell holds it: a rate or score as the number shown in chat (37.98 for
+    37,98 %, with `excel_format` saying it is a percentage), a count whole as the chat shows it (a
+    week's share of a quarter's target, 1150.68 sessions, is 1151)."""
+    if value is None:
+        return None
+    return round(value, 2) if ind.unit in ("percent", "score") else round(value)
+
+
+def excel_format(ind: IndicatorDef) -> str:
+    """The cell number format for `excel_value`: rates read «38,0%» (the value stays 37.98, not a
+    fraction), scores two decimals, counts whole with thousands separators."""
+    return {"percent": '0.0"%"', "score": "0.00"}.get(ind.unit, "#,##0")
 
 
 def xlsx(
@@ -151,12 +183,11 @@ def xlsx(
         line: list[object] = [unit_name(uf.unit), uf.unit.code]
         for ind in settings.indicators:
             f = uf.figures[ind.id]
-            line += [
-                None if f.value is None else round(f.value, 2),
-                None if f.target is None else round(f.target, 2),
-                source_name(f.source),
-            ]
+            line += [excel_value(ind, f.value), excel_value(ind, f.target), source_name(f.source)]
         append_row(ws, line)  # unit names are typed by people: never a live formula
+        for i, ind in enumerate(settings.indicators):
+            for col in (3 + 3 * i, 4 + 3 * i):  # value, target
+                ws.cell(row=ws.max_row, column=col).number_format = excel_format(ind)
     ws.column_dimensions["A"].width = 32
     buf = io.BytesIO()
     wb.save(buf)

@@ -6,28 +6,38 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
+from handlers.kpi import number
+from services.chart import bar_colour, shared_target
+
 PALETTE = ("#1f6feb", "#d9480f", "#2f9e44", "#ae3ec9", "#f08c00", "#0c8599", "#e64980", "#5c940d")
 
 
 def _fmt(value: float, percent: bool) -> str:
-    text = f"{value:.1f}".rstrip("0").rstrip(".") if value % 1 else f"{value:.0f}"
-    return text + ("%" if percent else "")
+    """As the tables write numbers (handlers.kpi.number): «53,3%», «1.151»."""
+    return number(value) + "%" if percent else number(value, 0)
 
 
 def bars(
     labels: Sequence[str],
     values: Sequence[float | None],
     *,
-    target: float | None = None,
+    targets: Sequence[float | None] | None = None,
     percent: bool = True,
+    higher_is_better: bool = True,
     highlight: int | None = None,
     no_data: str = "—",
     width: int = 320,
 ) -> str:
-    """Horizontal bars, one per label, with an optional dashed target line."""
+    """Horizontal bars, one per label. With `targets` (one per bar, that unit's own target) each
+    bar is coloured against its own target (services.chart.bar_colour, as the digest chart) and a
+    dashed line is drawn only when every unit has the same target."""
     row, label_w, pad = 18, 120, 4
     height = max(1, len(labels)) * row + 2 * pad
-    top = max([v for v in values if v is not None] + [target or 0, 100 if percent else 1])
+    own = list(targets) if targets is not None else [None] * len(labels)
+    target = shared_target(own) if targets is not None else None
+    top = max(
+        [v for v in values if v is not None] + [t for t in own if t is not None] + [100 if percent else 1]
+    )
     scale = (width - label_w - 44) / top if top else 0
     out = [
         f'<svg class="chart bars" viewBox="0 0 {width} {height}" width="100%" role="img" '
@@ -43,7 +53,12 @@ def bars(
             )
             continue
         w = max(1.0, value * scale)
-        colour = "#d9480f" if i == highlight else "#1f6feb"
+        if i == highlight:
+            colour = "#d9480f"
+        elif targets is not None:
+            colour = bar_colour(value, own[i], higher_is_better)
+        else:
+            colour = "#1f6feb"
         out.append(f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{row - 6}" fill="{colour}"/>')
         shown = escape(_fmt(value, percent))
         out.append(f'<text x="{label_w + w + 3:.1f}" y="{y + 13}" font-size="11">{shown}</text>')

@@ -10,8 +10,13 @@ CellValue = str | int | float | None
 
 
 def xlsx(
-    title: str, header: Sequence[str], rows: Sequence[Sequence[CellValue]], sheet: str = "Bang"
+    title: str,
+    header: Sequence[str],
+    rows: Sequence[Sequence[CellValue]],
+    sheet: str = "Bảng",
+    formats: Sequence[str | None] = (),
 ) -> bytes:
+    """`formats`: a number format per column (None: General), e.g. '0.0"%"' for a rate column."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -36,6 +41,9 @@ def xlsx(
     for r, line in enumerate(rows, start=3):
         for c, value in enumerate(line, start=1):
             put(r, c, value)
+            fmt = formats[c - 1] if c - 1 < len(formats) else None
+            if fmt and isinstance(value, int | float):
+                ws.cell(row=r, column=c).number_format = fmt
     ws.column_dimensions["A"].width = 34
     buf = io.BytesIO()
     wb.save(buf)

@@ -12,6 +12,7 @@ from bot.web.forms import kpi_children
 from bot.web.pages import children_rows
 from handlers.kpi import period_label, unit_name
 from services import dashboard, kpi
+from services.digest import excel_format, excel_value
 from services.kpi import targets
 
 
@@ -22,10 +23,6 @@ async def exports(request: web.Request) -> web.StreamResponse:
     ctx = await base_context(page, unit, period, "exports")
     ctx["tables"] = EXPORT_TABLES
     return aiohttp_jinja2.render_template("exports.html", request, ctx)
-
-
-def _num(v: float | None) -> float | None:
-    return None if v is None else round(v, 2)
 
 
 async def export_table(request: web.Request) -> web.StreamResponse:
@@ -41,6 +38,7 @@ async def export_table(request: web.Request) -> web.StreamResponse:
     title = page.t("web.export.title", table=page.t(f"web.tabs.{table}"), unit=unit.name, period=label)
     header: list[str]
     rows: list[list[export.CellValue]] = []
+    formats: list[str | None] = []
     if table in ("overview", "children"):
         total, kids = await children_rows(page, unit, period)
         header = [page.t("kpi.excel.unit"), page.t("kpi.excel.code")]
@@ -51,11 +49,19 @@ async def export_table(request: web.Request) -> web.StreamResponse:
                 page.t("web.previous"),
                 page.t("kpi.excel.source"),
             ]
+        formats = [None, None]
+        for ind in cfg.indicators:
+            formats += [excel_format(ind)] * 3 + [None]
         for uf in [total] + (kids if table == "children" else []):
             line: list[export.CellValue] = [unit_name(uf.unit, page.app.catalog, lang), uf.unit.code]
             for ind in cfg.indicators:
                 f = uf.figures[ind.id]
-                line += [_num(f.value), _num(f.target), _num(f.previous), page.t(f"kpi.source.{f.source}")]
+                line += [
+                    excel_value(ind, f.value),
+                    excel_value(ind, f.target),
+                    excel_value(ind, f.previous),
+                    page.t(f"kpi.source.{f.source}"),
+                ]
             rows.append(line)
     elif table == "trend":
         kind = "quarter" if request.query.get("kind") == "quarter" else "week"
@@ -64,23 +70,28 @@ async def export_table(request: web.Request) -> web.StreamResponse:
             page.db, page.actor, unit, kind, period, page.now, cfg, page.app.settings.tz
         )
         header = [page.t("kpi.excel.unit"), page.t("kpi.excel.code"), *[p.key for p in tr.periods]]
+        formats = [None, None, *[excel_format(ind)] * len(tr.periods)]
         rows.append(
             [
                 page.t("web.target_line") + f" — {ind.name(lang)}",
                 "",
-                *[_num(u.figures[ind.id].target) for u in tr.total],
+                *[excel_value(ind, u.figures[ind.id].target) for u in tr.total],
             ]
         )
-        rows.append([unit.name, unit.code, *[_num(u.figures[ind.id].value) for u in tr.total]])
+        rows.append([unit.name, unit.code, *[excel_value(ind, u.figures[ind.id].value) for u in tr.total]])
         for k, figs in tr.children:
-            rows.append([k.name, k.code, *[_num(u.figures[ind.id].value) for u in figs]])
+            rows.append([k.name, k.code, *[excel_value(ind, u.figures[ind.id].value) for u in figs]])
         title = f"{title} — {ind.name(lang)}"
     elif table == "targets":
         quarter = kpi.period_of("quarter", period.start)
         units = [unit, *await kpi_children(page, unit)]
         current = await targets.effective(page.db, units, quarter, cfg)
         header = [page.t("kpi.excel.unit"), page.t("kpi.excel.code"), *[i.name(lang) for i in cfg.indicators]]
-        rows = [[u.name, u.code, *[_num(current.get((u.id, i.id))) for i in cfg.indicators]] for u in units]
+        rows = [
+            [u.name, u.code, *[excel_value(i, current.get((u.id, i.id))) for i in cfg.indicators]]
+            for u in units
+        ]
+        formats = [None, None, *[excel_format(i) for i in cfg.indicators]]
         title = page.t(
             "web.export.title",
             table=page.t("web.tabs.targets"),
@@ -121,7 +132,7 @@ async def export_table(request: web.Request) -> web.StreamResponse:
                     [page.t("web.work.overdue" if d.overdue else "web.work.due_soon"), d.code, None, None]
                 )
                 rows[-1][3] = f"{d.procedure} — {d.unit_name} — {d.due_at.astimezone(tz):%d/%m/%Y %H:%M}"
-    data = export.xlsx(title, header, rows)
+    data = export.xlsx(title, header, rows, formats=formats)
     name = f"{table}-{unit.code}-{period.key}.xlsx"
     return web.Response(
         body=data,

@@ -116,8 +116,9 @@ async def children(request: web.Request) -> web.StreamResponse:
                     charts.bars(
                         [unit_name(u.unit, page.app.catalog, page.lang) for u in rows],
                         [u.figures[ind.id].value for u in rows],
-                        target=total.figures[ind.id].target if pct else None,
+                        targets=[u.figures[ind.id].target for u in rows],  # each unit's own
                         percent=pct,
+                        higher_is_better=ind.higher_is_better,
                         no_data=page.t("kpi.no_data"),
                     )
                 ),
