@@ -278,7 +278,8 @@ async def run_digest(bot: Bot, done: asyncio.Event, out: dict[str, Any]) -> None
     await asyncio.sleep(1.0)
     t0 = time.perf_counter()
     proc = await asyncio.create_subprocess_exec(
-        str(TOCNS), "jobs", "run", "weekly_digest", cwd=bot.workdir, env=bot.env(),
+        # --lang en: the result line is read below, in the words it has in English.
+        str(TOCNS), "--lang", "en", "jobs", "run", "weekly_digest", cwd=bot.workdir, env=bot.env(),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     text = (await proc.communicate())[0].decode(errors="replace")
