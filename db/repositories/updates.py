@@ -136,33 +136,28 @@ _FAST_BUNDLE = FastStatement(
 )
 
 
-def _bundle(rows: Sequence[Any], at: int = 0) -> AccountBundle:
-    """Rows whose columns from index `at` on are `_COLUMNS` → the bundle."""
+def _bundle(rows: Sequence[Any], at: int = 0, unit_columns: int = 1) -> AccountBundle:
+    """Rows whose columns from index `at` on are `_COLUMNS` → the bundle; with `unit_columns=4` the
+    grant's unit is `_UNIT_COLUMNS` (the inline SQLite statement) rather than one ORM `Unit`."""
     first = rows[0]
     if first[at] is None:
         return _EMPTY
-    person = Sender(first[at], first[at + 1], first[at + 2])
-    role, unit = at + 3, at + 4
-    grants: list[tuple[str, Unit | UnitRef | None]] = [
-        (r[role], r[unit]) for r in rows if r[role] is not None
-    ]
-    s = at + 5
+    role, u = at + 3, at + 4
+
+    def unit(r: Any) -> Unit | UnitRef | None:
+        if unit_columns == 1 or r[u] is None:
+            return cast("Unit | None", r[u])
+        return UnitRef(r[u], r[u + 1], r[u + 2], r[u + 3])
+
+    grants = [(r[role], unit(r)) for r in rows if r[role] is not None]
+    s = u + unit_columns
     state = StateRow(first[s + 1], first[s + 2], first[s + 3], first[s + 4]) if first[s] is not None else None
-    return AccountBundle(person, grants, state)
+    return AccountBundle(Sender(first[at], first[at + 1], first[at + 2]), grants, state)
 
 
 def _fast_bundle(rows: Sequence[Any]) -> AccountBundle:
     """`_bundle` for `_FAST_BUNDLE`'s rows (the unit in four columns)."""
-    first = rows[0]
-    if first[0] is None:
-        return _EMPTY
-    grants: list[tuple[str, Unit | UnitRef | None]] = [
-        (r[3], UnitRef(r[4], r[5], r[6], r[7]) if r[4] is not None else None)
-        for r in rows
-        if r[3] is not None
-    ]
-    state = StateRow(first[9], first[10], first[11], first[12]) if first[8] is not None else None
-    return AccountBundle(Sender(first[0], first[1], first[2]), grants, state)
+    return _bundle(rows, unit_columns=4)
 
 
 async def account_bundle(
