@@ -100,10 +100,14 @@ class ZaloBotHarness:
     async def settle(self) -> None:
         assert self.channel is not None
         channel = self.channel
-        if self.mode == "polling":
-            await wait_until(lambda: self.fake.updates.empty() and channel.processed >= self.fake.delivered)
-        await channel.inbound.drain()
-        await channel.replies.drain()
+        # Twice: a reply sent by the first round can make the fake hand back an echo (the bot's own
+        # message), which the second round waits for as well.
+        fake = self.fake
+        for _ in range(2):
+            if self.mode == "polling":
+                await wait_until(lambda: fake.updates.empty() and channel.processed >= fake.delivered)
+            await channel.inbound.drain()
+            await channel.replies.drain()
 
     async def send(
         self, user: str, text: str, *, message_id: str | None = None, name: str = "Chị Lan"
