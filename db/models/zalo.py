@@ -32,7 +32,8 @@ class ZaloOAToken(Base):
 
 class ZaloInbound(Base):
     """A webhook event exactly as Zalo sent it, stored in one insert before the 200 answer and
-    processed afterwards (Zalo waits 2 s, then redelivers and eventually disables the webhook)."""
+    processed afterwards (Zalo waits 2 s, then redelivers and eventually disables the webhook).
+    Once processed, its body is emptied (personal data); the row says who wrote when."""
 
     __tablename__ = "zalo_inbound"
     __table_args__ = (Index("ix_zalo_inbound_chat", "channel", "chat_id", "received_at"),)

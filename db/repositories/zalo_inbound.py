@@ -22,8 +22,16 @@ async def store(
     return row.id
 
 
+# What a processed event's body becomes: the row stays (KEEP_DONE, bot/channels/zalo/inbound.py)
+# only for who wrote when — the Zalo OA messaging window — and the message itself, with whatever
+# ID number or phone a citizen typed, is not kept once it was handled.
+PROCESSED_BODY = ""
+
+
 async def mark_done(session: AsyncSession, row_id: int) -> None:
-    await session.execute(update(ZaloInbound).where(ZaloInbound.id == row_id).values(done_at=utcnow()))
+    await session.execute(
+        update(ZaloInbound).where(ZaloInbound.id == row_id).values(done_at=utcnow(), body=PROCESSED_BODY)
+    )
 
 
 async def count_attempt(session: AsyncSession, row_id: int) -> None:
@@ -50,4 +58,11 @@ async def pending(
 
 
 async def prune(session: AsyncSession, done_before: datetime) -> None:
+    """Forget events processed before `done_before`, and the bodies of all processed ones (rows
+    marked done by a version that still kept them)."""
     await session.execute(delete(ZaloInbound).where(ZaloInbound.done_at < done_before))
+    await session.execute(
+        update(ZaloInbound)
+        .where(ZaloInbound.done_at.is_not(None), ZaloInbound.body != PROCESSED_BODY)
+        .values(body=PROCESSED_BODY)
+    )
