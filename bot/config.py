@@ -74,6 +74,11 @@ class TelegramSettings(_Section):
     webhook_path: str = "/telegram/webhook"
     webhook_secret: SecretStr | None = None
 
+    @property
+    def configured(self) -> bool:
+        """A token is set: `tocns run` serves Telegram (and only then loads PTB)."""
+        return self.token is not None and bool(self.token.get_secret_value().strip())
+
 
 class WebSettings(_Section):
     host: str = "127.0.0.1"

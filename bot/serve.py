@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from aiohttp import web
 
 from bot import scheduler
-from bot.channels.telegram import build_channel as telegram_channel
 from bot.channels.zalo.bot import build_channel as zalo_bot_channel
 from bot.channels.zalo.oa import build_channel as zalo_oa_channel
 from bot.health import Readiness
@@ -29,6 +28,19 @@ log = logging.getLogger("tocns")
 # Each builder looks at the settings and returns a started-able channel, or None when that
 # channel is not configured. Builders may add routes (webhooks) to the web application.
 ChannelBuilder = Callable[[App, web.Application], Channel | None]
+
+
+def telegram_channel(app: App, webapp: web.Application) -> Channel | None:
+    """The Telegram channel, importing python-telegram-bot (and httpx) only when a token is set:
+    they were ~15 % of the start-up's imports, which the console channel of a first start waited
+    for (docs/benchmarks.md, "First answer")."""
+    if not app.settings.telegram.configured:
+        return None
+    from bot.channels.telegram import build_channel
+
+    return build_channel(app, webapp)
+
+
 CHANNEL_BUILDERS: tuple[ChannelBuilder, ...] = (telegram_channel, zalo_bot_channel, zalo_oa_channel)
 SCHEDULER_LEASE = "scheduler"
 # Dashboard uploads (the one-stop export) need more than aiohttp's 1 MiB default.

@@ -35,7 +35,7 @@ def build_channel(app: App, webapp: web.Application) -> TelegramChannel | None:
     """The Telegram channel from settings (None without a token); webhook mode adds its route."""
 
     settings = app.settings.telegram
-    if settings.token is None or not settings.token.get_secret_value().strip():
+    if not settings.configured:
         return None
     if settings.mode == "webhook":
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
