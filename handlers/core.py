@@ -362,10 +362,37 @@ class Context:
         **params: Any,
     ) -> int:
         """Queue a message to every account of a person, in their language; returns rows added."""
-        actor = await people.load_actor(self.session, person_id)
-        lang = actor.locale or self.default_locale
-        reply = Reply(text=self.catalog.text(lang, key, **params), buttons=tuple(tuple(r) for r in buttons))
-        return await push_reply(self.session, person_id, reply, kind=kind, idempotency=idempotency)
+        return await notify(
+            self.session,
+            self.catalog,
+            self.default_locale,
+            person_id,
+            key,
+            kind=kind,
+            idempotency=idempotency,
+            buttons=buttons,
+            **params,
+        )
+
+
+async def notify(
+    session: AsyncSession,
+    catalog: Catalog,
+    default_locale: str,
+    person_id: int,
+    key: str,
+    *,
+    kind: str,
+    idempotency: str,
+    buttons: Sequence[Sequence[Button]] = (),
+    **params: Any,
+) -> int:
+    """Context.notify without a Context (the command line): `key` in the person's language, queued
+    to every account of theirs through the outbox; returns rows added."""
+    actor = await people.load_actor(session, person_id)
+    lang = actor.locale or default_locale
+    reply = Reply(text=catalog.text(lang, key, **params), buttons=tuple(tuple(r) for r in buttons))
+    return await push_reply(session, person_id, reply, kind=kind, idempotency=idempotency)
 
 
 async def push_reply(

@@ -5,13 +5,17 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from handlers.core import Button, Context, rows
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.core import Button, Context, notify, rows
+from handlers.i18n import Catalog
 from handlers.link import channel_name
 from handlers.onboarding import role_label
 from handlers.revoke import after_role_loss
 from handlers.router import Router, command_args
 from services import linking, membership, membership_changes, sessions, units
 from services.access import Action, Role
+from services.membership import MemberView
 from services.membership_changes import Pick
 from services.units import UnitKind
 
@@ -134,22 +138,43 @@ async def _remove(ctx: Context, membership_id: int) -> None:
 
 async def _hand_over(ctx: Context, membership_id: int) -> None:
     done = await membership_changes.hand_over(ctx.session, ctx.actor, membership_id, ctx.now)
-    others = [d for d in done.stepped_down if d.person_id != ctx.actor.person_id]
     key = "team.handed_over_own" if done.own else "team.handed_over"
     lines = [ctx.t(key, name=done.member.name, team=done.team.name)]
+    others, _queued = await tell_hand_over(
+        ctx.session, ctx.catalog, ctx.default_locale, done, ctx.actor.person_id
+    )
     if others:
         lines.append(ctx.t("team.stepped_down_told", names=", ".join(d.name for d in others)))
     ctx.reply("\n".join(lines), edit=True)
-    await ctx.notify(
+
+
+async def tell_hand_over(
+    session: AsyncSession,
+    catalog: Catalog,
+    default_locale: str,
+    done: membership_changes.Change,
+    acting: int | None = None,
+) -> tuple[list[MemberView], int]:
+    """Tell the new team leader, and every leader who stepped down but the one acting, each in their
+    own language through the outbox; the chat's «Giao tổ trưởng» and the operator's `tocns users
+    grant --role team_leader` alike. Returns those stepped down who were told, and the rows queued."""
+    others = [d for d in done.stepped_down if d.person_id != acting]
+    queued = await notify(
+        session,
+        catalog,
+        default_locale,
         done.member.person_id,
         "team.you_are_leader",
         kind="team_leader",
-        idempotency=f"team:ho:{membership_id}",
+        idempotency=f"team:ho:{done.member.membership_id}",
         team=done.team.name,
         commune=done.commune,
     )
     for old in others:
-        await ctx.notify(
+        queued += await notify(
+            session,
+            catalog,
+            default_locale,
             old.person_id,
             "team.you_stepped_down",
             kind="team_leader",
@@ -158,6 +183,7 @@ async def _hand_over(ctx: Context, membership_id: int) -> None:
             team=done.team.name,
             commune=done.commune,
         )
+    return others, queued
 
 
 async def _pick_member(ctx: Context, unit_id: int, pick: Pick, query: str, *, edit: bool = False) -> None:

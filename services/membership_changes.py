@@ -3,6 +3,7 @@ and who may be picked for either.
 
 One team leader per team. A hand-over makes the chosen person the team's only leader: every other
 current team leader (the acting one, or the sitting one when an officer appoints) becomes a member.
+The operator's `tocns users grant --role team_leader` is the same hand-over (`grant_team_leader`).
 Installations from before this rule may hold two leaders in a team; the next hand-over ends that.
 A team leader manages the members, not the other leaders: removing a team leader takes an officer
 (or an admin) above the team."""
@@ -18,12 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Membership, Person, Unit
 from db.repositories import core as repo
-from services import invites, units
+from services import invites, people, units
 from services.access import Action, Actor, Role
-from services.errors import InvalidInput, PermissionDenied
+from services.errors import InvalidInput, NotFound, PermissionDenied
 from services.membership import MemberView, _membership, _team, _view
 from services.text import fold
-from services.units import UnitView
+from services.units import UnitKind, UnitView
 
 
 class Pick(StrEnum):
@@ -41,6 +42,7 @@ class Change:
     commune: str
     stepped_down: tuple[MemberView, ...] = ()
     own: bool = False
+    already: bool = False  # the operator's grant to the team's only leader: nothing changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,13 +154,53 @@ async def hand_over(session: AsyncSession, actor: Actor, membership_id: int, now
     if m.person_id == actor.person_id:
         raise InvalidInput("team.errors.hand_over_self")
     leaders = await _rows(session, team.id, Role.TEAM_LEADER)
-    stepping_down = [x for x in leaders if x.person_id != m.person_id]
-    if not stepping_down and len(leaders) > 0:
+    if leaders and all(x.person_id == m.person_id for x in leaders):
         raise InvalidInput("team.errors.already_leader", name=(await _view(session, m)).name)
-    for row in await _rows(session, team.id, Role.VOLUNTEER, m.person_id):
+    return await _make_leader(session, actor.person_id, team, m.person_id, m.id, now)
+
+
+async def grant_team_leader(
+    session: AsyncSession,
+    *,
+    channel: str,
+    external_id: str,
+    unit_code: str,
+    display_name: str | None,
+    now: datetime,
+) -> Change:
+    """The operator's `tocns users grant --role team_leader`: the hand-over above, with nobody acting
+    in the chat and for anyone (a new person too, or one not yet in the team). Whoever led the team
+    becomes a member; granting it to its only leader changes nothing (`already`)."""
+    people.check_channel(channel)
+    team = await repo.unit_by_code(session, unit_code)
+    if team is None:
+        raise NotFound("errors.unit_not_found", code=unit_code)
+    if team.kind != UnitKind.TEAM:
+        raise InvalidInput("team.errors.not_a_team")
+    person = await people.account_person(session, channel, external_id, display_name)
+    leaders = await _rows(session, team.id, Role.TEAM_LEADER)
+    if leaders and all(x.person_id == person.id for x in leaders):
+        row = leaders[0]
+        mine = MemberView(row.id, person.id, person.display_name, Role.TEAM_LEADER, row.created_at)
+        return Change(mine, units.view(team), await _commune_name(session, team), already=True)
+    return await _make_leader(session, None, team, person.id, None, now)
+
+
+async def _make_leader(
+    session: AsyncSession, actor_id: int | None, team: Unit, person_id: int, picked: int | None, now: datetime
+) -> Change:
+    """The hand-over itself, for the chat's «Giao tổ trưởng» and the operator's grant alike: the
+    person becomes the team's only team leader (their member row ends), every other team leader
+    becomes a member, and the codes only a leader could make lapse. `picked`: the membership row
+    the chat picked (None from the command line: the new leader row names the change)."""
+    leaders = await _rows(session, team.id, Role.TEAM_LEADER)
+    stepping_down = [x for x in leaders if x.person_id != person_id]
+    for row in await _rows(session, team.id, Role.VOLUNTEER, person_id):
         row.active, row.ended_at = False, now
-    if len(leaders) == len(stepping_down):  # not a team leader yet
-        session.add(_row(m.person_id, team.id, Role.TEAM_LEADER, now))
+    own_rows = [x for x in leaders if x.person_id == person_id]
+    if not own_rows:  # not a team leader yet
+        own_rows.append(_row(person_id, team.id, Role.TEAM_LEADER, now))
+        session.add(own_rows[0])
     down: dict[int, MemberView] = {}
     for old in stepping_down:
         old.active, old.ended_at = False, now
@@ -169,25 +211,49 @@ async def hand_over(session: AsyncSession, actor: Actor, membership_id: int, now
         down[old.person_id] = await _view(session, old, Role.VOLUNTEER)
     await repo.audit(
         session,
-        actor.person_id,
+        actor_id,
         "team.hand_over",
-        f"person:{m.person_id}",
-        {"unit": team.code, "stepped_down": list(down)},
+        f"person:{person_id}",
+        {"unit": team.code, "stepped_down": list(down), "by": "bot" if actor_id is not None else "cli"},
     )
     await session.flush()
     # The former leaders are members now: the codes only a leader could make lapse with the role.
-    for person_id in down:
-        await invites.revoke_lapsed(session, person_id, now)
-    person = await session.get(Person, m.person_id)
-    leader = MemberView(m.id, m.person_id, person.display_name if person else "", Role.TEAM_LEADER, now)
+    for former in down:
+        await invites.revoke_lapsed(session, former, now)
+    person = await session.get(Person, person_id)
+    name = person.display_name if person else ""
+    leader = MemberView(picked or own_rows[0].id, person_id, name, Role.TEAM_LEADER, now)
     return Change(
         leader,
         units.view(team),
         await _commune_name(session, team),
         tuple(down.values()),
-        own=actor.person_id in down,
+        own=actor_id in down,
     )
 
 
 def _row(person_id: int, team_id: int, role: Role, now: datetime) -> Membership:
     return Membership(person_id=person_id, unit_id=team_id, role=role.value, active=True, created_at=now)
+
+
+@dataclass(frozen=True, slots=True)
+class TeamAfter:
+    """A team after the operator took a team role away (`tocns users revoke`)."""
+
+    team: str
+    leaderless: bool  # join requests go to the commune's officers until one is appointed
+    still_member: bool  # the person holds another role in the team (volunteer)
+
+
+async def team_after(session: AsyncSession, unit_code: str, person_id: int) -> TeamAfter | None:
+    """Whether the team still has a leader and the person is still in it; None if not a team."""
+    team = await repo.unit_by_code(session, unit_code)
+    if team is None or team.kind != UnitKind.TEAM:
+        return None
+    await session.flush()
+    leaders = await _rows(session, team.id, Role.TEAM_LEADER)
+    mine = [
+        *await _rows(session, team.id, Role.VOLUNTEER, person_id),
+        *[x for x in leaders if x.person_id == person_id],
+    ]
+    return TeamAfter(team.name, not leaders, bool(mine))

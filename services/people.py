@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.base import utcnow
 from db.models import Person, Unit
 from db.repositories import core as repo
 from db.repositories import updates
@@ -122,6 +123,22 @@ async def reach_many(session: AsyncSession, person_ids: list[int]) -> dict[int, 
     return {p: [AccountRef(a.channel, a.chat_id) for a in accounts] for p, accounts in found.items()}
 
 
+async def account_person(
+    session: AsyncSession, channel: str, external_id: str, display_name: str | None = None
+) -> Person:
+    """The person behind a channel account, created with it when new; a given name renames them."""
+    account = await repo.find_account(session, channel, external_id)
+    if account is None:
+        person = await repo.add_person(session, display_name or external_id)
+        await repo.add_account(session, person.id, channel, external_id, external_id)
+        return person
+    found = await session.get(Person, account.person_id)
+    assert found is not None
+    if display_name:
+        found.display_name = display_name
+    return found
+
+
 async def grant_role(
     session: AsyncSession,
     *,
@@ -132,10 +149,26 @@ async def grant_role(
     display_name: str | None = None,
     actor_id: int | None = None,
 ) -> Person:
-    """Bootstrap: give a role to the person behind a channel account (creating them)."""
+    """Bootstrap: give a role to the person behind a channel account (creating them). A team leader
+    role is a hand-over (services.membership_changes.grant_team_leader): one leader per team."""
     from db.models import Membership
 
     check_channel(channel)
+    if role is Role.TEAM_LEADER and unit_code:
+        # Imported here: membership_changes builds on this module (through invites).
+        from services import membership_changes
+
+        done = await membership_changes.grant_team_leader(
+            session,
+            channel=channel,
+            external_id=external_id,
+            unit_code=unit_code,
+            display_name=display_name,
+            now=utcnow(),
+        )
+        leader = await session.get(Person, done.member.person_id)
+        assert leader is not None
+        return leader
     unit = None
     if unit_code:
         unit = await repo.unit_by_code(session, unit_code)
@@ -143,16 +176,7 @@ async def grant_role(
             raise NotFound("errors.unit_not_found", code=unit_code)
     elif role not in (Role.ADMIN, Role.CITIZEN):
         raise InvalidInput("errors.unit_required", role=role.value)
-    account = await repo.find_account(session, channel, external_id)
-    if account is None:
-        person = await repo.add_person(session, display_name or external_id)
-        await repo.add_account(session, person.id, channel, external_id, external_id)
-    else:
-        found = await session.get(Person, account.person_id)
-        assert found is not None
-        person = found
-        if display_name:
-            person.display_name = display_name
+    person = await account_person(session, channel, external_id, display_name)
     existing = [
         m
         for m, _u in await repo.grants_of(session, person.id)

@@ -41,7 +41,8 @@ from bot.kernel import App, StartupError, WebPortError
 from db import migrate
 from db.base import utcnow
 from handlers.i18n import Catalog
-from services import demo, outbox, people, reachability
+from services import demo, membership_changes, outbox, people, reachability
+from services.access import Role
 from services.errors import DomainError
 
 cli = typer.Typer(
@@ -236,6 +237,9 @@ def users_grant(
 
     check_channel(channel)
     role_value = parse_role(role)
+    if role_value is Role.TEAM_LEADER and unit:
+        run_async(lambda app: _grant_team_leader(app, channel, user_id, unit, name))
+        return
 
     async def go(app: App) -> None:
         async with app.sessions() as session, session.begin():
@@ -254,6 +258,32 @@ def users_grant(
     run_async(go)
 
 
+async def _grant_team_leader(app: App, channel: str, user_id: str, unit: str, name: str | None) -> None:
+    """One team leader per team: the chat's hand-over (services.membership_changes), told as the
+    chat tells it, through the outbox that the running bot delivers."""
+    from handlers.team import tell_hand_over
+
+    async with app.sessions() as session, session.begin():
+        done = await membership_changes.grant_team_leader(
+            session, channel=channel, external_id=user_id, unit_code=unit, display_name=name, now=utcnow()
+        )
+        queued = 0
+        if not done.already:
+            _told, queued = await tell_hand_over(session, app.catalog, app.settings.app.locale, done)
+    leader = done.member
+    params = {"team": done.team.name, "unit": unit, "person": leader.person_id}
+    if done.already:
+        line = say("leader_already", name=leader.name, **params)
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+        return
+    if done.stepped_down:
+        old = ", ".join(d.name for d in done.stepped_down)
+        line = say("leader_moved", old=old, new=leader.name, messages=queued, **params)
+    else:
+        line = say("leader_appointed", new=leader.name, messages=queued, **params)
+    console.print(f"[green]{escape(line)}[/]", highlight=False, soft_wrap=True)
+
+
 @users_cli.command("revoke")
 def users_revoke(
     channel: Annotated[str, typer.Option(help="telegram, zalo_bot, zalo_oa or console.")],
@@ -268,8 +298,9 @@ def users_revoke(
     check_channel(channel)
     role_value = parse_role(role)
 
-    async def go(app: App) -> int:
+    async def go(app: App) -> tuple[int, list[str]]:
         now = utcnow()
+        after: list[str] = []
         async with app.sessions() as session, session.begin():
             done = await revocation.revoke_account_role(session, channel, user_id, role_value, unit, now)
             released = 0
@@ -277,12 +308,22 @@ def users_revoke(
                 released += await after_role_loss(
                     session, app.catalog, app.settings.app.locale, person_id, now
                 )
-        return released
+            if role_value is Role.TEAM_LEADER and unit and done:
+                # What the team is left with, and the person in it (docs/roles.md).
+                team = await membership_changes.team_after(session, unit, done[0].person_id)
+                if team is not None:
+                    if team.leaderless:
+                        after.append(say("leader_revoked_leaderless", team=team.team, unit=unit))
+                    key = "leader_revoked_member" if team.still_member else "leader_revoked_out"
+                    after.append(say(key, name=done[0].name))
+        return released, after
 
-    released = run_async(go)
+    released, after = run_async(go)
     where = unit or say("whole_installation")
     line = say("role_revoked", role=role_label(role_value), where=where, released=released)
     console.print(f"[green]{escape(line)}[/]", highlight=False, soft_wrap=True)
+    for more in after:
+        console.print(more, markup=False, highlight=False, soft_wrap=True)
 
 
 @outbox_cli.command("status")

@@ -29,7 +29,22 @@ EN: dict[str, str] = {
     "demo_ready": "Demo data ready (new units: {units}, new people: {people}).",
     "whole_installation": "the whole installation",
     "role_granted": "Granted {role} on {where} to person #{person}.",
+    "leader_moved": (
+        "Moved the team leader role of {team} ({unit}) from {old} to {new} (person #{person}); "
+        "{old} is now a member of the team. Queued {messages} message(s) telling them."
+    ),
+    "leader_appointed": (
+        "Made {new} (person #{person}) the team leader of {team} ({unit}); the team had no leader "
+        "before. Queued {messages} message(s) telling them."
+    ),
+    "leader_already": "{name} (person #{person}) already leads {team} ({unit}); nothing changed.",
     "role_revoked": "Revoked {role} on {where}; {released} claimed ticket(s) handed back.",
+    "leader_revoked_leaderless": (
+        "{team} ({unit}) has no team leader now: join requests go to the commune officers until a "
+        "new one is appointed (tocns users grant --role team_leader)."
+    ),
+    "leader_revoked_member": "{name} stays a member of the team (logs help sessions with /ghi as before).",
+    "leader_revoked_out": "{name} is no longer in the team.",
     "backup_written": "Backup written: {path} ({size:,} bytes).",
     "restore_confirm": "Replace {url} with {file}?",
     "restored": "Restored from {file}.",

@@ -29,7 +29,22 @@ VI: dict[str, str] = {
     "demo_ready": "Đã nạp dữ liệu mẫu (đơn vị mới: {units}, người mới: {people}).",
     "whole_installation": "toàn hệ thống",
     "role_granted": "Đã cấp vai trò {role} tại {where} cho người #{person}.",
+    "leader_moved": (
+        "Đã chuyển vai trò tổ trưởng của {team} ({unit}) từ {old} sang {new} (người #{person}); "
+        "{old} nay là thành viên tổ. Đã xếp {messages} tin báo cho những người này vào hàng đợi."
+    ),
+    "leader_appointed": (
+        "Đã giao vai trò tổ trưởng của {team} ({unit}) cho {new} (người #{person}); tổ chưa có tổ "
+        "trưởng trước đó. Đã xếp {messages} tin báo vào hàng đợi."
+    ),
+    "leader_already": "{name} (người #{person}) đã là tổ trưởng của {team} ({unit}); không có gì thay đổi.",
     "role_revoked": "Đã thu hồi vai trò {role} tại {where}; đã trả lại {released} phiếu hỗ trợ đang nhận.",
+    "leader_revoked_leaderless": (
+        "{team} ({unit}) nay chưa có tổ trưởng: yêu cầu tham gia tổ sẽ gửi tới cán bộ xã/phường cho tới "
+        "khi giao tổ trưởng mới (tocns users grant --role team_leader)."
+    ),
+    "leader_revoked_member": "{name} vẫn là thành viên tổ (ghi buổi hỗ trợ bằng /ghi như trước).",
+    "leader_revoked_out": "{name} không còn ở trong tổ.",
     "backup_written": "Đã sao lưu: {path} ({size} byte).",
     "restore_confirm": "Thay {url} bằng {file}?",
     "restored": "Đã khôi phục từ {file}.",
