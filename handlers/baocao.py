@@ -9,6 +9,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from handlers import baocao_text as wording
+from handlers import unit_pick
 from handlers.core import Button, Context, rows
 from handlers.kpi import fmt
 from handlers.router import Router, command_args
@@ -65,8 +66,7 @@ async def baocao(ctx: Context) -> None:
         return
     if unit is None:  # an officer of several communes: which one, before anything is asked
         ctx.goto("baocao.unit", args=args)
-        buttons = rows(*(Button(f"{u.name} ({u.code})"[:60], f"bc:u:{u.id}") for u in units), per_row=1)
-        ctx.say("baocao.ask_unit", buttons, count=len(units), example=units[0].code)
+        unit_pick.ask(ctx, "baocao.ask_unit", units, _unit_payload)
         return
     await _begin(ctx, unit, args)
 
@@ -86,8 +86,8 @@ async def _unit_named(ctx: Context, units: list[Unit], args: str) -> tuple[Unit 
         other = await unit_service.get(ctx.session, tokens[0])
     except DomainError:
         return None, args  # not a unit: a count or a week, read as before
-    held = ", ".join(f"{u.name} ({u.code})" for u in units)
-    ctx.say("baocao.errors.not_your_unit", unit=f"{other.name} ({other.code})", units=held)
+    held = unit_pick.listed(units)
+    ctx.say("baocao.errors.not_your_unit", unit=unit_pick.label(other), units=held)
     return None
 
 
@@ -152,13 +152,15 @@ async def _begin(ctx: Context, unit: Unit, args: str) -> None:
 async def unit_typed(ctx: Context) -> None:
     """Text while the commune is asked: the question again (a typed code picks it too)."""
     units = await reports.commune_units(ctx.session, ctx.actor)
-    typed = (ctx.msg.text or "").strip()
-    for unit in units:
-        if typed == unit.code:
-            await _begin(ctx, unit, str(ctx.state.get("args", "")))
-            return
-    buttons = rows(*(Button(f"{u.name} ({u.code})"[:60], f"bc:u:{u.id}") for u in units), per_row=1)
-    ctx.say("baocao.ask_unit", buttons, count=len(units), example=units[0].code)
+    unit = unit_pick.typed(units, ctx.msg.text)
+    if unit is not None:
+        await _begin(ctx, unit, str(ctx.state.get("args", "")))
+        return
+    unit_pick.ask(ctx, "baocao.ask_unit", units, _unit_payload)
+
+
+def _unit_payload(unit: Unit) -> str:
+    return f"bc:u:{unit.id}"
 
 
 async def _previous(ctx: Context) -> reports.ReportView | None:
@@ -375,7 +377,8 @@ async def _dossier_note(ctx: Context, unit_id: int, week: date, counts: reports.
 async def pressed(ctx: Context) -> None:
     payload = ctx.msg.payload or ""
     if payload.startswith("bc:u:") and ctx.state_name == "baocao.unit":
-        chosen = [u for u in await reports.commune_units(ctx.session, ctx.actor) if f"bc:u:{u.id}" == payload]
+        units = await reports.commune_units(ctx.session, ctx.actor)
+        chosen = [u for u in units if _unit_payload(u) == payload]
         if chosen:
             await _begin(ctx, chosen[0], str(ctx.state.get("args", "")))
             return

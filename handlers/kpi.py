@@ -6,12 +6,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from handlers import unit_pick
 from handlers.core import Attachment, AttachmentKind, Button, Context, rows
 from handlers.i18n import Catalog
 from handlers.payloads import Payload
-from handlers.router import Router, command_args
+from handlers.router import Router, command_args, pass_on
 from services import digest, kpi, units
 from services.access import Action
 from services.calendar import WEEKDAYS
@@ -39,6 +41,26 @@ class ExportTable(Payload, prefix="kpx"):
 
     unit: str
     week: str
+
+
+class View(StrEnum):
+    """What /kpi, /xephang and /xuat show, once the unit is known."""
+
+    KPI = "kpi"
+    RANKING = "xephang"
+    EXCEL = "xuat"
+
+
+@dataclass(frozen=True)
+class ForUnit(Payload, prefix="kpu"):
+    """One of the person's own units, picked for /kpi, /xephang or /xuat typed without a code."""
+
+    view: View
+    unit: str
+    period: str
+
+
+PICK_STATE = "kpi.unit"  # the question is open: its buttons, or a unit's code typed, answer it
 
 
 def settings(ctx: Context) -> KpiSettings:
@@ -185,13 +207,65 @@ def this_week(ctx: Context) -> Period:
     return kpi.week_period(settings(ctx).calendar(ctx.tz).last_complete_week(ctx.now))
 
 
+async def _view(ctx: Context, view: View) -> None:
+    """/kpi, /xephang, /xuat: the unit typed, else the person's own one. Someone whose role is held
+    for several communes (or teams) is asked which, with the period they typed kept, never shown
+    the first of them in silence; a district or province leader gets their area as before."""
+    code, period = await _args(ctx)
+    period = period or this_week(ctx)
+    if code is None:
+        own = await kpi.own_units(ctx.session, ctx.actor, Action.VIEW_KPI)
+        if len(own) > 1:
+            ctx.goto(PICK_STATE, view=view.value, period=period.key)
+            unit_pick.ask(
+                ctx,
+                f"kpi.ask_unit.{view.value}",
+                own,
+                lambda u: ForUnit(view, u.code, period.key).pack(),
+                week=period_label(period, ctx.catalog, ctx.locale),
+            )
+            return
+        code = own[0].code
+    await _show(ctx, view, code, period)
+
+
+async def _show(ctx: Context, view: View, code: str, period: Period) -> None:
+    if view is View.KPI:
+        await _unit_kpi(ctx, code, period)
+    elif view is View.RANKING:
+        await _ranking(ctx, code, None, period, edit=False)
+    else:
+        await send_excel(ctx, code, period)
+
+
+@router.typed(ForUnit)
+async def unit_pressed(ctx: Context, data: ForUnit) -> None:
+    # The question stays up, so the other unit is one tap away. Scope is checked again by the
+    # service: the role may have been taken away since the question was asked.
+    await _show(ctx, data.view, data.unit, kpi.parse_period(data.period, settings(ctx).week_starts))
+
+
+@router.state(PICK_STATE, quiet=True)
+async def unit_typed(ctx: Context) -> None:
+    """One of the units' codes typed as the answer; any other text goes where it would have gone."""
+    own = await kpi.own_units(ctx.session, ctx.actor, Action.VIEW_KPI)
+    unit = unit_pick.typed(own, ctx.msg.text)
+    if unit is None:
+        await pass_on(ctx)
+        return
+    view, period = View(ctx.state["view"]), kpi.parse_period(ctx.state["period"], settings(ctx).week_starts)
+    ctx.end()
+    await _show(ctx, view, unit.code, period)
+
+
 @router.command("kpi", "chitieutuan", help_key="kpi.cmd.kpi", action=Action.VIEW_KPI)
 async def show_kpi(ctx: Context) -> None:
+    await _view(ctx, View.KPI)
+
+
+async def _unit_kpi(ctx: Context, code: str, week: Period) -> None:
     cfg = settings(ctx)
-    code, week = await _args(ctx)
-    wk, quarter = await kpi.unit_report(
-        ctx.session, ctx.actor, code, ctx.now, cfg, ctx.tz, week or this_week(ctx)
-    )
+    wk, quarter = await kpi.unit_report(ctx.session, ctx.actor, code, ctx.now, cfg, ctx.tz, week)
     lang = ctx.locale
     label = period_label(wk.period, ctx.catalog, lang)
     lines = [ctx.t("kpi.title", unit=wk.unit.name, week=label)]
@@ -254,8 +328,7 @@ async def _ranking(
 
 @router.command("xephang", help_key="kpi.cmd.xephang", action=Action.VIEW_KPI)
 async def ranking(ctx: Context) -> None:
-    code, week = await _args(ctx)
-    await _ranking(ctx, code, None, week or this_week(ctx), edit=False)
+    await _view(ctx, View.RANKING)
 
 
 @router.typed(RankBy)
@@ -289,8 +362,7 @@ async def send_excel(ctx: Context, code: str | None, week: Period) -> None:
 
 @router.command("xuat", help_key="kpi.cmd.xuat", action=Action.VIEW_KPI)
 async def export(ctx: Context) -> None:
-    code, week = await _args(ctx)
-    await send_excel(ctx, code, week or this_week(ctx))
+    await _view(ctx, View.EXCEL)
 
 
 @router.typed(ExportTable)

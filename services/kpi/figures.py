@@ -268,6 +268,31 @@ async def resolve_unit(session: AsyncSession, actor: Actor, code: str | None, ac
     return unit
 
 
+# Units an officer or a team leader holds a role for: several of them are asked about, not picked.
+COMMUNE_LEVEL = frozenset({"commune", "team"})
+
+
+async def own_units(session: AsyncSession, actor: Actor, action: Action) -> list[UnitRow]:
+    """The units a command without a code may mean, in the order the roles were granted: each
+    commune (or team) the person holds a role for, when they hold it for several not under one
+    another; otherwise the one `resolve_unit` picks (a district or province leader, an admin)."""
+    grants = actor.grants_for(action)
+    paths = [g.unit_path for g in grants]
+    if None in paths:  # installation-wide: as before
+        return [await resolve_unit(session, actor, None, action)]
+    top: list[int] = []
+    for g in grants:
+        path = g.unit_path or ""
+        inside = any(p != path and path.startswith(p) for p in paths if p)
+        if g.unit_id is not None and not inside and g.unit_id not in top:
+            top.append(g.unit_id)
+    found = await repo.units_by_ids(session, top)
+    units = [found[i] for i in top if i in found]
+    if len(units) < 2 or any(u.kind not in COMMUNE_LEVEL for u in units):
+        return [await resolve_unit(session, actor, None, action)]
+    return units
+
+
 async def unit_report(
     session: AsyncSession,
     actor: Actor,
