@@ -16,10 +16,8 @@ from services.kpi.figures import (
     child_table_with_total,
     dossier_sourced,
     figures_for,
-    own_units,
     rank,
     rankable,
-    resolve_unit,
     unit_report,
 )
 from services.kpi.findings import (
@@ -53,6 +51,7 @@ from services.kpi.runs import (
     unit_staff,
     units_by_ids,
 )
+from services.kpi.scope import own_units, resolve_unit
 from services.kpi.settings import TZ, IndicatorDef, KpiSettings, settings_from
 
 __all__ = [
