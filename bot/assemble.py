@@ -9,13 +9,13 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from bot.config import Settings, ZaloBotSettings, ZaloOASettings, validate_feature_sections
+from bot.config import Settings, validate_feature_sections
 from bot.dispatcher import Dispatcher
 from bot.intake import Intake
 from bot.kernel import ROOT, App, StartupError
 from db import migrate
 from db.engine import create_engine, create_update_engine, session_factory
-from handlers.core import ATTACHMENT_REACH, AttachmentReach, FileLimits, Resources
+from handlers.core import Resources
 from handlers.faq import FAQ_INDEX
 from handlers.faq import build_index as build_faq_index
 from handlers.handoff_desk import undelivered_hook as handoff_undelivered
@@ -43,7 +43,6 @@ def build(settings: Settings) -> App:
     router = build_router()
     resources = Resources()
     resources[ROUTER] = router
-    resources[ATTACHMENT_REACH] = attachment_reach(settings)
     try:  # the FAQ knowledge base (shipped + faq.local_dir); a bad entry stops start-up
         cache = Path(settings.app.cache_dir) if settings.app.cache_dir else None
         resources[FAQ_INDEX] = build_faq_index(
@@ -71,28 +70,6 @@ def build(settings: Settings) -> App:
     intake.observe = app.metrics.observe_update
     dispatcher.observe = app.metrics.observe_delivery
     return app
-
-
-# What the Zalo OA uploads without a public files URL (bot/channels/zalo/oa_send.py UPLOAD_*,
-# which this layer may not import; tests/test_handoff_attachments.py checks they agree).
-OA_UPLOADS = FileLimits(
-    photo_types=(".jpg", ".jpeg", ".png"),
-    photo_max=1 * 1024 * 1024,
-    document_types=(".pdf", ".doc", ".docx"),
-    document_max=5 * 1024 * 1024,
-)
-
-
-def attachment_reach(settings: Settings) -> AttachmentReach:
-    """The channels that cannot deliver every attachment: without `files_public_url` the Zalo Bot
-    sends no file at all (only a note), the Zalo OA only what it can upload."""
-    limited: dict[str, FileLimits] = {}
-    # Already validated by validate_feature_sections (a wrong value stopped start-up there).
-    if not ZaloBotSettings.model_validate(settings.extra.get("zalo_bot") or {}).files_public_url:
-        limited["zalo_bot"] = FileLimits()
-    if not ZaloOASettings.model_validate(settings.extra.get("zalo_oa") or {}).files_public_url:
-        limited["zalo_oa"] = OA_UPLOADS
-    return AttachmentReach(limited)
 
 
 async def prepare_database(app: App) -> None:

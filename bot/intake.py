@@ -67,7 +67,14 @@ def sanitize(msg: Incoming) -> Incoming:
     return replace(msg, text=text, payload=payload, display_name=display_name, file=file)
 
 
+def _only_not_received(msg: Incoming) -> bool:
+    """A file that did not arrive, with no words or option beside it: nothing for the dialogs."""
+    return msg.not_received is not None and msg.payload is None and not (msg.text or "").strip()
+
+
 def _route_label(msg: Incoming, state: str | None) -> str:
+    if _only_not_received(msg):
+        return "media:not_received"
     if msg.payload is not None:
         return "button:" + msg.payload.split(":", 1)[0]
     if (cmd := msg.command) is not None:
@@ -303,7 +310,14 @@ class Intake:
             locale = ctx.locale
             if expired and msg.command is None and msg.payload is None:
                 ctx.say("core.session_expired")
-            await self.router.dispatch(ctx)
+            if msg.not_received is not None:
+                # Said here, after the update's dedupe mark: a redelivered event is not answered
+                # twice. Only the words beside the file (a caption), if any, go on to the dialogs.
+                ctx.reply(ctx.t(msg.not_received.key, **msg.not_received.params))
+            if _only_not_received(msg):
+                ctx.keep_menu = True  # the open question and its numbered options still stand
+            else:
+                await self.router.dispatch(ctx)
             locale = ctx.locale
             replies = ctx.replies
             new_menu: list[Any] = []

@@ -13,8 +13,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from aiohttp import web
 
 from bot import scheduler
-from bot.channels.zalo.bot import build_channel as zalo_bot_channel
-from bot.channels.zalo.oa import build_channel as zalo_oa_channel
+from bot.channels.zalo import bot as zalo_bot
+from bot.channels.zalo import oa as zalo_oa
+from bot.channels.zalo import oa_send
+from bot.config import Settings
 from bot.health import Readiness
 from bot.kernel import App, Channel, WebPortError
 from bot.leader import Leadership
@@ -22,6 +24,7 @@ from bot.loopwatch import LoopWatch
 from bot.metrics import metrics_handler
 from bot.watchdog import Watchdog
 from bot.web import routes as dashboard
+from handlers.core import ATTACHMENT_REACH, AttachmentReach, FileLimits
 
 log = logging.getLogger("tocns")
 
@@ -41,7 +44,17 @@ def telegram_channel(app: App, webapp: web.Application) -> Channel | None:
     return build_channel(app, webapp)
 
 
-CHANNEL_BUILDERS: tuple[ChannelBuilder, ...] = (telegram_channel, zalo_bot_channel, zalo_oa_channel)
+CHANNEL_BUILDERS: tuple[ChannelBuilder, ...] = (
+    telegram_channel,
+    zalo_bot.build_channel,
+    zalo_oa.build_channel,
+)
+# The channels that may not hand on every attachment, each with its adapter's own rule (Telegram
+# carries every photo and document the hand-off relays).
+ATTACHMENT_LIMITS: tuple[tuple[str, Callable[[Settings], FileLimits | None]], ...] = (
+    (zalo_bot.CHANNEL, zalo_bot.attachment_limits),
+    (oa_send.CHANNEL, zalo_oa.attachment_limits),
+)
 SCHEDULER_LEASE = "scheduler"
 # Dashboard uploads (the one-stop export) need more than aiohttp's 1 MiB default.
 MAX_REQUEST_BYTES = 25 * 1024 * 1024
@@ -51,8 +64,21 @@ SCHEDULER_LEASE_TTL = 30.0
 READINESS: web.AppKey[Readiness] = web.AppKey("readiness", Readiness)
 
 
+def attachment_reach(settings: Settings) -> AttachmentReach:
+    """Which attachments each channel hands on, from the adapters' rules: a hand-off relay tells the
+    sender when a file reaches none of the recipient's accounts."""
+    limited = {name: limits for name, rule in ATTACHMENT_LIMITS if (limits := rule(settings)) is not None}
+    return AttachmentReach(limited)
+
+
+def set_attachment_reach(app: App) -> None:
+    """Give the app's hand-off the channels' attachment reach (before any update is handled)."""
+    app.resources[ATTACHMENT_REACH] = attachment_reach(app.settings)
+
+
 def build_channels(app: App) -> tuple[list[Channel], web.Application]:
     """The web application (health, readiness, metrics, webhooks) and every configured channel."""
+    set_attachment_reach(app)
     webapp = web.Application(client_max_size=MAX_REQUEST_BYTES)
     readiness = Readiness(app)
     webapp[READINESS] = readiness

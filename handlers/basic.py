@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from handlers.core import Button, ChatType, Context, rows
 from handlers.i18n import Catalog
-from handlers.router import DEEP_LINK_PAYLOAD, ROUTER, Router, command_args, say_private_only
+from handlers.router import (
+    DEEP_LINK_PAYLOAD,
+    ROUTER,
+    Router,
+    cancel_as_typed,
+    command_args,
+    is_cancel_word,
+    say_private_only,
+)
 from services import people
 from services.access import Actor, Role
 from services.small_talk import Kind as SmallTalk
@@ -61,6 +69,17 @@ async def start(ctx: Context) -> None:
     unit = next((g.unit_name for g in ctx.actor.grants if g.unit_name), None)
     ctx.say(f"basic.greeting.{role.value}", name=ctx.actor.display_name, unit=unit or "")
     ctx.say("basic.start_hint", buttons=[[Button(ctx.t("core.buttons.help"), "core:help")]])
+
+
+@router.text(priority=3)
+async def cancel_word(ctx: Context) -> bool:
+    """«huỷ», «thôi», «cancel» typed with no dialog open get what /huy says, not «chưa hiểu». Runs
+    after an open hand-off takes the text (to a person, «thôi» is a message) and before the FAQ
+    (a question with «huỷ» in it is no cancel word)."""
+    if not is_cancel_word(ctx.msg.text or ""):
+        return False
+    await cancel_as_typed(ctx)
+    return True
 
 
 @router.text(priority=5)

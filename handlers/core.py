@@ -63,6 +63,15 @@ class IncomingFile:
 
 
 @dataclass(frozen=True, slots=True)
+class NotReceived:
+    """A file a person sent that the channel could not fetch (over its size limit, host refused or
+    unreachable): the catalog key of what to tell them."""
+
+    key: str
+    params: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Incoming:
     """One update from any channel, reduced to what dialogs need."""
 
@@ -80,6 +89,8 @@ class Incoming:
     language_hint: str | None = None  # the platform's UI language, for new people
     kind: MessageKind = MessageKind.TEXT
     edited: bool = False  # a correction of a message sent earlier (Telegram edited_message)
+    # A file sent with this message that did not arrive (Zalo): the intake says so, once per update.
+    not_received: NotReceived | None = None
 
     @property
     def command(self) -> tuple[str, str] | None:
@@ -149,10 +160,10 @@ class FileLimits:
 
 @dataclass(frozen=True)
 class AttachmentReach:
-    """Which channels can deliver an attachment, filled by bot/assemble.py from the channel settings
-    (a Zalo channel without `files_public_url` sends a note instead of the file): a relay tells the
-    sender when the file reaches none of the recipient's accounts. Channels not listed deliver every
-    attachment (the default, e.g. an app assembled without Zalo)."""
+    """Which channels can deliver an attachment, filled by bot/serve.py from each channel adapter's
+    own rule and settings (a Zalo channel without `files_public_url` sends a note instead of the
+    file): a relay tells the sender when the file reaches none of the recipient's accounts. Channels
+    not listed deliver every attachment (the default, e.g. an app assembled without channels)."""
 
     limited: Mapping[str, FileLimits] = field(default_factory=dict)
 

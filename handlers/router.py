@@ -14,6 +14,7 @@ from handlers.dialog import Dialog, StepAnswer
 from handlers.payloads import Payload, PayloadError
 from services.access import PERMISSIONS, Action, Role
 from services.errors import PermissionDenied
+from services.text import fold_words
 
 Handler = Callable[[Context], Awaitable[None]]
 # A free-text handler returns True when it answered; the next one is tried otherwise.
@@ -25,6 +26,10 @@ TypedHandler = Callable[[Context, P], Awaitable[None]]
 Refusal = Callable[[Context], Awaitable[PermissionDenied | None]]
 CANCEL_COMMANDS = ("huy", "cancel")
 CANCEL_PAYLOAD = "core:cancel"
+# A message that is nothing but a cancel word, folded: «huỷ», «Hủy!», «thôi nhé», «cancel», «huỷ bỏ».
+# A sentence with one in it («cách huỷ đăng ký tạm trú») is a question, never this.
+CANCEL_WORDS = frozenset({"huy", "thoi", "cancel"})
+_CANCEL_TAIL = frozenset({"bo", "di", "nhe", "nha"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -427,7 +432,25 @@ async def pass_on(ctx: Context) -> None:
 async def cancel(ctx: Context, *, edit: bool = False) -> None:
     had_state = ctx.state_name is not None
     ctx.end()
+    # No button on «nothing to cancel»: where options are numbered, a «1» typed next to an open
+    # ticket must stay a message to the person (handoff_outside), not pick «Hướng dẫn».
     ctx.say("core.cancelled" if had_state else "core.nothing_to_cancel", edit=edit)
+
+
+def is_cancel_word(text: str) -> bool:
+    """The whole message is a cancel word (see CANCEL_WORDS), maybe with a particle after it."""
+    words = fold_words(text).split()
+    return 0 < len(words) <= 2 and words[0] in CANCEL_WORDS and all(w in _CANCEL_TAIL for w in words[1:])
+
+
+async def cancel_as_typed(ctx: Context) -> None:
+    """A cancel word typed is /huy: the same answer, and what still stands (an open ticket) is said too."""
+    app_router = ctx.resources.get(ROUTER)
+    if app_router is None:
+        await cancel(ctx)
+        return
+    ctx.msg = replace(ctx.msg, text="/huy")
+    await app_router.dispatch(ctx)
 
 
 def stale(ctx: Context, *_: Any) -> None:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from handlers.core import Button, Context
-from handlers.router import CANCEL_PAYLOAD, ROUTER, Router, cancel, command_args, pass_on
+from handlers.router import CANCEL_PAYLOAD, Router, cancel_as_typed, command_args, pass_on
 from services import dossiers, privacy
 from services.dossiers.codes import FULL_CODE_EXAMPLE
 from services.dossiers.records import DossierView, Status
@@ -129,16 +127,6 @@ def _tries_a_code(text: str) -> bool:
     )
 
 
-async def _cancel_as_typed(ctx: Context) -> None:
-    """A cancel word is /huy: the same answer, and what still stands (an open ticket) is said too."""
-    app_router = ctx.resources.get(ROUTER)
-    if app_router is None:
-        await cancel(ctx)
-        return
-    ctx.msg = replace(ctx.msg, text="/huy")
-    await app_router.dispatch(ctx)
-
-
 @router.state("tracuu")
 async def typed_code(ctx: Context) -> None:
     text = ctx.msg.text or ""
@@ -150,7 +138,7 @@ async def typed_code(ctx: Context) -> None:
         ctx.end()
         await answer(ctx, code)
     elif is_cancel(text):
-        await _cancel_as_typed(ctx)
+        await cancel_as_typed(ctx)
     elif _tries_a_code(text):
         ctx.say("tracuu.bad_code", _cancel_row(ctx), example=FULL_CODE_EXAMPLE)
     else:

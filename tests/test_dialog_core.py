@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from bot.assemble import build
@@ -258,3 +259,49 @@ async def test_joining_with_a_code_in_a_group_happens_in_the_private_chat(seeded
         urls = [b.url for r in said.replies for row in r.buttons for b in row if b.url]
         assert urls == [f"https://t.me/tocns_test_bot?start={code}"], (command, urls)
     assert await memberships() == before
+
+
+# --- a cancel word typed with nothing open ----------------------------------------------------------
+
+NOTHING_TO_CANCEL = (
+    "Hiện không có thao tác nào đang mở để huỷ. Anh/chị gõ /help để xem những việc tôi làm được."
+)
+
+
+@pytest.mark.parametrize("word", ["huỷ", "hủy", "huy", "Huỷ!", "thôi", "thoi", "cancel", "thôi nhé", "/huy"])
+async def test_a_cancel_word_with_nothing_open_is_answered_as_huy(app: App, word: str) -> None:
+    """«huỷ» typed with nothing open was answered «chưa hiểu» (and «thôi» with FAQ choices)."""
+    user = ChatDriver(app, "1201", "Chị Hạnh")
+    said = await user.send(word)
+    assert said.text == NOTHING_TO_CANCEL, said.text
+    # The same as /huy, in English too.
+    await user.send("/ngonngu en")
+    said = await user.send(word)
+    assert said.text == "There is nothing in progress to cancel. Type /help to see what I can do.", said.text
+
+
+@pytest.mark.parametrize("word", ["huỷ", "thôi", "cancel"])
+async def test_a_cancel_word_in_an_open_dialog_still_cancels_it(app: App, word: str) -> None:
+    user = ChatDriver(app, "1202")
+    said = await user.send("/tracuu")
+    assert "mã hồ sơ" in said.text.lower(), said.text
+    said = await user.send(word)
+    assert said.text.startswith("Đã huỷ thao tác đang làm"), said.text
+    said = await user.send(word)  # now nothing is open
+    assert said.text == NOTHING_TO_CANCEL, said.text
+
+
+@pytest.mark.parametrize(
+    "question", ["cách huỷ đăng ký tạm trú", "huy dang ky tam tru", "thời gian làm căn cước"]
+)
+async def test_a_question_with_a_cancel_word_in_it_goes_to_the_faq(app: App, question: str) -> None:
+    said = await ChatDriver(app, "1203").send(question)
+    assert "thao tác" not in said.text and "chưa hiểu" not in said.text, said.text
+    topic = "căn cước" if "căn cước" in question else "tạm trú"
+    shown = " ".join([said.text, *said.labels()]).lower()  # an answer, or the entries to choose from
+    assert topic in shown, (said.text, said.labels())
+
+
+async def test_a_cancel_word_in_a_group_is_chatter(app: App) -> None:
+    said = await ChatDriver(app, "1204", chat_id="-100", chat_type="group").send("huỷ")
+    assert said.replies == []

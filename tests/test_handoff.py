@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.kernel import App
-from db.models import Ticket
+from db.models import Ticket, TicketMessage
 from handlers.handoff_desk import escalate_due
 from handlers.handoff_push import Rate
 from services import handoff, people
@@ -494,6 +494,23 @@ async def test_a_question_typed_instead_of_picking_the_commune_is_not_a_loop(see
     said = await nam.press(said.button("Huỷ"))
     async with seeded_app.sessions() as s:
         assert await handoff.active_ticket(s, await person_of(seeded_app, nam)) is None
+
+
+async def test_a_cancel_word_outside_the_dialog_of_an_open_ticket_goes_to_the_person(seeded_app: App) -> None:
+    """«thôi» with nothing else open is answered as /huy; with an open ticket it is words to the
+    helper, as every plain text there is (the /huy note says so)."""
+    freeze(seeded_app, MON_0900)
+    tu = ChatDriver(seeded_app, "8874", "Bà Tư")
+    ticket_id = await open_ticket(seeded_app, tu, "chau muon hoi cach cai vneid")
+    said = await tu.send("/huy")
+    assert "Đã huỷ" in said.text and f"#{ticket_id} vẫn mở" in said.text, said.text
+    said = await tu.send("thôi")
+    assert "không có thao tác" not in said.text, said.text
+    async with seeded_app.sessions() as s:
+        texts = (
+            await s.execute(select(TicketMessage.text).where(TicketMessage.ticket_id == ticket_id))
+        ).scalars()
+        assert "thôi" in list(texts)
 
 
 async def test_one_typed_after_commune_not_found_is_the_cancel_it_was_shown_as(seeded_app: App) -> None:

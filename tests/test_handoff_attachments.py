@@ -1,6 +1,7 @@
 """A photo or document relayed in a ticket that cannot reach the other side on any of their channels
 (a Zalo channel without `files_public_url` sends only a note): the sender is told so at once, the
-words still go (review of the Zalo Bot run: «✓ Đã chuyển» for a photo nobody received)."""
+words still go (review of the Zalo Bot run: «✓ Đã chuyển» for a photo nobody received). What each
+channel carries is its adapter's own rule, given to the app by `tocns run` (bot/serve.py)."""
 
 from __future__ import annotations
 
@@ -12,18 +13,27 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import update
 
-from bot.assemble import OA_UPLOADS, build
+from bot import serve
+from bot.assemble import build
 from bot.channels.zalo import oa_send
 from bot.kernel import App
 from db.models import ChannelAccount
 from db.repositories import core as repo
-from handlers.core import Attachment, AttachmentKind
+from handlers.core import Attachment, AttachmentKind, FileLimits
 from tests.support import ChatDriver, Clock, demo_driver, make_settings, outbox_rows, seed_demo
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MON_0900 = datetime(2025, 11, 17, 9, 0, tzinfo=TZ)  # past: dialog states are stamped with the real clock
 PHOTO = b"\xff\xd8\xff\xe0" + b"\x00" * 2000  # small enough for every channel that uploads
 NOT_CARRIED = "ảnh chưa chuyển được"
+
+
+@pytest.fixture
+async def seeded_app(app: App) -> App:
+    """The demo app as `tocns run` serves it: each channel's attachment reach set from its adapter."""
+    await seed_demo(app)
+    serve.set_attachment_reach(app)
+    return app
 
 
 async def open_ticket(app: App, citizen: ChatDriver) -> int:
@@ -136,6 +146,7 @@ async def zalo_files_app(db_url: str) -> AsyncIterator[App]:
     app = build(settings)
     try:
         await seed_demo(app)
+        serve.set_attachment_reach(app)
         yield app
     finally:
         await app.close()
@@ -162,12 +173,25 @@ async def test_zalo_oa_without_files_url_carries_what_it_uploads(seeded_app: App
     assert "tệp chưa chuyển được" in said.text, said.text
 
 
-def test_the_oa_upload_limits_agree_with_the_adapter() -> None:
-    """bot/assemble.py may not import the channel: its copy of the OA's upload rule must not drift."""
-    assert set(OA_UPLOADS.photo_types) == set(oa_send.UPLOAD_IMAGE_TYPES)
-    assert OA_UPLOADS.photo_max == oa_send.UPLOAD_IMAGE_MAX
-    assert set(OA_UPLOADS.document_types) == set(oa_send.UPLOAD_FILE_TYPES)
-    assert OA_UPLOADS.document_max == oa_send.UPLOAD_FILE_MAX
-    photo = Attachment(AttachmentKind.PHOTO, "a.JPG", b"x")
-    assert OA_UPLOADS.allows(photo)
-    assert not OA_UPLOADS.allows(Attachment(AttachmentKind.DOCUMENT, "a.xlsx", b"x"))
+def test_the_hand_off_reach_is_the_oa_adapters_own_upload_rule(db_url: str) -> None:
+    """One rule, owned by the OA adapter (what it uploads in oa_send), is what the hand-off reads:
+    no copy of it to drift. Zalo Bot without a files URL carries nothing; Telegram everything."""
+    reach = serve.attachment_reach(make_settings(db_url))
+    assert reach.limited["zalo_oa"] is oa_send.UPLOADS
+    assert reach.limited["zalo_bot"] == FileLimits()
+    assert "telegram" not in reach.limited
+    for name, size, kind, carried in [
+        ("a.JPG", 1024 * 1024, AttachmentKind.PHOTO, True),
+        ("a.png", 1024 * 1024 + 1, AttachmentKind.PHOTO, False),
+        ("a.gif", 10, AttachmentKind.PHOTO, False),
+        ("don.DOCX", 5 * 1024 * 1024, AttachmentKind.DOCUMENT, True),
+        ("don.pdf", 5 * 1024 * 1024 + 1, AttachmentKind.DOCUMENT, False),
+        ("so-lieu.xlsx", 10, AttachmentKind.DOCUMENT, False),
+    ]:
+        attachment = Attachment(kind, name, b"x" * size)
+        assert reach.delivers("zalo_oa", attachment) is carried, name
+        assert not reach.delivers("zalo_bot", attachment) and reach.delivers("telegram", attachment)
+
+    with_links = make_settings(db_url)
+    with_links.extra["zalo_oa"] = {"files_public_url": "https://tocns.example.vn"}
+    assert "zalo_oa" not in serve.attachment_reach(with_links).limited  # the rest goes as a link

@@ -54,3 +54,33 @@ async def test_a_photo_whose_host_does_not_resolve_is_asked_again(seeded_app: Ap
         await h.settle()
         assert not any(EMPTY in t for t in h.texts_to("zb-dan2"))
         assert len(await citizen_ticket_texts(seeded_app)) == len(before) + 1
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+async def test_a_redelivered_photo_is_refused_once(seeded_app: App, mode: str) -> None:
+    """Zalo delivers the same event again (its retry, a second worker's sweep): the refusal is said
+    in the intake's transaction, after the dedupe mark, so the second copy gets nothing — like every
+    other update. With a caption, the helper gets the words once too."""
+    async with ZaloBotHarness(seeded_app, mode, max_file_mb=0.001) as h:
+        await open_ticket(h, "zb-dan3")
+        before, sent = await citizen_ticket_texts(seeded_app), len(h.fake.sent)
+        update = h.fake.image_update("zb-dan3", "giay-to.jpg", PHOTO, caption="giấy chứng sinh")
+        await h.fake.deliver(update)
+        await h.settle()
+        first = [str(p.get("text")) for p in h.fake.sent[sent:] if p["chat_id"] == "zb-dan3"]
+        assert first[0].startswith("Ảnh/tệp anh/chị gửi quá lớn"), first
+
+        sent = len(h.fake.sent)
+        await h.fake.deliver(update)  # the very same event again
+        await h.settle()
+        assert [p for p in h.fake.sent[sent:] if p["chat_id"] == "zb-dan3"] == []
+        assert (await citizen_ticket_texts(seeded_app))[len(before) :] == ["giấy chứng sinh"]
+
+        # Without a caption, and outside any ticket: one refusal, then silence.
+        update = h.fake.image_update("zb-lan", "x.jpg", PHOTO)
+        for _ in range(2):
+            await h.fake.deliver(update)
+            await h.settle()
+        assert h.texts_to("zb-lan") == [
+            "Ảnh/tệp anh/chị gửi quá lớn (tối đa 0.001 MB). Anh/chị vui lòng gửi ảnh/tệp nhỏ hơn."
+        ]

@@ -71,3 +71,23 @@ async def test_an_attachment_event_without_a_url_is_asked_again(seeded_app: App)
         said = await said_to(h, "oa-dan3", event)
         assert said == [NOT_RECEIVED]
         assert not any(EMPTY in t for t in h.texts_to("oa-dan3"))
+
+
+async def test_a_redelivered_file_is_refused_once(seeded_app: App) -> None:
+    """Zalo OA redelivers an event it thinks unanswered (30 s, 5 min…): the refusal is said in the
+    intake's transaction, after the dedupe mark, so the copy gets nothing, like every other update."""
+    async with ZaloOAHarness(seeded_app, max_file_mb=0.001) as h:
+        await open_ticket(h, "oa-dan4")
+        before = await citizen_ticket_texts(seeded_app)
+        event = h.fake.file_event("oa-dan4", "giay-to.pdf", PHOTO)
+        event["message"]["text"] = "giấy chứng sinh"
+        said = await said_to(h, "oa-dan4", event)
+        assert said[0] == TOO_LARGE, said
+        assert await said_to(h, "oa-dan4", event) == []  # the very same event again
+        assert (await citizen_ticket_texts(seeded_app))[len(before) :] == ["giấy chứng sinh"]
+
+        # Without a url, outside any ticket: asked again once, then silence.
+        event = h.fake.file_event("oa-lan", "x.jpg", PHOTO, kind="image")
+        event["message"]["attachments"][0]["payload"] = {}
+        assert await said_to(h, "oa-lan", event) == [NOT_RECEIVED]
+        assert await said_to(h, "oa-lan", event) == []

@@ -14,6 +14,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer, unused_port
 from sqlalchemy import select
 
+from bot import serve
 from bot.channels.zalo import bot as zalo_bot
 from bot.channels.zalo import oa as zalo_oa
 from bot.kernel import App
@@ -82,6 +83,7 @@ class ZaloBotHarness:
             "TOCNS_ZALO_BOT_WEBHOOK_SECRET": BOT_SECRET,
             "TOCNS_ZALO_BOT_BASE_URL": self.fake.base_url,
         }
+        serve.set_attachment_reach(self.app)  # as `tocns run` does, from these settings
         webapp = web.Application()
         self.channel = zalo_bot.build_channel(self.app, webapp, environ=env)
         assert self.channel is not None
@@ -166,6 +168,7 @@ class ZaloOAHarness:
     async def __aenter__(self) -> ZaloOAHarness:
         await self.fake.start()
         self.app.settings.extra["zalo_oa"] = {"files_public_url": self.public_url, **FAKE_FILES, **self.extra}
+        serve.set_attachment_reach(self.app)  # as `tocns run` does, from these settings
         webapp = web.Application()
         self.channel = zalo_oa.build_channel(self.app, webapp, environ=self.env())
         assert self.channel is not None

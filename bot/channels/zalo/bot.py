@@ -27,7 +27,6 @@ from pydantic import ValidationError
 from bot.channels.zalo.bot_errors import ZaloBotError
 from bot.channels.zalo.bot_errors import delivery_error as _delivery_error
 from bot.channels.zalo.common import (
-    NotReceived,
     ReplyQueue,
     SignedFiles,
     event_kind,
@@ -39,10 +38,19 @@ from bot.channels.zalo.common import (
 )
 from bot.channels.zalo.inbound import Inbound
 from bot.channels.zalo.safe_fetch import FileFetcher
-from bot.config import ZaloBotSettings
+from bot.config import Settings, ZaloBotSettings
 from bot.intake import DatabaseUnavailable
 from bot.kernel import App, DeliveryError, StartupError
-from handlers.core import AttachmentKind, ChatType, Incoming, IncomingFile, MessageKind, Reply
+from handlers.core import (
+    AttachmentKind,
+    ChatType,
+    FileLimits,
+    Incoming,
+    IncomingFile,
+    MessageKind,
+    NotReceived,
+    Reply,
+)
 
 log = logging.getLogger("tocns.zalo_bot")
 CHANNEL = "zalo_bot"
@@ -69,6 +77,14 @@ def load_settings(app: App, environ: Mapping[str, str]) -> tuple[ZaloBotSettings
                 "TOCNS_ZALO_BOT_WEBHOOK_SECRET: webhook mode needs a secret of 8-256 characters"
             )
     return settings, token, secret
+
+
+def attachment_limits(settings: Settings) -> FileLimits | None:
+    """Without `files_public_url` the Zalo Bot sends no file at all (only a note): it hands on
+    nothing. Read from the settings, not the running channel: another worker may deliver."""
+    if ZaloBotSettings.model_validate(settings.extra.get("zalo_bot") or {}).files_public_url:
+        return None
+    return FileLimits()
 
 
 def build_channel(
@@ -211,7 +227,7 @@ class ZaloBotChannel:
         # getUpdates has no offset: the platform will not deliver this update again, so keep
         # trying while the database is down instead of dropping it.
         try:
-            msg = await self._received(update)  # once: a refused photo is answered once
+            msg = await self.to_incoming(update)  # once: the photo is fetched once
         except Exception:
             log.exception("zalo_bot: update failed")
             msg = None
@@ -255,38 +271,30 @@ class ZaloBotChannel:
     async def _process_stored(self, body: dict[str, Any], raw: bytes) -> None:
         """A stored webhook event: the intake (DatabaseUnavailable propagates), then the replies."""
         for update in _updates(body):
-            msg = await self._received(update)
+            msg = await self.to_incoming(update)
             if msg is None:
                 continue
             outcome = await self.app.intake.handle(msg)
             await self.replies.send_now(msg.chat_id, msg.update_key, outcome.replies)
             self.processed += 1
 
-    async def _received(self, update: dict[str, Any]) -> Incoming | None:
-        """The update for the intake; a photo that did not arrive is answered here («Ảnh quá
-        lớn…», «Chưa nhận được ảnh…»), and only its caption, if any, goes on."""
-        msg, missing = await self.to_incoming(update)
-        if msg is None or missing is None:
-            return msg
-        text = self._t(missing.key, **missing.params)
-        await self.replies.send_now(msg.chat_id, f"{msg.update_key}:not_received", [Reply(text)])
-        return msg if (msg.text or "").strip() else None
-
-    async def to_incoming(self, update: dict[str, Any]) -> tuple[Incoming | None, NotReceived | None]:
-        """An Incoming for a message event (None for events without a message), and why the
-        photo it carried did not arrive, if it did not."""
+    async def to_incoming(self, update: dict[str, Any]) -> Incoming | None:
+        """An Incoming for a message event (None for events without a message). A photo that did
+        not arrive travels as `not_received` («Ảnh quá lớn…», «Chưa nhận được ảnh…»): the intake
+        says it after the update's dedupe mark, so a redelivered event is not answered twice, and
+        only the caption, if any, goes on to the dialogs."""
         event = str(update.get("event_name") or "message.unknown.received")
         message = update.get("message")
         if not isinstance(message, dict):
-            return None, None
+            return None
         chat = message.get("chat") or {}
         sender = message.get("from") or {}
         user_id = str(first(sender.get("id"), chat.get("id")) or "")
         chat_id = str(first(chat.get("id"), user_id) or "")
         if not user_id or not chat_id or sender.get("is_bot"):
-            return None, None
+            return None
         if self.bot_id and user_id == self.bot_id:
-            return None, None  # the bot's own message echoed back
+            return None  # the bot's own message echoed back
         chat_type = ChatType.GROUP if str(chat.get("chat_type", "")).upper() == "GROUP" else ChatType.PRIVATE
         text = message.get("text") if isinstance(message.get("text"), str) else None
         file: IncomingFile | None = None
@@ -303,7 +311,7 @@ class ZaloBotChannel:
         kind = MessageKind.TEXT if file is not None or missing else event_kind(event) or MessageKind.TEXT
         if kind is not MessageKind.TEXT:
             log.info("zalo_bot message kind=%s", kind.value)  # answered, never dropped
-        incoming = Incoming(
+        return Incoming(
             channel=CHANNEL,
             chat_id=chat_id,
             user_id=user_id,
@@ -317,8 +325,8 @@ class ZaloBotChannel:
             chat_type=chat_type,
             supports_buttons=False,
             kind=kind,
+            not_received=missing,
         )
-        return incoming, missing
 
     # --- outgoing (Sender) -----------------------------------------------------------------
 

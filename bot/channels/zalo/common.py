@@ -14,7 +14,6 @@ import secrets
 import time
 import unicodedata
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -25,7 +24,7 @@ from aiohttp import web
 from bot.channels.zalo.safe_fetch import FileFetcher, Refused, TooLarge
 from bot.kernel import App, DeliveryError
 from db.repositories import file_links
-from handlers.core import MessageKind, Reply
+from handlers.core import MessageKind, NotReceived, Reply
 from services import outbox
 
 log = logging.getLogger("tocns.zalo")
@@ -102,14 +101,6 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     if text:
         pieces.append(text)
     return pieces
-
-
-@dataclass(frozen=True, slots=True)
-class NotReceived:
-    """A file a person sent that did not arrive: the catalog key of what to tell them."""
-
-    key: str
-    params: dict[str, str] = field(default_factory=dict)
 
 
 async def fetch_sent_file(fetcher: FileFetcher, url: str, max_mb: float, channel: str) -> bytes | NotReceived:

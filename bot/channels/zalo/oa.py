@@ -27,7 +27,6 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.channels.zalo.common import (
-    NotReceived,
     ReplyQueue,
     SignedFiles,
     event_kind,
@@ -36,14 +35,14 @@ from bot.channels.zalo.common import (
     mime_for,
 )
 from bot.channels.zalo.inbound import Inbound
-from bot.channels.zalo.oa_send import CHANNEL, OAOutgoing
+from bot.channels.zalo.oa_send import CHANNEL, UPLOADS, OAOutgoing
 from bot.channels.zalo.oa_tokens import NotAuthorized, OAuthConfig, OAuthError, TokenStore
 from bot.channels.zalo.safe_fetch import FileFetcher
-from bot.config import ZaloOASettings
+from bot.config import Settings, ZaloOASettings
 from bot.kernel import App, StartupError
 from db import crypto
 from db.base import utcnow
-from handlers.core import Incoming, IncomingFile, MessageKind, Reply
+from handlers.core import FileLimits, Incoming, IncomingFile, MessageKind, NotReceived
 
 log = logging.getLogger("tocns.zalo_oa")
 IGNORED_EVENTS = ("oa_", "user_received", "user_seen")
@@ -107,6 +106,15 @@ def build_channel(
     app.add_sender(channel)
     app.dispatcher.unreachable_hooks[CHANNEL] = channel.on_unreachable
     return channel
+
+
+def attachment_limits(settings: Settings) -> FileLimits | None:
+    """The attachments the OA hands on: all with `files_public_url` (what it cannot upload goes as a
+    signed link), else only what it uploads (UPLOADS) — the rest gets a note. Read from the settings,
+    not the running channel: another worker may be the one that delivers."""
+    if ZaloOASettings.model_validate(settings.extra.get("zalo_oa") or {}).files_public_url:
+        return None
+    return UPLOADS
 
 
 def signature(app_id: str, body: bytes, timestamp: str, oa_secret_key: str) -> str:
@@ -190,61 +198,51 @@ class ZaloOAChannel(OAOutgoing):
         return web.json_response({"error": 0})
 
     async def _process_stored(self, event: dict[str, Any], raw: bytes) -> None:
-        msg = await self._received(event, raw)
+        msg = await self.to_incoming(event, raw)
         if msg is None:
             return
         outcome = await self.app.intake.handle(msg)  # DatabaseUnavailable: Inbound retries
         await self.replies.send_now(msg.chat_id, msg.update_key, outcome.replies)
         self.processed += 1
 
-    async def _received(self, event: dict[str, Any], raw: bytes) -> Incoming | None:
-        """The event for the intake; a file that did not arrive is answered here («Ảnh/tệp … quá
-        lớn…», «Chưa nhận được ảnh/tệp…»), and only its text, if any, goes on — never an empty
-        message («Tin nhắn trống…») that, inside a ticket, reached nobody."""
-        msg, missing = await self.to_incoming(event, raw)
-        if msg is None or missing is None:
-            return msg
-        text = self._t(missing.key, **missing.params)
-        await self.replies.send_now(msg.chat_id, f"{msg.update_key}:not_received", [Reply(text)])
-        return msg if (msg.text or "").strip() else None
-
-    async def to_incoming(
-        self, event: dict[str, Any], raw: bytes | None = None
-    ) -> tuple[Incoming | None, NotReceived | None]:
-        """An Incoming (None to ignore the event), and why the file it carried did not arrive, if
-        it did not (the Incoming then holds only the event's text)."""
+    async def to_incoming(self, event: dict[str, Any], raw: bytes | None = None) -> Incoming | None:
+        """An Incoming (None to ignore the event). A file that did not arrive travels as
+        `not_received` («Ảnh/tệp … quá lớn…», «Chưa nhận được ảnh/tệp…») with only the event's
+        text: the intake says it after the update's dedupe mark, so a redelivered event is not
+        answered twice — and never as an empty message («Tin nhắn trống…») that, inside a ticket,
+        reached nobody."""
         raw = raw if raw is not None else json.dumps(event, sort_keys=True).encode()
         name = str(event.get("event_name", ""))
         if name.startswith(IGNORED_EVENTS):
-            return None, None
+            return None
         if name in ("follow", "unfollow"):
             user = str((event.get("follower") or {}).get("id") or "")
             if name == "unfollow" or not user:
                 log.info("zalo_oa %s", name)
-                return None, None
-            return self._incoming(user, _update_key(name, None, raw), text="/start"), None
+                return None
+            return self._incoming(user, _update_key(name, None, raw), text="/start")
         kind = event_kind(name) if name.startswith("user_send_") else None
         if name not in MESSAGE_EVENTS and kind is None:
-            return None, None
+            return None
         user = str((event.get("sender") or {}).get("id") or "")
         message = event.get("message") or {}
         if not user or not isinstance(message, dict):
-            return None, None
+            return None
         key = _update_key(name, message.get("msg_id"), raw)
         if kind is not None:  # a sticker, a voice note, a location…: answered, never dropped
             log.info("zalo_oa message kind=%s", kind.value)
-            return self._incoming(user, key, kind=kind), None
+            return self._incoming(user, key, kind=kind)
         text = message.get("text") if isinstance(message.get("text"), str) else None
         if name == "user_send_text":
             # Text is text: a typed "#lang:en" is not a button press (buttons, when enabled,
             # carry only the option's number, resolved against what this person was offered).
-            return self._incoming(user, key, text=text), None
+            return self._incoming(user, key, text=text)
         attachments = message.get("attachments") or []
         att = attachments[0] if attachments and isinstance(attachments[0], dict) else {}
         info = att.get("payload") or {}
         url = first(info.get("url"), info.get("thumbnail")) if isinstance(info, dict) else None
         if not isinstance(url, str):  # an image or file event with nothing to fetch
-            return self._incoming(user, key, text=text), NotReceived("zalo.file_not_received")
+            return self._incoming(user, key, text=text, missing=NotReceived("zalo.file_not_received"))
         if name == "user_send_image":
             filename, mime = "zalo-image.jpg", "image/jpeg"
         else:
@@ -252,8 +250,8 @@ class ZaloOAChannel(OAOutgoing):
             mime = mime_for(filename)
         got = await fetch_sent_file(self.fetcher, url, self.settings.max_file_mb, CHANNEL)
         if isinstance(got, NotReceived):
-            return self._incoming(user, key, text=text), got
-        return self._incoming(user, key, text=text, file=IncomingFile(filename, mime, data=got)), None
+            return self._incoming(user, key, text=text, missing=got)
+        return self._incoming(user, key, text=text, file=IncomingFile(filename, mime, data=got))
 
     def _incoming(
         self,
@@ -263,6 +261,7 @@ class ZaloOAChannel(OAOutgoing):
         text: str | None = None,
         file: IncomingFile | None = None,
         kind: MessageKind = MessageKind.TEXT,
+        missing: NotReceived | None = None,
     ) -> Incoming:
         return Incoming(
             channel=CHANNEL,
@@ -274,6 +273,7 @@ class ZaloOAChannel(OAOutgoing):
             file=file,
             supports_buttons=self.supports_buttons,
             kind=kind,  # a file's kind is known from its type (Incoming)
+            not_received=missing,
         )
 
     # --- outgoing (Sender) -----------------------------------------------------------------

@@ -21,7 +21,7 @@ from bot.config import ZaloOASettings
 from bot.intake import render_numbered
 from bot.kernel import App, DeliveryError
 from db.repositories import core as core_repo
-from handlers.core import Attachment, AttachmentKind, Button, Reply
+from handlers.core import Attachment, AttachmentKind, Button, FileLimits, Reply
 from services import outbox
 
 log = logging.getLogger("tocns.zalo_oa")
@@ -30,10 +30,14 @@ CHANNEL = "zalo_oa"
 
 # upload/file: PDF, DOC, DOCX up to 5 MB (Zalo's OA docs; some third-party guides add CSV or
 # XLS/XLSX — sources disagree, so only what the official page lists). upload/image: JPG/PNG ≤ 1 MB.
-UPLOAD_FILE_TYPES = (".pdf", ".doc", ".docx")
-UPLOAD_FILE_MAX = 5 * 1024 * 1024
-UPLOAD_IMAGE_TYPES = (".jpg", ".jpeg", ".png")
-UPLOAD_IMAGE_MAX = 1 * 1024 * 1024
+# What is sent as a file; the rest goes as a signed link or a note. The hand-off reads the same
+# value (bot/serve.py fills the app's AttachmentReach from it).
+UPLOADS = FileLimits(
+    photo_types=(".jpg", ".jpeg", ".png"),
+    photo_max=1 * 1024 * 1024,
+    document_types=(".pdf", ".doc", ".docx"),
+    document_max=5 * 1024 * 1024,
+)
 # The transaction template: limits we keep under (the docs give titles ≤ 100 characters; for
 # the rest we stay conservative, failing safe to numbered text when a reply does not fit).
 TEMPLATE_MAX_BUTTONS = 4
@@ -147,7 +151,7 @@ class OAOutgoing:
         name = att.filename.lower()
         try:
             if att.kind is AttachmentKind.PHOTO:
-                if name.endswith(UPLOAD_IMAGE_TYPES) and len(att.data) <= UPLOAD_IMAGE_MAX:
+                if UPLOADS.allows(att):
                     result = await self._api(
                         "/v2.0/oa/upload/image", upload=(att.filename, att.data, guess_image_type(name))
                     )
@@ -166,7 +170,7 @@ class OAOutgoing:
                     for piece in split_text(caption):
                         await self._message(recipient, {"text": piece})
                     return
-            elif name.endswith(UPLOAD_FILE_TYPES) and len(att.data) <= UPLOAD_FILE_MAX:
+            elif UPLOADS.allows(att):
                 result = await self._api(
                     "/v2.0/oa/upload/file", upload=(att.filename, att.data, mime_for(name))
                 )
