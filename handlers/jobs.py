@@ -56,10 +56,19 @@ def render_digest(d: digest.Digest, env: JobEnv, lang: str) -> str:
             delta=fmt_delta(ind, f, env.catalog, lang),
         )
 
+    def listed(rows: tuple[digest.DigestRow, ...]) -> list[str]:
+        # A long tie at the cut (40 communes at 0 %) is counted, not listed name by name.
+        named, tied = digest.capped(rows, cfg.top * 2)
+        out = [row(r) for r in named]
+        if tied:
+            value = fmt(ind, tied[0].figures.figures[ind.id].value, env.catalog, lang)
+            out.append(t(lang, "digest.tied_more", count=len(tied), value=value, rank=tied[0].rank))
+        return out
+
     if d.has_data and d.best:
-        lines += ["", t(lang, "digest.best", indicator=ind.name(lang)), *map(row, d.best)]
+        lines += ["", t(lang, "digest.best", indicator=ind.name(lang)), *listed(d.best)]
     if d.has_data and d.weakest:
-        lines += [t(lang, "digest.weakest"), *map(row, d.weakest)]
+        lines += [t(lang, "digest.weakest"), *listed(d.weakest)]
     unranked = [unit_name(r.figures.unit, env.catalog, lang) for r in d.rows if r.rank is None]
     if d.has_data and unranked:
         names = ", ".join(unranked[: cfg.top * 2])

@@ -91,6 +91,18 @@ def ends(ranked: Sequence[DigestRow], n: int) -> tuple[list[DigestRow], list[Dig
     return best, sorted((r for r in weakest if r not in best), key=lambda r: -(r.rank or 0))
 
 
+def capped(rows: Sequence[DigestRow], limit: int) -> tuple[tuple[DigestRow, ...], tuple[DigestRow, ...]]:
+    """(named, counted) for a chat message: at most `limit` rows named. `ends` lists every unit
+    tied at the cut, last and in name order, so the rows past `limit` all share one rank and
+    value — said in one line, not forty names (the web page and the Excel keep them all)."""
+    if limit <= 0 or len(rows) <= limit:
+        return tuple(rows), ()
+    rest = tuple(rows[limit:])
+    if any(r.rank != rest[0].rank for r in rest):  # not a tie: ends() never makes one, name them all
+        return tuple(rows), ()
+    return tuple(rows[:limit]), rest
+
+
 async def for_leader(
     session: AsyncSession,
     actor: Actor,

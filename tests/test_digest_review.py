@@ -110,6 +110,8 @@ def test_web_bars_use_each_units_target_and_vietnamese_numbers() -> None:
     assert "<line" not in mixed  # no single line for different targets
     teams = charts.bars(["T"], [1151.0], targets=[None], percent=False)
     assert f'fill="{chart.NO_TARGET}"' in teams and "1.151" in teams
+    # Not colour alone: each value carries the sign the legend explains (none without a target).
+    assert "61,9% ✗" in svg and "70% ✓" in svg and "✓" not in teams and "✗" not in teams
     assert "32,5%" in charts.lines(["a", "b"], [("X", [53.3, 130.0])])  # axis ticks
 
 
@@ -209,3 +211,28 @@ async def test_excel_rates_as_percent_counts_whole(app: App) -> None:
     )
     assert web.sheetnames == ["Bảng"]
     assert web.active is not None and web.active.cell(row=3, column=2).number_format == '0.0"%"'
+
+
+async def test_units_below_page_explains_the_bar_colours(seeded_app: App) -> None:
+    """The web bar charts colour each unit against its own target: the page says so in words, in
+    the person's language, next to each colour (over HTTP, the province leader)."""
+    from tests.support import demo_driver
+    from tests.test_web_auth import Clock, client, server
+    from tests.web_support import link_in
+
+    tinh = demo_driver(seeded_app, "tinh")
+    async with server(seeded_app, Clock()) as base, client() as http:
+        async with http.get(link_in((await tinh.send("/web")).text)) as r:
+            assert r.status == 200
+        async with http.get(f"{base}/web/u/46/children") as r:
+            vi = await r.text()
+        await tinh.send("/ngonngu en")
+        async with http.get(f"{base}/web/u/46/children") as r:
+            en = await r.text()
+    legend = vi.split('id="bar-legend"')[1].split("</p>")[0]
+    assert "Màu cột cho biết đơn vị đã đạt chỉ tiêu của chính mình chưa" in legend
+    for colour, words in ((chart.MET, "✓ xanh lá — đạt chỉ tiêu"), (chart.BELOW, "✗ đỏ — chưa đạt chỉ tiêu")):
+        assert f'style="background:{colour}" aria-hidden="true"></span>{words}' in legend
+    assert "xám xanh — chưa có chỉ tiêu" in legend
+    assert "% ✓</text>" in vi and 'aria-label="Tỷ lệ hồ sơ trực tuyến"' in vi
+    assert "met its own target" in en.split('id="bar-legend"')[1].split("</p>")[0]

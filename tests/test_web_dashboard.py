@@ -109,6 +109,11 @@ async def test_drill_down_province_commune_team_and_back(seeded_app: App) -> Non
         assert "/web/u/46" in page.url
         await page.click("#tab-children")
         await page.wait_for_selector("#children")
+        # The bars' colours are explained in words, each colour with its sign on the bars.
+        legend = await page.inner_text("#bar-legend")
+        assert "chỉ tiêu của chính mình" in legend
+        assert "✓ xanh lá — đạt chỉ tiêu" in legend and "✗ đỏ — chưa đạt chỉ tiêu" in legend
+        assert "chưa có chỉ tiêu" in legend
         await shot(page, "children-province")
         # Sort by the online rate, descending, then ascending (server-side, links in the header).
         await page.click("#children th a[data-sort=online_rate]")
@@ -146,17 +151,19 @@ async def test_commune_leader_is_refused_another_commune(seeded_app: App) -> Non
     async with dashboard_server(seeded_app) as base, browser(exe) as ctx:
         page = await sign_in(seeded_app, ctx, "lanhdao")
         resp = await page.goto(f"{base}/web/u/{other.code}")
-        assert resp is not None and resp.status == 403
-        assert "không có quyền" in await page.inner_text("#error")
-        await shot(page, "refused-403")
+        # Not «403 forbidden» (that would confirm the code exists): the page a made-up code gets.
+        assert resp is not None and resp.status == 404
+        assert "Không tìm thấy đơn vị trong phạm vi" in await page.inner_text("#error")
+        await shot(page, "refused-404")
         for sub in ("children", "trend", "work", "export/children.xlsx"):
             r = await page.goto(f"{base}/web/u/{other.code}/{sub}")
-            assert r is not None and r.status == 403
+            assert r is not None and r.status == 404
         refusals = await audit(seeded_app, "web.refused")
         assert len(refusals) == 5 and all(other.code in (a.target or "") for a in refusals)
+        assert {a.details["reason"] for a in refusals} == {"scope"}
         # The province is above the commune leader too.
         r = await page.goto(f"{base}/web/u/46")
-        assert r is not None and r.status == 403
+        assert r is not None and r.status == 404
         # A POST without the CSRF token is refused as well.
         r = await page.request.post(f"{base}/web/u/19786/targets", form={"unit": "19786"})
         assert r.status == 403
@@ -206,7 +213,9 @@ async def test_targets_csv_is_checked_against_the_leaders_scope(seeded_app: App)
         )
         await page.click("#target-csv button")
         errors = await page.inner_text("#form-errors")
-        assert f"Dòng 3: {other.name} nằm ngoài phạm vi" in errors
+        # The code as the file wrote it, never the name of a unit outside the scope.
+        assert f"Dòng 3: Không tìm thấy đơn vị «{other.code}» trong phạm vi của anh/chị." in errors
+        assert other.name not in errors
         bad = f"{head}19786,on_time_rate,{quarter},191\n19786,online_rate,2026-W40,50\n"
         await page.set_input_files(
             "#target-csv input[type=file]",

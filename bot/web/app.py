@@ -56,6 +56,17 @@ class Page:
         return self.app.catalog.text(self.lang, key, **params)
 
 
+class UnitOutOfReach(Exception):
+    """A unit code from the address or a form that the person may not use: unknown, or outside
+    their scope. Both answer the same 404 page, so a signed-in person cannot probe which codes
+    exist; only the audit log (`reason`: `unknown_unit` or `scope`) tells them apart."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(code)
+        self.code = code
+        self.reason = reason
+
+
 def page_of(request: web.Request) -> Page:
     page = request.get(PAGE_KEY)
     assert isinstance(page, Page)
@@ -156,9 +167,15 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         except web.HTTPException:
             await db.commit()
             raise
-        except PermissionDenied as exc:
+        except UnitOutOfReach as exc:
             await db.rollback()
-            await web_auth.refused(db, identity.actor, request.path_qs, "scope", {"error": exc.key})
+            details = {"code": exc.code[:40]}
+            await web_auth.refused(db, identity.actor, request.path_qs, exc.reason, details)
+            await db.commit()
+            return error_page(request, 404, "web.unit_not_in_scope", lang)
+        except PermissionDenied as exc:  # the role, not the unit: units go through UnitOutOfReach
+            await db.rollback()
+            await web_auth.refused(db, identity.actor, request.path_qs, "role", {"error": exc.key})
             await db.commit()
             return error_page(request, 403, "web.forbidden", lang)
         except NotFound as exc:

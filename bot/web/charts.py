@@ -7,9 +7,18 @@ from collections.abc import Sequence
 from html import escape
 
 from handlers.kpi import number
-from services.chart import bar_colour, shared_target
+from services.chart import BELOW, MET, NO_TARGET, bar_colour, shared_target
 
 PALETTE = ("#1f6feb", "#d9480f", "#2f9e44", "#ae3ec9", "#f08c00", "#0c8599", "#e64980", "#5c940d")
+# A mark after a bar's value says in text what its colour says (red and green alone are lost on
+# many readers): met / below that unit's own target; no mark without a target.
+MARKS = {MET: "✓", BELOW: "✗"}
+# (colour, mark, catalog key) of the bar legend under the units-below charts, in that order.
+BAR_LEGEND = (
+    (MET, MARKS[MET], "web.bars.met"),
+    (BELOW, MARKS[BELOW], "web.bars.below"),
+    (NO_TARGET, "", "web.bars.no_target"),
+)
 
 
 def _fmt(value: float, percent: bool) -> str:
@@ -27,10 +36,12 @@ def bars(
     highlight: int | None = None,
     no_data: str = "—",
     width: int = 320,
+    label: str = "",
 ) -> str:
     """Horizontal bars, one per label. With `targets` (one per bar, that unit's own target) each
-    bar is coloured against its own target (services.chart.bar_colour, as the digest chart) and a
-    dashed line is drawn only when every unit has the same target."""
+    bar is coloured against its own target (services.chart.bar_colour, as the digest chart), its
+    value followed by the matching MARKS sign, and a dashed line is drawn only when every unit has
+    the same target. `label`: the chart's accessible name."""
     row, label_w, pad = 18, 120, 4
     height = max(1, len(labels)) * row + 2 * pad
     own = list(targets) if targets is not None else [None] * len(labels)
@@ -38,9 +49,10 @@ def bars(
     top = max(
         [v for v in values if v is not None] + [t for t in own if t is not None] + [100 if percent else 1]
     )
-    scale = (width - label_w - 44) / top if top else 0
+    scale = (width - label_w - 56) / top if top else 0  # room for «100% ✓» after the longest bar
+    name_attr = f' aria-label="{escape(label)}"' if label else ""
     out = [
-        f'<svg class="chart bars" viewBox="0 0 {width} {height}" width="100%" role="img" '
+        f'<svg class="chart bars" viewBox="0 0 {width} {height}" width="100%" role="img"{name_attr} '
         f'xmlns="http://www.w3.org/2000/svg">'
     ]
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
@@ -60,7 +72,8 @@ def bars(
         else:
             colour = "#1f6feb"
         out.append(f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{row - 6}" fill="{colour}"/>')
-        shown = escape(_fmt(value, percent))
+        mark = MARKS.get(colour, "")
+        shown = escape(_fmt(value, percent)) + (f" {mark}" if mark else "")
         out.append(f'<text x="{label_w + w + 3:.1f}" y="{y + 13}" font-size="11">{shown}</text>')
     if target is not None:
         x = label_w + target * scale

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from bot.web.app import WEB_PREFIX, Page
+from bot.web.app import WEB_PREFIX, Page, UnitOutOfReach
 from db.repositories.kpi import UnitRow
 from handlers.job_env import JobEnv
 from handlers.kpi import dates, fmt, fmt_delta, period_label
 from services import dashboard, kpi
 from services.access import Action
+from services.errors import NotFound, PermissionDenied
 from services.kpi import Figure, IndicatorDef, KpiSettings, Period, UnitFigures
 
 PERIOD_KINDS = ("week", "month", "quarter", "year")
@@ -141,4 +142,14 @@ async def base_context(page: Page, unit: UnitRow | None, period: Period | None, 
 
 
 async def resolve(page: Page, code: str, action: Action = Action.VIEW_KPI) -> UnitRow:
-    return await kpi.resolve_unit(page.db, page.actor, code, action)
+    """The unit `code` (from the address or a form) when the person may `action` it. An unknown
+    code and a code outside the person's scope raise the same UnitOutOfReach (one 404 page): the
+    dashboard never confirms that a code it will not show exists."""
+    if not code:
+        raise UnitOutOfReach(code, "unknown_unit")
+    try:
+        return await kpi.resolve_unit(page.db, page.actor, code, action)
+    except NotFound as exc:
+        raise UnitOutOfReach(code, "unknown_unit") from exc
+    except PermissionDenied as exc:
+        raise UnitOutOfReach(code, "scope") from exc

@@ -87,6 +87,10 @@ async def targets_page(request: web.Request) -> web.StreamResponse:
         else:
             fields = {k: str(form.get(k, "")).strip() for k in ("unit", "indicator", "period", "value")}
             ctx["form"] = fields
+            # A role without targets is refused as such; a unit code it may not set, known or not,
+            # gets the one «not in your scope» page (codes cannot be probed through this form).
+            page.actor.require(Action.SET_TARGETS)
+            await resolve(page, fields["unit"], Action.SET_TARGETS)
             try:
                 ind = cfg.indicator(fields["indicator"]) if fields["indicator"] in cfg.ids else None
                 value = targets.parse_value(fields["value"], ind)
@@ -145,6 +149,8 @@ async def upload(request: web.Request) -> web.StreamResponse:
         form = await request.post()
         field = form.get("file")
         code = str(form.get("unit", "")) or (units[0][0] if units else "")
+        # Checked before the file is read: an unknown code and another commune's code answer alike.
+        code = (await resolve(page, code, Action.IMPORT_DOSSIERS)).code
         profile = str(form.get("profile", "generic")) or "generic"
         if field is None or not hasattr(field, "file"):
             ctx["error"] = page.t("web.upload.no_file")

@@ -16,6 +16,7 @@ from db.repositories.kpi import UnitRow
 from handlers.jobs import reason_text, suggestion
 from handlers.kpi import fmt, unit_name
 from services import dashboard, digest, kpi
+from services.chart import shared_target
 from services.kpi import IndicatorDef, KpiSettings, Period, UnitFigures
 
 
@@ -107,8 +108,11 @@ async def children(request: web.Request) -> web.StreamResponse:
         i for i in cfg.indicators if not (i.id == "satisfaction" and total.figures[i.id].source == "none")
     ]
     multiples = []
+    shared_line = False
     for ind in shown:
         pct = ind.unit == "percent"
+        own_targets = [u.figures[ind.id].target for u in rows]  # each unit's own
+        shared_line = shared_line or shared_target(own_targets) is not None
         multiples.append(
             {
                 "name": ind.name(page.lang),
@@ -116,10 +120,11 @@ async def children(request: web.Request) -> web.StreamResponse:
                     charts.bars(
                         [unit_name(u.unit, page.app.catalog, page.lang) for u in rows],
                         [u.figures[ind.id].value for u in rows],
-                        targets=[u.figures[ind.id].target for u in rows],  # each unit's own
+                        targets=own_targets,
                         percent=pct,
                         higher_is_better=ind.higher_is_better,
                         no_data=page.t("kpi.no_data"),
+                        label=ind.name(page.lang),
                     )
                 ),
             }
@@ -139,6 +144,12 @@ async def children(request: web.Request) -> web.StreamResponse:
             "sort": key,
             "dir": "desc" if descending else "asc",
             "multiples": multiples if rows else [],
+            # What the bars' colours mean, in words next to each colour (docs/dashboard.md).
+            "bar_legend": [
+                {"colour": colour, "mark": mark, "text": page.t(key)}
+                for colour, mark, key in charts.BAR_LEGEND
+            ],
+            "shared_line": shared_line,
         }
     )
     return aiohttp_jinja2.render_template("children.html", request, ctx)
