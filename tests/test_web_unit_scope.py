@@ -14,6 +14,7 @@ from bot.kernel import App
 from tests.reliability.test_roles_over_time import tocns
 from tests.support import demo_driver
 from tests.test_import import make_xlsx, sample_rows
+from tests.test_kpi_several_units import grant, revoke
 from tests.test_web_auth import Clock, actions, client, server
 from tests.web_support import link_in
 
@@ -181,3 +182,25 @@ async def test_a_leader_moved_to_another_commune_sees_the_new_one_not_the_old(se
         for path in ("/web/u/{code}", "/web/u/{code}/export/overview.xlsx", "/web/u/{code}/targets"):
             page = await assert_alike(http, base, path, (OWN, GHOST))
             assert page.startswith("404 ") and NOT_IN_SCOPE in page and "Thuận Hóa" not in page
+
+
+async def test_an_officer_of_two_communes_can_reach_both_from_every_page(seeded_app: App) -> None:
+    """The home page opens one commune; the other is one click away on each page (a switcher of
+    the person's own units), and goes away with the role (`tocns users revoke`)."""
+    async with server(seeded_app, Clock()) as base, client() as http:
+        await grant(seeded_app, "canbo", "officer", OTHER)
+        await sign_in(seeded_app, http, "canbo")
+        async with http.get(f"{base}/web/", allow_redirects=False) as r:
+            assert r.status == 302 and r.headers["Location"] == f"/web/u/{OWN}"
+        async with http.get(f"{base}/web/u/{OWN}/children") as r:
+            page = await r.text()
+        switcher = page.split('id="own-units"')[1].split("</nav>")[0]
+        assert f'href="/web/u/{OTHER}' in switcher and f"{OTHER_NAME} ({OTHER})" in switcher
+        async with http.get(f"{base}/web/u/{OTHER}") as r:
+            assert r.status == 200 and 'id="own-units"' in await r.text()
+
+        await revoke(seeded_app, "canbo", "officer", OTHER)
+        async with http.get(f"{base}/web/u/{OWN}") as r:
+            assert r.status == 200 and 'id="own-units"' not in await r.text()
+        async with http.get(f"{base}/web/u/{OTHER}") as r:
+            assert r.status == 404

@@ -126,6 +126,8 @@ async def base_context(page: Page, unit: UnitRow | None, period: Period | None, 
         "person": page.actor.display_name,
         "can_upload": bool(page.actor.grants_for(Action.IMPORT_DOSSIERS)),
         "can_targets": bool(page.actor.grants_for(Action.SET_TARGETS)),
+        # An officer of several communes: each of them one click away (the home page opens the first).
+        "own_units": await kpi.own_units(page.db, page.actor, Action.VIEW_KPI) if unit is not None else [],
     }
     if period is not None:
         ctx["period_dates"] = dates(period)
