@@ -84,7 +84,8 @@ async def _card(ctx: Context, view: DossierView, *, edit: bool = False) -> None:
     if dossiers.may_see_history(ctx.actor, path):  # what the button's handler checks
         buttons.append([Button(ctx.t("dossier.buttons.history"), f"hs:h:{view.id}")])
     mode = ctx.t(f"dossier.mode.{view.mode.value}")
-    ctx.reply(status_text(ctx, view) + "\n" + ctx.t("dossier.mode_line", mode=mode), buttons, edit=edit)
+    card = status_text(ctx, view, staff=True)
+    ctx.reply(card + "\n" + ctx.t("dossier.mode_line", mode=mode), buttons, edit=edit)
 
 
 async def _start_record(ctx: Context, code: str) -> None:
@@ -138,6 +139,7 @@ def _procedure_typed(ctx: Context, text: str) -> None:
     if not 2 <= len(text) <= 300:
         ctx.say("dossier.errors.procedure_length")
         return
+    dossiers.check_procedure_text(text)  # before anything is kept, the dialog state included
     hits = procedure_search.search(text, limit=5)
     buttons = [Button(short_label(p.name, 60), f"hs:p:{p.code}") for p in hits]
     buttons.append(Button(ctx.t("dossier.buttons.as_typed", text=short_label(text, 30)), "hs:pf"))

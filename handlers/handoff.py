@@ -13,6 +13,7 @@ from __future__ import annotations
 from handlers.core import Button, Context
 from handlers.dialog import Dialog, State, States, Step, step_button
 from handlers.handoff_choice import (
+    PENDING_HIDDEN,
     add_to_pending,
     ask_which_for_text,
     chose,
@@ -34,7 +35,7 @@ from handlers.handoff_push import (
 )
 from handlers.handoff_relay import close_button, relay_message, warn_ids
 from handlers.router import Router, stale
-from services import handoff
+from services import handoff, privacy
 from services.errors import Conflict
 from services.handoff.tickets import Status, TicketView
 from services.units import UnitView
@@ -96,13 +97,15 @@ async def take_commune(ctx: Context, value: str) -> None:
         # picking from the communes offered: kept, not lost.
         # The choices offered come back: the commune is picked, never guessed («thôi không cần nữa»
         # under one offered commune is no request to it).
-        ctx.state["question"] = value
+        # Kept with its numbers hidden, as the ticket will hold it: the dialog state is stored too.
+        ctx.state["question"] = privacy.redact(value)
         offered = [int(i) for i in ctx.state.get("offered") or []]
         if offered:
             places = [await handoff.commune(ctx.session, i) for i in offered]
             ctx.say("handoff.question_kept_pick", buttons=_commune_buttons(ctx, places))
-            return
-        ctx.say("handoff.question_kept", buttons=[_cancel_row(ctx)])
+        else:
+            ctx.say("handoff.question_kept", buttons=[_cancel_row(ctx)])
+        warn_ids(ctx, value)  # now: once hidden, the kept question no longer shows a number
         return
     if not found:
         near = await handoff.nearest_communes(ctx.session, value)
@@ -155,7 +158,7 @@ async def take_question(ctx: Context, text: str) -> None:
         ctx.end()
         ctx.say("handoff.nobody", commune=ticket.unit_name)
         return
-    ctx.state = {}
+    ctx.state = {"warned": True} if ctx.state.get("warned") else {}  # told when the question was kept
     ctx.goto(f"handoff.open:{ticket.id}")
     cancel = [[Button(ctx.t("handoff.buttons.withdraw"), TicketAction("x", ticket.id).pack())]]
     key = (
@@ -247,6 +250,7 @@ async def send_to_button(ctx: Context, data: SendTo) -> None:
         if before is not None and (ctx.state_name or "").startswith("handoff."):
             ctx.goto(f"handoff.reply:{before}")
             ctx.state.pop("pending", None)
+            ctx.state.pop(PENDING_HIDDEN, None)
         ctx.say("handoff.pending_dropped" if text else "handoff.nothing_done")
         return
     if text is None:  # an old list, or the text was sent already: only the choice of ticket
@@ -256,8 +260,9 @@ async def send_to_button(ctx: Context, data: SendTo) -> None:
     if ticket.claimed_by != ctx.actor.person_id:
         ctx.say("handoff.not_yours", id=data.ticket_id)
         return
+    hidden = bool(ctx.state.get(PENDING_HIDDEN))
     chose(ctx, data.ticket_id)
-    await relay_message(ctx, data.ticket_id, text=text)
+    await relay_message(ctx, data.ticket_id, text=text, hidden=hidden)
 
 
 @router.typed(Rate)

@@ -13,10 +13,11 @@ from datetime import datetime
 
 from handlers.core import Button, Context
 from handlers.handoff_push import Confirmed, SendTo
-from services import handoff
+from services import handoff, privacy
 
 SINCE = "since"  # ISO time the helper chose the ticket they are answering
-PENDING = "pending"  # the text kept while they say which ticket it is for
+PENDING = "pending"  # the text kept while they say which ticket it is for, numbers hidden
+PENDING_HIDDEN = "pending_hidden"  # something was hidden in it: the helper is told when it is sent
 _LABEL_WORDS = 6
 
 
@@ -25,6 +26,7 @@ def chose(ctx: Context, ticket_id: int) -> None:
     ctx.goto(f"handoff.reply:{ticket_id}")
     ctx.state[SINCE] = ctx.now.isoformat()
     ctx.state.pop(PENDING, None)
+    ctx.state.pop(PENDING_HIDDEN, None)
 
 
 def _since(ctx: Context) -> datetime | None:
@@ -69,8 +71,12 @@ def _keep(ctx: Context) -> None:
         ctx.say("handoff.pick_file_again")  # a file is not kept in the dialog state: sent again
         return
     if text:
+        # Stored in the dialog state: hidden now, as the relay would hide it.
+        kept = privacy.redact(text)
+        if kept != text:
+            ctx.state[PENDING_HIDDEN] = True
         before = str(ctx.state.get(PENDING) or "")
-        ctx.state[PENDING] = f"{before}\n{text}" if before else text
+        ctx.state[PENDING] = f"{before}\n{kept}" if before else kept
 
 
 def _ask(ctx: Context, options: list[tuple[int, str]]) -> None:

@@ -19,10 +19,13 @@ def warn_ids(ctx: Context, text: str) -> None:
         ctx.say("handoff.no_id_needed")
 
 
-async def relay_message(ctx: Context, ticket_id: int, *, text: str | None = None) -> None:
+async def relay_message(
+    ctx: Context, ticket_id: int, *, text: str | None = None, hidden: bool = False
+) -> None:
     """Text, photos and documents go through to the other side; voice, stickers, locations… are
     refused plainly (the other side could not be sure to receive them). `text`: words kept from
-    an earlier message (the helper said which ticket they answer), sent instead of this one's."""
+    an earlier message (the helper said which ticket they answer), sent instead of this one's;
+    `hidden`: numbers were already hidden from those words when they were kept."""
     attachment: Attachment | None = None
     kept = text is not None
     text = text if text is not None else ctx.msg.text or ""
@@ -90,7 +93,7 @@ async def relay_message(ctx: Context, ticket_id: int, *, text: str | None = None
         return
     # What was hidden is said: the volunteer's office number cut without a word left the citizen
     # with «gọi […]» and the volunteer none the wiser.
-    hidden = privacy.contains_personal_data(text)
+    hidden = hidden or privacy.contains_personal_data(text)
     key = "handoff.relayed_to_citizen_hidden" if hidden else "handoff.relayed_to_citizen"
     key = await _with_file(ctx, key, ticket.citizen_id, attachment)
     ctx.say(key, buttons=[[close_button(ctx, ticket.id)]], id=ticket.id)

@@ -20,11 +20,19 @@ def _date(ctx: Context, view: DossierView) -> str:
     return view.due_at.astimezone(ctx.tz).strftime("%d/%m/%Y")
 
 
-def status_text(ctx: Context, view: DossierView) -> str:
-    """The public answer: status, due date, lateness, next step — never anyone's personal data."""
+def status_text(ctx: Context, view: DossierView, *, staff: bool = False) -> str:
+    """The public answer: status, due date, lateness, next step — never anyone's personal data.
+    `staff`: the commune's own volunteers and officers, who read the procedure as it was typed."""
+    if staff:
+        procedure: str | None = privacy.redact(view.procedure_name)
+    else:
+        procedure = dossiers.public_procedure(view)
     lines = [
         ctx.t(
-            "tracuu.card", code=view.code, procedure=privacy.redact(view.procedure_name), unit=view.unit_name
+            "tracuu.card",
+            code=view.code,
+            procedure=procedure if procedure is not None else ctx.t("tracuu.procedure_unlisted"),
+            unit=view.unit_name,
         ),
         ctx.t("tracuu.status_line", status=ctx.t(f"dossier.status.{view.status.value}")),
         ctx.t("tracuu.received_line", date=view.received_at.astimezone(ctx.tz).strftime("%d/%m/%Y")),

@@ -12,8 +12,10 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Dossier, DossierEvent, DossierSubscription, Unit
+from services import privacy
 from services.access import Action, Actor
 from services.dossiers import scope
+from services.dossiers.catalogue import named_procedure, procedure_by_code
 from services.dossiers.codes import CODE_EXAMPLE, parse_code
 from services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
@@ -97,6 +99,8 @@ class DossierView:
     post_return: bool
     overdue: bool  # due date passed and not finished
     late: bool  # finished after the due date
+    procedure_code: str | None  # the catalogue's (data/procedures.yaml) or the one-stop system's
+    source: str  # bot (recorded in chat) | import | demo
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +141,30 @@ def _view(d: Dossier, unit: Unit, now: datetime) -> DossierView:
         post_return=d.post_return,
         overdue=is_overdue(d, now),
         late=is_late(d),
+        procedure_code=d.procedure_code,
+        source=d.source,
     )
+
+
+def check_procedure_text(text: str) -> str:
+    """A procedure typed in /hoso, refused when it holds an ID, a phone number or an e-mail: it is
+    stored, and every citizen who looks the code up reads the procedure (as session notes)."""
+    if privacy.contains_personal_data(text):
+        raise InvalidInput("dossier.errors.procedure_personal")
+    return text
+
+
+def public_procedure(view: DossierView) -> str | None:
+    """The procedure as anyone looking the code up reads it. A catalogue procedure by its
+    catalogue name: picked from the list, or named in full by the typed text; an imported one
+    by the one-stop system's name (that system's own catalogue), numbers hidden. None for other
+    text typed in chat: it may hold a person's name, which no filter tells from a word."""
+    if view.procedure_code and (listed := procedure_by_code(view.procedure_code)) is not None:
+        return listed.name
+    if view.source != "bot":
+        return privacy.redact(view.procedure_name)
+    named = named_procedure(view.procedure_name)
+    return named.name if named is not None else None
 
 
 async def commune_of(session: AsyncSession, unit: Unit) -> Unit | None:
@@ -179,6 +206,7 @@ async def record(
         raise InvalidInput("dossier.errors.due_before_received")
     if (await _by_code(session, data.code)) is not None:
         raise Conflict("dossier.errors.exists", code=data.code)
+    check_procedure_text(data.procedure_name)
     dossier = Dossier(
         code=data.code,
         unit_id=commune.id,
