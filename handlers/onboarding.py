@@ -223,7 +223,17 @@ async def _finish_join(ctx: Context, name: str) -> None:
     joined = await invites.redeem(ctx.session, ctx.actor, code, ctx.now)
     unit = joined.unit.name if joined.unit else "—"
     if joined.status is JoinStatus.ADMITTED:
-        ctx.say("onboarding.join.admitted", name=name, role=role_label(ctx, joined.role), unit=unit)
+        lines = [ctx.t("onboarding.join.admitted", name=name, role=role_label(ctx, joined.role), unit=unit)]
+        if joined.hand_over is not None:  # a team leader code on a team that had a leader
+            # Imported here: handlers.team builds on this module (role_label).
+            from handlers.team import tell_hand_over
+
+            others, _queued = await tell_hand_over(
+                ctx.session, ctx.catalog, ctx.default_locale, joined.hand_over, ctx.actor.person_id
+            )
+            if others:
+                lines.append(ctx.t("team.stepped_down_told", names=", ".join(d.name for d in others)))
+        ctx.reply("\n".join(lines))
         return
     assert joined.request_id is not None and joined.unit is not None
     ctx.say("onboarding.join.pending", name=name, unit=unit)

@@ -155,21 +155,24 @@ async def tell_hand_over(
     done: membership_changes.Change,
     acting: int | None = None,
 ) -> tuple[list[MemberView], int]:
-    """Tell the new team leader, and every leader who stepped down but the one acting, each in their
-    own language through the outbox; the chat's «Giao tổ trưởng» and the operator's `tocns users
-    grant --role team_leader` alike. Returns those stepped down who were told, and the rows queued."""
+    """Tell the new team leader and every leader who stepped down, each in their own language
+    through the outbox, but the one acting (the chat's answer tells them); the chat's «Giao tổ
+    trưởng», the operator's `tocns users grant --role team_leader` and a redeemed team leader code
+    alike. Returns those stepped down who were told, and the rows queued."""
     others = [d for d in done.stepped_down if d.person_id != acting]
-    queued = await notify(
-        session,
-        catalog,
-        default_locale,
-        done.member.person_id,
-        "team.you_are_leader",
-        kind="team_leader",
-        idempotency=f"team:ho:{done.member.membership_id}",
-        team=done.team.name,
-        commune=done.commune,
-    )
+    queued = 0
+    if done.member.person_id != acting:  # a newcomer with a team leader code is answered in chat
+        queued += await notify(
+            session,
+            catalog,
+            default_locale,
+            done.member.person_id,
+            "team.you_are_leader",
+            kind="team_leader",
+            idempotency=f"team:ho:{done.member.membership_id}",
+            team=done.team.name,
+            commune=done.commune,
+        )
     for old in others:
         queued += await notify(
             session,

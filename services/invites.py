@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +16,10 @@ from db.repositories import core as repo
 from services import people, units
 from services.access import PERMISSIONS, Action, Actor, Role
 from services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from services.units import UnitKind, UnitView
+from services.units import UnitView
+
+if TYPE_CHECKING:
+    from services.membership_changes import Change
 
 # Uppercase without look-alikes (no 0/O, 1/I): easy to read aloud and to type on a phone.
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -30,14 +34,6 @@ INVITERS: dict[Role, frozenset[Role]] = {
     Role.OFFICER: frozenset({Role.OFFICER, Role.LEADER, Role.ADMIN}),
     Role.LEADER: frozenset({Role.LEADER, Role.ADMIN}),
     Role.ADMIN: frozenset({Role.ADMIN}),
-}
-# The kind of unit each role is held for.
-UNIT_KINDS: dict[Role, frozenset[str]] = {
-    Role.VOLUNTEER: frozenset({UnitKind.TEAM}),
-    Role.TEAM_LEADER: frozenset({UnitKind.TEAM}),
-    Role.OFFICER: frozenset({UnitKind.COMMUNE}),
-    Role.LEADER: frozenset({UnitKind.COUNTRY, UnitKind.PROVINCE, UnitKind.DISTRICT, UnitKind.COMMUNE}),
-    Role.ADMIN: frozenset({UnitKind.COUNTRY, UnitKind.PROVINCE}),
 }
 INVITABLE_ROLES = (Role.VOLUNTEER, Role.TEAM_LEADER, Role.OFFICER, Role.LEADER, Role.ADMIN)
 # (uses, days) a person may choose in chat; larger codes are the operator's (`tocns invites`).
@@ -83,6 +79,7 @@ class Joined:
     role: Role
     unit: UnitView | None
     request_id: int | None = None
+    hand_over: Change | None = None  # a team leader code: the team handed over (who stepped down)
 
 
 def new_code() -> str:
@@ -106,12 +103,7 @@ def action_for(role: Role) -> Action:
 
 def can_invite(actor: Actor, role: Role, unit: UnitView | None) -> bool:
     """True if the actor may create an invite for `role` on `unit` (None: the whole installation)."""
-    if role not in INVITERS:
-        return False
-    if unit is None:
-        if role is not Role.ADMIN:
-            return False
-    elif unit.kind not in UNIT_KINDS[role]:
+    if role not in INVITERS or not units.role_fits(role, unit.kind if unit else None):
         return False
     allowed = PERMISSIONS[action_for(role)] & INVITERS[role]
     for grant in actor.grants:
@@ -138,10 +130,12 @@ async def unit_choices(
         if grant.role in allowed:
             if grant.unit_path is None:
                 return await units.find(
-                    session, kinds=UNIT_KINDS[role], scopes=None, query=query, limit=limit
+                    session, kinds=units.ROLE_UNIT_KINDS[role], scopes=None, query=query, limit=limit
                 )
             scopes.append(grant.unit_path)
-    return await units.find(session, kinds=UNIT_KINDS[role], scopes=tuple(scopes), query=query, limit=limit)
+    return await units.find(
+        session, kinds=units.ROLE_UNIT_KINDS[role], scopes=tuple(scopes), query=query, limit=limit
+    )
 
 
 def _view(invite: Invite, unit: Unit | None) -> InviteView:
@@ -177,10 +171,7 @@ async def create(
     view = units.view(unit) if unit else None
     if actor is not None and not can_invite(actor, role, view):
         raise PermissionDenied(action=action_for(role).value)
-    if (view is not None and view.kind not in UNIT_KINDS[role]) or (view is None and role is not Role.ADMIN):
-        raise InvalidInput("onboarding.errors.role_unit_mismatch", role=role.value)
-    if unit is not None and not unit.active:
-        raise InvalidInput("onboarding.errors.unit_closed", unit=unit.name)
+    units.check_role_unit(role, view)  # its kind of unit, and not a closed one
     if not (1 <= uses <= MAX_USES) or not (1 <= days <= MAX_DAYS):
         raise InvalidInput("onboarding.errors.bad_limits", max_uses=MAX_USES, max_days=MAX_DAYS)
     if actor is not None and (uses, days) not in presets(role):  # a forged `moi:n:500:365`
@@ -230,7 +221,7 @@ async def _usable(session: AsyncSession, code: str, now: datetime) -> tuple[Invi
         raise NotFound("onboarding.errors.unknown_code", code=normal)
     unit = await repo.unit_by_id(session, invite.unit_id) if invite.unit_id is not None else None
     if unit is not None and not unit.active:  # first: closing a team also revokes its leader's codes
-        raise InvalidInput("onboarding.errors.unit_closed", unit=unit.name)
+        raise units.UnitClosed(unit=unit.name, code=unit.code)
     lapsed = not await creator_may_still_grant(session, invite, unit)
     if invite.revoked or invite.expires_at <= now:
         # A code revoked when its creator lost the role (revoke_lapsed) says why.
@@ -330,15 +321,7 @@ async def redeem(session: AsyncSession, actor: Actor, code: str, now: datetime) 
         await session.flush()
         await repo.audit(session, actor.person_id, "join.request", f"unit:{unit.code}", {"invite": invite.id})
         return Joined(JoinStatus.PENDING, role, view, request.id)
-    session.add(
-        Membership(
-            person_id=actor.person_id,
-            unit_id=unit.id if unit else None,
-            role=role.value,
-            active=True,
-            created_at=now,
-        )
-    )
+    hand_over = await _admit(session, actor.person_id, invite, unit, now)
     await session.flush()
     await repo.audit(
         session,
@@ -347,7 +330,24 @@ async def redeem(session: AsyncSession, actor: Actor, code: str, now: datetime) 
         f"person:{actor.person_id}",
         {"role": role.value, "unit": unit.code if unit else None, "invite": invite.id},
     )
-    return Joined(JoinStatus.ADMITTED, role, view)
+    return Joined(JoinStatus.ADMITTED, role, view, hand_over=hand_over)
+
+
+async def _admit(
+    session: AsyncSession, person_id: int, invite: Invite, unit: Unit | None, now: datetime
+) -> Change | None:
+    """The role itself. A team leader code hands the team over, as «Giao tổ trưởng» and the
+    operator's grant do (one leader per team): returns who stepped down, to be told."""
+    if invite.role == Role.TEAM_LEADER and unit is not None:
+        # Imported here: membership_changes builds on this module.
+        from services import membership_changes
+
+        return await membership_changes.hand_over_by_invite(session, unit, person_id, invite.created_by, now)
+    unit_id = unit.id if unit else None
+    session.add(
+        Membership(person_id=person_id, unit_id=unit_id, role=invite.role, active=True, created_at=now)
+    )
+    return None
 
 
 async def revoke(session: AsyncSession, actor: Actor | None, code: str) -> bool:

@@ -3,7 +3,8 @@ and who may be picked for either.
 
 One team leader per team. A hand-over makes the chosen person the team's only leader: every other
 current team leader (the acting one, or the sitting one when an officer appoints) becomes a member.
-The operator's `tocns users grant --role team_leader` is the same hand-over (`grant_team_leader`).
+The operator's `tocns users grant --role team_leader` is the same hand-over (`grant_team_leader`),
+and so is a team leader invite code redeemed on the team (`hand_over_by_invite`).
 Installations from before this rule may hold two leaders in a team; the next hand-over ends that.
 A team leader manages the members, not the other leaders: removing a team leader takes an officer
 (or an admin) above the team."""
@@ -175,8 +176,7 @@ async def grant_team_leader(
     team = await repo.unit_by_code(session, unit_code)
     if team is None:
         raise NotFound("errors.unit_not_found", code=unit_code)
-    if team.kind != UnitKind.TEAM:
-        raise InvalidInput("team.errors.not_a_team")
+    units.check_role_unit(Role.TEAM_LEADER, units.view(team))  # a team, and an open one
     person = await people.account_person(session, channel, external_id, display_name)
     leaders = await _rows(session, team.id, Role.TEAM_LEADER)
     if leaders and all(x.person_id == person.id for x in leaders):
@@ -186,10 +186,26 @@ async def grant_team_leader(
     return await _make_leader(session, None, team, person.id, None, now)
 
 
-async def _make_leader(
-    session: AsyncSession, actor_id: int | None, team: Unit, person_id: int, picked: int | None, now: datetime
+async def hand_over_by_invite(
+    session: AsyncSession, team: Unit, person_id: int, creator_id: int | None, now: datetime
 ) -> Change:
-    """The hand-over itself, for the chat's «Giao tổ trưởng» and the operator's grant alike: the
+    """A team leader invite code redeemed (services.invites): the hand-over above, on the code
+    creator's authority (None: the operator's code). Whoever led the team becomes a member."""
+    return await _make_leader(session, creator_id, team, person_id, None, now, by="invite")
+
+
+async def _make_leader(
+    session: AsyncSession,
+    actor_id: int | None,
+    team: Unit,
+    person_id: int,
+    picked: int | None,
+    now: datetime,
+    *,
+    by: str | None = None,
+) -> Change:
+    """The hand-over itself, for the chat's «Giao tổ trưởng», the operator's grant and a team leader
+    invite code alike (`by` names which in the audit log when the actor doesn't tell): the
     person becomes the team's only team leader (their member row ends), every other team leader
     becomes a member, and the codes only a leader could make lapse. `picked`: the membership row
     the chat picked (None from the command line: the new leader row names the change)."""
@@ -214,7 +230,11 @@ async def _make_leader(
         actor_id,
         "team.hand_over",
         f"person:{person_id}",
-        {"unit": team.code, "stepped_down": list(down), "by": "bot" if actor_id is not None else "cli"},
+        {
+            "unit": team.code,
+            "stepped_down": list(down),
+            "by": by or ("bot" if actor_id is not None else "cli"),
+        },
     )
     await session.flush()
     # The former leaders are members now: the codes only a leader could make lapse with the role.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -11,8 +12,10 @@ from db.base import utcnow
 from db.models import Person, Unit
 from db.repositories import core as repo
 from db.repositories import updates
+from services import units
 from services.access import Actor, Grant, Role
 from services.errors import InvalidInput, NotFound
+from services.units import UnitView
 
 # Every channel an account can be on (db.models.ChannelAccount.channel); an account on any other
 # name could never be matched by a message, so granting it a role would grant nobody.
@@ -139,7 +142,21 @@ async def account_person(
     return found
 
 
-async def grant_role(
+class GrantOutcome(StrEnum):
+    GRANTED = "granted"
+    LEADS_TEAM = "leads_team"  # volunteer for the team's leader: a leader is in the team already
+
+
+@dataclass(frozen=True, slots=True)
+class Granted:
+    """What the operator's grant did (`tocns users grant`), for the line it prints."""
+
+    person: Person
+    outcome: GrantOutcome
+    unit: UnitView | None
+
+
+async def grant(
     session: AsyncSession,
     *,
     channel: str,
@@ -148,9 +165,12 @@ async def grant_role(
     unit_code: str | None,
     display_name: str | None = None,
     actor_id: int | None = None,
-) -> Person:
-    """Bootstrap: give a role to the person behind a channel account (creating them). A team leader
-    role is a hand-over (services.membership_changes.grant_team_leader): one leader per team."""
+) -> Granted:
+    """Give a role to the person behind a channel account (creating them), on the kind of unit the
+    role is held for, as an invite code would (services.units.check_role_unit), and never on a
+    closed unit; refused before anything is written. A team leader role is a hand-over
+    (services.membership_changes.grant_team_leader): one leader per team. A team's leader is in the
+    team already: volunteer for them changes nothing (`LEADS_TEAM`), as their invite would."""
     from db.models import Membership
 
     check_channel(channel)
@@ -168,7 +188,7 @@ async def grant_role(
         )
         leader = await session.get(Person, done.member.person_id)
         assert leader is not None
-        return leader
+        return Granted(leader, GrantOutcome.GRANTED, done.team)
     unit = None
     if unit_code:
         unit = await repo.unit_by_code(session, unit_code)
@@ -176,13 +196,15 @@ async def grant_role(
             raise NotFound("errors.unit_not_found", code=unit_code)
     elif role not in (Role.ADMIN, Role.CITIZEN):
         raise InvalidInput("errors.unit_required", role=role.value)
+    where = units.view(unit) if unit else None
+    units.check_role_unit(role, where)
     person = await account_person(session, channel, external_id, display_name)
-    existing = [
-        m
-        for m, _u in await repo.grants_of(session, person.id)
-        if m.role == role.value and m.unit_id == (unit.id if unit else None)
+    held = [
+        m for m, _u in await repo.grants_of(session, person.id) if m.unit_id == (unit.id if unit else None)
     ]
-    if not existing:
+    if role is Role.VOLUNTEER and any(m.role == Role.TEAM_LEADER.value for m in held):
+        return Granted(person, GrantOutcome.LEADS_TEAM, where)
+    if not any(m.role == role.value for m in held):
         session.add(Membership(person_id=person.id, unit_id=unit.id if unit else None, role=role.value))
         await repo.audit(
             session,
@@ -192,7 +214,30 @@ async def grant_role(
             {"role": role.value, "unit": unit_code, "channel": channel},
         )
     await session.flush()
-    return person
+    return Granted(person, GrantOutcome.GRANTED, where)
+
+
+async def grant_role(
+    session: AsyncSession,
+    *,
+    channel: str,
+    external_id: str,
+    role: Role,
+    unit_code: str | None,
+    display_name: str | None = None,
+    actor_id: int | None = None,
+) -> Person:
+    """`grant`, for who needs only the person (the demo, tests)."""
+    done = await grant(
+        session,
+        channel=channel,
+        external_id=external_id,
+        role=role,
+        unit_code=unit_code,
+        display_name=display_name,
+        actor_id=actor_id,
+    )
+    return done.person
 
 
 async def account_id(session: AsyncSession, channel: str, external_id: str) -> int | None:

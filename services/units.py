@@ -49,6 +49,53 @@ def view(unit: Unit) -> UnitView:
     return UnitView(unit.id, unit.code, unit.name, unit.kind, unit.path, unit.active)
 
 
+# --- which unit a role is held for ---------------------------------------------------------
+
+# The kind of unit each role is held for; the one rule for invite codes (services.invites) and the
+# operator's `tocns users grant` (services.people, services.membership_changes). A citizen holds
+# no role (everyone is one); only an admin may hold a role for the whole installation (no unit).
+ROLE_UNIT_KINDS: dict[Role, frozenset[str]] = {
+    Role.VOLUNTEER: frozenset({UnitKind.TEAM}),
+    Role.TEAM_LEADER: frozenset({UnitKind.TEAM}),
+    Role.OFFICER: frozenset({UnitKind.COMMUNE}),
+    Role.LEADER: frozenset({UnitKind.COUNTRY, UnitKind.PROVINCE, UnitKind.DISTRICT, UnitKind.COMMUNE}),
+    Role.ADMIN: frozenset({UnitKind.COUNTRY, UnitKind.PROVINCE}),
+}
+
+
+class RoleUnitMismatch(InvalidInput):
+    """A role offered for a unit of a kind it is not held for (an officer of a team, a volunteer
+    of a province). Params: role, code, unit (name), kind — None for the whole installation."""
+
+    key = "onboarding.errors.role_unit_mismatch"
+
+
+class UnitClosed(InvalidInput):
+    """A closed unit takes no new members, invites or roles. Params: unit (name), code."""
+
+    key = "onboarding.errors.unit_closed"
+
+
+def role_fits(role: Role, kind: str | None) -> bool:
+    """Whether `role` may be held for a unit of `kind` (None: the whole installation)."""
+    if kind is None:
+        return role is Role.ADMIN
+    return kind in ROLE_UNIT_KINDS.get(role, frozenset())
+
+
+def check_role_unit(role: Role, unit: UnitView | None) -> None:
+    """Refuse `role` on a unit of the wrong kind, and any role on a closed unit."""
+    if not role_fits(role, unit.kind if unit else None):
+        raise RoleUnitMismatch(
+            role=role.value,
+            code=unit.code if unit else None,
+            unit=unit.name if unit else None,
+            kind=unit.kind if unit else None,
+        )
+    if unit is not None and not unit.active:
+        raise UnitClosed(unit=unit.name, code=unit.code)
+
+
 async def get(session: AsyncSession, code: str) -> UnitView:
     unit = await repo.unit_by_code(session, code)
     if unit is None:

@@ -199,11 +199,27 @@ async def test_revoking_the_leader_leaves_the_team_without_one(seeded_app: App) 
     assert leaders_in(said.text) == [f"• {MINH} — tổ trưởng"], said.text
 
 
+async def legacy_member_row(app: App, external_id: str) -> None:
+    """Legacy data, inserted: a team leader who also holds the team's member role. No flow of today
+    makes it (`tocns users grant --role volunteer` for the team's leader changes nothing, as their
+    invite code would: tests/test_grant_rules.py), but older installations' grants did."""
+    from sqlalchemy import select
+
+    from db.models import ChannelAccount, Membership, Unit
+
+    async with app.sessions() as s, s.begin():
+        person = await s.scalar(
+            select(ChannelAccount.person_id).where(ChannelAccount.external_id == external_id)
+        )
+        team = await s.scalar(select(Unit.id).where(Unit.code == UNIT))
+        s.add(Membership(person_id=person, unit_id=team, role="volunteer", active=True))
+
+
 async def test_revoking_a_leader_who_is_also_a_member_keeps_them_in_the_team(seeded_app: App) -> None:
-    """A leader who also holds the member role of the team (the operator granted it, as older
-    installations did before making someone leader) stays a member: /ghi works, /to does not."""
+    """A leader who also holds the member role of the team (older installations' grants made it:
+    inserted, see `legacy_member_row`) stays a member: /ghi works, /to does not."""
     hoa = demo_driver(seeded_app, "totruong")
-    users(seeded_app, "grant", "console", "demo-totruong", "volunteer")
+    await legacy_member_row(seeded_app, "demo-totruong")
     out = users(seeded_app, "revoke", "console", "demo-totruong", "team_leader", lang="en")
     assert f"{TEAM} ({UNIT}) has no team leader now" in out, out
     assert f"{HOA} stays a member of the team (logs help sessions with /ghi as before)." in out, out

@@ -25,9 +25,11 @@ from bot.cli._runtime import (
     console,
     err,
     parse_role,
+    refuse_grantless,
     role_label,
     run_async,
     settings,
+    wrong_unit,
 )
 from bot.cli.faq import faq_cli
 from bot.cli.importing import import_cli
@@ -41,7 +43,7 @@ from bot.kernel import App, StartupError, WebPortError
 from db import migrate
 from db.base import utcnow
 from handlers.i18n import Catalog
-from services import demo, membership_changes, outbox, people, reachability
+from services import demo, membership_changes, outbox, people, reachability, units
 from services.access import Role
 from services.errors import DomainError
 
@@ -233,29 +235,38 @@ def users_grant(
     ] = None,
     name: Annotated[str | None, typer.Option(help="Display name.")] = None,
 ) -> None:
-    """Give a role to a channel account (bootstraps the first admin or leader)."""
+    """Give a role to a channel account (bootstraps the first admin or leader), on the kind of unit
+    the role is held for (as an invite code: volunteer, team leader → a team; officer → a commune)."""
 
     check_channel(channel)
     role_value = parse_role(role)
-    if role_value is Role.TEAM_LEADER and unit:
-        run_async(lambda app: _grant_team_leader(app, channel, user_id, unit, name))
+    refuse_grantless(role_value)
+    try:
+        if role_value is Role.TEAM_LEADER and unit:
+            run_async(lambda app: _grant_team_leader(app, channel, user_id, unit, name))
+        else:
+            run_async(lambda app: _grant(app, channel, user_id, role_value, unit, name))
+    except (units.RoleUnitMismatch, units.UnitClosed) as exc:
+        raise wrong_unit(exc) from None
+
+
+async def _grant(
+    app: App, channel: str, user_id: str, role: Role, unit: str | None, name: str | None
+) -> None:
+    async with app.sessions() as session, session.begin():
+        done = await people.grant(
+            session, channel=channel, external_id=user_id, role=role, unit_code=unit, display_name=name
+        )
+    person = done.person.id
+    if done.outcome is people.GrantOutcome.LEADS_TEAM and done.unit is not None:
+        line = say(
+            "leader_is_member", name=done.person.display_name, person=person, team=done.unit.name, unit=unit
+        )
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
         return
-
-    async def go(app: App) -> None:
-        async with app.sessions() as session, session.begin():
-            person = await people.grant_role(
-                session,
-                channel=channel,
-                external_id=user_id,
-                role=role_value,
-                unit_code=unit,
-                display_name=name,
-            )
-        where = unit or say("whole_installation")
-        line = say("role_granted", role=role_label(role_value), where=where, person=person.id)
-        console.print(f"[green]{escape(line)}[/]", highlight=False, soft_wrap=True)
-
-    run_async(go)
+    where = unit or say("whole_installation")
+    line = say("role_granted", role=role_label(role), where=where, person=person)
+    console.print(f"[green]{escape(line)}[/]", highlight=False, soft_wrap=True)
 
 
 async def _grant_team_leader(app: App, channel: str, user_id: str, unit: str, name: str | None) -> None:

@@ -38,6 +38,24 @@ EN: dict[str, str] = {
         "before. Queued {messages} message(s) telling them."
     ),
     "leader_already": "{name} (person #{person}) already leads {team} ({unit}); nothing changed.",
+    "leader_is_member": (
+        "{name} (person #{person}) leads {team} ({unit}) and so already belongs to it; nothing changed."
+    ),
+    "role_not_grantable": (
+        "--role citizen: everyone is a citizen, there is nothing to grant; choose one of: {choices}."
+    ),
+    "role_wrong_kind": "--unit {code} ({unit}) is {kind}; the role {role} is held only for {kinds}.",
+    "role_wrong_kind_none": "the role {role} is held only for {kinds} (--unit CODE).",
+    "unit_closed_grant": (
+        "--unit {code} ({unit}) is closed and takes nobody new; choose an open unit (see `tocns units list`)."
+    ),
+    "kind.team": "a team",
+    "kind.commune": "a commune",
+    "kind.district": "a district",
+    "kind.province": "a province",
+    "kind.country": "the whole country",
+    "kind.or": " or ",
+    "kind.or_installation": " (or no --unit: the whole installation)",
     "role_revoked": "Revoked {role} on {where}; {released} claimed ticket(s) handed back.",
     "leader_revoked_leaderless": (
         "{team} ({unit}) has no team leader now: join requests go to the commune officers until a "

@@ -38,6 +38,26 @@ VI: dict[str, str] = {
         "trưởng trước đó. Đã xếp {messages} tin báo vào hàng đợi."
     ),
     "leader_already": "{name} (người #{person}) đã là tổ trưởng của {team} ({unit}); không có gì thay đổi.",
+    "leader_is_member": (
+        "{name} (người #{person}) là tổ trưởng của {team} ({unit}), tức là đã ở trong tổ; không có gì "
+        "thay đổi."
+    ),
+    "role_not_grantable": (
+        "--role citizen: ai cũng là người dân, không cần cấp vai trò này; chọn một trong: {choices}."
+    ),
+    "role_wrong_kind": "--unit {code} ({unit}) là {kind}; vai trò {role} chỉ gắn với {kinds}.",
+    "role_wrong_kind_none": "vai trò {role} chỉ gắn với {kinds} (--unit MÃ).",
+    "unit_closed_grant": (
+        "--unit {code} ({unit}) đã đóng, không nhận thêm ai; chọn một đơn vị đang hoạt động (xem "
+        "`tocns units list`)."
+    ),
+    "kind.team": "một tổ",
+    "kind.commune": "một xã/phường/đặc khu",
+    "kind.district": "một quận/huyện",
+    "kind.province": "một tỉnh/thành phố",
+    "kind.country": "cả nước",
+    "kind.or": " hoặc ",
+    "kind.or_installation": " (hoặc bỏ --unit: toàn hệ thống)",
     "role_revoked": "Đã thu hồi vai trò {role} tại {where}; đã trả lại {released} phiếu hỗ trợ đang nhận.",
     "leader_revoked_leaderless": (
         "{team} ({unit}) nay chưa có tổ trưởng: yêu cầu tham gia tổ sẽ gửi tới cán bộ xã/phường cho tới "

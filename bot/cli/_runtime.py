@@ -15,7 +15,7 @@ from bot.config import Settings, load_settings
 from bot.kernel import ROOT, App
 from bot.logs import setup as setup_logging
 from handlers.i18n import Catalog
-from services import people
+from services import people, units
 from services.access import Role
 
 console = Console()
@@ -47,6 +47,45 @@ def parse_role(role: str) -> Role:
     except ValueError:
         choices = ", ".join(r.value for r in Role)
         raise Fail(cli_text(current_locale(), "unknown_role", name=role, choices=choices)) from None
+
+
+def refuse_grantless(role: Role) -> None:
+    """`--role citizen` for a grant: everyone is one already (an invite code refuses it too)."""
+    if role is Role.CITIZEN:
+        choices = ", ".join(r.value for r in Role if r is not Role.CITIZEN)
+        raise Fail(cli_text(current_locale(), "role_not_grantable", choices=choices))
+
+
+# Smallest first, as an operator reads them: «một tổ», …, «cả nước».
+_KINDS_SHOWN = tuple(reversed(units.UnitKind))
+
+
+def wrong_unit(exc: units.RoleUnitMismatch | units.UnitClosed) -> Fail:
+    """One line for a role on a kind of unit it is not held for, or on a closed unit."""
+    lang = current_locale()
+    params = exc.params
+    if isinstance(exc, units.UnitClosed):
+        return Fail(cli_text(lang, "unit_closed_grant", code=params["code"], unit=params["unit"]))
+    role = Role(params["role"])
+    held = units.ROLE_UNIT_KINDS.get(role, frozenset())
+    kinds = [cli_text(lang, f"kind.{k.value}") for k in _KINDS_SHOWN if k in held]
+    allowed = cli_text(lang, "kind.or").join(filter(None, [", ".join(kinds[:-1]), *kinds[-1:]]))
+    if role is Role.ADMIN:
+        allowed += cli_text(lang, "kind.or_installation")
+    if params["code"] is None:
+        return Fail(cli_text(lang, "role_wrong_kind_none", role=role_label(role), kinds=allowed))
+    kind = str(params["kind"])
+    return Fail(
+        cli_text(
+            lang,
+            "role_wrong_kind",
+            code=params["code"],
+            unit=params["unit"],
+            kind=cli_text(lang, f"kind.{kind}") if kind in set(units.UnitKind) else kind,
+            role=role_label(role),
+            kinds=allowed,
+        )
+    )
 
 
 def role_label(role: Role) -> str:

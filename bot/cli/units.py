@@ -16,7 +16,7 @@ from rich.table import Table
 
 from bot.assemble import build, prepare_database
 from bot.cli._messages import current_locale, say
-from bot.cli._runtime import role_label
+from bot.cli._runtime import role_label, wrong_unit
 from bot.config import load_settings
 from bot.kernel import App
 from db.base import utcnow
@@ -184,6 +184,8 @@ def invites_create(
 
     try:
         invite = _run(go)
+    except (units.RoleUnitMismatch, units.UnitClosed) as exc:  # the words of `users grant`
+        raise wrong_unit(exc) from None
     except DomainError as exc:
         raise _fail(_text(exc.key, **exc.params)) from None
     where = invite.unit.name if invite.unit else "—"
