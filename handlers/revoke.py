@@ -10,17 +10,35 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.core import Button, Context, rows
+from handlers.core import Button, Context, notify, rows
 from handlers.handoff_push import TicketAction, push
 from handlers.i18n import Catalog
 from handlers.onboarding import role_label
 from handlers.router import Router
-from services import handoff, invites, revocation
+from services import handoff, invites, people, revocation
 from services.access import Role
 from services.errors import PermissionDenied
+from services.revocation import StaffLine
 
 router = Router()
 REVOKERS = (Role.LEADER, Role.ADMIN)
+
+
+async def tell_revoked(session: AsyncSession, catalog: Catalog, default_locale: str, done: StaffLine) -> int:
+    """The person whose role ended is told, in their own language, whoever ended it: an officer's
+    /thuhoi or the operator's `tocns users revoke`. Once per role line (outbox idempotency)."""
+    lang = (await people.load_actor(session, done.person_id)).locale or default_locale
+    return await notify(
+        session,
+        catalog,
+        default_locale,
+        done.person_id,
+        "revoke.you_were_revoked",
+        kind="role_revoked",
+        idempotency=f"revoke:{done.membership_id}",
+        role=catalog.text(lang, f"onboarding.roles.{Role(done.role).value}"),
+        unit=done.unit_name or "—",
+    )
 
 
 async def after_role_loss(
@@ -115,11 +133,4 @@ async def buttons(ctx: Context) -> None:
     ctx.say(
         "revoke.done", edit=True, name=done.name, role=role_label(ctx, done.role), unit=done.unit_name or "—"
     )
-    await ctx.notify(
-        done.person_id,
-        "revoke.you_were_revoked",
-        kind="role_revoked",
-        idempotency=f"revoke:{membership_id}",
-        role=role_label(ctx, done.role),
-        unit=done.unit_name or "—",
-    )
+    await tell_revoked(ctx.session, ctx.catalog, ctx.default_locale, done)

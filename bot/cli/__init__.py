@@ -303,7 +303,7 @@ def users_revoke(
     unit: Annotated[str | None, typer.Option(help="Unit code (none for an installation-wide admin).")] = None,
 ) -> None:
     """End a role at once: open dialogs end, claimed hand-off tickets go back to the commune."""
-    from handlers.revoke import after_role_loss
+    from handlers.revoke import after_role_loss, tell_revoked
     from services import revocation
 
     check_channel(channel)
@@ -319,6 +319,8 @@ def users_revoke(
                 released += await after_role_loss(
                     session, app.catalog, app.settings.app.locale, person_id, now
                 )
+            for line in done:  # told as by an officer's /thuhoi (queued for the running bot)
+                await tell_revoked(session, app.catalog, app.settings.app.locale, line)
             if role_value is Role.TEAM_LEADER and unit and done:
                 # What the team is left with, and the person in it (docs/roles.md).
                 team = await membership_changes.team_after(session, unit, done[0].person_id)
