@@ -12,7 +12,7 @@ from sqlalchemy import text
 from bot.config import Settings, validate_feature_sections
 from bot.dispatcher import Dispatcher
 from bot.intake import Intake
-from bot.kernel import ROOT, App, StartupError
+from bot.kernel import ROOT, App, DatabaseUnreachable, StartupError
 from db import migrate
 from db.engine import create_engine, create_update_engine, session_factory
 from handlers.core import Resources
@@ -72,16 +72,22 @@ def build(settings: Settings) -> App:
     return app
 
 
-async def prepare_database(app: App) -> None:
-    """Check the database answers; apply migrations or refuse to start when they are behind."""
-    url = app.settings.database.url
+async def check_database(app: App) -> None:
+    """The database answers, or DatabaseUnreachable (one line, not the driver's traceback)."""
     try:
         async with app.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
     except Exception as exc:
         cause = getattr(exc, "orig", None) or exc  # the driver's own words, without SQLAlchemy's link
         detail = " ".join(str(cause).split())[:120]
-        raise StartupError(f"database.url: cannot connect ({type(cause).__name__}: {detail})") from None
+        shown = app.engine.url.render_as_string(hide_password=True)
+        raise DatabaseUnreachable(shown, f"{type(cause).__name__}: {detail}") from None
+
+
+async def prepare_database(app: App) -> None:
+    """Check the database answers; apply migrations or refuse to start when they are behind."""
+    url = app.settings.database.url
+    await check_database(app)
     if await migrate.pending(app.engine, url):
         if app.settings.database.auto_migrate:
             log.info("applying database migrations")

@@ -19,7 +19,13 @@ PRIVATE = 0o600  # databases and backups hold personal data: owner only
 
 
 class BackupError(Exception):
-    pass
+    """A backup or restore cannot go on: `key` names the sentence in the command line's catalog
+    (bot/cli/_messages_*: "backup.<key>"), `params` fill it — the OS's or the driver's own words
+    among them, as `detail`."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(f"{key}: {params}" if params else key)
+        self.key, self.params = key, params
 
 
 def default_name(url: str, tz: tzinfo | None = None, now: datetime | None = None) -> str:
@@ -31,7 +37,7 @@ def default_name(url: str, tz: tzinfo | None = None, now: datetime | None = None
 def sqlite_path(url: str) -> Path:
     database = make_url(url).database
     if not database:
-        raise BackupError("database.url: an in-memory SQLite database cannot be backed up")
+        raise BackupError("in_memory")
     return Path(database)
 
 
@@ -89,20 +95,20 @@ def _private_target(target: Path) -> None:
     try:
         private_file(target)
     except OSError as exc:  # a read-only folder, someone else's file: one line, not a traceback
-        raise BackupError(f"cannot write {target}: {exc.strerror}") from None
+        raise BackupError("cannot_write", path=target, detail=exc.strerror or exc) from None
 
 
 def backup(url: str, target: Path) -> Path:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise BackupError(f"cannot create the folder {target.parent}: {exc.strerror}") from None
+        raise BackupError("cannot_mkdir", path=target.parent, detail=exc.strerror or exc) from None
     if target.is_dir():
-        raise BackupError(f"{target} is a folder: give a file name, or let `tocns backup` name the file")
+        raise BackupError("is_folder", path=target)
     if url.startswith("sqlite"):
         source = sqlite_path(url)
         if not source.exists():
-            raise BackupError(f"database file not found: {source}")
+            raise BackupError("no_database", path=source)
         _private_target(target)
         src = sqlite3.connect(source)
         dst = sqlite3.connect(target)
@@ -110,16 +116,16 @@ def backup(url: str, target: Path) -> Path:
             src.backup(dst)
             check = dst.execute("PRAGMA integrity_check").fetchone()[0]
         except sqlite3.DatabaseError as exc:
-            raise BackupError(f"backup failed: {exc}") from None
+            raise BackupError("failed", detail=exc) from None
         finally:
             dst.close()
             src.close()
         if check != "ok":
-            raise BackupError(f"backup failed its integrity check: {check}")
+            raise BackupError("integrity", detail=check)
         return target
     pg_dump = shutil.which("pg_dump")
     if pg_dump is None:
-        raise BackupError("pg_dump not found: install the PostgreSQL client tools")
+        raise BackupError("no_pg_dump")
     parsed = make_url(url).set(drivername="postgresql")
     # The password goes through the environment, never the command line (visible in `ps`).
     env = dict(os.environ)
@@ -134,7 +140,7 @@ def backup(url: str, target: Path) -> Path:
         [pg_dump, "--format=custom", "--file", str(target), libpq], capture_output=True, text=True, env=env
     )
     if result.returncode != 0:
-        raise BackupError(f"pg_dump failed: {result.stderr.strip()[:200]}")
+        raise BackupError("pg_dump_failed", detail=result.stderr.strip()[:200])
     os.chmod(target, PRIVATE)
     return target
 
@@ -142,9 +148,9 @@ def backup(url: str, target: Path) -> Path:
 def restore_sqlite(url: str, source: Path) -> None:
     """Replace the SQLite database with a backup (stop the bot first)."""
     if not url.startswith("sqlite"):
-        raise BackupError("for PostgreSQL use pg_restore --clean --dbname … FILE (see docs/deploy.md)")
+        raise BackupError("restore_pg")
     if not source.exists():
-        raise BackupError(f"backup file not found: {source}")
+        raise BackupError("no_file", path=source)
     target = sqlite_path(url)
     _check_backup(url, source)
     if target.exists():
@@ -157,7 +163,7 @@ def restore_sqlite(url: str, source: Path) -> None:
     try:
         src.backup(dst)
     except sqlite3.DatabaseError as exc:
-        raise BackupError(f"{source} is not a usable SQLite database ({exc})") from None
+        raise BackupError("unusable", path=source, detail=exc) from None
     finally:
         dst.close()
         src.close()
@@ -168,17 +174,19 @@ def _check_backup(url: str, source: Path) -> None:
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
     try:
         if src.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
-            raise BackupError(f"{source} is not a healthy SQLite database")
+            raise BackupError("unhealthy", path=source)
         found = {r[0] for r in src.execute("SELECT version_num FROM alembic_version")}
     except sqlite3.DatabaseError as exc:
-        raise BackupError(f"{source} is not a tocns backup ({exc})") from None
+        raise BackupError("not_tocns", path=source, detail=exc) from None
     finally:
         src.close()
     expected = migrate.head_revisions(url)
     if found != expected:
         raise BackupError(
-            f"{source} has schema revision {', '.join(sorted(found)) or 'none'}; this version needs "
-            f"{', '.join(sorted(expected))} (restore it with its own tocns version, then `tocns db upgrade`)"
+            "revision",
+            path=source,
+            found=", ".join(sorted(found)) or "—",
+            expected=", ".join(sorted(expected)),
         )
 
 
@@ -186,7 +194,7 @@ def _refuse_while_held(target: Path) -> None:
     """A running `tocns run` holds its marker's lock and, on the schedule's worker, the scheduler lease
     (renewed while alive): stop it first."""
     if _a_bot_is_running(target):
-        raise BackupError("a bot (tocns run) is running on this database: stop it first")
+        raise BackupError("bot_running")
     conn = sqlite3.connect(f"file:{target}?mode=ro", uri=True)
     try:
         rows = conn.execute("SELECT name, holder, expires_at FROM leases").fetchall()
@@ -199,6 +207,4 @@ def _refuse_while_held(target: Path) -> None:
         until = datetime.fromisoformat(str(expires))
         until = until if until.tzinfo else until.replace(tzinfo=UTC)
         if until > now:
-            raise BackupError(
-                f"a bot ({holder}) holds the database ({name} lease until {until:%H:%M:%S} UTC): stop it"
-            )
+            raise BackupError("lease_held", holder=holder, lease=name, until=f"{until:%H:%M:%S}")

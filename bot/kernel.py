@@ -54,6 +54,15 @@ class StartupError(Exception):
     """Start-up cannot continue; the message is shown as one line."""
 
 
+class DatabaseUnreachable(StartupError):
+    """The database at database.url does not answer: `url` (password hidden) and the driver's own
+    words (`detail`); the command line says it in the operator's language."""
+
+    def __init__(self, url: str, detail: str) -> None:
+        super().__init__(f"database.url: cannot connect to {url} ({detail})")
+        self.url, self.detail = url, detail
+
+
 class WebPortError(StartupError):
     """The web server (webhooks, dashboard) could not listen on its address: `errno` says why
     (EADDRINUSE: another process has the port); the command line names the setting to change."""

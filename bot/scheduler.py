@@ -355,6 +355,22 @@ def next_runs(app: App, now: datetime) -> list[tuple[str, str, datetime | None]]
     ]
 
 
+def scheduled_run(app: App, job: str, period: Period) -> datetime | None:
+    """When the scheduler runs `job` for the week `period`: the first time of its schedule whose run
+    covers that week (the report reminder of the week under way: its Friday 15:00 by default)."""
+    cfg = kpi_settings(app)
+    tz = app.settings.tz
+    trig = trigger(cfg.schedules[job], tz)
+    since = datetime.combine(period.start - timedelta(days=7), datetime.min.time(), tzinfo=tz)
+    fire = trig.get_next_fire_time(None, since)
+    while fire is not None and fire < since + timedelta(days=35):
+        if job_env.period_for(job, fire, cfg, tz) == period.key:
+            found: datetime = fire
+            return found
+        fire = trig.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    return None
+
+
 async def start(app: App, *, clock: Clock = utcnow) -> Callable[[], Awaitable[None]]:
     """Start the scheduler in the running loop after making up missed runs; returns `stop`, which
     cancels a run in progress (its child process is killed) and waits for it to end."""

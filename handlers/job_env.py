@@ -100,7 +100,9 @@ def period_for(
 async def send(env: JobEnv, person_id: int, reply: Reply, *, kind: str, key: str) -> int:
     if env.preview:
         day = kpi.local_day(env.now, env.tz)
-        note = env.t(await env.lang(person_id), "jobs.preview_note", day=f"{day:%d/%m/%Y}")
+        # An early report reminder is not a half-week's figures: it says the scheduled one follows.
+        which = "jobs.preview_note_reminder" if kind == "report_reminder" else "jobs.preview_note"
+        note = env.t(await env.lang(person_id), which, day=f"{day:%d/%m/%Y}")
         reply = replace(reply, text=f"{note}\n\n{reply.text}")
         key = f"preview:{env.now:%Y%m%dT%H%M%S}:{key}"
     if env.out is not None:

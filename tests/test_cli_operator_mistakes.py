@@ -151,7 +151,7 @@ def test_zalo_out_of_reach_is_one_line(tmp_path: Path, free_port: int) -> None:
 def test_database_in_a_missing_folder_is_one_line_without_thread_traceback(tmp_path: Path) -> None:
     done = run_cli(f"sqlite+aiosqlite:///{tmp_path}/nonexistent/dir/x.db", "status")
     said = one_line(done, 2)
-    assert "database.url: cannot connect" in said and "sqlalche.me" not in said, said
+    assert "database.url: không kết nối được tới cơ sở dữ liệu" in said and "sqlalche.me" not in said, said
 
 
 def test_rejected_targets_are_told_in_sentences_and_the_documented_column_order(tmp_path: Path) -> None:

@@ -100,7 +100,7 @@ def test_cli_database_unreachable(tmp_path: Path) -> None:
         env={"TOCNS_DATABASE_URL": "postgresql+asyncpg://nobody@127.0.0.1:1/none"},
     )
     assert result.returncode == 2
-    assert "database.url: cannot connect" in result.stderr
+    assert "database.url: không kết nối được tới cơ sở dữ liệu" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -208,7 +208,7 @@ async def test_cli_lists_open_codes(seeded_app: App) -> None:
     assert "officer" in mine and "19786" in mine and "5/5" in mine and "Phạm Quốc Bảo" in mine
     assert "đang mở" in mine
     theirs = next(ln for ln in out.splitlines() if operator_code in ln)
-    assert "volunteer" in theirs and "3/3" in theirs and "người vận hành (CLI)" in theirs
+    assert "volunteer" in theirs and "3/3" in theirs and "dòng lệnh (CLI)" in theirs
     assert "TNVHUE26" in out  # the demo code of team 19786-1
     assert re.search(r"\d+ mã đang mở", out)
 

@@ -7,7 +7,8 @@ import contextlib
 import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -17,6 +18,26 @@ from handlers.core import Incoming, Reply
 from services.demo import DEMO_CHANNEL, DEMO_USERS, DemoUser
 
 SWITCH_PREFIX = "#as "
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleUser:
+    """Who types in the console: a demo user (account demo-<key>) or a console account an operator
+    granted (`tocns users grant --channel console --user-id X`), by its external id."""
+
+    external_id: str
+    display_name: str
+    description: str
+
+
+def as_console_user(user: DemoUser | ConsoleUser) -> ConsoleUser:
+    if isinstance(user, ConsoleUser):
+        return user
+    return ConsoleUser(f"demo-{user.key}", user.display_name, user.description)
+
+
+# `#as NAME` inside the console: the user to switch to, or a line saying why not.
+Switch = Callable[[str], Awaitable[ConsoleUser | str]]
 
 
 def find_demo_user(key: str) -> DemoUser | None:
@@ -71,12 +92,19 @@ def print_reply(reply: Reply, out: TextIO, files_dir: Path) -> None:
     out.flush()
 
 
-async def chat(app: App, user: DemoUser, lines: Iterable[str] | None, out: TextIO | None = None) -> int:
-    """Run a console conversation; `lines` None means read the terminal interactively."""
+async def chat(
+    app: App,
+    user: DemoUser | ConsoleUser,
+    lines: Iterable[str] | None,
+    out: TextIO | None = None,
+    switch: Switch | None = None,
+) -> int:
+    """Run a console conversation; `lines` None means read the terminal interactively. `switch`
+    resolves `#as NAME` (default: the demo users)."""
     out = out or sys.stdout  # looked up now: whatever stdout is at call time
     sender = ConsoleSender(out, app)
     app.add_sender(sender)
-    current = user
+    current = as_console_user(user)
     interactive = lines is None
     poller: asyncio.Task[None] | None = None
     stop = asyncio.Event()
@@ -92,7 +120,7 @@ async def chat(app: App, user: DemoUser, lines: Iterable[str] | None, out: TextI
         # A script is one person typing fast on purpose: the flood guard is for phones.
         app.intake.flood.limit = sys.maxsize
     try:
-        return await _converse(app, sender, current, lines, out)
+        return await _converse(app, sender, current, lines, out, switch or _demo_switch)
     finally:
         if poller is not None:
             # Asked, not cancelled: a cancel landing inside a database call leaves aiosqlite's
@@ -113,16 +141,27 @@ async def _poll_pushes(app: App, stop: asyncio.Event) -> None:
             continue
 
 
+async def _demo_switch(name: str) -> ConsoleUser | str:
+    found = find_demo_user(name)
+    return as_console_user(found) if found is not None else "Người dùng demo:\n" + demo_users_text()
+
+
 async def _converse(
-    app: App, sender: ConsoleSender, current: DemoUser, lines: Iterable[str] | None, out: TextIO
+    app: App,
+    sender: ConsoleSender,
+    current: ConsoleUser,
+    lines: Iterable[str] | None,
+    out: TextIO,
+    switch: Switch,
 ) -> int:
     interactive = lines is None
     async for raw in _source(lines):
         line = raw.rstrip("\n")
         if line.startswith(SWITCH_PREFIX) or line.strip() == SWITCH_PREFIX.strip():  # "#as": the list
-            other = find_demo_user(line[len(SWITCH_PREFIX) :].strip())
-            if other is None:
-                out.write("Người dùng demo:\n" + demo_users_text() + "\n")
+            name = line[len(SWITCH_PREFIX) :].strip()
+            other = await switch(name)
+            if isinstance(other, str):
+                out.write(other + "\n")
             else:
                 current = other
                 out.write(f"— bây giờ là {current.display_name} ({current.description})\n")
@@ -131,8 +170,8 @@ async def _converse(
             out.write(f"> {line}\n")
         msg = Incoming(
             channel=DEMO_CHANNEL,
-            chat_id=f"demo-{current.key}",
-            user_id=f"demo-{current.key}",
+            chat_id=current.external_id,
+            user_id=current.external_id,
             display_name=current.display_name,
             update_key=f"console:{uuid.uuid4()}",
             text=line,

@@ -7,10 +7,9 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from bot import __version__
@@ -24,11 +23,14 @@ from bot.cli._runtime import (
     check_channel,
     console,
     err,
+    fail_line,
+    ok,
     parse_role,
     refuse_grantless,
     role_label,
     run_async,
     settings,
+    warn,
     wrong_unit,
 )
 from bot.cli.faq import faq_cli
@@ -39,13 +41,16 @@ from bot.cli.units import invites_cli, units_cli
 from bot.cli.web import demo_link, web_cli
 from bot.cli.zalo import print_window_status, window_status, zalo_cli
 from bot.config import ConfigError
-from bot.kernel import App, StartupError, WebPortError
+from bot.kernel import App, DatabaseUnreachable, StartupError, WebPortError
 from db import migrate
 from db.base import utcnow
 from handlers.i18n import Catalog
 from services import demo, membership_changes, outbox, people, reachability, units
 from services.access import Role
 from services.errors import DomainError
+
+if TYPE_CHECKING:
+    from bot.channels.console import ConsoleUser
 
 cli = typer.Typer(
     help="tocns — Trợ lý Tổ công nghệ số cộng đồng / community digital-technology team assistant.",
@@ -95,7 +100,13 @@ def root(
 
 @cli.command()
 def run(
-    as_user: Annotated[str, typer.Option("--as", help="Demo user for the console channel.")] = "dan",
+    as_user: Annotated[
+        str,
+        typer.Option(
+            "--as",
+            help="Console user: a demo user (demo database only) or a granted console account's id.",
+        ),
+    ] = "dan",
     seed_demo: Annotated[
         bool, typer.Option("--seed-demo", help="Load the demo data first (as `tocns demo seed`).")
     ] = False,
@@ -112,7 +123,8 @@ def run(
                 _say_no_demo(exc)
         channels, webapp = runner.build_channels(app)
         if not channels:
-            err.print(f"[yellow]{escape(say('no_channels'))}[/]", soft_wrap=True)
+            user = await _console_user(app, as_user)  # refused before anything starts
+            warn(say("no_channels"))
             # Keep the terminal for the conversation: only warnings and errors are logged here.
             if logging.getLogger().level < logging.WARNING:
                 logging.getLogger().setLevel(logging.WARNING)
@@ -125,7 +137,7 @@ def run(
                 if link:
                     err.print(say("dashboard_link", link=link), soft_wrap=True, markup=False)
             try:
-                await _console(app, as_user, None)
+                await _console(app, user, None)
             finally:
                 if web_runner is not None:
                     await web_runner.cleanup()
@@ -139,30 +151,69 @@ def run(
 @cli.command()
 def chat(
     as_user: Annotated[
-        str, typer.Option("--as", help="Demo user: " + ", ".join(u.key for u in demo.DEMO_USERS) + ".")
+        str,
+        typer.Option(
+            "--as",
+            help="Demo user (demo database only): "
+            + ", ".join(u.key for u in demo.DEMO_USERS)
+            + "; or the --user-id of a console account granted with `tocns users grant --channel console`.",
+        ),
     ] = "dan",
     script: Annotated[
         Path | None, typer.Option("--script", help="Run lines from a file, print replies.")
     ] = None,
 ) -> None:
-    """Chat with the bot in the terminal as a demo user (buttons appear as numbered choices).
-    A --script runs every line (no flood guard); `#as <user>` switches user."""
+    """Chat with the bot in the terminal as a demo user, or as a console account an operator
+    granted (buttons appear as numbered choices). A --script runs every line (no flood guard);
+    `#as <user>` switches user."""
     lines: list[str] | None = None
     if script is not None:
         lines = script.read_text(encoding="utf-8").splitlines()
     elif not sys.stdin.isatty():
         lines = sys.stdin.read().splitlines()
-    run_async(lambda app: _console(app, as_user, lines), log=False)
+
+    async def go(app: App) -> None:
+        await _console(app, await _console_user(app, as_user), lines)
+
+    run_async(go, log=False)
 
 
-async def _console(app: App, as_user: str, lines: list[str] | None) -> None:
+async def _console(app: App, user: ConsoleUser, lines: list[str] | None) -> None:
     from bot.channels.console import chat as console_chat
-    from bot.channels.console import demo_users_text, find_demo_user
 
-    user = find_demo_user(as_user)
-    if user is None:
-        raise Fail(say("unknown_demo_user", name=as_user, choices=demo_users_text()))
-    await console_chat(app, user, lines)
+    async def switch(name: str) -> ConsoleUser | str:
+        try:
+            return await _console_user(app, name)
+        except Fail as exc:
+            return str(exc)
+
+    await console_chat(app, user, lines, switch=switch)
+
+
+async def _console_user(app: App, name: str) -> ConsoleUser:
+    """Who `--as NAME` (or `#as NAME`) is: a demo user on the demo's database (or an empty one);
+    else the console account with that id. A demo user on a database with real data is refused —
+    talking as them created demo people in it (docs/deploy.md)."""
+    from bot.channels.console import ConsoleUser, as_console_user, demo_users_text, find_demo_user
+
+    async with app.sessions() as session:
+        actor = await people.find_actor(session, demo.DEMO_CHANNEL, name) if name else None
+        real: demo.RealDataPresent | None = None
+        try:
+            await demo.check_demo_only(session)
+        except demo.RealDataPresent as exc:
+            real = exc
+    demo_user = find_demo_user(name)
+    if demo_user is not None and real is None:
+        return as_console_user(demo_user)
+    if actor is not None:
+        roles = ", ".join(role_label(g.role) for g in actor.grants) or role_label(Role.CITIZEN)
+        return ConsoleUser(name, actor.display_name, say("console_roles", roles=roles))
+    if demo_user is not None and real is not None:
+        raise Fail(say("demo_console_real_data", name=name, **real.params))
+    if real is None:
+        raise Fail(say("unknown_demo_user", name=name, choices=demo_users_text()))
+    raise Fail(say("unknown_console_user", name=name))
 
 
 # --- db / demo / users / outbox ------------------------------------------------------------
@@ -175,7 +226,7 @@ def db_upgrade() -> None:
     async def go(app: App) -> None:
         await migrate.upgrade(app.engine, app.settings.database.url)
         shown = app.engine.url.render_as_string(hide_password=True)  # which one: see docs/deploy.md
-        console.print(f"[green]{escape(say('db_upgraded', url=shown))}[/]", soft_wrap=True, highlight=False)
+        ok(say("db_upgraded", url=shown))
 
     run_async(go, migrate=False)
 
@@ -197,7 +248,7 @@ def db_current() -> None:
 
 def _say_no_demo(exc: demo.RealDataPresent) -> None:
     """A real database: the demo is not loaded into it (said, not an error, where start.sh asks)."""
-    err.print(f"[yellow]{Catalog.load().text(current_locale(), exc.key, **exc.params)}[/]", soft_wrap=True)
+    warn(Catalog.load().text(current_locale(), exc.key, **exc.params))
 
 
 @demo_cli.command("seed")
@@ -222,7 +273,7 @@ def demo_seed(
             raise
         _say_no_demo(exc)
         return
-    console.print(f"[green]{escape(say('demo_ready', **counts))}[/]", highlight=False, soft_wrap=True)
+    ok(say("demo_ready", **counts))
 
 
 @users_cli.command("grant")
@@ -265,8 +316,7 @@ async def _grant(
         console.print(line, markup=False, highlight=False, soft_wrap=True)
         return
     where = unit or say("whole_installation")
-    line = say("role_granted", role=role_label(role), where=where, person=person)
-    console.print(f"[green]{escape(line)}[/]", highlight=False, soft_wrap=True)
+    ok(say("role_granted", role=role_label(role), where=where, person=person))
 
 
 async def _grant_team_leader(app: App, channel: str, user_id: str, unit: str, name: str | None) -> None:
@@ -292,7 +342,7 @@ async def _grant_team_leader(app: App, channel: str, user_id: str, unit: str, na
         line = say("leader_moved", old=old, new=leader.name, messages=queued, **params)
     else:
         line = say("leader_appointed", new=leader.name, messages=queued, **params)
-    console.print(f"[green]{escape(line)}[/]", highlight=False, soft_wrap=True)
+    ok(line)
 
 
 @users_cli.command("revoke")
@@ -319,7 +369,7 @@ def users_revoke(
                 released += await after_role_loss(
                     session, app.catalog, app.settings.app.locale, person_id, now
                 )
-            for line in done:  # told as by an officer's /thuhoi (queued for the running bot)
+            for line in done:  # told as by a leader's /thuhoi (queued for the running bot)
                 await tell_revoked(session, app.catalog, app.settings.app.locale, line)
             if role_value is Role.TEAM_LEADER and unit and done:
                 # What the team is left with, and the person in it (docs/roles.md).
@@ -334,7 +384,7 @@ def users_revoke(
     released, after = run_async(go)
     where = unit or say("whole_installation")
     line = say("role_revoked", role=role_label(role_value), where=where, released=released)
-    console.print(f"[green]{escape(line)}[/]", highlight=False, soft_wrap=True)
+    ok(line)
     for more in after:
         console.print(more, markup=False, highlight=False, soft_wrap=True)
 
@@ -390,12 +440,9 @@ def backup_command(
     target = Path(out or "backups/")
     if target.is_dir() or (out or "backups/").endswith(("/", os.sep)):
         target = target / default_name(url, cfg.tz)  # a new dated file in that folder
-    try:
-        done = backup(url, target)
-    except BackupError as exc:
-        raise Fail(str(exc)) from None
+    done = backup(url, target)  # a BackupError is one line in the operator's language (main)
     line = say("backup_written", path=done, size=done.stat().st_size)
-    console.print(f"[green]{escape(line)}[/]", highlight=False, soft_wrap=True)
+    ok(line)
 
 
 @cli.command("restore")
@@ -409,12 +456,11 @@ def restore_command(
     if not file.is_file():  # before asking: nothing to restore from
         raise Fail(say("no_file", path=file))
     if not yes and not typer.confirm(say("restore_confirm", url=url, file=file)):
-        raise typer.Abort()
-    try:
-        restore_sqlite(url, file)
-    except BackupError as exc:
-        raise Fail(str(exc)) from None
-    console.print(f"[green]{escape(say('restored', file=file))}[/]", highlight=False, soft_wrap=True)
+        # «n» is a cancellation like Ctrl-D: said, and exit code 1 (nothing was restored).
+        warn(say("restore_cancelled"))
+        raise typer.Exit(1)
+    restore_sqlite(url, file)  # a BackupError is one line in the operator's language (main)
+    ok(say("restored", file=file))
 
 
 def main(argv: list[str] | None = None) -> Any:
@@ -423,39 +469,40 @@ def main(argv: list[str] | None = None) -> Any:
     try:
         lang, args = pick_locale(list(sys.argv[1:] if argv is None else argv))
     except UnknownLanguage as exc:
-        err.print(
-            f"[red]tocns:[/] {cli_text(current_locale(), 'unknown_lang', name=exc.name)}", highlight=False
-        )
+        fail_line(cli_text(current_locale(), "unknown_lang", name=exc.name))
         sys.exit(2)
     try:
         return cli(args=args, prog_name="tocns", standalone_mode=False)
     except WebPortError as exc:
         key = "port_busy" if exc.errno == errno.EADDRINUSE else "port_failed"
         line = cli_text(lang, key, host=exc.host, port=exc.port, detail=exc.strerror or exc)
-        err.print(f"[red]tocns:[/] {line}", highlight=False, soft_wrap=True)
+        fail_line(line)
+        sys.exit(2)
+    except DatabaseUnreachable as exc:
+        fail_line(cli_text(lang, "db_unreachable", url=exc.url, detail=exc.detail))
         sys.exit(2)
     except Fail as exc:
-        err.print(f"[red]tocns:[/] {exc}", highlight=False, soft_wrap=True)
+        fail_line(str(exc))
         sys.exit(exc.code)
     except (ConfigError, StartupError) as exc:
-        err.print(f"[red]tocns:[/] {exc}", highlight=False, soft_wrap=True)
+        fail_line(str(exc))
+        sys.exit(2)
+    except BackupError as exc:
+        fail_line(cli_text(lang, f"backup.{exc.key}", **exc.params))
         sys.exit(2)
     except DomainError as exc:
-        err.print(
-            f"[red]tocns:[/] {Catalog.load().text(lang, exc.key, **exc.params)}",
-            highlight=False,
-            soft_wrap=True,
-        )
+        fail_line(Catalog.load().text(lang, exc.key, **exc.params))
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except typer.Abort:
+    except typer.Abort:  # Ctrl-D or Ctrl-C at a question: a cancellation, as a «no» (docs/deploy.md)
+        warn(cli_text(lang, "cancelled"))
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:
         # Click (vendored by Typer) usage errors: missing argument, unknown command or option.
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
-            err.print(f"[red]tocns:[/] {usage_line(exc, lang)}", highlight=False, markup=True, soft_wrap=True)
+            fail_line(usage_line(exc, lang))
             sys.exit(2)
         raise

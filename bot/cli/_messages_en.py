@@ -16,6 +16,18 @@ EN: dict[str, str] = {
     "unknown_channel": "--channel: unknown channel '{name}'; choose one of: {choices}.",
     "unknown_role": "--role: unknown role '{name}'; choose one of: {choices}.",
     "unknown_demo_user": "unknown demo user '{name}'; choose one of:\n{choices}",
+    "unknown_console_user": (
+        "no console account '{name}' in this database; grant it a role first: "
+        "`tocns users grant --channel console --user-id {name} --role … --unit …`."
+    ),
+    "demo_console_real_data": (
+        "This database holds real data ({units} units, {people} people): the console is not opened "
+        "as the demo user '{name}' (that would create demo people in the real data). To talk to the "
+        "bot on this database, grant a role to a console account, e.g. `tocns users grant --channel "
+        'console --user-id officer-x --role officer --unit COMMUNE_CODE --name "Full name"`, then '
+        "`tocns chat --as officer-x`."
+    ),
+    "console_roles": "console account: {roles}",
     "no_file": "file not found: '{path}'.",
     "no_unit": "--unit: no unit with code '{code}'.",
     # --- run / db / demo / users / backup ---------------------------------------------------
@@ -66,6 +78,36 @@ EN: dict[str, str] = {
     "backup_written": "Backup written: {path} ({size:,} bytes).",
     "restore_confirm": "Replace {url} with {file}?",
     "restored": "Restored from {file}.",
+    "restore_cancelled": "Cancelled, nothing restored.",
+    "cancelled": "Cancelled.",
+    "db_unreachable": (
+        "database.url: cannot connect to the database {url} ({detail}) — check TOCNS_DATABASE_URL "
+        "(or database.url in config.yaml) and the database server."
+    ),
+    "backup.in_memory": "database.url: an in-memory SQLite database cannot be backed up.",
+    "backup.cannot_write": "cannot write {path}: {detail}",
+    "backup.cannot_mkdir": "cannot create the folder {path}: {detail}",
+    "backup.is_folder": "{path} is a folder: give a file name, or let `tocns backup` name the file.",
+    "backup.no_database": "database file not found: {path}",
+    "backup.failed": "backup failed: {detail}",
+    "backup.integrity": "the backup failed its integrity check: {detail}",
+    "backup.no_pg_dump": (
+        "pg_dump not found: install the PostgreSQL client tools (package postgresql-client)."
+    ),
+    "backup.pg_dump_failed": "pg_dump failed: {detail}",
+    "backup.restore_pg": "for PostgreSQL use pg_restore --clean --dbname … FILE (see docs/deploy.md).",
+    "backup.no_file": "backup file not found: {path}",
+    "backup.unusable": "{path} is not a usable SQLite database ({detail})",
+    "backup.unhealthy": "{path} is not a healthy SQLite database",
+    "backup.not_tocns": "{path} is not a tocns backup ({detail})",
+    "backup.revision": (
+        "{path} has schema revision {found}; this version needs {expected} (restore it with its own "
+        "tocns version, then `tocns db upgrade`)."
+    ),
+    "backup.bot_running": "a bot (tocns run) is running on this database: stop it first.",
+    "backup.lease_held": (
+        "a bot ({holder}) holds the database ({lease} lease until {until} UTC): stop it first."
+    ),
     # --- outbox status ----------------------------------------------------------------------
     "outbox.kind": "kind",
     "outbox.status": "status",
@@ -109,13 +151,13 @@ EN: dict[str, str] = {
     "invites.code": "code",
     "invites.role": "role",
     "invites.unit": "unit",
-    "invites.uses_left": "uses left",
+    "invites.uses_left": "uses",
     "invites.expires": "expires (UTC)",
-    "invites.creator": "creator",
+    "invites.created_by": "created by: {name}",
     "invites.state": "state",
-    "invites.approval": "approval",
+    "invites.approval": "needs approval",
     "invites.installation": "— (installation)",
-    "invites.operator": "operator (CLI)",
+    "invites.operator": "the command line",
     "invites.open": "open",
     "invites.unit_closed": "refused: unit closed",
     "invites.inviter_lost_role": "refused: creator may no longer invite",
@@ -132,10 +174,17 @@ EN: dict[str, str] = {
         "a whole week — pick a finished week, or add --partial to send incomplete figures anyway."
     ),
     "job_ran": "{job}: {status}, period {period}, queued {messages} messages",
+    "reminder_not_due": (
+        "report_reminder: the reminder for week {week} is scheduled at {due}; a run by hand before then "
+        "would use up the week's reminder (communes that have not reported would not be reminded on "
+        "time) — wait until then, or add --partial to send an early, labelled reminder (the scheduled "
+        "one still goes out)."
+    ),
     "job_writes": " in {writes} write transactions (longest {ms} ms)",
     "job_status.done": "done",
     "job_status.skipped": "skipped (already done)",
     "job_status.idle": "idle (nothing due)",
+    "job_status.preview": "preview (not the period's own run)",
     "job_requeued": "re-queued {n} earlier push(es) to people who are reachable again.",
     "jobs.job": "job",
     "jobs.schedule": "schedule (cron)",

@@ -16,6 +16,18 @@ VI: dict[str, str] = {
     "unknown_channel": "--channel: không có kênh «{name}»; chọn một trong: {choices}.",
     "unknown_role": "--role: không có vai trò «{name}»; chọn một trong: {choices}.",
     "unknown_demo_user": "không có người dùng demo «{name}»; chọn một trong:\n{choices}",
+    "unknown_console_user": (
+        "không có tài khoản console «{name}» trong cơ sở dữ liệu này; cấp vai trò cho tài khoản đó "
+        "trước: `tocns users grant --channel console --user-id {name} --role … --unit …`."
+    ),
+    "demo_console_real_data": (
+        "Cơ sở dữ liệu này có dữ liệu thật ({units} đơn vị, {people} người): không mở console với "
+        "người dùng mẫu «{name}» (như vậy sẽ tạo người mẫu trong dữ liệu thật). Để nói chuyện với bot "
+        "trên cơ sở dữ liệu này: cấp vai trò cho một tài khoản console, ví dụ `tocns users grant "
+        '--channel console --user-id canbo-xa --role officer --unit MÃ_XÃ --name "Họ tên"`, rồi '
+        "`tocns chat --as canbo-xa`."
+    ),
+    "console_roles": "tài khoản console: {roles}",
     "no_file": "không tìm thấy tệp «{path}».",
     "no_unit": "--unit: không có đơn vị mã «{code}».",
     # --- run / db / demo / users / backup ---------------------------------------------------
@@ -68,6 +80,36 @@ VI: dict[str, str] = {
     "backup_written": "Đã sao lưu: {path} ({size} byte).",
     "restore_confirm": "Thay {url} bằng {file}?",
     "restored": "Đã khôi phục từ {file}.",
+    "restore_cancelled": "Đã huỷ, không khôi phục gì.",
+    "cancelled": "Đã huỷ.",
+    "db_unreachable": (
+        "database.url: không kết nối được tới cơ sở dữ liệu {url} ({detail}) — kiểm tra "
+        "TOCNS_DATABASE_URL (hoặc database.url trong config.yaml) và máy chủ cơ sở dữ liệu."
+    ),
+    "backup.in_memory": "database.url: cơ sở dữ liệu SQLite trong bộ nhớ thì không sao lưu được.",
+    "backup.cannot_write": "không ghi được {path}: {detail}",
+    "backup.cannot_mkdir": "không tạo được thư mục {path}: {detail}",
+    "backup.is_folder": "{path} là một thư mục: hãy ghi tên tệp, hoặc để `tocns backup` tự đặt tên tệp.",
+    "backup.no_database": "không tìm thấy tệp cơ sở dữ liệu: {path}",
+    "backup.failed": "sao lưu không thành công: {detail}",
+    "backup.integrity": "bản sao lưu không qua được bước kiểm tra toàn vẹn: {detail}",
+    "backup.no_pg_dump": "không tìm thấy pg_dump: hãy cài bộ công cụ PostgreSQL (gói postgresql-client).",
+    "backup.pg_dump_failed": "pg_dump không thành công: {detail}",
+    "backup.restore_pg": (
+        "với PostgreSQL, khôi phục bằng pg_restore --clean --dbname … TỆP (xem docs/deploy.md)."
+    ),
+    "backup.no_file": "không tìm thấy tệp sao lưu: {path}",
+    "backup.unusable": "{path} không phải cơ sở dữ liệu SQLite dùng được ({detail})",
+    "backup.unhealthy": "{path} không phải cơ sở dữ liệu SQLite nguyên vẹn",
+    "backup.not_tocns": "{path} không phải bản sao lưu của tocns ({detail})",
+    "backup.revision": (
+        "{path} có phiên bản lược đồ {found}; phiên bản tocns này cần {expected} (khôi phục tệp đó "
+        "bằng đúng phiên bản tocns đã tạo ra nó, rồi chạy `tocns db upgrade`)."
+    ),
+    "backup.bot_running": "một bot (tocns run) đang chạy trên cơ sở dữ liệu này: hãy dừng nó trước.",
+    "backup.lease_held": (
+        "một bot ({holder}) đang giữ cơ sở dữ liệu (khoá {lease} đến {until} UTC): hãy dừng nó trước."
+    ),
     # --- outbox status ----------------------------------------------------------------------
     "outbox.kind": "loại",
     "outbox.status": "trạng thái",
@@ -111,13 +153,13 @@ VI: dict[str, str] = {
     "invites.code": "mã",
     "invites.role": "vai trò",
     "invites.unit": "đơn vị",
-    "invites.uses_left": "lượt còn lại",
+    "invites.uses_left": "lượt",
     "invites.expires": "hết hạn (UTC)",
-    "invites.creator": "người tạo",
+    "invites.created_by": "tạo bởi: {name}",
     "invites.state": "trạng thái",
     "invites.approval": "cần duyệt",
     "invites.installation": "— (toàn hệ thống)",
-    "invites.operator": "người vận hành (CLI)",
+    "invites.operator": "dòng lệnh (CLI)",
     "invites.open": "đang mở",
     "invites.unit_closed": "bị từ chối: đơn vị đã đóng",
     "invites.inviter_lost_role": "bị từ chối: người tạo không còn quyền mời",
@@ -134,10 +176,16 @@ VI: dict[str, str] = {
         "cả tuần — chọn tuần đã xong, hoặc thêm --partial nếu thật sự muốn gửi số liệu dở dang."
     ),
     "job_ran": "{job}: {status}, kỳ {period}, đã xếp {messages} tin nhắn vào hàng đợi",
+    "reminder_not_due": (
+        "report_reminder: lời nhắc báo cáo tuần {week} được lên lịch lúc {due}; chạy tay trước giờ đó "
+        "sẽ dùng mất lượt nhắc của tuần (xã chưa báo cáo sẽ không được nhắc đúng giờ nữa) — chờ đến "
+        "giờ đó, hoặc thêm --partial để gửi một lời nhắc sớm có ghi chú (lời nhắc theo lịch vẫn được gửi)."
+    ),
     "job_writes": " ({writes} giao dịch ghi, lâu nhất {ms} ms)",
     "job_status.done": "xong",
     "job_status.skipped": "bỏ qua (đã chạy rồi)",
     "job_status.idle": "không có việc đến hạn",
+    "job_status.preview": "bản xem trước (không tính là lượt gửi của kỳ)",
     "job_requeued": "đã xếp lại {n} tin trước đây cho người đã nhận được tin trở lại.",
     "jobs.job": "việc",
     "jobs.schedule": "lịch (cron)",

@@ -7,8 +7,9 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from rich.console import Console
+from rich.text import Text
 
-from bot.assemble import build, prepare_database
+from bot.assemble import build, check_database, prepare_database
 from bot.cli._messages import current_locale
 from bot.cli._messages import text as cli_text
 from bot.config import Settings, load_settings
@@ -18,8 +19,11 @@ from handlers.i18n import Catalog
 from services import people, units
 from services.access import Role
 
-console = Console()
-err = Console(stderr=True)
+# Plain text, never markup: what is printed (catalog lines, unit names from a CSV, file names,
+# drivers' errors) may hold square brackets that rich took for markup and dropped — «pip install
+# -e ".[provinces]"» came out as «pip install -e "."». Colour goes through style= (ok/warn/fail).
+console = Console(markup=False, highlight=False)
+err = Console(stderr=True, markup=False, highlight=False)
 T = TypeVar("T")
 DEMO_UNITS_CSV = ROOT / "data" / "demo" / "units_hue.csv"
 
@@ -31,6 +35,21 @@ class Fail(Exception):
     def __init__(self, message: str, code: int = 2) -> None:
         super().__init__(message)
         self.code = code
+
+
+def ok(line: str) -> None:
+    """A result line, in green."""
+    console.print(line, style="green", soft_wrap=True)
+
+
+def warn(line: str) -> None:
+    """A warning line on stderr, in yellow."""
+    err.print(line, style="yellow", soft_wrap=True)
+
+
+def fail_line(line: str) -> None:
+    """«tocns: <line>» on stderr (the prefix in red), the line as it is."""
+    err.print(Text.assemble(("tocns:", "red"), " ", line), soft_wrap=True)
 
 
 def check_channel(channel: str) -> None:
@@ -98,7 +117,9 @@ def settings() -> Settings:
 
 
 def run_async(fn: Callable[[App], Awaitable[T]], *, migrate: bool = True, log: bool = True) -> T:
-    """Build the app, prepare the database, run `fn`, dispose — for every command."""
+    """Build the app, prepare the database, run `fn`, dispose — for every command. Without
+    `migrate` (`db upgrade`, `db current`) the database is still checked first: one line, exit 2,
+    when it cannot be reached."""
     cfg = settings()
     if log:
         setup_logging(cfg.log)
@@ -108,6 +129,8 @@ def run_async(fn: Callable[[App], Awaitable[T]], *, migrate: bool = True, log: b
         try:
             if migrate:
                 await prepare_database(app)
+            else:
+                await check_database(app)
             return await fn(app)
         finally:
             await app.close()

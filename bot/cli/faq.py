@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from bot.cli._messages import say
-from bot.cli._runtime import Fail, console, run_async, settings
+from bot.cli._runtime import Fail, console, ok, run_async, settings
 from bot.kernel import ROOT, App
 from handlers.faq import FAQ_INDEX, faq_config
 from services.faq import feedback as faq_feedback
@@ -103,8 +103,8 @@ def faq_check(
     except KnowledgeBaseError as exc:
         raise Fail(str(exc)) from None
     for line in report.warnings:
-        console.print(f"[yellow]{say('faq_warning')}[/] {escape(line)}", highlight=False, soft_wrap=True)
+        console.print(Text.assemble((say("faq_warning"), "yellow"), " ", line), soft_wrap=True)
     if not report.ok:
         raise Fail("\n".join(report.errors))
     done = say("faq_ok", n=len(report.entries), dirs=", ".join(map(str, dirs)))
-    console.print(f"[green]{escape(done)}[/]", highlight=False, soft_wrap=True)
+    ok(done)

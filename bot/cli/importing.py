@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bot.assemble import build, prepare_database
 from bot.cli._messages import current_locale, say
+from bot.cli._runtime import console, fail_line, warn
 from bot.config import load_settings
 from db.base import utcnow
 from handlers.i18n import Catalog
@@ -21,8 +22,6 @@ from services.dossiers import import_ as dossier_import
 from services.errors import DomainError
 
 import_cli = typer.Typer(help="Import data exported from other systems.", no_args_is_help=True)
-console = Console()
-err = Console(stderr=True)
 SHOWN_ERRORS = 50
 
 
@@ -59,7 +58,9 @@ def import_dossiers(
                 TimeElapsedColumn(),
             )
             with Progress(*columns, console=console, transient=False) as bar:
-                task = bar.add_task(say("import_progress", name=file.name), total=None)
+                task = bar.add_task(
+                    escape(say("import_progress", name=file.name)), total=None
+                )  # markup column
 
                 def progress(done: int, total: int | None) -> None:
                     bar.update(task, completed=done, total=max(total or 0, done) or None)
@@ -86,8 +87,8 @@ def import_dossiers(
     try:
         summary = asyncio.run(main())
     except DomainError as exc:
-        err.print(f"[red]tocns:[/] {catalog.text(lang, exc.key, **exc.params)}", highlight=False)
-        err.print(catalog.text(lang, "nhap.nothing_imported"), highlight=False)
+        fail_line(catalog.text(lang, exc.key, **exc.params))
+        warn(catalog.text(lang, "nhap.nothing_imported"))
         raise typer.Exit(2) from None
     console.print(
         catalog.text(

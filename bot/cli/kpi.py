@@ -9,15 +9,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Column, Table
 
 from bot import scheduler
 from bot.cli._messages import TEXTS, current_locale, say
-from bot.cli._runtime import Fail, console, run_async
+from bot.cli._runtime import Fail, console, ok, run_async
 from bot.kernel import App
 from db.base import utcnow
 from db.repositories import kpi as repo
+from handlers import job_env
 from handlers.i18n import Catalog
 from handlers.jobs import JOBS
 from services import kpi
@@ -58,6 +58,10 @@ def jobs_list() -> None:
 
 
 WHOLE_WEEK_JOBS = ("weekly_digest", "lagging_reminders")
+# Jobs about the week under way, sent once at a set time: a run by hand before that time would use
+# up the week's idempotency keys, and the scheduled run would then send nothing (a Tuesday try of
+# `jobs run report_reminder` left the communes that had not reported by Friday unreminded).
+TIMED_WEEK_JOBS = ("report_reminder",)
 
 
 @jobs_cli.command("run")
@@ -67,7 +71,12 @@ def jobs_run(
     ],
     week: Annotated[str | None, typer.Option("--week", help="The week to cover, e.g. 2026-W47.")] = None,
     partial: Annotated[
-        bool, typer.Option("--partial", help="Allow a digest or reminders for a week not yet over.")
+        bool,
+        typer.Option(
+            "--partial",
+            help="Allow a labelled preview: a digest or reminders for a week not yet over, or the report"
+            " reminder before its scheduled time (the week's real run still sends later).",
+        ),
     ] = False,
 ) -> None:
     """Run one job now (same code path as the scheduler; already-queued messages are not repeated)."""
@@ -89,10 +98,23 @@ def jobs_run(
             assert period is not None
             last = period.end - timedelta(days=1)
             raise Fail(say("week_not_over", week=period.key, last=f"{last:%d/%m/%Y}"))
+        early = False
+        if name in TIMED_WEEK_JOBS:
+            own = period or kpi.parse_period(
+                job_env.period_for(name, utcnow(), app.features.kpi, app.settings.tz) or "",
+                app.features.kpi.week_starts,
+            )
+            due = scheduler.scheduled_run(app, name, own)
+            early = due is not None and utcnow() < due
+            if early and not partial:
+                assert due is not None
+                shown = f"{due.astimezone(app.settings.tz):%H:%M %d/%m/%Y}"
+                raise Fail(say("reminder_not_due", week=own.key, due=shown))
         # People who blocked the bot and have written to it since get their kept pushes again.
         revived = await app.dispatcher.requeue_reachable()
         # --partial on a week under way is a labelled preview: the week's own run still sends later.
-        result = await scheduler.run_job(app, name, utcnow(), week=period, force=True, preview=under_way)
+        preview = under_way or early
+        result = await scheduler.run_job(app, name, utcnow(), week=period, force=True, preview=preview)
         return result, revived
 
     # A batch run beside the bot: let the bot (people waiting for answers) have the CPU first.
@@ -137,9 +159,7 @@ def targets_import(
         if len(result.errors) > SHOWN_ERRORS:
             lines.append(catalog.text(lang, "nhap.more_errors", n=len(result.errors) - SHOWN_ERRORS))
         raise Fail("\n".join([say("targets_rejected"), *lines]))
-    console.print(
-        f"[green]{escape(say('targets_imported', rows=result.rows))}[/]", highlight=False, soft_wrap=True
-    )
+    ok(say("targets_imported", rows=result.rows))
 
 
 @kpi_cli.command("show")

@@ -9,14 +9,12 @@ from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.progress import Progress
-from rich.table import Table
+from rich.table import Column, Table
 
 from bot.assemble import build, prepare_database
 from bot.cli._messages import current_locale, say
-from bot.cli._runtime import role_label, wrong_unit
+from bot.cli._runtime import console, err, fail_line, ok, role_label, wrong_unit
 from bot.config import load_settings
 from bot.kernel import App
 from db.base import utcnow
@@ -27,8 +25,6 @@ from services.errors import DomainError
 
 units_cli = typer.Typer(help="The unit tree: provinces, communes, teams.", no_args_is_help=True)
 invites_cli = typer.Typer(help="Invite codes.", no_args_is_help=True)
-console = Console()
-err = Console(stderr=True)
 T = TypeVar("T")
 BOT_USERNAME_ENV = "TOCNS_TELEGRAM_BOT_USERNAME"
 # `invites list`: why an unrevoked, unexpired code would still be refused.
@@ -51,8 +47,13 @@ def _run(fn: Callable[[App], Awaitable[T]]) -> T:
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]tocns:[/] {message}", highlight=False, soft_wrap=True)
+    fail_line(message)
     return typer.Exit(2)
+
+
+def found_roles(found: list[invites.OpenInvite]) -> list[Role]:
+    """The roles in the list (every invitable one when it is empty: the heading's width)."""
+    return [line.invite.role for line in found] or list(invites.INVITABLE_ROLES)
 
 
 def _text(key: str, **params: object) -> str:
@@ -95,7 +96,7 @@ def units_import(
 
     added, updated, total = _run(go)
     line = say("units_imported", total=total, added=added, updated=updated)
-    console.print(f"[green]{escape(line)}[/]", highlight=False, soft_wrap=True)
+    ok(line)
 
 
 @units_cli.command("import-csv")
@@ -115,7 +116,7 @@ def units_import_csv(
     try:
         result = _run(go)
     except unit_import.ImportRejected as exc:
-        err.print(f"[red]tocns:[/] {_text(exc.key, **exc.params)}", highlight=False)
+        fail_line(_text(exc.key, **exc.params))
         for problem in exc.problems:
             reason = _text(problem.key, **problem.params)
             err.print(
@@ -125,7 +126,7 @@ def units_import_csv(
     except DomainError as exc:
         raise _fail(_text(exc.key, **exc.params)) from None
     line = say("units_csv_imported", total=result.total, added=result.added, updated=result.updated)
-    console.print(f"[green]{escape(line)}[/]", highlight=False, soft_wrap=True)
+    ok(line)
 
 
 @units_cli.command("list")
@@ -197,7 +198,7 @@ def invites_create(
         uses=uses,
         expires=f"{invite.expires_at:%Y-%m-%d %H:%M}",
     )
-    console.print(f"[green]{escape(made)}[/]", highlight=False, soft_wrap=True)
+    ok(made)
     console.print(say("invite_join", code=invite.code), highlight=False, soft_wrap=True)
     username = os.environ.get(BOT_USERNAME_ENV, "").strip()
     if username:
@@ -223,9 +224,7 @@ def invites_revoke(code: Annotated[str, typer.Argument(help="The invite code.")]
         raise _fail(_text(exc.key, **exc.params)) from None
     shown = invites.normalize_code(code)
     if revoked:
-        console.print(
-            f"[green]{escape(say('invite_revoked', code=shown))}[/]", highlight=False, soft_wrap=True
-        )
+        ok(say("invite_revoked", code=shown))
     else:
         console.print(say("invite_already_revoked", code=shown), highlight=False, soft_wrap=True)
 
@@ -245,21 +244,33 @@ def invites_list(
         found = _run(go)
     except DomainError as exc:
         raise _fail(_text(exc.key, **exc.params)) from None
-    heads = ("code", "role", "unit", "uses_left", "expires", "creator", "state")
-    table = Table(*(say(f"invites.{head}") for head in heads))
+    # Readable on an 80-column terminal: the code, the role and the uses are never cut, the expiry
+    # (what operators check) keeps its whole date — the time goes under it when narrow —; the unit
+    # and the state with its creator wrap.
+    table = Table(
+        Column(
+            say("invites.code"), no_wrap=True, min_width=max((len(x.invite.code) for x in found), default=8)
+        ),
+        Column(say("invites.role"), no_wrap=True, min_width=max(len(r.value) for r in found_roles(found))),
+        Column(say("invites.uses_left"), no_wrap=True, min_width=5),
+        Column(say("invites.expires"), min_width=len("2026-12-31")),
+        Column(say("invites.unit"), ratio=1),
+        Column(say("invites.state"), ratio=1),
+    )
     for line in found:
         view = line.invite
         where = f"{view.unit.code} {view.unit.name}" if view.unit else say("invites.installation")
-        role = view.role.value + (f" ({say('invites.approval')})" if view.needs_approval else "")
         state = say(REFUSED.get(line.reason or "", "invites.open"))
+        if view.needs_approval:
+            state += f", {say('invites.approval')}"
+        creator = say("invites.created_by", name=line.creator or say("invites.operator"))
         table.add_row(
             view.code,
-            role,
-            where,
+            view.role.value,
             f"{view.max_uses - view.uses}/{view.max_uses}",
             f"{view.expires_at:%Y-%m-%d %H:%M}",
-            line.creator or say("invites.operator"),
-            state,
+            where,
+            f"{state}; {creator}",
         )
     console.print(table)
     console.print(say("invites_count", n=len(found)), highlight=False, soft_wrap=True)

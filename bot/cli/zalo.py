@@ -15,8 +15,6 @@ from urllib.parse import parse_qs, urlparse
 
 import aiohttp
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from bot.channels.zalo import window
@@ -30,13 +28,12 @@ from bot.channels.zalo.oa_tokens import (
     pkce_pair,
 )
 from bot.cli._messages import say
-from bot.cli._runtime import Fail, run_async
+from bot.cli._runtime import Fail, console, ok, run_async
 from bot.kernel import App, StartupError
 from db.base import utcnow
 from db.repositories import zalo as repo
 
 zalo_cli = typer.Typer(help="Zalo Bot / Zalo Official Account set-up.", no_args_is_help=True)
-console = Console()
 
 
 def _config(app: App) -> ZaloOAConfig:
@@ -134,7 +131,7 @@ def oa_login(
             detail = " ".join(str(exc).split()) or type(exc).__name__
             line = say("zalo_unreachable", url=settings.oauth_url, detail=detail)
             raise Fail(line, code=1) from None
-        console.print(f"[green]{escape(say('zalo_authorized'))}[/]", highlight=False, soft_wrap=True)
+        ok(say("zalo_authorized"))
         hook = (settings.webhook_public_url or "https://<your-public-host>").rstrip(
             "/"
         ) + settings.webhook_path
@@ -178,7 +175,7 @@ def oa_import_tokens(
             "refresh token", hide_input=True
         )
         await import_tokens(app, config, access, refresh, expires_in)
-        console.print(f"[green]{escape(say('zalo_tokens_stored'))}[/]", highlight=False, soft_wrap=True)
+        ok(say("zalo_tokens_stored"))
 
     run_async(go)
 

@@ -153,7 +153,7 @@ def test_restore_checks_revision_keeps_a_copy_and_refuses_foreign_files(tmp_path
     with sqlite3.connect(foreign) as conn:
         conn.execute("CREATE TABLE people (id INTEGER PRIMARY KEY, display_name TEXT)")
     done = tocns("restore", str(foreign), "--yes", db=db)
-    assert done.returncode == 2 and "not a tocns backup" in done.stderr
+    assert done.returncode == 2 and "không phải bản sao lưu của tocns" in done.stderr
     old = tmp_path / "old.db"
     assert tocns("backup", "--out", str(old), db=db).returncode == 0
     with sqlite3.connect(old) as conn:
@@ -162,7 +162,7 @@ def test_restore_checks_revision_keeps_a_copy_and_refuses_foreign_files(tmp_path
             "WHERE rowid = (SELECT min(rowid) FROM alembic_version)"
         )
     done = tocns("restore", str(old), "--yes", db=db)
-    assert done.returncode == 2 and "schema revision" in done.stderr
+    assert done.returncode == 2 and "phiên bản lược đồ" in done.stderr
     good = tmp_path / "good.db"
     assert tocns("backup", "--out", str(good), db=db).returncode == 0
     done = tocns("restore", str(good), "--yes", db=db)
@@ -180,7 +180,7 @@ async def test_restore_refuses_while_a_bot_holds_the_database(app: App, tmp_path
     assert await leader.tick()  # what `tocns run` does while alive
     good = tmp_path / "good.db"
     await asyncio.to_thread(backup_mod.backup, url, good)
-    with pytest.raises(backup_mod.BackupError, match="holds the database"):
+    with pytest.raises(backup_mod.BackupError, match="lease_held"):
         await asyncio.to_thread(backup_mod.restore_sqlite, url, good)
     assert await asyncio.to_thread(db.exists)
 
@@ -259,7 +259,7 @@ def test_restore_refuses_while_the_console_bot_runs(tmp_path: Path) -> None:
             if "tocns —" in (bot.stdout.readline() or ""):
                 break
         done = tocns("restore", str(good), "--yes", db=db)
-        assert done.returncode == 2 and "stop it first" in done.stderr, done
+        assert done.returncode == 2 and "hãy dừng nó trước" in done.stderr, done
         assert not list(tmp_path.glob("tocns.db.before-restore-*"))  # nothing touched
     finally:
         assert bot.stdin is not None
