@@ -31,36 +31,19 @@ async def cli(app: App, *args: str) -> str:
     return done.stdout
 
 
-async def grant(app: App, key: str, role: str, unit: str) -> None:
+async def users(app: App, verb: str, key: str, role: str, unit: str) -> None:
+    """`tocns users grant|revoke` for a demo person's console account."""
     await cli(
-        app,
-        "users",
-        "grant",
-        "--channel",
-        "console",
-        "--user-id",
-        f"demo-{key}",
-        "--role",
-        role,
-        "--unit",
-        unit,
+        app, "users", verb, "--channel", "console", "--user-id", f"demo-{key}", "--role", role, "--unit", unit
     )
+
+
+async def grant(app: App, key: str, role: str, unit: str) -> None:
+    await users(app, "grant", key, role, unit)
 
 
 async def revoke(app: App, key: str, role: str, unit: str) -> None:
-    await cli(
-        app,
-        "users",
-        "revoke",
-        "--channel",
-        "console",
-        "--user-id",
-        f"demo-{key}",
-        "--role",
-        role,
-        "--unit",
-        unit,
-    )
+    await users(app, "revoke", key, role, unit)
 
 
 def asked(said: Said) -> bool:
